@@ -1,0 +1,38 @@
+# sanquan: two commands set everything up (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= $(or $(SANQUAN_PORT),5000)
+WORKERS ?= 2
+
+.PHONY: run test install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## make run: create .venv, install, migrate, load the demo county if empty, serve on 127.0.0.1:$(PORT)
+run: install
+	$(BIN)/sanquan prepare
+	exec $(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+## make test: install the dev extra and run the whole suite (PostGIS half needs SANQUAN_TEST_DATABASE_URL)
+test: install-dev
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: install-dev
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,103 @@
+"""sanquan (三权): registry of rural land contract, homestead and income-share rights."""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config=None) -> Flask:
+    """Build the application; the only place an app is built.
+
+    Args:
+        config: a :class:`~app.config.Settings`, a dict of setting overrides, or
+            None to read ``SANQUAN_*`` from the environment.
+    """
+    from app import idempotency
+    from app.auth import access
+    from app.config import Settings
+    from app.db import make_engine, make_session_factory
+    from app.errors import register_error_handlers
+    from app.extensions import Api, StrictJSONProvider
+
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = replace(Settings.from_env(), **(config or {}))
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.json = StrictJSONProvider(app)
+    app.config.update(
+        MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.max_document_bytes),
+        API_TITLE="sanquan 三权登记",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/static/",
+        API_SPEC_OPTIONS={
+            "info": {"description": _API_DESCRIPTION},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    engine = make_engine(settings.sqlalchemy_url)
+    app.extensions["sanquan"] = SimpleNamespace(
+        settings=settings, engine=engine, session_factory=make_session_factory(engine))
+
+    register_error_handlers(app)
+    access.init_app(app)
+    idempotency.init_app(app)
+    api = Api(app)
+    _register_blueprints(app, api)
+    if settings.admin_token:
+        _bootstrap_admin(app, settings.admin_token)
+    return app
+
+
+def _register_blueprints(app: Flask, api) -> None:
+    from app import docs, health
+    from app.auth.routes import blp as users
+    from app.ledger.routes import blp as ledger
+    from app.parcels.routes import blp as parcels
+    from app.parties.routes import blp as parties
+    from app.parties.routes import documents
+
+    app.register_blueprint(docs.blp)
+    for blp in (health.blp, users, parties, documents, parcels, ledger):
+        api.register_blueprint(blp, url_prefix="/api/v1")
+
+
+def _bootstrap_admin(app: Flask, token: str) -> None:
+    from sqlalchemy import inspect
+
+    from app.auth.services import bootstrap_admin
+    from app.db import UnitOfWork
+
+    ext = app.extensions["sanquan"]
+    if not inspect(ext.engine).has_table("users"):
+        log.warning("database not migrated yet: run `sanquan db upgrade`; admin bootstrap skipped")
+        return
+    if bootstrap_admin(UnitOfWork(ext.session_factory), token):
+        log.info("bootstrap admin created from SANQUAN_ADMIN_TOKEN")
+
+
+_API_DESCRIPTION = """\
+Registry of rural land contract rights (土地承包经营权), homestead use rights
+(宅基地使用权) and collective income-distribution rights (集体收益分配权).
+
+Every endpoint but `/health`, `/openapi.json` and `/docs` needs
+`Authorization: Bearer <token>`. Errors have the shape
+`{code, status, message, rule?, basis?, errors?, details?}`; `message` is
+Chinese unless `Accept-Language: en`. Every POST accepts `Idempotency-Key`.
+Geometry is GeoJSON in CGCS2000 lon/lat (EPSG:4490) unless `crs` says otherwise.
+"""

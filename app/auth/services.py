@@ -1,0 +1,116 @@
+"""Users, tokens, roles and scope."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.auth.models import ROLES, User
+from app.codes import PROVINCES
+from app.db import UnitOfWork
+from app.errors import DomainError, Forbidden, RuleViolation
+
+#: Roles that see resident ID numbers unmasked (API.md, Parties).
+UNMASKED_ROLES = frozenset({"admin", "clerk"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is asking: the user behind a token, or the CLI acting as an admin."""
+
+    id: int | None
+    name: str
+    role: str
+    scope: str
+
+    def sees(self, code: str) -> bool:
+        """Whether an object with this division-derived code is inside the scope."""
+        return code.startswith(self.scope)
+
+    def overlaps(self, code: str) -> bool:
+        """Whether the scope and a county-level code nest either way (county-wide objects)."""
+        return code.startswith(self.scope) or self.scope.startswith(code)
+
+    @property
+    def sees_id_numbers(self) -> bool:
+        return self.role in UNMASKED_ROLES
+
+    def as_ledger_actor(self) -> dict:
+        return {"id": self.id, "name": self.name, "role": self.role}
+
+
+#: The CLI and the demo loader act as this principal.
+SYSTEM = Principal(id=None, name="system", role="admin", scope="")
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 of a bearer token (tokens are 256-bit random, so no slow KDF is needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "sq_" + secrets.token_urlsafe(32)
+
+
+def check_scope(scope: str) -> str:
+    """Validate a scope: "" or a prefix of a division code (2–14 digits, known province).
+
+    Raises:
+        DomainError: 422 naming the field.
+    """
+    if scope == "" or (scope.isdigit() and 2 <= len(scope) <= 14 and scope[:2] in PROVINCES):
+        return scope
+    raise DomainError("scope 必须为空（全国）或行政区划代码前缀（如 21、2106、210681）",
+                      "scope must be empty (everything) or a division-code prefix such as 21, 2106, 210681",
+                      status=422, errors={"scope": ["invalid"]})
+
+
+def create_user(uow: UnitOfWork, *, actor: Principal, name: str, role: str, scope: str,
+                token: str | None = None) -> dict:
+    """Create a user; the returned ``token`` is shown once and stored only as a hash.
+
+    Raises:
+        Forbidden: the actor is not an admin, or the scope is wider than the actor's.
+        DomainError: 422 for an unknown role or malformed scope.
+    """
+    if actor.role != "admin":
+        raise Forbidden("只有管理员可以创建用户", "Only an admin can create users")
+    if role not in ROLES:
+        raise DomainError(f"角色必须是 {', '.join(ROLES)} 之一", f"role must be one of {', '.join(ROLES)}",
+                          status=422, errors={"role": ["invalid"]})
+    check_scope(scope)
+    if not actor.sees(scope):
+        raise RuleViolation("OUTSIDE_SCOPE", details={"scope": actor.scope})
+    token = token or new_token()
+    with uow:
+        user = User(name=name, role=role, scope=scope, token_sha256=token_digest(token), created_by=actor.id)
+        uow.session.add(user)
+        uow.session.flush()
+        view = {"id": user.id, "name": user.name, "role": user.role, "scope": user.scope, "token": token}
+        uow.commit()
+    return view
+
+
+def authenticate(uow: UnitOfWork, token: str) -> Principal | None:
+    """The principal behind a bearer token, or None."""
+    with uow:
+        row = uow.session.execute(
+            select(User.id, User.name, User.role, User.scope).where(User.token_sha256 == token_digest(token))
+        ).first()
+    return Principal(*row) if row else None
+
+
+def bootstrap_admin(uow: UnitOfWork, token: str) -> bool:
+    """Create the first admin (scope "") with ``token`` unless an admin exists.
+
+    Returns:
+        True when an admin was created.
+    """
+    with uow:
+        if uow.session.scalar(select(User.id).where(User.role == "admin").limit(1)) is not None:
+            return False
+        uow.session.add(User(name="admin", role="admin", scope="", token_sha256=token_digest(token)))
+        uow.commit()
+    return True

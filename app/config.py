@@ -1,0 +1,65 @@
+"""Settings, read from ``SANQUAN_*`` environment variables when the app is built."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    """Every setting of a running registry; README.md lists them with their meaning.
+
+    Each field is read from ``SANQUAN_<FIELD NAME IN CAPITALS>`` by :meth:`from_env`.
+    """
+
+    instance: str = "instance"
+    database_url: str = ""  #: empty → SQLite file ``<instance>/sanquan.db``
+    admin_token: str = ""
+    demo: bool = True
+    port: int = 5000
+    #: 409 PARCEL_OVERLAP above this overlap; smaller ones are accepted as warnings.
+    overlap_tolerance_m2: float = 0.5
+    #: two parcels closer than this are neighbours for 四至.
+    neighbour_tolerance_m: float = 1.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_document_bytes: int = 50 * 1024 * 1024
+    max_vertices: int = 100_000
+    max_parts: int = 10_000
+    #: RULES.md §2: Liaoning's figure is not verified, so it is a setting.
+    homestead_max_m2: float = 300.0
+    announcement_working_days: int = 10
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        values = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"SANQUAN_{f.name.upper()}")
+            if raw is None:
+                continue
+            default = getattr(cls, f.name)
+            if isinstance(default, bool):
+                values[f.name] = raw.strip().lower() not in ("0", "false", "no", "off", "")
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            else:
+                values[f.name] = raw
+        return cls(**values)
+
+    @property
+    def instance_path(self) -> Path:
+        return Path(self.instance).resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+pysqlite:///{self.instance_path / 'sanquan.db'}"
+
+    @property
+    def documents_path(self) -> Path:
+        return self.instance_path / "documents"
+

@@ -1,0 +1,156 @@
+"""Database plumbing: declarative base, engines for both engines, the geometry
+column type and the unit of work every service writes through."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import shapely
+from geoalchemy2 import Geometry as PostgisGeometry
+from geoalchemy2.elements import WKBElement
+from sqlalchemy import MetaData, LargeBinary, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import DateTime, TypeDecorator
+
+STORAGE_SRID = 4490
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware timestamps on both engines (SQLite stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(dt.timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+class Geometry(TypeDecorator):
+    """A shapely MultiPolygon in EPSG:4490.
+
+    PostGIS: a real ``geometry(MultiPolygon, 4490)`` column (QGIS opens it).
+    SQLite: ISO WKB in a BLOB; its bounding box lives in sibling columns that
+    an R*Tree indexes (see the migration), exact predicates run in shapely.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+    # Read by GeoAlchemy2's DDL hooks; the GiST index is made by the migration.
+    geometry_type = "MULTIPOLYGON"
+    srid = STORAGE_SRID
+    spatial_index = False
+    use_N_D_index = False
+
+    def load_dialect_impl(self, dialect):
+        # GeoAlchemy2's DDL hooks ask with dialect=None whether this is spatial.
+        if dialect is None or dialect.name == "postgresql":
+            return PostgisGeometry("MULTIPOLYGON", srid=STORAGE_SRID, spatial_index=False)
+        return LargeBinary()
+
+    def process_bind_param(self, value: Any, dialect):
+        if value is None:
+            return None
+        wkb = shapely.to_wkb(value)
+        if dialect.name == "postgresql":
+            return WKBElement(wkb, srid=STORAGE_SRID)
+        return wkb
+
+    def process_result_value(self, value: Any, dialect):
+        if value is None:
+            return None
+        if isinstance(value, WKBElement):
+            value = value.data
+        return shapely.from_wkb(bytes(value) if not isinstance(value, str) else value)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # Let SQLAlchemy's "begin" event below issue BEGIN itself, so writes can
+    # take the database lock up front (BEGIN IMMEDIATE) instead of failing
+    # later with "database is locked" when a read lock must be upgraded.
+    dbapi_connection.isolation_level = None
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")  # the ledger must survive power loss
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def _sqlite_begin(conn):
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """Build an engine for ``url`` with the house settings of its dialect."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", 10)
+    return create_engine(url, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+class UnitOfWork:
+    """One database transaction: ``with uow: ...; uow.commit()``.
+
+    Leaving the block without ``commit()`` rolls everything back, ledger
+    entries included, so a refused request never leaves half a change.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *, write: bool = True):
+        self._factory = session_factory
+        self._write = write
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._factory()
+        if self._write and self.session.get_bind().dialect.name == "sqlite":
+            self.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self.session is not None
+        # close() rolls back an uncommitted transaction and detaches objects
+        # without expiring them, so views built from them stay readable.
+        self.session.close()
+        self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+    @property
+    def dialect(self) -> str:
+        assert self.session is not None
+        return self.session.get_bind().dialect.name

@@ -1,0 +1,282 @@
+"""Domain errors and the one handler that turns every error into API.md's shape.
+
+Services raise :class:`DomainError` subclasses carrying ``rule`` and ``basis``;
+they never call ``abort()``. Messages are Chinese by default and English when
+the request prefers it (``Accept-Language: en``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, jsonify, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule the registry enforces: its API code, HTTP status, legal basis and messages."""
+
+    code: str
+    status: int
+    basis: str | None
+    zh: str
+    en: str
+
+
+def _rules(*rules: Rule) -> dict[str, Rule]:
+    return {r.code: r for r in rules}
+
+
+#: Every rule code of API.md with its basis (RULES.md). Messages may use
+#: ``{placeholders}`` filled from the error's ``details``.
+RULES: dict[str, Rule] = _rules(
+    Rule("ID_NUMBER_INVALID", 422, "GB 11643-1999 公民身份号码",
+         "公民身份号码无效：{reason}", "Resident ID number is invalid: {reason}"),
+    Rule("COLLECTIVE_CODE_INVALID", 422, "NY/T 2539 发包方编码",
+         "发包方编码无效：{reason}", "Issuer code is invalid: {reason}"),
+    Rule("PARCEL_CODE_INVALID", 422, "NY/T 2539 地块编码",
+         "地块编码无效：{reason}", "Parcel code is invalid: {reason}"),
+    Rule("HOUSEHOLD_CODES_EXHAUSTED", 409, "NY/T 2539 承包方编码（0001–8000 为农户）",
+         "该发包方的农户编码 0001–8000 已用完", "Household codes 0001–8000 of this issuer are used up"),
+    Rule("PARCEL_CODES_EXHAUSTED", 409, "NY/T 2539 地块编码",
+         "该发包方的地块编码已用完", "Parcel codes of this issuer are used up"),
+    Rule("PERSON_ALREADY_REGISTERED", 409, "GB 11643-1999 公民身份号码唯一",
+         "该公民身份号码已登记在其他农户中", "This ID number is already registered in a household"),
+    Rule("MEMBERSHIP_GROUND_NOT_LAWFUL", 422, "农村集体经济组织法 第十七、十八条",
+         "成员身份只能因法定事由丧失（死亡、丧失国籍、加入其他集体经济组织、成为公务员、书面自愿退出）；"
+         "进城落户、外出务工、求学、服兵役、离婚、服刑等均不是丧失成员身份的事由",
+         "Membership ends only on a lawful ground (death, nationality lost, joined another "
+         "collective, civil servant, voluntary written exit); settling in a city, work, study, "
+         "military service, divorce or prison never end it"),
+    Rule("ALREADY_A_MEMBER", 409, "农村集体经济组织法 第十一条",
+         "此人已是该集体经济组织成员", "This person is already a member of this collective"),
+    Rule("MEMBER_OF_OTHER_COLLECTIVE", 409, "农村集体经济组织法 第十一条（不得同时具有两个以上成员身份）",
+         "此人已是其他集体经济组织成员，须先以“加入其他集体经济组织”终止原成员身份",
+         "This person is a member of another collective; end that membership first "
+         "(ground joined_other_collective)"),
+    Rule("NOT_A_MEMBER", 422, "农村土地承包法 第十六条",
+         "不是该集体经济组织的成员", "Not a member of this collective"),
+    Rule("PERSON_NOT_IN_COLLECTIVE", 422, "农村集体经济组织法 第十一、十二条",
+         "此人所在农户不属于该集体经济组织", "This person's household does not belong to this collective"),
+    Rule("DATE_ORDER", 422, None, "日期顺序不合理：{reason}", "Dates are out of order: {reason}"),
+    Rule("GEOMETRY_INVALID", 422, "GB/T 35958 / OGC Simple Features 有效多边形",
+         "地块图形无效：{reason}", "Parcel geometry is invalid: {reason}"),
+    Rule("GEOMETRY_TOO_COMPLEX", 422, None,
+         "地块图形过于复杂：{reason}", "Parcel geometry is too complex: {reason}"),
+    Rule("CRS_UNSUPPORTED", 422, "CGCS2000（EPSG:4490）及其 3 度带高斯-克吕格投影",
+         "不支持的坐标参照系：{reason}", "Unsupported coordinate reference system: {reason}"),
+    Rule("OUTSIDE_SUPPORTED_AREA", 422, "CGCS2000 中国范围",
+         "坐标不在中国境内：{reason}", "Coordinates are not in China: {reason}"),
+    Rule("PARCEL_OVERLAP", 409, "NY/T 2539 地块不得重叠",
+         "与已登记地块重叠超过容差 {tolerance_m2} 平方米", "Overlaps registered parcels by more than {tolerance_m2} m²"),
+    Rule("PARCEL_CODE_TAKEN", 409, "NY/T 2539 地块编码唯一",
+         "地块编码 {code} 已被使用", "Parcel code {code} is already in use"),
+    Rule("COLLECTIVE_EXISTS", 409, "NY/T 2539 发包方编码唯一",
+         "发包方编码 {code} 已登记", "Issuer {code} is already registered"),
+    Rule("IDEMPOTENCY_KEY_REUSED", 422, None,
+         "幂等键已用于另一个不同的请求", "This Idempotency-Key was used for a different request"),
+    Rule("IDEMPOTENCY_KEY_IN_USE", 409, None,
+         "使用该幂等键的请求仍在处理中", "A request with this Idempotency-Key is still being processed"),
+    Rule("OUTSIDE_SCOPE", 403, None,
+         "超出您的管辖范围（{scope}）", "Outside your scope ({scope})"),
+    Rule("DOCUMENT_TOO_LARGE", 413, None,
+         "文件超过 {limit} 字节上限", "The file exceeds the {limit}-byte limit"),
+    Rule("TERM_NOT_LAWFUL", 422, "农村土地承包法 第二十一条",
+         "承包期限不符合法律规定", "The contract term is not lawful"),
+    Rule("PARCEL_KIND_MISMATCH", 422, "NY/T 2539 地块类别",
+         "地块类别与权利类型不符", "The parcel kind does not fit this right"),
+    Rule("PARCEL_ALREADY_CONTRACTED", 409, "农村土地承包法 第二十三、二十四条",
+         "地块已有有效的承包合同", "The parcel is already under an active contract"),
+    Rule("ONE_HOMESTEAD_PER_HOUSEHOLD", 409, "土地管理法 第六十二条",
+         "农村村民一户只能拥有一处宅基地", "One household, one homestead"),
+    Rule("HOMESTEAD_AREA_EXCEEDS_STANDARD", 422, "土地管理法 第六十二条",
+         "宅基地面积超过规定标准", "The homestead exceeds the area standard"),
+    Rule("HOMESTEAD_REAPPLICATION_BARRED", 422, "土地管理法 第六十二条",
+         "出卖、出租、赠与住宅后，再申请宅基地的，不予批准", "No new homestead after selling, renting out or giving away the house"),
+    Rule("SHARES_EXCEED_PLAN", 409, "农村集体经济组织法 第四十条",
+         "份额超过集体收益分配方案总数", "Shares exceed the collective's plan"),
+    Rule("SHARE_HOLDING_CAP", 409, "农村集体经济组织法 第四十二条",
+         "超过每户持有份额上限", "Exceeds the per-household holding cap"),
+    Rule("NO_SURRENDER_CONDITION", 422, "农村土地承包法 第二十七条；土地管理法实施条例 第三十六条",
+         "不得以退出承包地、宅基地或集体收益分配权作为进城落户的条件",
+         "Giving up a right may never be a condition of settling in a city"),
+    Rule("CONSENT_REQUIRED", 422, "农村土地承包法 第二十七条；土地管理法 第六十二条",
+         "须有权利人本人自愿签署的书面同意", "The holder's own signed, voluntary consent is required"),
+    Rule("SAME_COLLECTIVE_ONLY", 422, "农村土地承包法 第三十三、三十四条",
+         "只能在本集体经济组织内部进行", "Only within the same collective"),
+    Rule("ISSUER_CONSENT_REQUIRED", 409, "农村土地承包法 第三十四条",
+         "须经发包方同意", "The issuer's consent is required"),
+    Rule("PAYMENT_REQUIRED", 409, "土地管理法 第六十二条（自愿有偿退出）",
+         "价款未付清", "The price is not paid in full"),
+    Rule("EXIT_NOTICE_PERIOD", 409, "农村土地承包法 第三十条",
+         "自愿交回承包地须提前半年书面通知发包方", "Written notice to the issuer 6 months before is required"),
+    Rule("TERM_EXCEEDS_CONTRACT", 422, "农村土地承包法 第三十八条",
+         "流转期限不得超过承包期的剩余期限", "The term may not exceed the remaining contract term"),
+    Rule("RIGHT_IN_DISPUTE", 409, "农村土地承包经营纠纷调解仲裁法 第四十二条",
+         "权利处于争议冻结中", "The right is frozen by a dispute"),
+    Rule("RIGHT_BUSY", 409, None, "该权利或地块已有进行中的流转", "Another open transfer holds this right or parcel"),
+    Rule("PRIORITY_RIGHT", 409, "农村土地承包法 第三十八条",
+         "同等条件下本集体经济组织成员享有优先权", "Members of the collective have priority on equal terms"),
+    Rule("DEADLINE_EXTENSION_EXCEEDED", 422, "农村土地承包经营纠纷调解仲裁法 第四十七条",
+         "仲裁期限只能延长一次，且不超过三十日", "One extension of at most 30 days"),
+)
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on; ``status`` picks the HTTP code."""
+
+    status = 400
+
+    def __init__(self, zh: str, en: str | None = None, *, rule: str | None = None,
+                 basis: str | None = None, details: dict[str, Any] | None = None,
+                 status: int | None = None, errors: dict | None = None):
+        super().__init__(en or zh)
+        self.zh, self.en = zh, en or zh
+        self.rule, self.basis = rule, basis
+        self.details = details or {}
+        self.errors = errors
+        if status is not None:
+            self.status = status
+
+    def message(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+class RuleViolation(DomainError):
+    """A business rule of :data:`RULES` refused the request."""
+
+    status = 422
+
+    def __init__(self, code: str, *, details: dict[str, Any] | None = None,
+                 reason_zh: str | None = None, reason_en: str | None = None,
+                 errors: dict | None = None):
+        rule = RULES[code]
+        fill = dict(details or {})
+        fill_zh = {"reason": reason_zh or reason_en or "", **fill}
+        fill_en = {"reason": reason_en or reason_zh or "", **fill}
+        super().__init__(rule.zh.format_map(_Missing(fill_zh)), rule.en.format_map(_Missing(fill_en)),
+                         rule=code, basis=rule.basis, details=details, status=rule.status,
+                         errors=errors)
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, what_zh: str, what_en: str, key: Any):
+        super().__init__(f"{what_zh} {key} 不存在或不在您的权限范围内",
+                         f"{what_en} {key} not found or outside your scope",
+                         details={"id": str(key)})
+
+
+class Unauthorized(DomainError):
+    status = 401
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+_DEFAULT_MESSAGES = {
+    400: ("请求格式错误", "Bad request"),
+    401: ("缺少或无效的访问令牌（Authorization: Bearer …）", "Missing or invalid bearer token"),
+    403: ("您的角色无权执行此操作", "Your role may not do this"),
+    404: ("对象不存在或不在您的权限范围内", "Not found or outside your scope"),
+    405: ("不支持该请求方法", "Method not allowed"),
+    409: ("与登记簿当前状态冲突", "Conflicts with the registry's current state"),
+    413: ("请求体过大", "Request body too large"),
+    415: ("不支持的媒体类型", "Unsupported media type"),
+    422: ("请求数据不符合要求，请查看 errors", "The request is malformed; see errors"),
+    500: ("服务器内部错误，请联系管理员", "Internal server error"),
+    503: ("服务暂不可用，请稍后重试", "Service unavailable, try again"),
+}
+
+
+def language() -> str:
+    """``en`` when the request prefers English, else ``zh``."""
+    best = request.accept_languages.best_match(["zh", "en"], default="zh") if request else "zh"
+    return best or "zh"
+
+
+def default_message(status: int, lang: str) -> str:
+    zh, en = _DEFAULT_MESSAGES.get(status, (HTTPStatus(status).phrase, HTTPStatus(status).phrase))
+    return en if lang == "en" else zh
+
+
+def error_body(status: int, message: str, *, rule=None, basis=None, errors=None, details=None) -> dict:
+    body: dict[str, Any] = {"code": status, "status": HTTPStatus(status).phrase, "message": message}
+    if rule:
+        body["rule"] = rule
+        if basis:
+            body["basis"] = basis
+    if errors:
+        body["errors"] = errors
+    if details:
+        body["details"] = details
+    return body
+
+
+def http_error_response(error: HTTPException):
+    """Error shape for werkzeug/flask-smorest HTTP errors (422 from schemas among them)."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = data.get("messages")
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "form", "files", "headers", "path"}:
+        # webargs nests by location; one location is the common case, flatten it.
+        errors = next(iter(errors.values())) if len(errors) == 1 else errors
+    resp = jsonify(error_body(status, default_message(status, language()), errors=errors))
+    resp.status_code = status
+    for name, value in (error.get_headers() if hasattr(error, "get_headers") else []):
+        if name.lower() not in ("content-type",):
+            resp.headers[name] = value
+    return resp
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):
+        lang = language()
+        resp = jsonify(error_body(error.status, error.message(lang), rule=error.rule,
+                                  basis=error.basis, errors=error.errors, details=error.details))
+        resp.status_code = error.status
+        return resp
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(error: IntegrityError):
+        log.info("integrity error: %s", error.orig)
+        resp = jsonify(error_body(409, default_message(409, language())))
+        resp.status_code = 409
+        return resp
+
+    @app.errorhandler(OperationalError)
+    def _operational(error: OperationalError):
+        log.warning("database busy or unavailable: %s", error.orig)
+        resp = jsonify(error_body(503, default_message(503, language())))
+        resp.status_code = 503
+        resp.headers["Retry-After"] = "1"
+        return resp
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        return http_error_response(error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        log.exception("unhandled error")
+        resp = jsonify(error_body(500, default_message(500, language())))
+        resp.status_code = 500
+        return resp

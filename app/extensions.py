@@ -1,0 +1,109 @@
+"""The one Api, and the Blueprint/Schema bases every domain imports."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api as _Api
+from flask_smorest import Blueprint as _Blueprint
+from webargs.core import missing
+from webargs.flaskparser import is_json_request
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import BadRequest
+
+from app.db import UnitOfWork
+from app.errors import http_error_response
+
+class InvalidJSON(BadRequest):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.data = {"messages": {"json": [reason]}}
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidJSON(f"{name} is not valid JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def loads_strict(data: bytes | str) -> Any:
+    """Decode JSON, refusing NaN/Infinity and nesting too deep to decode.
+
+    Raises:
+        InvalidJSON: a 400 naming what is wrong.
+    """
+    try:
+        return json.loads(data, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise InvalidJSON("JSON nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError
+        raise InvalidJSON(f"invalid JSON: {e}") from None
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with :func:`loads_strict` for request bodies."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    def loads(self, s, **kwargs):
+        return loads_strict(s)
+
+
+class Api(_Api):
+    """flask-smorest's Api with sanquan's error shape and Chinese messages."""
+
+    def handle_http_exception(self, error):
+        return http_error_response(error)
+
+
+class Schema(ma.Schema):
+    """Base of every request and response schema: unknown fields are refused."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class PageArgsSchema(Schema):
+    """Keyset pagination: ``?limit=`` (1–1000, default 50) and ``?cursor=``."""
+
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=1000),
+                              metadata={"description": "Page size (max 1000)."})
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64),
+                              metadata={"description": "`next_cursor` of the previous page."})
+
+
+class GeoJSONGeometry(ma.fields.Dict):
+    """A GeoJSON Polygon/MultiPolygon object; ``gis.geojson`` does the real checks."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", "GeoJSON Polygon or MultiPolygon (EPSG:4490 lon/lat unless `crs` says otherwise)")
+        super().__init__(**kwargs)
+
+
+def settings():
+    return current_app.extensions["sanquan"].settings
+
+
+def unit_of_work(*, write: bool = True) -> UnitOfWork:
+    """A new unit of work on the app's database."""
+    return UnitOfWork(current_app.extensions["sanquan"].session_factory, write=write)
+
+
+class _StrictParser(FlaskParser):
+    """webargs' Flask parser with a JSON decoder that cannot be pushed into a 500.
+
+    Plain ``json.loads`` accepts ``NaN``/``Infinity`` and raises RecursionError
+    on deeply nested input; both become a 400 here.
+    """
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return missing
+        return loads_strict(req.get_data(cache=True))
+
+
+class Blueprint(_Blueprint):
+    ARGUMENTS_PARSER = _StrictParser()

@@ -1,0 +1,54 @@
+"""Parcels (API.md, Parcels)."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.auth.access import current_principal
+from app.extensions import Blueprint, settings, unit_of_work
+from app.parcels import services
+from app.parcels.schemas import (CrsArgsSchema, FeatureCollectionSchema, FeatureSchema, ParcelCreateSchema,
+                                 ParcelHistorySchema, ParcelQueryArgsSchema)
+from gis.geojson import GeometryLimits
+
+blp = Blueprint("parcels", __name__, description="Parcels with geometry, area and 四至")
+
+
+def policy() -> services.ParcelPolicy:
+    s = settings()
+    return services.ParcelPolicy(overlap_tolerance_m2=s.overlap_tolerance_m2,
+                                 neighbour_tolerance_m=s.neighbour_tolerance_m,
+                                 limits=GeometryLimits(max_vertices=s.max_vertices, max_parts=s.max_parts))
+
+
+@blp.route("/parcels")
+class Parcels(MethodView):
+    @blp.arguments(ParcelCreateSchema)
+    @blp.response(201, FeatureSchema)
+    def post(self, data):
+        """Register a parcel; refuses invalid geometry and overlaps above the tolerance."""
+        return services.register_parcel(unit_of_work(), actor=current_principal(), policy=policy(), **data)
+
+    @blp.arguments(ParcelQueryArgsSchema, location="query")
+    @blp.response(200, FeatureCollectionSchema)
+    def get(self, args):
+        """List current parcels by collective, bounding box or containing point."""
+        return services.list_parcels(unit_of_work(write=False), actor=current_principal(), policy=policy(), **args)
+
+
+@blp.route("/parcels/<code>")
+class ParcelItem(MethodView):
+    @blp.arguments(CrsArgsSchema, location="query")
+    @blp.response(200, FeatureSchema)
+    def get(self, args, code):
+        """Show a parcel's current version as a GeoJSON Feature."""
+        return services.get_parcel(unit_of_work(write=False), actor=current_principal(), policy=policy(),
+                                   code=code, **args)
+
+
+@blp.route("/parcels/<code>/history")
+class ParcelHistory(MethodView):
+    @blp.arguments(CrsArgsSchema, location="query")
+    @blp.response(200, ParcelHistorySchema)
+    def get(self, args, code):
+        """List every version of a parcel with the ledger entry that made it."""
+        return services.parcel_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)

@@ -1,0 +1,248 @@
+"""Parcels: intake of geometry, area, 四至, overlap refusal, history."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from app.auth.services import Principal
+from app.codes import CodeError, parse_parcel_code
+from app.db import UnitOfWork
+from app.errors import DomainError, NotFound, RuleViolation
+from app.ledger import services as ledger
+from app.parcels.models import PARCEL_KINDS, Parcel, ParcelVersion
+from app.parcels.queries import ParcelRepository
+from app.parties.services import REGISTRY_WRITERS, require_role, visible_collective
+from app.queries import code_prefix, narrowest
+from gis import area as gis_area
+from gis import crs as gis_crs
+from gis.errors import GeometryInputError
+from gis.geojson import GeometryLimits, parse_polygonal
+from gis.neighbours import four_sides
+
+MAX_PARCEL_SERIAL = 99_999
+#: degrees that surely cover a metre anywhere in China (1° of longitude ≥ 60 km up to 57° N).
+_DEG_PER_M = 1 / 60_000
+
+# Parcel kinds whose land use is fixed by what they are (NY/T 2539 DKLB).
+_KIND_LAND_USES = {"homestead": {"homestead"}}
+_NOT_FOR_FARMLAND = {"homestead"}
+
+
+@dataclass(frozen=True)
+class ParcelPolicy:
+    """The settings that shape parcel intake (see README, Settings)."""
+
+    overlap_tolerance_m2: float = 0.5
+    neighbour_tolerance_m: float = 1.0
+    limits: GeometryLimits = field(default_factory=GeometryLimits)
+
+
+def geometry_violation(e: GeometryInputError) -> RuleViolation:
+    details = {"reason": e.reason, **e.details}
+    if e.location is not None:
+        details["location"] = list(e.location)
+    return RuleViolation(e.rule, reason_zh=e.message_zh, reason_en=e.message_en, details=details)
+
+
+def intake_geometry(geometry, crs: str | None, limits: GeometryLimits) -> shapely.MultiPolygon:
+    """Check untrusted GeoJSON and return it as a valid MultiPolygon in EPSG:4490.
+
+    Raises:
+        RuleViolation: GEOMETRY_INVALID, GEOMETRY_TOO_COMPLEX, CRS_UNSUPPORTED, OUTSIDE_SUPPORTED_AREA.
+    """
+    try:
+        epsg = gis_crs.parse_crs(crs)
+        geom = parse_polygonal(geometry, limits)
+        arr = np.array([geom], dtype=object)
+        if epsg not in (gis_crs.STORAGE_EPSG, 4326):
+            gis_crs.check_projected_plausible(arr, epsg)
+        stored = gis_crs.to_storage(arr, epsg)
+        gis_crs.check_supported_area(stored)
+    except GeometryInputError as e:
+        raise geometry_violation(e) from None
+    if not shapely.is_valid(stored[0]):
+        raise RuleViolation("GEOMETRY_INVALID", reason_zh="投影变换后图形无效，请检查坐标参照系",
+                            reason_en="the geometry is invalid after reprojection; check the CRS",
+                            details={"reason": shapely.is_valid_reason(stored[0])})
+    return stored[0]
+
+
+def _output_crs(crs: str | None) -> int:
+    try:
+        return gis_crs.parse_crs(crs)
+    except GeometryInputError as e:
+        raise geometry_violation(e) from None
+
+
+def _neighbours(repo: ParcelRepository, versions: list[ParcelVersion], tolerance_m: float) -> list[dict]:
+    if not versions:
+        return []
+    geoms = np.array([v.geom for v in versions], dtype=object)
+    minx, miny, maxx, maxy = shapely.total_bounds(geoms)
+    cands, cand_geoms = repo.near((minx, miny, maxx, maxy), tolerance_m * _DEG_PER_M)
+    return four_sides(geoms, [v.parcel_code for v in versions], cand_geoms,
+                      [c.parcel_code for c in cands], tolerance_m=tolerance_m)
+
+
+def _features(repo: ParcelRepository, versions: list[ParcelVersion], epsg: int,
+              tolerance_m: float) -> list[dict]:
+    neighbours = _neighbours(repo, versions, tolerance_m)
+    geoms = np.array([v.geom for v in versions], dtype=object)
+    if len(versions) and epsg != gis_crs.STORAGE_EPSG:
+        geoms = gis_crs.from_storage(geoms, epsg)
+    return [feature(v, g, n) for v, g, n in zip(versions, geoms, neighbours)]
+
+
+def feature(v: ParcelVersion, geom_out, neighbours: dict | None) -> dict:
+    """A parcel version as a GeoJSON Feature whose ``id`` is the parcel code."""
+    props = {
+        "code": v.parcel_code, "collective": v.collective_code, "county": v.county_code,
+        "kind": v.kind, "land_use": v.land_use, "name": v.name,
+        "area_m2": round(v.area_m2, 2), "area_mu": float(gis_area.m2_to_mu(v.area_m2)),
+        "declared_area_m2": float(v.declared_area_m2) if v.declared_area_m2 is not None else None,
+        "basic_farmland": v.basic_farmland, "version": v.version,
+        "valid_from": v.valid_from.isoformat(), "valid_to": v.valid_to.isoformat() if v.valid_to else None,
+        "ledger_seq": v.ledger_seq,
+    }
+    if neighbours is not None:
+        props["neighbours"] = neighbours
+    return {"type": "Feature", "id": v.parcel_code, "geometry": shapely.geometry.mapping(geom_out),
+            "properties": props}
+
+
+def _check_kind(kind: str, land_use: str) -> None:
+    allowed = _KIND_LAND_USES.get(kind)
+    if (allowed and land_use not in allowed) or (kind not in _KIND_LAND_USES and land_use in _NOT_FOR_FARMLAND):
+        raise DomainError(f"地块类别 {kind} 与土地用途 {land_use} 不符",
+                          f"land_use {land_use} does not fit kind {kind}", status=422,
+                          errors={"land_use": ["does not fit kind"]})
+
+
+def _parcel_code(s, repo: ParcelRepository, collective_code: str, code: str | None) -> str:
+    if code is None:
+        last = repo.max_code(collective_code)
+        serial = int(last[14:]) + 1 if last else 1
+        if serial > MAX_PARCEL_SERIAL:
+            raise RuleViolation("PARCEL_CODES_EXHAUSTED", details={"collective": collective_code})
+        return f"{collective_code}{serial:05d}"
+    try:
+        issuer, _ = parse_parcel_code(code)
+    except CodeError as e:
+        raise RuleViolation("PARCEL_CODE_INVALID", reason_en=str(e), details={"code": code}) from None
+    if issuer.value != collective_code:
+        raise RuleViolation("PARCEL_CODE_INVALID", reason_zh="地块编码须以其发包方编码开头",
+                            reason_en="a parcel code must start with its issuer's code", details={"code": code})
+    if s.get(Parcel, code) is not None:
+        raise RuleViolation("PARCEL_CODE_TAKEN", details={"code": code})
+    return code
+
+
+def new_version(*, code: str, version: int, collective: str, kind: str, land_use: str, name: str | None,
+                declared_area_m2: float | None, basic_farmland: bool, area_m2: float, geom) -> ParcelVersion:
+    """A parcel version with its bounding box filled in (the R*Tree reads it)."""
+    minx, miny, maxx, maxy = geom.bounds
+    return ParcelVersion(parcel_code=code, version=version, collective_code=collective, county_code=code[:6],
+                         kind=kind, land_use=land_use, name=name, declared_area_m2=declared_area_m2,
+                         basic_farmland=basic_farmland, area_m2=area_m2, geom=geom,
+                         minx=minx, miny=miny, maxx=maxx, maxy=maxy)
+
+
+def version_entry(v: ParcelVersion) -> dict:
+    """The ledger facts of a parcel version: enough to rebuild it exactly."""
+    return {"code": v.parcel_code, "collective": v.collective_code, "version": v.version, "kind": v.kind,
+            "land_use": v.land_use, "name": v.name,
+            "declared_area_m2": float(v.declared_area_m2) if v.declared_area_m2 is not None else None,
+            "basic_farmland": v.basic_farmland, "area_m2": round(v.area_m2, 2),
+            "geometry_wkb": shapely.to_wkb(v.geom, hex=True)}
+
+
+def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, collective: str,
+                    kind: str, land_use: str, geometry, crs: str | None = None, code: str | None = None,
+                    name: str | None = None, declared_area_m2: float | None = None,
+                    basic_farmland: bool = False) -> dict:
+    """Register a parcel after checking its geometry, CRS, area and overlaps.
+
+    Returns:
+        The parcel as a GeoJSON Feature (EPSG:4490) with ``area_m2``, ``area_mu``,
+        ``neighbours`` and, for overlaps within the tolerance, ``warnings``.
+    Raises:
+        RuleViolation: the geometry rules, PARCEL_CODE_INVALID, PARCEL_CODE_TAKEN, PARCEL_OVERLAP.
+        NotFound: the collective is unknown or outside the actor's scope.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    if kind not in PARCEL_KINDS:
+        raise DomainError("未知的地块类别", "unknown kind", status=422, errors={"kind": ["invalid"]})
+    _check_kind(kind, land_use)
+    geom = intake_geometry(geometry, crs, policy.limits)
+    with uow:
+        s = uow.session
+        coll = visible_collective(s, actor, collective, lock=True)
+        repo = ParcelRepository(s)
+        code = _parcel_code(s, repo, coll.code, code)
+        rows, geoms = repo.overlapping(geom)
+        overlaps = gis_area.overlap_areas_m2(geom, geoms) if rows else np.array([])
+        found = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
+                        for r, a in zip(rows, overlaps) if a > 0), key=lambda o: -o["overlap_m2"])
+        blocking = [o for o in found if o["overlap_m2"] > policy.overlap_tolerance_m2]
+        if blocking:
+            raise RuleViolation("PARCEL_OVERLAP", details={"tolerance_m2": policy.overlap_tolerance_m2,
+                                                           "overlaps": blocking})
+        area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
+        s.add(Parcel(code=code, collective_code=coll.code, county_code=coll.county_code))
+        version = new_version(code=code, version=1, collective=coll.code, kind=kind, land_use=land_use,
+                              name=name, declared_area_m2=declared_area_m2, basic_farmland=basic_farmland,
+                              area_m2=area_m2, geom=geom)
+        version.ledger_seq = ledger.append(s, county=coll.county_code, kind="parcel.registered", actor=actor,
+                                           subjects=[code], data=version_entry(version))
+        s.add(version)
+        s.flush()
+        out = _features(repo, [version], gis_crs.STORAGE_EPSG, policy.neighbour_tolerance_m)[0]
+        if found:
+            out["properties"]["warnings"] = [
+                {"rule": "PARCEL_OVERLAP", "message": "与已登记地块有容差内的微小重叠", **o} for o in found]
+        uow.commit()
+    return out
+
+
+def get_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, code: str,
+               crs: str | None = None) -> dict:
+    epsg = _output_crs(crs)
+    with uow:
+        repo = ParcelRepository(uow.session)
+        v = repo.current(code) if actor.sees(code) else None
+        if v is None:
+            raise NotFound("地块", "Parcel", code)
+        return _features(repo, [v], epsg, policy.neighbour_tolerance_m)[0]
+
+
+def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, collective: str | None = None,
+                 bbox: tuple | None = None, contains: tuple | None = None, within: str | None = None,
+                 crs: str | None = None, limit: int = 50, cursor: str | None = None) -> dict:
+    """Current parcels by collective, bounding box (lon/lat) and/or containing point, as a FeatureCollection."""
+    epsg = _output_crs(crs)
+    prefix = narrowest(actor.scope, within)
+    if prefix is None:
+        return {"type": "FeatureCollection", "features": [], "next_cursor": None}
+    with uow:
+        repo = ParcelRepository(uow.session)
+        rows = repo.query(prefix_clause=code_prefix(ParcelVersion.parcel_code, prefix), collective=collective,
+                          bbox=bbox, contains=contains, after=cursor, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        features = _features(repo, rows, epsg, policy.neighbour_tolerance_m)
+    return {"type": "FeatureCollection", "features": features,
+            "next_cursor": rows[-1].parcel_code if more else None}
+
+
+def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | None = None) -> dict:
+    """Every version of a parcel, oldest first, each with the ledger entry that made it."""
+    epsg = _output_crs(crs)
+    with uow:
+        versions = ParcelRepository(uow.session).history(code) if actor.sees(code) else []
+        if not versions:
+            raise NotFound("地块", "Parcel", code)
+        geoms = np.array([v.geom for v in versions], dtype=object)
+        if epsg != gis_crs.STORAGE_EPSG:
+            geoms = gis_crs.from_storage(geoms, epsg)
+        return {"code": code, "versions": [feature(v, g, None) for v, g in zip(versions, geoms)]}

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from app.extensions import PageArgsSchema, Schema
+from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES, RELATIONS
+
+_SEXES = validate.OneOf(["male", "female"])
+_CODE14 = validate.Regexp(r"^\d{14}$", error="须为 14 位数字 / must be 14 digits")
+
+
+class CollectiveCreateSchema(Schema):
+    code = fields.String(required=True, validate=_CODE14,
+                         metadata={"description": "14-digit issuer code (发包方编码)", "example": "21068110100101"})
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"example": "长山镇前阳村第一村民小组"})
+
+
+class CollectiveSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String(metadata={"description": "village (group digits 00) or group"})
+    county = fields.String()
+    township = fields.String()
+    village = fields.String()
+    households = fields.Integer(metadata={"description": "only on GET of one collective"})
+    members = fields.Integer(metadata={"description": "active members; only on GET of one collective"})
+    created_at = fields.AwareDateTime()
+    ledger_seq = fields.Integer()
+
+
+class CollectiveQueryArgsSchema(PageArgsSchema):
+    within = fields.String(validate=validate.Regexp(r"^\d{0,14}$"),
+                           metadata={"description": "division-code prefix, e.g. 210681"})
+
+
+class CollectivePageSchema(Schema):
+    items = fields.List(fields.Nested(CollectiveSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class PersonInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    id_number = fields.String(required=True, metadata={"description": "18-character resident ID (GB 11643)"})
+    sex = fields.String(validate=_SEXES, metadata={"description": "checked against the ID's sequence digit"})
+
+
+class MemberInputSchema(PersonInputSchema):
+    relation = fields.String(required=True, validate=validate.OneOf([r for r in RELATIONS if r != "head"]),
+                             metadata={"description": "relation to the head of household"})
+
+
+class HouseholdCreateSchema(Schema):
+    head = fields.Nested(PersonInputSchema, required=True)
+    members = fields.List(fields.Nested(MemberInputSchema), load_default=list,
+                          validate=validate.Length(max=50))
+    address = fields.String(validate=validate.Length(max=300), allow_none=True)
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    id_number = fields.String(metadata={"description": "masked for roles other than admin and clerk"})
+    sex = fields.String()
+    birth_date = fields.Date()
+    relation = fields.String()
+    household = fields.String()
+
+
+class HouseholdSchema(Schema):
+    code = fields.String(metadata={"description": "18-digit contractor code (承包方编码)"})
+    collective = fields.String()
+    address = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    ledger_seq = fields.Integer()
+    members = fields.List(fields.Nested(PersonSchema))
+
+
+class MembershipCreateSchema(Schema):
+    person_id = fields.Integer(required=True, strict=True)
+    basis = fields.String(required=True, validate=validate.OneOf(MEMBERSHIP_BASES))
+    decided_on = fields.Date(required=True, metadata={"description": "date of the members' assembly resolution"})
+    resolution_document = fields.Integer(strict=True, allow_none=True)
+
+
+class TerminationSchema(Schema):
+    ground = fields.String(required=True, validate=validate.Length(min=1, max=50), metadata={
+        "description": "lawful grounds only: " + ", ".join(LAWFUL_TERMINATION_GROUNDS)
+                       + "; anything else (settled_in_city above all) is MEMBERSHIP_GROUND_NOT_LAWFUL"})
+    decided_on = fields.Date(required=True)
+    resolution_document = fields.Integer(strict=True, allow_none=True)
+
+
+class MembershipSchema(Schema):
+    id = fields.Integer()
+    collective = fields.String()
+    person = fields.Nested(PersonSchema)
+    basis = fields.String()
+    decided_on = fields.Date()
+    resolution_document = fields.Integer(allow_none=True)
+    valid_from = fields.Date()
+    valid_to = fields.Date(allow_none=True)
+    active = fields.Boolean()
+    end_ground = fields.String(allow_none=True)
+    end_document = fields.Integer(allow_none=True)
+    ledger_seq = fields.Integer()
+    end_ledger_seq = fields.Integer(allow_none=True)
+
+
+class MembershipQueryArgsSchema(PageArgsSchema):
+    active = fields.Boolean(metadata={"description": "only active (true) or ended (false) memberships"})
+
+
+class MembershipPageSchema(Schema):
+    items = fields.List(fields.Nested(MembershipSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class DocumentFormSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    county = fields.String(validate=validate.Regexp(r"^\d{6}$"),
+                           metadata={"description": "county code; defaults to the uploader's scope"})
+
+
+class DocumentFileSchema(Schema):
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary"})
+
+
+class DocumentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    county = fields.String()
+    created_at = fields.AwareDateTime()
+    ledger_seq = fields.Integer()

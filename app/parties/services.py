@@ -1,0 +1,433 @@
+"""Collectives, households, persons, memberships and documents."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import func, select
+
+from app.auth.services import Principal
+from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
+from app.db import UnitOfWork
+from app.errors import DomainError, Forbidden, NotFound, RuleViolation
+from app.ledger import services as ledger
+from app.parties.models import (DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, Collective,
+                                Document, Household, Membership, Person)
+from app.queries import code_prefix, narrowest
+
+REGISTRY_WRITERS = frozenset({"admin", "clerk"})
+DOCUMENT_WRITERS = frozenset({"admin", "clerk", "exchange", "arbitrator"})
+MAX_HOUSEHOLD_SERIAL = 8000  # NY/T 2539: 0001–8000 households, 8001+ individuals and organisations
+
+
+def require_role(actor: Principal, roles: frozenset[str]) -> None:
+    """Raises Forbidden unless ``actor`` has one of ``roles``."""
+    if actor.role not in roles:
+        raise Forbidden(f"角色 {actor.role} 无权执行此操作", f"Role {actor.role} may not do this")
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+def _not_future(value: dt.date, field: str) -> None:
+    if value > _today():
+        raise RuleViolation("DATE_ORDER", reason_zh=f"{field} 不能晚于今天",
+                            reason_en=f"{field} may not be in the future", details={"field": field})
+
+
+# --- collectives -------------------------------------------------------------------------
+
+def collective_view(c: Collective) -> dict:
+    return {"code": c.code, "name": c.name, "level": c.level, "county": c.county_code,
+            "township": c.code[:9], "village": c.code[:12], "created_at": c.created_at,
+            "ledger_seq": c.ledger_seq}
+
+
+def create_collective(uow: UnitOfWork, *, actor: Principal, code: str, name: str) -> dict:
+    """Register a collective economic organisation (发包方).
+
+    Raises:
+        RuleViolation: COLLECTIVE_CODE_INVALID, OUTSIDE_SCOPE, COLLECTIVE_EXISTS.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    try:
+        parsed = parse_collective_code(code)
+    except CodeError as e:
+        raise RuleViolation("COLLECTIVE_CODE_INVALID", reason_en=str(e), details={"code": code}) from None
+    if not actor.sees(code):
+        raise RuleViolation("OUTSIDE_SCOPE", details={"scope": actor.scope})
+    name = name.strip()
+    with uow:
+        s = uow.session
+        if s.get(Collective, code) is not None:
+            raise RuleViolation("COLLECTIVE_EXISTS", details={"code": code})
+        seq = ledger.append(s, county=parsed.county, kind="collective.registered", actor=actor,
+                            subjects=[code], data={"code": code, "name": name, "level": parsed.level})
+        c = Collective(code=code, county_code=parsed.county, name=name, level=parsed.level, ledger_seq=seq)
+        s.add(c)
+        s.flush()
+        view = collective_view(c)
+        uow.commit()
+    return view
+
+
+def visible_collective(s, actor: Principal, code: str, *, lock: bool = False) -> Collective:
+    if not (isinstance(code, str) and actor.sees(code)):
+        raise NotFound("发包方", "Collective", code)
+    q = select(Collective).where(Collective.code == code)
+    c = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+    if c is None:
+        raise NotFound("发包方", "Collective", code)
+    return c
+
+
+def get_collective(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
+    with uow:
+        c = visible_collective(uow.session, actor, code)
+        view = collective_view(c)
+        s = uow.session
+        view["households"] = s.scalar(select(func.count()).select_from(Household)
+                                      .where(Household.collective_code == code))
+        view["members"] = s.scalar(select(func.count()).select_from(Membership)
+                                   .where(Membership.collective_code == code, Membership.valid_to.is_(None)))
+    return view
+
+
+def list_collectives(uow: UnitOfWork, *, actor: Principal, within: str | None, limit: int,
+                     cursor: str | None) -> dict:
+    prefix = narrowest(actor.scope, within)
+    if prefix is None:
+        return {"items": [], "next_cursor": None}
+    with uow:
+        q = select(Collective).where(code_prefix(Collective.code, prefix))
+        if cursor:
+            q = q.where(Collective.code > cursor)
+        rows = uow.session.scalars(q.order_by(Collective.code).limit(limit + 1)).all()
+    return _page([collective_view(c) for c in rows], limit, key="code")
+
+
+def _page(items: list[dict], limit: int, *, key: str) -> dict:
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": str(items[-1][key]) if more else None}
+
+
+# --- households and persons --------------------------------------------------------------
+
+def person_view(p: Person, actor: Principal) -> dict:
+    return {"id": p.id, "name": p.name,
+            "id_number": p.id_number if actor.sees_id_numbers else mask_id_number(p.id_number),
+            "sex": p.sex, "birth_date": p.birth_date, "relation": p.relation,
+            "household": p.household_code}
+
+
+def household_view(h: Household, actor: Principal) -> dict:
+    return {"code": h.code, "collective": h.collective_code, "address": h.address,
+            "created_at": h.created_at, "ledger_seq": h.ledger_seq,
+            "members": [person_view(p, actor) for p in h.members]}
+
+
+def _checked_person(raw: dict, relation: str, path: str) -> dict:
+    try:
+        parsed = parse_id_number(raw["id_number"], sex=raw.get("sex"))
+    except CodeError as e:
+        raise RuleViolation("ID_NUMBER_INVALID", reason_en=f"{path}.id_number: {e}",
+                            reason_zh=f"{path}.id_number：{_ID_REASONS_ZH.get(e.reason, str(e))}",
+                            details={"field": f"{path}.id_number", "reason": e.reason}) from None
+    name = raw["name"].strip()
+    return {"name": name, "id_number": parsed.value, "sex": parsed.sex,
+            "birth_date": parsed.birth_date, "relation": relation}
+
+
+_ID_REASONS_ZH = {
+    "format": "须为 17 位数字加 1 位校验码（数字或 X）",
+    "area": "地址码的省级代码不存在",
+    "birth_date": "出生日期不存在或不合理",
+    "check_digit": "校验码错误（GB 11643）",
+    "sex": "顺序码的性别与所填性别不符",
+}
+
+
+def register_household(uow: UnitOfWork, *, actor: Principal, collective_code: str, head: dict,
+                       members: list[dict], address: str | None = None) -> dict:
+    """Register a household with its head and members; assign the next 18-digit code.
+
+    Raises:
+        RuleViolation: ID_NUMBER_INVALID, PERSON_ALREADY_REGISTERED, HOUSEHOLD_CODES_EXHAUSTED.
+        NotFound: the collective is unknown or outside the actor's scope.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    people = [_checked_person(head, "head", "head")]
+    people += [_checked_person(m, m["relation"], f"members[{i}]") for i, m in enumerate(members)]
+    numbers = [p["id_number"] for p in people]
+    if len(set(numbers)) != len(numbers):
+        raise RuleViolation("ID_NUMBER_INVALID", reason_zh="同一农户中身份号码重复",
+                            reason_en="the same ID number appears twice in the household")
+    with uow:
+        s = uow.session
+        collective = visible_collective(s, actor, collective_code, lock=True)
+        taken = s.scalars(select(Person.id_number).where(Person.id_number.in_(numbers))).all()
+        if taken:
+            raise RuleViolation("PERSON_ALREADY_REGISTERED",
+                                details={"id_numbers": [mask_id_number(n) for n in taken]})
+        last = s.scalar(select(func.max(Household.code)).where(Household.collective_code == collective.code))
+        serial = int(last[14:]) + 1 if last else 1
+        if serial > MAX_HOUSEHOLD_SERIAL:
+            raise RuleViolation("HOUSEHOLD_CODES_EXHAUSTED", details={"collective": collective.code})
+        code = f"{collective.code}{serial:04d}"
+        household = Household(code=code, collective_code=collective.code,
+                               county_code=collective.county_code, address=address, ledger_seq=0)
+        s.add(household)
+        persons = [Person(household_code=code, county_code=collective.county_code, **p) for p in people]
+        s.add_all(persons)
+        s.flush()
+        household.ledger_seq = ledger.append(
+            s, county=collective.county_code, kind="household.registered", actor=actor, subjects=[code],
+            data=household_entry(code, collective.code, address, persons))
+        s.flush()
+        view = household_view(household, actor)
+        view["members"] = [person_view(p, actor) for p in persons]
+        uow.commit()
+    return view
+
+
+def household_entry(code: str, collective: str, address: str | None, persons) -> dict:
+    """The ledger facts of a registered household (also used by bulk loads)."""
+    return {"code": code, "collective": collective, "address": address,
+            "members": [{"id": p.id, "name": p.name, "id_number": p.id_number, "sex": p.sex,
+                         "birth_date": p.birth_date.isoformat(), "relation": p.relation} for p in persons]}
+
+
+def membership_entry(m: Membership, id_number: str) -> dict:
+    """The ledger facts of a recognised membership (also used by bulk loads)."""
+    return {"membership": m.id, "collective": m.collective_code, "person": m.person_id,
+            "id_number": id_number, "basis": m.basis, "decided_on": m.decided_on.isoformat(),
+            "resolution_document": m.resolution_document_id}
+
+
+def get_household(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
+    with uow:
+        h = uow.session.get(Household, code) if actor.sees(code) else None
+        if h is None:
+            raise NotFound("承包方", "Household", code)
+        return household_view(h, actor)
+
+
+def _visible_person(s, actor: Principal, person_id: int) -> Person:
+    p = s.get(Person, person_id)
+    if p is None or not actor.sees(p.household_code):
+        raise NotFound("人员", "Person", person_id)
+    return p
+
+
+# --- memberships -------------------------------------------------------------------------
+
+def membership_view(m: Membership, actor: Principal) -> dict:
+    return {"id": m.id, "collective": m.collective_code, "person": person_view(m.person, actor),
+            "basis": m.basis, "decided_on": m.decided_on,
+            "resolution_document": m.resolution_document_id, "valid_from": m.valid_from,
+            "valid_to": m.valid_to, "active": m.active, "end_ground": m.end_ground,
+            "end_document": m.end_document_id, "ledger_seq": m.ledger_seq,
+            "end_ledger_seq": m.end_ledger_seq}
+
+
+def _belongs(household_code: str, collective: Collective) -> bool:
+    # A village-level organisation (group 00) includes the households of its groups.
+    prefix = collective.code[:12] if collective.level == "village" else collective.code
+    return household_code.startswith(prefix)
+
+
+def _visible_document(s, actor: Principal, doc_id: int | None) -> int | None:
+    if doc_id is None:
+        return None
+    d = s.get(Document, doc_id)
+    if d is None or not actor.overlaps(d.county_code):
+        raise NotFound("文件", "Document", doc_id)
+    return d.id
+
+
+def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,
+                     basis: str, decided_on: dt.date, resolution_document: int | None = None) -> dict:
+    """Record that a person is a member of a collective economic organisation.
+
+    Raises:
+        RuleViolation: PERSON_NOT_IN_COLLECTIVE, ALREADY_A_MEMBER, MEMBER_OF_OTHER_COLLECTIVE, DATE_ORDER.
+        NotFound: collective, person or document unknown or outside scope.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    _not_future(decided_on, "decided_on")
+    with uow:
+        s = uow.session
+        collective = visible_collective(s, actor, collective_code)
+        person = _visible_person(s, actor, person_id)
+        doc = _visible_document(s, actor, resolution_document)
+        if not _belongs(person.household_code, collective):
+            raise RuleViolation("PERSON_NOT_IN_COLLECTIVE",
+                                details={"household": person.household_code, "collective": collective.code})
+        if decided_on < person.birth_date:
+            raise RuleViolation("DATE_ORDER", reason_zh="决议日期早于出生日期",
+                                reason_en="decided_on is before the person's birth date")
+        current = s.scalar(select(Membership).where(Membership.person_id == person.id,
+                                                    Membership.valid_to.is_(None)))
+        if current is not None:
+            rule = "ALREADY_A_MEMBER" if current.collective_code == collective.code else "MEMBER_OF_OTHER_COLLECTIVE"
+            raise RuleViolation(rule, details={"collective": current.collective_code,
+                                               "membership": current.id})
+        m = Membership(collective_code=collective.code, person_id=person.id,
+                       county_code=collective.county_code, basis=basis, decided_on=decided_on,
+                       resolution_document_id=doc, valid_from=decided_on, ledger_seq=0)
+        s.add(m)
+        s.flush()
+        m.ledger_seq = ledger.append(
+            s, county=collective.county_code, kind="membership.recognised", actor=actor,
+            subjects=[collective.code, person.household_code], data=membership_entry(m, person.id_number))
+        s.flush()
+        view = membership_view(m, actor)
+        uow.commit()
+    return view
+
+
+def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,
+                         ground: str, decided_on: dt.date, resolution_document: int | None = None) -> dict:
+    """End a membership on a lawful ground only (农村集体经济组织法 第十七、十八条).
+
+    Settling in a city, study, military service, work elsewhere, divorce or
+    prison are never grounds; they are refused with MEMBERSHIP_GROUND_NOT_LAWFUL.
+
+    Raises:
+        RuleViolation: MEMBERSHIP_GROUND_NOT_LAWFUL, NOT_A_MEMBER, DATE_ORDER.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    if ground not in LAWFUL_TERMINATION_GROUNDS:
+        raise RuleViolation("MEMBERSHIP_GROUND_NOT_LAWFUL",
+                            details={"ground": ground, "lawful_grounds": list(LAWFUL_TERMINATION_GROUNDS)})
+    _not_future(decided_on, "decided_on")
+    with uow:
+        s = uow.session
+        collective = visible_collective(s, actor, collective_code)
+        person = _visible_person(s, actor, person_id)
+        doc = _visible_document(s, actor, resolution_document)
+        m = s.execute(select(Membership).where(
+            Membership.person_id == person.id, Membership.collective_code == collective.code,
+            Membership.valid_to.is_(None)).with_for_update()).scalar_one_or_none()
+        if m is None:
+            raise RuleViolation("NOT_A_MEMBER", details={"person": person.id, "collective": collective.code})
+        if decided_on < m.valid_from:
+            raise RuleViolation("DATE_ORDER", reason_zh="终止日期早于成员身份确认日期",
+                                reason_en="decided_on is before the membership began")
+        m.valid_to, m.end_ground, m.end_document_id = decided_on, ground, doc
+        m.end_ledger_seq = ledger.append(
+            s, county=collective.county_code, kind="membership.terminated", actor=actor,
+            subjects=[collective.code, person.household_code],
+            data={"membership": m.id, "collective": collective.code, "person": person.id,
+                  "ground": ground, "decided_on": decided_on.isoformat(), "resolution_document": doc})
+        s.flush()
+        view = membership_view(m, actor)
+        uow.commit()
+    return view
+
+
+def list_members(uow: UnitOfWork, *, actor: Principal, collective_code: str, active: bool | None,
+                 limit: int, cursor: str | None) -> dict:
+    with uow:
+        s = uow.session
+        visible_collective(s, actor, collective_code)
+        q = select(Membership).where(Membership.collective_code == collective_code)
+        if active is not None:
+            q = q.where(Membership.valid_to.is_(None) if active else Membership.valid_to.is_not(None))
+        if cursor:
+            q = q.where(Membership.id > int(cursor) if cursor.isdigit() else False)
+        rows = s.scalars(q.order_by(Membership.id).limit(limit + 1)).all()
+        items = [membership_view(m, actor) for m in rows]
+    return _page(items, limit, key="id")
+
+
+# --- documents ---------------------------------------------------------------------------
+
+def _document_county(actor: Principal, county: str | None) -> str:
+    county = county or (actor.scope[:6] if len(actor.scope) >= 6 else None)
+    if county is None or not (len(county) == 6 and county.isdigit()):
+        raise DomainError("请用 county 字段给出文件所属县级行政区划代码（6 位）",
+                          "Give the document's 6-digit county code in the `county` field",
+                          status=422, errors={"county": ["required"]})
+    if not actor.overlaps(county):
+        raise RuleViolation("OUTSIDE_SCOPE", details={"scope": actor.scope})
+    return county
+
+
+def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], filename: str,
+                   content_type: str, kind: str, title: str, county: str | None, storage: Path,
+                   max_bytes: int) -> dict:
+    """Store an evidence file by its SHA-256 and record it.
+
+    The file is streamed to disk in chunks and counted, so a large upload never sits in memory.
+
+    Raises:
+        RuleViolation: DOCUMENT_TOO_LARGE, OUTSIDE_SCOPE.
+        DomainError: 422 for an unknown kind or missing county.
+    """
+    require_role(actor, DOCUMENT_WRITERS)
+    if kind not in DOCUMENT_KINDS:
+        raise DomainError(f"kind 必须是 {', '.join(DOCUMENT_KINDS)} 之一",
+                          f"kind must be one of {', '.join(DOCUMENT_KINDS)}", status=422,
+                          errors={"kind": ["invalid"]})
+    county = _document_county(actor, county)
+    storage.mkdir(parents=True, exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    fd, tmp = tempfile.mkstemp(dir=storage, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise RuleViolation("DOCUMENT_TOO_LARGE", details={"limit": max_bytes})
+                digest.update(chunk)
+                out.write(chunk)
+        sha = digest.hexdigest()
+        os.replace(tmp, storage / sha)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    with uow:
+        s = uow.session
+        doc = Document(county_code=county, kind=kind, title=title.strip(), filename=filename[:300],
+                       content_type=content_type[:100], sha256=sha, size=size,
+                       uploaded_by=actor.name, ledger_seq=0)
+        s.add(doc)
+        s.flush()
+        doc.ledger_seq = ledger.append(s, county=county, kind="document.stored", actor=actor,
+                                       subjects=[f"document:{doc.id}"],
+                                       data={"id": doc.id, "kind": kind, "title": doc.title,
+                                             "filename": doc.filename, "sha256": sha, "size": size})
+        s.flush()
+        view = document_view(doc)
+        uow.commit()
+    return view
+
+
+def document_view(d: Document) -> dict[str, Any]:
+    return {"id": d.id, "kind": d.kind, "title": d.title, "filename": d.filename,
+            "content_type": d.content_type, "sha256": d.sha256, "size": d.size, "county": d.county_code,
+            "created_at": d.created_at, "ledger_seq": d.ledger_seq}
+
+
+def open_document(uow: UnitOfWork, *, actor: Principal, document_id: int, storage: Path) -> tuple[dict, Path]:
+    """The document's record and the path of its bytes.
+
+    Raises:
+        NotFound: unknown, outside scope, or its file is missing.
+    """
+    with uow:
+        d = uow.session.get(Document, document_id)
+        if d is None or not actor.overlaps(d.county_code):
+            raise NotFound("文件", "Document", document_id)
+        view = document_view(d)
+    path = storage / view["sha256"]
+    if not path.exists():
+        raise NotFound("文件内容", "Document content", document_id)
+    return view, path

@@ -1,0 +1,215 @@
+"""Fixtures: every service and API test runs on SQLite and on PostgreSQL + PostGIS.
+
+The PostGIS half needs ``SANQUAN_TEST_DATABASE_URL`` (a database with the
+postgis extension; ``.ci/run`` makes one). Without it those tests skip.
+Each xdist worker gets its own schema in that database.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+import shapely
+from sqlalchemy import text
+
+from app import create_app
+from app.auth.services import SYSTEM, create_user
+from app.config import Settings
+from app.db import UnitOfWork, make_engine, make_session_factory
+from app.migrate import upgrade
+
+PG_URL = os.environ.get("SANQUAN_TEST_DATABASE_URL")
+SKIP_PG = "PostGIS tests need SANQUAN_TEST_DATABASE_URL (a database with the postgis extension; see .ci/run)"
+
+COUNTY = "210681"
+COLLECTIVE = "21068110100101"
+#: a point in Donggang where test parcels are drawn
+ORIGIN = (124.15, 39.87)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "sanquan.db"
+    engine = make_engine(f"sqlite+pysqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url():
+    if not PG_URL:
+        pytest.skip(SKIP_PG)
+    schema = f"test_{_worker()}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    admin.dispose()
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema},public"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def _truncate_pg(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"))]
+        # The ledger refuses TRUNCATE by trigger; tests, like a restore, run as replica.
+        conn.exec_driver_sql("SET session_replication_role = replica")
+        conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "sanquan.db"
+        shutil.copy(template, path)
+        return f"sqlite+pysqlite:///{path}"
+    url = request.getfixturevalue("pg_schema_url")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    return Settings(instance=str(tmp_path / "instance"), database_url=database_url, demo=False)
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["sanquan"].engine.dispose()
+
+
+@pytest.fixture
+def uow_factory(app):
+    factory = app.extensions["sanquan"].session_factory
+    return lambda write=True: UnitOfWork(factory, write=write)
+
+
+@dataclass
+class Caller:
+    """A test client that sends one user's token."""
+
+    client: object
+    token: str
+
+    def _headers(self, headers):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, url, headers=None, **kw):
+        return self.client.get(url, headers=self._headers(headers), **kw)
+
+    def post(self, url, json=None, headers=None, **kw):
+        return self.client.post(url, json=json, headers=self._headers(headers), **kw)
+
+    def put(self, url, json=None, headers=None, **kw):
+        return self.client.put(url, json=json, headers=self._headers(headers), **kw)
+
+
+USERS = {
+    "admin": ("admin", ""),
+    "clerk": ("clerk", COUNTY),
+    "other_clerk": ("clerk", "210682"),
+    "exchange": ("exchange", COUNTY),
+    "arbitrator": ("arbitrator", COUNTY),
+    "auditor": ("auditor", COUNTY),
+}
+
+
+@pytest.fixture
+def callers(app, uow_factory):
+    client = app.test_client()
+    out = {}
+    for name, (role, scope) in USERS.items():
+        user = create_user(uow_factory(), actor=SYSTEM, name=name, role=role, scope=scope)
+        out[name] = Caller(client, user["token"])
+    return out
+
+
+@pytest.fixture
+def clerk(callers):
+    return callers["clerk"]
+
+
+@pytest.fixture
+def admin(callers):
+    return callers["admin"]
+
+
+# --- factories ----------------------------------------------------------------------------
+
+def id_number(area: str, birth: str, seq: int) -> str:
+    """A valid resident ID number; odd ``seq`` is male."""
+    from app.codes import id_check_char
+    first = f"{area}{birth}{seq:03d}"
+    return first + id_check_char(first)
+
+
+def square(x0: float, y0: float, size_m: float = 50.0) -> dict:
+    """A GeoJSON square of ``size_m`` metres whose south-west corner is (x0, y0) metres from ORIGIN."""
+    import numpy as np
+
+    from gis.crs import to_storage
+    e0, n0 = 590_000 + x0, 4_413_000 + y0  # EPSG:4550 near Donggang
+    geom = shapely.box(e0, n0, e0 + size_m, n0 + size_m)
+    return shapely.geometry.mapping(to_storage(np.array([geom]), 4550)[0])
+
+
+@pytest.fixture
+def make_collective(clerk):
+    def make(code=COLLECTIVE, name="前阳村第一村民小组", caller=None):
+        r = (caller or clerk).post("/api/v1/collectives", json={"code": code, "name": name})
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+    return make
+
+
+@pytest.fixture
+def make_household(clerk, make_collective):
+    counter = {"n": 0}
+
+    def make(collective=None, **overrides):
+        if collective is None:
+            collective = make_collective()["code"] if not counter["n"] else COLLECTIVE
+        counter["n"] += 1
+        n = counter["n"]
+        body = {"head": {"name": f"王{n}", "id_number": id_number(COUNTY, "19700101", 2 * n + 1), "sex": "male"},
+                "members": [{"name": f"李{n}", "id_number": id_number(COUNTY, "19720202", 2 * n),
+                             "sex": "female", "relation": "spouse"}],
+                "address": "东港市长山镇前阳村"} | overrides
+        r = clerk.post(f"/api/v1/collectives/{collective}/households", json=body)
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+    return make
+
+
+@pytest.fixture
+def make_parcel(clerk, make_collective):
+    state = {"collective": False}
+
+    def make(x0=0.0, y0=0.0, size_m=50.0, **overrides):
+        if not state["collective"] and "collective" not in overrides:
+            make_collective()
+            state["collective"] = True
+        body = {"collective": COLLECTIVE, "kind": "contract_land", "land_use": "cultivated",
+                "geometry": square(x0, y0, size_m)} | overrides
+        r = clerk.post("/api/v1/parcels", json=body)
+        assert r.status_code == 201, r.get_json()
+        return r.get_json()
+    return make
