@@ -298,14 +298,14 @@ def _township_name(township: int) -> str:
 
 def _village_names(n: int, rng: np.random.Generator) -> list[str]:
     """Return ``n`` distinct village names (numbered once the pool runs out)."""
-    combos = [p + r for p in _VILLAGE_PREFIX for r in _VILLAGE_ROOT]
-    pool = list(dict.fromkeys(_VILLAGES_CURATED + [c for c in combos if c not in _VILLAGES_CURATED]))
-    order = list(_VILLAGES_CURATED) + [pool[i] for i in rng.permutation(len(pool))[: max(0, n)] if pool[i] not in _VILLAGES_CURATED]
-    names = order[:n]
-    k = 2
+    curated = [_VILLAGES_CURATED[i] for i in rng.permutation(len(_VILLAGES_CURATED))]
+    combos = [p + r for p in _VILLAGE_PREFIX for r in _VILLAGE_ROOT if p + r not in _VILLAGES_CURATED]
+    pool = curated + [combos[i] for i in rng.permutation(len(combos))]
+    names = pool[:n]
+    copy = 2
     while len(names) < n:
-        names += [f"{name}{_CN_DIGITS[k] if k < 10 else k}" for name in order[: n - len(names)]]
-        k += 1
+        names += [f"{name}{_CN_DIGITS[copy] if copy < 10 else copy}" for name in pool[: n - len(names)]]
+        copy += 1
     return names
 
 
@@ -379,7 +379,8 @@ def _household_members(rng: np.random.Generator, ids: _IdAllocator) -> list[Demo
         head_year = int(rng.integers(1950, 1966))
     else:
         head_year = int(rng.integers(1950, 1986))
-    head_sex = "male" if rng.random() < 0.88 or "spouse" in makeup and rng.random() < 0.9 else "female"
+    # Women head mostly households without a husband (widows, divorcees).
+    head_sex = "male" if rng.random() < (0.95 if "spouse" in makeup else 0.6) else "female"
     family = _SURNAMES[int(rng.choice(len(_SURNAMES), p=_SURNAME_P))]
     head_birth = _day_in(rng, head_year)
     members = [_person(rng, ids, family, head_sex, "head", head_birth)]

@@ -98,8 +98,8 @@ def get_collective(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
     return view
 
 
-def list_collectives(uow: UnitOfWork, *, actor: Principal, within: str | None, limit: int,
-                     cursor: str | None) -> dict:
+def list_collectives(uow: UnitOfWork, *, actor: Principal, within: str | None = None, limit: int = 50,
+                     cursor: str | None = None) -> dict:
     prefix = narrowest(actor.scope, within)
     if prefix is None:
         return {"items": [], "next_cursor": None}
@@ -314,7 +314,7 @@ def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: 
         doc = _visible_document(s, actor, resolution_document)
         m = s.execute(select(Membership).where(
             Membership.person_id == person.id, Membership.collective_code == collective.code,
-            Membership.valid_to.is_(None)).with_for_update()).scalar_one_or_none()
+            Membership.valid_to.is_(None)).with_for_update(of=Membership)).scalar_one_or_none()
         if m is None:
             raise RuleViolation("NOT_A_MEMBER", details={"person": person.id, "collective": collective.code})
         if decided_on < m.valid_from:
@@ -361,7 +361,7 @@ def _document_county(actor: Principal, county: str | None) -> str:
 
 
 def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], filename: str,
-                   content_type: str, kind: str, title: str, county: str | None, storage: Path,
+                   content_type: str, kind: str, title: str, storage: Path, county: str | None = None,
                    max_bytes: int) -> dict:
     """Store an evidence file by its SHA-256 and record it.
 
