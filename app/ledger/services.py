@@ -133,6 +133,20 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
             "items": entries, "next_after": next_after}
 
 
+def _chain_problem(r: LedgerEntry, expected_seq: int, prev: str) -> str | None:
+    if r.seq != expected_seq:
+        return f"expected seq {expected_seq}, found {r.seq}"
+    if hashlib.sha256(r.body).hexdigest() != r.body_sha256:
+        return "body does not match body_sha256"
+    if r.prev_hash != prev:
+        return "prev_hash does not match the previous leaf"
+    if leaf_hash(r.seq, r.prev_hash, r.body_sha256) != r.leaf_hash:
+        return "leaf_hash does not match"
+    if json.loads(r.body).get("seq") != r.seq:
+        return "body seq differs from row seq"
+    return None
+
+
 def verify_chain(uow: UnitOfWork, county: str) -> dict:
     """Recompute every body hash, chain link and leaf hash of a county's log.
 
@@ -142,22 +156,15 @@ def verify_chain(uow: UnitOfWork, county: str) -> dict:
     with uow:
         head = uow.session.get(LedgerHead, county)
         prev, expected_seq = GENESIS_HASH, 1
-        result = select(LedgerEntry).where(LedgerEntry.log == county).order_by(LedgerEntry.seq)
-        for r in uow.session.execute(result.execution_options(yield_per=2000)).scalars():
-            problem = None
-            if r.seq != expected_seq:
-                problem = f"expected seq {expected_seq}, found {r.seq}"
-            elif hashlib.sha256(r.body).hexdigest() != r.body_sha256:
-                problem = "body does not match body_sha256"
-            elif r.prev_hash != prev:
-                problem = "prev_hash does not match the previous leaf"
-            elif leaf_hash(r.seq, r.prev_hash, r.body_sha256) != r.leaf_hash:
-                problem = "leaf_hash does not match"
-            elif json.loads(r.body).get("seq") != r.seq:
-                problem = "body seq differs from row seq"
-            if problem:
-                return {"ok": False, "size": expected_seq - 1, "first_bad_seq": r.seq, "problem": problem}
-            prev, expected_seq = r.leaf_hash, expected_seq + 1
+        rows = uow.session.execute(
+            select(LedgerEntry).where(LedgerEntry.log == county).order_by(LedgerEntry.seq)
+            .execution_options(yield_per=2000)).scalars()
+        with rows:
+            for r in rows:
+                problem = _chain_problem(r, expected_seq, prev)
+                if problem:
+                    return {"ok": False, "size": expected_seq - 1, "first_bad_seq": r.seq, "problem": problem}
+                prev, expected_seq = r.leaf_hash, expected_seq + 1
         size = expected_seq - 1
         if head is not None and (head.size != size or head.head_hash != prev):
             return {"ok": False, "size": size, "first_bad_seq": size + 1 if head.size > size else size,

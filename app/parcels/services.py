@@ -54,10 +54,7 @@ def intake_geometry(geometry, crs: str | None, limits: GeometryLimits) -> shapel
     try:
         epsg = gis_crs.parse_crs(crs)
         geom = parse_polygonal(geometry, limits)
-        arr = np.array([geom], dtype=object)
-        if epsg not in (gis_crs.STORAGE_EPSG, 4326):
-            gis_crs.check_projected_plausible(arr, epsg)
-        stored = gis_crs.to_storage(arr, epsg)
+        stored = gis_crs.to_storage(np.array([geom], dtype=object), epsg)
         gis_crs.check_supported_area(stored)
     except GeometryInputError as e:
         raise geometry_violation(e) from None
