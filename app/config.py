@@ -21,7 +21,7 @@ class Settings:
     #: 409 PARCEL_OVERLAP above this overlap; smaller ones are accepted as warnings.
     overlap_tolerance_m2: float = 0.5
     #: two parcels closer than this are neighbours for 四至.
-    neighbour_tolerance_m: float = 1.0
+    neighbour_tolerance_m: float = 2.0
     max_body_bytes: int = 16 * 1024 * 1024
     max_document_bytes: int = 50 * 1024 * 1024
     max_vertices: int = 100_000

@@ -12,9 +12,9 @@ from gis.crs import zone_epsg
 
 # Sector i spans bearings (45° + 90°(i−1), 45° + 90°i], counter-clockwise from east.
 _SECTORS = ("east", "north", "west", "south")
-# Bearings are rounded before sectoring so that a neighbour meeting the target
-# exactly on a diagonal (a corner contact in a regular grid) lands on the same
-# side every time instead of flipping on floating-point noise.
+# Bearings are rounded before sectoring so that a neighbour whose contact lies
+# exactly on a diagonal lands on the same side every time instead of flipping
+# on floating-point noise.
 _BEARING_DECIMALS = 4
 
 
@@ -24,6 +24,7 @@ def four_sides(
     candidates_4490: Any,
     candidate_codes: Any,
     tolerance_m: float = 1.0,
+    min_contact_m: float = 3.0,
 ) -> list[dict[str, list[str]]]:
     """Find the 四至 of each target among the candidates.
 
@@ -40,7 +41,8 @@ def four_sides(
         target_codes: their parcel codes, same length.
         candidates_4490: 1-D array of polygonal geometries in EPSG:4490.
         candidate_codes: their parcel codes, same length.
-        tolerance_m: gap in metres still counted as adjoining (survey slack).
+        tolerance_m: gap in metres still counted as adjoining (ridges, survey slack).
+        min_contact_m: the shortest shared edge, in metres, that makes a neighbour.
 
     Returns:
         One ``{"east": [...], "south": [...], "west": [...], "north": [...]}``
@@ -74,10 +76,8 @@ def four_sides(
     near = shapely.intersection(
         candidates[candidate_ids], shapely.buffer(targets, tolerance_m)[target_ids]
     )
-    # The buffer is a polygonal approximation slightly inside the true
-    # distance, so a candidate at the very limit can leave nothing: fall back
-    # to the whole candidate for the bearing.
-    near = np.where(shapely.is_empty(near), candidates[candidate_ids], near)
+    edge = shapely.area(near) / tolerance_m >= min_contact_m
+    target_ids, candidate_ids, near = target_ids[edge], candidate_ids[edge], near[edge]
     origin = shapely.centroid(targets)[target_ids]
     to = shapely.centroid(near)
     dx = shapely.get_x(to) - shapely.get_x(origin)

@@ -34,7 +34,7 @@ class ParcelPolicy:
     """The settings that shape parcel intake (see README, Settings)."""
 
     overlap_tolerance_m2: float = 0.5
-    neighbour_tolerance_m: float = 1.0
+    neighbour_tolerance_m: float = 2.0
     limits: GeometryLimits = field(default_factory=GeometryLimits)
 
 

@@ -36,13 +36,13 @@ def test_touching_squares_are_on_their_sides_and_far_ones_are_not_neighbours():
 
 
 def test_all_targets_of_a_grid_are_answered_in_one_call():
-    # Within tolerance includes corner contacts, which take the counter-clockwise side.
+    # Diagonal parcels of the grid touch only at a corner: not neighbours.
     codes, geoms = parcels(C=(0, 0, 50, 50), E=(50, 0, 100, 50), NE=(50, 50, 100, 100), N=(0, 50, 50, 100))
     assert four_sides(geoms, codes, geoms, codes) == [
-        {**NOBODY, "east": ["E", "NE"], "north": ["N"]},
-        {**NOBODY, "west": ["C"], "north": ["N", "NE"]},
-        {**NOBODY, "west": ["C", "N"], "south": ["E"]},
-        {**NOBODY, "east": ["NE"], "south": ["C", "E"]},
+        {**NOBODY, "east": ["E"], "north": ["N"]},
+        {**NOBODY, "west": ["C"], "north": ["NE"]},
+        {**NOBODY, "west": ["N"], "south": ["E"]},
+        {**NOBODY, "east": ["NE"], "south": ["C"]},
     ]
 
 
@@ -62,7 +62,7 @@ def test_side_follows_the_shared_boundary_not_the_neighbour_centroid():
     assert sides_of("C", codes, geoms) == {**NOBODY, "east": ["TALL"]}
 
 
-def test_corner_contacts_fall_on_the_counter_clockwise_side_consistently():
+def test_corner_contacts_are_not_neighbours():
     codes, geoms = parcels(
         C=(0, 0, 50, 50),
         NE=(50, 50, 100, 100),
@@ -70,7 +70,14 @@ def test_corner_contacts_fall_on_the_counter_clockwise_side_consistently():
         SW=(-50, -50, 0, 0),
         SE=(50, -50, 100, 0),
     )
-    assert sides_of("C", codes, geoms) == {"east": ["NE"], "north": ["NW"], "west": ["SW"], "south": ["SE"]}
+    assert sides_of("C", codes, geoms) == NOBODY
+
+
+def test_short_shared_edge_below_minimum_is_not_a_neighbour():
+    codes, geoms = parcels(C=(0, 0, 50, 50), E=(50, 49, 100, 100), N=(49, 50, 100, 100))
+    assert sides_of("C", codes, geoms) == NOBODY
+    codes, geoms = parcels(C=(0, 0, 50, 50), E=(50, 45, 100, 100))
+    assert sides_of("C", codes, geoms) == {**NOBODY, "east": ["E"]}
 
 
 def test_a_parcel_is_never_its_own_neighbour():
