@@ -36,7 +36,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
     app.config.update(
-        MAX_CONTENT_LENGTH=max(settings.max_body_bytes, settings.max_document_bytes),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="sanquan 三权登记",
         API_VERSION=__version__,
         OPENAPI_VERSION="3.0.3",
@@ -54,7 +54,9 @@ def create_app(config=None) -> Flask:
     app.extensions["sanquan"] = SimpleNamespace(
         settings=settings, engine=engine, session_factory=make_session_factory(engine))
 
+    logging.getLogger("app").setLevel(settings.log_level.upper())
     register_error_handlers(app)
+    app.before_request(_upload_limit)
     access.init_app(app)
     idempotency.init_app(app)
     api = Api(app)
@@ -62,6 +64,19 @@ def create_app(config=None) -> Flask:
     if settings.admin_token:
         _bootstrap_admin(app, settings.admin_token)
     return app
+
+
+#: Endpoints that take file uploads, and the setting that limits their body.
+UPLOAD_LIMITS = {"documents.Documents": "max_document_bytes"}
+
+
+def _upload_limit():
+    from flask import current_app, request
+
+    setting = UPLOAD_LIMITS.get(request.endpoint or "")
+    if setting:
+        # Room for the multipart envelope; the service checks the file's own size exactly.
+        request.max_content_length = getattr(current_app.extensions["sanquan"].settings, setting) + 65536
 
 
 def _register_blueprints(app: Flask, api) -> None:

@@ -22,13 +22,12 @@ class Settings:
     overlap_tolerance_m2: float = 0.5
     #: two parcels closer than this are neighbours for 四至.
     neighbour_tolerance_m: float = 2.0
+    #: JSON request bodies; larger ones get 413.
     max_body_bytes: int = 16 * 1024 * 1024
+    #: uploaded evidence documents (POST /documents only).
     max_document_bytes: int = 50 * 1024 * 1024
     max_vertices: int = 100_000
     max_parts: int = 10_000
-    #: RULES.md §2: Liaoning's figure is not verified, so it is a setting.
-    homestead_max_m2: float = 300.0
-    announcement_working_days: int = 10
     log_level: str = "INFO"
 
     @classmethod
