@@ -130,6 +130,15 @@ def parse_collective_code(value: str) -> CollectiveCode:
     return CollectiveCode(value)
 
 
+def _parse_issued(value: str, digits: int, what: str) -> tuple[CollectiveCode, int]:
+    if not isinstance(value, str) or not re.fullmatch(rf"\d{{{digits}}}", value):
+        raise CodeError("format", f"{what} code must be {digits} digits")
+    serial = int(value[14:])
+    if serial == 0:
+        raise CodeError("format", f"{what} serial may not be all zeros")
+    return parse_collective_code(value[:14]), serial
+
+
 def parse_household_code(value: str) -> tuple[CollectiveCode, int]:
     """Check an 18-digit contractor code (CBFBM) and return issuer and serial.
 
@@ -138,12 +147,7 @@ def parse_household_code(value: str) -> tuple[CollectiveCode, int]:
     Raises:
         CodeError: with reason ``format`` or one of the issuer reasons.
     """
-    if not isinstance(value, str) or not re.fullmatch(r"\d{18}", value):
-        raise CodeError("format", "household code must be 18 digits")
-    serial = int(value[14:])
-    if serial == 0:
-        raise CodeError("format", "household serial may not be 0000")
-    return parse_collective_code(value[:14]), serial
+    return _parse_issued(value, 18, "household")
 
 
 def parse_parcel_code(value: str) -> tuple[CollectiveCode, int]:
@@ -152,14 +156,5 @@ def parse_parcel_code(value: str) -> tuple[CollectiveCode, int]:
     Raises:
         CodeError: with reason ``format`` or one of the issuer reasons.
     """
-    if not isinstance(value, str) or not re.fullmatch(r"\d{19}", value):
-        raise CodeError("format", "parcel code must be 19 digits")
-    serial = int(value[14:])
-    if serial == 0:
-        raise CodeError("format", "parcel serial may not be 00000")
-    return parse_collective_code(value[:14]), serial
+    return _parse_issued(value, 19, "parcel")
 
-
-def is_division_prefix(value: str) -> bool:
-    """Whether ``value`` can be a scope: empty or 2–14 digits of a division code."""
-    return value == "" or (value.isdigit() and len(value) <= 14 and value[:2] in PROVINCES if len(value) >= 2 else False)

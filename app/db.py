@@ -74,10 +74,12 @@ class Geometry(TypeDecorator):
     def process_bind_param(self, value: Any, dialect):
         if value is None:
             return None
-        wkb = shapely.to_wkb(value)
+        if isinstance(value, shapely.Polygon):
+            value = shapely.MultiPolygon([value])
         if dialect.name == "postgresql":
-            return WKBElement(wkb, srid=STORAGE_SRID)
-        return wkb
+            # Hex EWKB goes through ST_GeomFromEWKT bit for bit (no WKT rounding).
+            return shapely.to_wkb(shapely.set_srid(value, STORAGE_SRID), hex=True, include_srid=True)
+        return shapely.to_wkb(value)
 
     def process_result_value(self, value: Any, dialect):
         if value is None:

@@ -157,9 +157,10 @@ class RuleViolation(DomainError):
                  reason_zh: str | None = None, reason_en: str | None = None,
                  errors: dict | None = None):
         rule = RULES[code]
+        # {reason} is the sentence for people; details["reason"] stays a machine key.
         fill = dict(details or {})
-        fill_zh = {"reason": reason_zh or reason_en or "", **fill}
-        fill_en = {"reason": reason_en or reason_zh or "", **fill}
+        fill_zh = {**fill, "reason": reason_zh or reason_en or ""}
+        fill_en = {**fill, "reason": reason_en or reason_zh or ""}
         super().__init__(rule.zh.format_map(_Missing(fill_zh)), rule.en.format_map(_Missing(fill_en)),
                          rule=code, basis=rule.basis, details=details, status=rule.status,
                          errors=errors)

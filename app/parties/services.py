@@ -251,6 +251,12 @@ def _visible_document(s, actor: Principal, doc_id: int | None) -> int | None:
     return d.id
 
 
+def _membership_parties(s, actor: Principal, collective_code: str, person_id: int,
+                        document: int | None) -> tuple[Collective, Person, int | None]:
+    return (visible_collective(s, actor, collective_code), _visible_person(s, actor, person_id),
+            _visible_document(s, actor, document))
+
+
 def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,
                      basis: str, decided_on: dt.date, resolution_document: int | None = None) -> dict:
     """Record that a person is a member of a collective economic organisation.
@@ -263,9 +269,7 @@ def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str,
     _not_future(decided_on, "decided_on")
     with uow:
         s = uow.session
-        collective = visible_collective(s, actor, collective_code)
-        person = _visible_person(s, actor, person_id)
-        doc = _visible_document(s, actor, resolution_document)
+        collective, person, doc = _membership_parties(s, actor, collective_code, person_id, resolution_document)
         if not _belongs(person.household_code, collective):
             raise RuleViolation("PERSON_NOT_IN_COLLECTIVE",
                                 details={"household": person.household_code, "collective": collective.code})
@@ -309,9 +313,7 @@ def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: 
     _not_future(decided_on, "decided_on")
     with uow:
         s = uow.session
-        collective = visible_collective(s, actor, collective_code)
-        person = _visible_person(s, actor, person_id)
-        doc = _visible_document(s, actor, resolution_document)
+        collective, person, doc = _membership_parties(s, actor, collective_code, person_id, resolution_document)
         m = s.execute(select(Membership).where(
             Membership.person_id == person.id, Membership.collective_code == collective.code,
             Membership.valid_to.is_(None)).with_for_update(of=Membership)).scalar_one_or_none()

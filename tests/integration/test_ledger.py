@@ -96,3 +96,15 @@ def test_every_api_change_writes_one_entry(clerk, admin, make_parcel, make_house
     make_household(collective=COLLECTIVE)
     kinds = [e["kind"] for e in admin.get("/api/v1/ledger/210681").get_json()["items"]]
     assert kinds == ["collective.registered", "parcel.registered", "household.registered"]
+
+
+def test_stored_geometry_is_bit_for_bit_the_ledger_geometry(clerk, admin, make_parcel, uow_factory):
+    f = make_parcel(0.123456789, 0.987654321, size_m=33.333333)
+    entry = admin.get(f"/api/v1/ledger/210681?after={f['properties']['ledger_seq'] - 1}&limit=1").get_json()
+    recorded = entry["items"][0]["body"]["data"]["geometry_wkb"]
+    from app.parcels.queries import ParcelRepository
+    import shapely
+    with uow_factory(write=False) as uow:
+        stored = ParcelRepository(uow.session).current(f["id"]).geom
+    assert stored.geom_type == "MultiPolygon"
+    assert shapely.to_wkb(stored, hex=True) == recorded
