@@ -51,8 +51,22 @@ class StrictJSONProvider(DefaultJSONProvider):
         return loads_strict(s)
 
 
+class ErrorSchema(ma.Schema):
+    """API.md's error shape."""
+
+    code = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    status = ma.fields.String(metadata={"description": "HTTP status phrase"})
+    message = ma.fields.String(metadata={"description": "Chinese by default; English with Accept-Language: en"})
+    rule = ma.fields.String(metadata={"description": "the business rule that refused the request"})
+    basis = ma.fields.String(metadata={"description": "its legal basis, e.g. 农村土地承包法 第三十四条"})
+    errors = ma.fields.Raw(metadata={"description": "field errors"})
+    details = ma.fields.Dict(metadata={"description": "facts of the refusal, e.g. overlapped parcels"})
+
+
 class Api(_Api):
     """flask-smorest's Api with sanquan's error shape and Chinese messages."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error):
         return http_error_response(error)

@@ -25,7 +25,14 @@ class Parcels(MethodView):
     @blp.arguments(ParcelCreateSchema)
     @blp.response(201, FeatureSchema)
     def post(self, data):
-        """Register a parcel; refuses invalid geometry and overlaps above the tolerance."""
+        """Register a parcel; refuses invalid geometry and overlaps above the tolerance.
+
+        Area is measured in the parcel's CGCS2000 3-degree Gauss-Kruger zone.
+        Refusals: 422 GEOMETRY_INVALID, GEOMETRY_TOO_COMPLEX, CRS_UNSUPPORTED,
+        OUTSIDE_SUPPORTED_AREA, PARCEL_CODE_INVALID; 409 PARCEL_OVERLAP (details
+        list each overlapped code and m²), PARCEL_CODE_TAKEN; 403 for roles
+        other than admin and clerk; 404 for a collective outside your scope.
+        """
         return services.register_parcel(unit_of_work(), actor=current_principal(), policy=policy(), **data)
 
     @blp.arguments(ParcelQueryArgsSchema, location="query")

@@ -45,7 +45,12 @@ class Households(MethodView):
     @blp.arguments(HouseholdCreateSchema)
     @blp.response(201, HouseholdSchema)
     def post(self, data, code):
-        """Register a household with its head and members; the next 18-digit code is assigned."""
+        """Register a household with its head and members; the next 18-digit code is assigned.
+
+        ID numbers are checked (GB 11643: check digit, birth date, sex digit):
+        422 ID_NUMBER_INVALID; 409 PERSON_ALREADY_REGISTERED when a number is
+        already in a household.
+        """
         return services.register_household(unit_of_work(), actor=current_principal(), collective_code=code, **data)
 
 
@@ -62,7 +67,11 @@ class Members(MethodView):
     @blp.arguments(MembershipCreateSchema)
     @blp.response(201, MembershipSchema)
     def post(self, data, code):
-        """Recognise a person as a member of the collective economic organisation."""
+        """Recognise a person as a member of the collective economic organisation.
+
+        Refusals: 422 PERSON_NOT_IN_COLLECTIVE, DATE_ORDER; 409 ALREADY_A_MEMBER,
+        MEMBER_OF_OTHER_COLLECTIVE (one membership at a time).
+        """
         return services.recognise_member(unit_of_work(), actor=current_principal(), collective_code=code, **data)
 
     @blp.arguments(MembershipQueryArgsSchema, location="query")
@@ -79,7 +88,13 @@ class Termination(MethodView):
     @blp.arguments(TerminationSchema)
     @blp.response(200, MembershipSchema)
     def post(self, data, code, person_id):
-        """End a membership, on a lawful ground only (农村集体经济组织法 第十七、十八条)."""
+        """End a membership, on a lawful ground only (农村集体经济组织法 第十七、十八条).
+
+        Lawful grounds: death, nationality_lost, joined_other_collective,
+        civil_servant, voluntary_exit. Anything else (settled_in_city above
+        all, but also study, military service, work elsewhere, divorce,
+        prison) is 422 MEMBERSHIP_GROUND_NOT_LAWFUL.
+        """
         return services.terminate_membership(unit_of_work(), actor=current_principal(), collective_code=code,
                                              person_id=person_id, **data)
 
