@@ -14,6 +14,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 
 STORAGE_SRID = 4490
+#: Largest id an integer primary key holds on every engine (int4 on PostgreSQL).
+MAX_ID = 2**31 - 1
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import marshmallow as ma
@@ -12,12 +13,12 @@ from flask_smorest import Blueprint as _Blueprint
 from webargs.core import missing
 from webargs.flaskparser import is_json_request
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import UnprocessableEntity
 
-from app.db import UnitOfWork
+from app.db import MAX_ID, UnitOfWork
 from app.errors import http_error_response
 
-class InvalidJSON(BadRequest):
+class InvalidJSON(UnprocessableEntity):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.data = {"messages": {"json": [reason]}}
@@ -79,6 +80,34 @@ class Schema(ma.Schema):
         unknown = ma.RAISE
 
 
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class Text(ma.fields.String):
+    """Free text from people: trimmed, never blank, no control characters or lone surrogates."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(validate=ma.validate.Length(min=1, max=max_length), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if _UNPRINTABLE.search(text):
+            raise ma.ValidationError("contains control characters or invalid Unicode")
+        return text
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true/false only; "yes", "1" or "on" are not booleans."""
+
+    truthy = {True}
+    falsy = {False}
+
+
+def Id(**kwargs) -> ma.fields.Integer:  # noqa: N802  (a field factory reads like a field)
+    """A database id: a JSON integer from 1 to :data:`MAX_ID`."""
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
 class PageArgsSchema(Schema):
     """Keyset pagination: ``?limit=`` (1–1000, default 50) and ``?cursor=``."""
 
@@ -110,7 +139,7 @@ class _StrictParser(FlaskParser):
     """webargs' Flask parser with a JSON decoder that cannot be pushed into a 500.
 
     Plain ``json.loads`` accepts ``NaN``/``Infinity`` and raises RecursionError
-    on deeply nested input; both become a 400 here.
+    on deeply nested input; both become a 422 here.
     """
 
     def _raw_load_json(self, req):

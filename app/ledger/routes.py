@@ -12,7 +12,7 @@ blp = Blueprint("ledger", __name__, description="Append-only, hash-chained count
 
 
 class LedgerQueryArgsSchema(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
 
-from app.extensions import GeoJSONGeometry, PageArgsSchema, Schema
+from app.extensions import GeoJSONGeometry, PageArgsSchema, Schema, StrictBoolean, Text
 from app.parcels.models import LAND_USES, PARCEL_KINDS
 
 
@@ -13,12 +13,12 @@ class ParcelCreateSchema(Schema):
     geometry = GeoJSONGeometry(required=True)
     crs = fields.String(validate=validate.Length(max=100), metadata={
         "description": "EPSG:4490 (default), EPSG:4326, or a CGCS2000 3-degree GK zone EPSG:4513–4554"})
-    code = fields.String(validate=validate.Regexp(r"^\d{19}$"),
-                         metadata={"description": "19-digit parcel code; assigned when absent"})
-    name = fields.String(validate=validate.Length(max=200), allow_none=True)
+    code = fields.String(validate=validate.Length(max=50), metadata={
+        "description": "19-digit parcel code; assigned when absent; a malformed one is 422 PARCEL_CODE_INVALID"})
+    name = Text(max_length=200, allow_none=True)
     declared_area_m2 = fields.Float(validate=validate.Range(min=0, min_inclusive=False, max=1e9),
                                     allow_none=True, metadata={"description": "area on the confirmation record"})
-    basic_farmland = fields.Boolean(load_default=False)
+    basic_farmland = StrictBoolean(load_default=False, metadata={"description": "基本农田 (SFJBNT)"})
 
 
 def _pair(value: str, n: int, name: str) -> tuple[float, ...]:

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from app.extensions import PageArgsSchema, Schema
+from app.extensions import Id, PageArgsSchema, Schema, Text
 from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES, RELATIONS
 
 _SEXES = validate.OneOf(["male", "female"])
-_CODE14 = validate.Regexp(r"^\d{14}$", error="须为 14 位数字 / must be 14 digits")
 
 
 class CollectiveCreateSchema(Schema):
-    code = fields.String(required=True, validate=_CODE14,
-                         metadata={"description": "14-digit issuer code (发包方编码)", "example": "21068110100101"})
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
-                         metadata={"example": "长山镇前阳村第一村民小组"})
+    code = fields.String(required=True, validate=validate.Length(max=50),
+                         metadata={"description": "14-digit issuer code (发包方编码); a malformed one is "
+                                                  "422 COLLECTIVE_CODE_INVALID", "example": "21068110100101"})
+    name = Text(required=True, max_length=200, metadata={"example": "长山镇前阳村第一村民小组"})
 
 
 class CollectiveSchema(Schema):
@@ -40,8 +39,9 @@ class CollectivePageSchema(Schema):
 
 
 class PersonInputSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    id_number = fields.String(required=True, metadata={"description": "18-character resident ID (GB 11643)"})
+    name = Text(required=True, max_length=100)
+    id_number = fields.String(required=True, validate=validate.Length(max=50),
+                              metadata={"description": "18-character resident ID (GB 11643)"})
     sex = fields.String(validate=_SEXES, metadata={"description": "checked against the ID's sequence digit"})
 
 
@@ -54,7 +54,7 @@ class HouseholdCreateSchema(Schema):
     head = fields.Nested(PersonInputSchema, required=True)
     members = fields.List(fields.Nested(MemberInputSchema), load_default=list,
                           validate=validate.Length(max=50))
-    address = fields.String(validate=validate.Length(max=300), allow_none=True)
+    address = Text(max_length=300, allow_none=True)
 
 
 class PersonSchema(Schema):
@@ -77,10 +77,10 @@ class HouseholdSchema(Schema):
 
 
 class MembershipCreateSchema(Schema):
-    person_id = fields.Integer(required=True, strict=True)
+    person_id = Id(required=True)
     basis = fields.String(required=True, validate=validate.OneOf(MEMBERSHIP_BASES))
     decided_on = fields.Date(required=True, metadata={"description": "date of the members' assembly resolution"})
-    resolution_document = fields.Integer(strict=True, allow_none=True)
+    resolution_document = Id(allow_none=True)
 
 
 class TerminationSchema(Schema):
@@ -88,7 +88,7 @@ class TerminationSchema(Schema):
         "description": "lawful grounds only: " + ", ".join(LAWFUL_TERMINATION_GROUNDS)
                        + "; anything else (settled_in_city above all) is MEMBERSHIP_GROUND_NOT_LAWFUL"})
     decided_on = fields.Date(required=True)
-    resolution_document = fields.Integer(strict=True, allow_none=True)
+    resolution_document = Id(allow_none=True)
 
 
 class MembershipSchema(Schema):
@@ -118,7 +118,7 @@ class MembershipPageSchema(Schema):
 
 class DocumentFormSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
-    title = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    title = Text(required=True, max_length=300)
     county = fields.String(validate=validate.Regexp(r"^\d{6}$"),
                            metadata={"description": "county code; defaults to the uploader's scope"})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, Any
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 
 from app.auth.services import Principal
 from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
-from app.db import UnitOfWork
+from app.db import MAX_ID, UnitOfWork
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parties.models import (DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, Collective,
@@ -61,7 +62,6 @@ def create_collective(uow: UnitOfWork, *, actor: Principal, code: str, name: str
         raise RuleViolation("COLLECTIVE_CODE_INVALID", reason_en=str(e), details={"code": code}) from None
     if not actor.sees(code):
         raise RuleViolation("OUTSIDE_SCOPE", details={"scope": actor.scope})
-    name = name.strip()
     with uow:
         s = uow.session
         if s.get(Collective, code) is not None:
@@ -111,6 +111,12 @@ def list_collectives(uow: UnitOfWork, *, actor: Principal, within: str | None = 
     return _page([collective_view(c) for c in rows], limit, key="code")
 
 
+def _id_cursor(cursor: str) -> int:
+    if not (cursor.isdigit() and int(cursor) <= MAX_ID):
+        raise DomainError("cursor 无效", "invalid cursor", status=422, errors={"cursor": ["invalid"]})
+    return int(cursor)
+
+
 def _page(items: list[dict], limit: int, *, key: str) -> dict:
     more = len(items) > limit
     items = items[:limit]
@@ -139,8 +145,7 @@ def _checked_person(raw: dict, relation: str, path: str) -> dict:
         raise RuleViolation("ID_NUMBER_INVALID", reason_en=f"{path}.id_number: {e}",
                             reason_zh=f"{path}.id_number：{_ID_REASONS_ZH.get(e.reason, str(e))}",
                             details={"field": f"{path}.id_number", "reason": e.reason}) from None
-    name = raw["name"].strip()
-    return {"name": name, "id_number": parsed.value, "sex": parsed.sex,
+    return {"name": raw["name"], "id_number": parsed.value, "sex": parsed.sex,
             "birth_date": parsed.birth_date, "relation": relation}
 
 
@@ -343,7 +348,7 @@ def list_members(uow: UnitOfWork, *, actor: Principal, collective_code: str, act
         if active is not None:
             q = q.where(Membership.valid_to.is_(None) if active else Membership.valid_to.is_not(None))
         if cursor:
-            q = q.where(Membership.id > int(cursor) if cursor.isdigit() else False)
+            q = q.where(Membership.id > _id_cursor(cursor))
         rows = s.scalars(q.order_by(Membership.id).limit(limit + 1)).all()
         items = [membership_view(m, actor) for m in rows]
     return _page(items, limit, key="id")
@@ -397,7 +402,7 @@ def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], file
             os.unlink(tmp)
     with uow:
         s = uow.session
-        doc = Document(county_code=county, kind=kind, title=title.strip(), filename=filename[:300],
+        doc = Document(county_code=county, kind=kind, title=title, filename=_safe_filename(filename),
                        content_type=content_type[:100], sha256=sha, size=size,
                        uploaded_by=actor.name, ledger_seq=0)
         s.add(doc)
@@ -410,6 +415,11 @@ def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], file
         view = document_view(doc)
         uow.commit()
     return view
+
+
+def _safe_filename(name: str) -> str:
+    # The name only labels the download; the bytes are stored under their hash.
+    return re.sub(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff/\\]", "_", name)[:300] or "upload"
 
 
 def document_view(d: Document) -> dict[str, Any]:
