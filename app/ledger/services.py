@@ -34,9 +34,13 @@ def leaf_hash(seq: int, prev_hash: str, body_sha256: str) -> str:
     ).hexdigest()
 
 
-def _lock_head(session: Session, county: str) -> LedgerHead:
-    # PostgreSQL: the row lock on the head serialises appends to one county and
-    # leaves other counties free. SQLite: BEGIN IMMEDIATE already serialises.
+def lock_log(session: Session, county: str) -> LedgerHead:
+    """Lock a county's log head until the transaction ends and return it.
+
+    PostgreSQL: the row lock serialises appends (and anything else that takes
+    it first) within one county and leaves other counties free. SQLite:
+    BEGIN IMMEDIATE already serialises every writer.
+    """
     head = session.execute(
         select(LedgerHead).where(LedgerHead.log == county).with_for_update()
     ).scalar_one_or_none()
@@ -89,7 +93,7 @@ def append_many(session: Session, *, county: str, actor: Principal,
     Returns:
         The ``seq`` of each entry, in order.
     """
-    head = _lock_head(session, county)
+    head = lock_log(session, county)
     at = utcnow()
     rows, seq, prev = [], head.size, head.head_hash
     for kind, subjects, data in items:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+
 from app.auth.services import Principal
 from app.codes import CodeError, parse_parcel_code
 from app.db import UnitOfWork
@@ -23,10 +24,6 @@ from gis.neighbours import four_sides
 MAX_PARCEL_SERIAL = 99_999
 #: degrees that surely cover a metre anywhere in China (1° of longitude ≥ 60 km up to 57° N).
 _DEG_PER_M = 1 / 60_000
-
-# Parcel kinds whose land use is fixed by what they are (NY/T 2539 DKLB).
-_KIND_LAND_USES = {"homestead": {"homestead"}}
-_NOT_FOR_FARMLAND = {"homestead"}
 
 
 @dataclass(frozen=True)
@@ -109,8 +106,8 @@ def feature(v: ParcelVersion, geom_out, neighbours: dict | None) -> dict:
 
 
 def _check_kind(kind: str, land_use: str) -> None:
-    allowed = _KIND_LAND_USES.get(kind)
-    if (allowed and land_use not in allowed) or (kind not in _KIND_LAND_USES and land_use in _NOT_FOR_FARMLAND):
+    # A homestead plot is used as a homestead, and no other kind of parcel is.
+    if kind not in PARCEL_KINDS or (kind == "homestead") != (land_use == "homestead"):
         raise DomainError(f"地块类别 {kind} 与土地用途 {land_use} 不符",
                           f"land_use {land_use} does not fit kind {kind}", status=422,
                           errors={"land_use": ["does not fit kind"]})
@@ -138,6 +135,8 @@ def _parcel_code(s, repo: ParcelRepository, collective_code: str, code: str | No
 def new_version(*, code: str, version: int, collective: str, kind: str, land_use: str, name: str | None,
                 declared_area_m2: float | None, basic_farmland: bool, area_m2: float, geom) -> ParcelVersion:
     """A parcel version with its bounding box filled in (the R*Tree reads it)."""
+    if not isinstance(geom, shapely.MultiPolygon):
+        geom = shapely.MultiPolygon([geom])
     minx, miny, maxx, maxy = geom.bounds
     return ParcelVersion(parcel_code=code, version=version, collective_code=collective, county_code=code[:6],
                          kind=kind, land_use=land_use, name=name, declared_area_m2=declared_area_m2,
@@ -168,19 +167,20 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         NotFound: the collective is unknown or outside the actor's scope.
     """
     require_role(actor, REGISTRY_WRITERS)
-    if kind not in PARCEL_KINDS:
-        raise DomainError("未知的地块类别", "unknown kind", status=422, errors={"kind": ["invalid"]})
     _check_kind(kind, land_use)
     geom = intake_geometry(geometry, crs, policy.limits)
     with uow:
         s = uow.session
-        coll = visible_collective(s, actor, collective, lock=True)
+        coll = visible_collective(s, actor, collective)
+        # Serialise parcel writes per county so two overlapping parcels cannot
+        # both pass the overlap check (on SQLite BEGIN IMMEDIATE already does).
+        ledger.lock_log(s, coll.county_code)
         repo = ParcelRepository(s)
         code = _parcel_code(s, repo, coll.code, code)
         rows, geoms = repo.overlapping(geom)
         overlaps = gis_area.overlap_areas_m2(geom, geoms) if rows else np.array([])
         found = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
-                        for r, a in zip(rows, overlaps) if a > 0), key=lambda o: -o["overlap_m2"])
+                        for r, a in zip(rows, overlaps) if round(a, 2) > 0), key=lambda o: -o["overlap_m2"])
         blocking = [o for o in found if o["overlap_m2"] > policy.overlap_tolerance_m2]
         if blocking:
             raise RuleViolation("PARCEL_OVERLAP", details={"tolerance_m2": policy.overlap_tolerance_m2,

@@ -22,3 +22,26 @@ def test_concurrent_households_get_consecutive_codes_and_one_chain(uow_factory):
     assert sorted(codes) == [f"{COLLECTIVE}{n:04d}" for n in range(1, 25)]
     result = verify_chain(uow_factory(write=False), "210681")
     assert result["ok"] and result["size"] == 25
+
+
+def test_concurrent_overlapping_parcels_only_one_registered(uow_factory):
+    from app.errors import RuleViolation
+    from app.parcels.services import ParcelPolicy, register_parcel
+    from tests.conftest import square
+
+    create_collective(uow_factory(), actor=SYSTEM, code=COLLECTIVE, name="一组")
+    create_collective(uow_factory(), actor=SYSTEM, code="21068110100102", name="二组")
+
+    def register(i: int) -> str:
+        collective = COLLECTIVE if i % 2 else "21068110100102"
+        try:
+            register_parcel(uow_factory(), actor=SYSTEM, policy=ParcelPolicy(), collective=collective,
+                            kind="contract_land", land_use="cultivated", geometry=square(i * 0.5, 0))
+            return "registered"
+        except RuleViolation as e:
+            return e.rule
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(register, range(12)))
+    assert outcomes.count("registered") == 1
+    assert outcomes.count("PARCEL_OVERLAP") == 11
