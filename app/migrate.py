@@ -5,6 +5,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from geoalchemy2 import alembic_helpers
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -12,6 +13,16 @@ from sqlalchemy.orm import Session
 import migrations
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
+
+#: Made by hand in migrations, not from the models: the R*Tree (and the shadow
+#: tables SQLite keeps for it) and the partial GiST index of PostGIS.
+HAND_MADE = frozenset({"parcel_rtree", "parcel_rtree_node", "parcel_rtree_parent", "parcel_rtree_rowid",
+                       "ix_parcel_versions_geom_current"})
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate's filter: GeoAlchemy2's, minus the hand-made objects."""
+    return name not in HAND_MADE and alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -6,6 +6,7 @@ from geoalchemy2 import alembic_helpers
 
 import app.models  # noqa: F401  registers every table on Base.metadata
 from app.db import Base, make_engine
+from app.migrate import include_object
 
 config = context.config
 
@@ -23,7 +24,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
-            include_object=alembic_helpers.include_object,
+            include_object=include_object,
             process_revision_directives=alembic_helpers.writer,
             render_item=alembic_helpers.render_item,
             render_as_batch=connection.dialect.name == "sqlite",
