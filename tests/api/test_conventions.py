@@ -176,3 +176,17 @@ def test_body_too_large_is_413(app, clerk):
     r = clerk.post("/api/v1/collectives", data=b'{"code": "' + b"1" * 2000 + b'"}',
                    content_type="application/json")
     assert r.status_code == 413 and r.get_json()["code"] == 413
+
+
+def test_idempotency_key_still_running_is_409(clerk, uow_factory):
+    from sqlalchemy import update
+
+    from app.auth.models import IdempotencyRecord
+    body, headers = {"code": COLLECTIVE, "name": "x"}, {"Idempotency-Key": "busy"}
+    assert clerk.post("/api/v1/collectives", json=body, headers=headers).status_code == 201
+    with uow_factory() as uow:  # as if the first request were still running
+        uow.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "busy")
+                            .values(status_code=None, response_body=None))
+        uow.commit()
+    r = clerk.post("/api/v1/collectives", json=body, headers=headers)
+    assert r.status_code == 409 and r.get_json()["rule"] == "IDEMPOTENCY_KEY_IN_USE"

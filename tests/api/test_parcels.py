@@ -157,3 +157,10 @@ def test_homestead_kind_requires_homestead_land_use(clerk, make_collective):
     body = {"collective": COLLECTIVE, "kind": "homestead", "land_use": "cultivated", "geometry": square(0, 0)}
     r = clerk.post("/api/v1/parcels", json=body)
     assert r.status_code == 422 and "land_use" in r.get_json()["errors"]
+
+
+def test_parcel_codes_stop_at_99999(clerk, make_parcel):
+    make_parcel(0, 0, code=COLLECTIVE + "99999")
+    body = {"collective": COLLECTIVE, "kind": "contract_land", "land_use": "cultivated", "geometry": square(100, 0)}
+    r = clerk.post("/api/v1/parcels", json=body)
+    assert r.status_code == 409 and r.get_json()["rule"] == "PARCEL_CODES_EXHAUSTED"

@@ -215,3 +215,22 @@ def test_document_size_limit(app, clerk):
 
 def test_auditor_cannot_upload_documents(callers):
     assert _upload(callers["auditor"]).status_code == 403
+
+
+def test_terminating_a_non_member_is_refused(clerk, make_household):
+    h = make_household()
+    r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/members/{h['members'][0]['id']}/termination",
+                   json={"ground": "death", "decided_on": "2024-01-01"})
+    assert r.status_code == 422 and r.get_json()["rule"] == "NOT_A_MEMBER"
+
+
+def test_household_codes_stop_at_8000(clerk, make_collective, uow_factory):
+    from app.parties.models import Household
+    make_collective()
+    with uow_factory() as uow:  # as if 8,000 households had been registered
+        uow.session.add(Household(code=COLLECTIVE + "8000", collective_code=COLLECTIVE, county_code=COUNTY,
+                                  ledger_seq=0))
+        uow.commit()
+    body = {"head": {"name": "赵", "id_number": id_number(COUNTY, "19900101", 11)}}
+    r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/households", json=body)
+    assert r.status_code == 409 and r.get_json()["rule"] == "HOUSEHOLD_CODES_EXHAUSTED"
