@@ -30,10 +30,12 @@ class ParcelRepository:
         if self.postgis:
             env = func.ST_MakeEnvelope(minx, miny, maxx, maxy, STORAGE_SRID)
             return select(ParcelVersion).where(_current, ParcelVersion.geom.op("&&")(env), *extra)
-        return (select(ParcelVersion)
-                .join(parcel_rtree, parcel_rtree.c.id == ParcelVersion.id)
-                .where(parcel_rtree.c.minx <= maxx, parcel_rtree.c.maxx >= minx,
-                       parcel_rtree.c.miny <= maxy, parcel_rtree.c.maxy >= miny, _current, *extra))
+        # An IN-subquery, not a join: with a join SQLite's planner may walk the
+        # parcel_code index for a scope or collective filter and probe the
+        # R*Tree per row (200 ms at 200k parcels instead of 0.1 ms).
+        in_box = select(parcel_rtree.c.id).where(parcel_rtree.c.minx <= maxx, parcel_rtree.c.maxx >= minx,
+                                                 parcel_rtree.c.miny <= maxy, parcel_rtree.c.maxy >= miny)
+        return select(ParcelVersion).where(ParcelVersion.id.in_(in_box), _current, *extra)
 
     def _rows(self, query) -> tuple[list[ParcelVersion], np.ndarray]:
         rows = list(self.session.scalars(query))
