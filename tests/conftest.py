@@ -17,7 +17,7 @@ from sqlalchemy import text
 from app import create_app
 from app.auth.services import SYSTEM, create_user
 from app.config import Settings
-from app.db import UnitOfWork, make_engine, make_session_factory
+from app.db import UnitOfWork, make_engine
 from app.migrate import upgrade
 
 PG_URL = os.environ.get("SANQUAN_TEST_DATABASE_URL")
