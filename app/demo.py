@@ -56,36 +56,43 @@ def _load_households(s, c: DemoCollective, county: str, actor: Principal) -> Non
     rows = [{"household_code": h.code18, "county_code": county, "name": p.name, "id_number": p.id_number,
              "sex": p.sex, "birth_date": p.birth_date, "relation": p.relation}
             for h in c.households for p in h.members]
-    ids = s.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), rows).all()
-    persons = [Person(id=i, **r) for i, r in zip(ids, rows)]
+    persons = _inserted(s, Person, rows)
     by_household: dict[str, list[Person]] = {}
     for p in persons:
         by_household.setdefault(p.household_code, []).append(p)
     seqs = ledger.append_many(s, county=county, actor=actor, items=[
         ("household.registered", [h.code18], household_entry(h.code18, c.code14, h.address, by_household[h.code18]))
         for h in c.households])
-    s.execute(Household.__table__.update().where(Household.code == bindparam("b_code")).values(ledger_seq=bindparam("b_seq")),
-              [{"b_code": h.code18, "b_seq": q} for h, q in zip(c.households, seqs)])
-    members = [Membership(collective_code=c.code14, person_id=p.id, county_code=county, basis="original",
-                          decided_on=c.membership_decided_on, valid_from=c.membership_decided_on)
-               for p in persons]
-    member_rows = [{k: getattr(m, k) for k in ("collective_code", "person_id", "county_code", "basis",
-                                              "decided_on", "valid_from")} | {"ledger_seq": 0} for m in members]
-    mids = s.scalars(insert(Membership).returning(Membership.id, sort_by_parameter_order=True), member_rows).all()
-    for m, i in zip(members, mids):
-        m.id = i
+    _set_ledger_seqs(s, Household.code, [h.code18 for h in c.households], seqs)
+
+    decided = c.membership_decided_on
+    members = _inserted(s, Membership, [
+        {"collective_code": c.code14, "person_id": p.id, "county_code": county, "basis": "original",
+         "decided_on": decided, "valid_from": decided, "ledger_seq": 0} for p in persons])
     seqs = ledger.append_many(s, county=county, actor=actor, items=[
         ("membership.recognised", [c.code14, p.household_code], membership_entry(m, p.id_number))
         for m, p in zip(members, persons)])
-    s.execute(Membership.__table__.update().where(Membership.id == bindparam("b_id")).values(ledger_seq=bindparam("b_seq")),
-              [{"b_id": i, "b_seq": q} for i, q in zip(mids, seqs)])
+    _set_ledger_seqs(s, Membership.id, [m.id for m in members], seqs)
+
+
+def _inserted(s, model, rows: list[dict]) -> list:
+    """Insert rows in one multi-row statement; return them as detached objects with their ids."""
+    ids = s.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows).all()
+    return [model(id=i, **r) for i, r in zip(ids, rows)]
+
+
+def _set_ledger_seqs(s, key, keys: list, seqs: list[int]) -> None:
+    # Entries are appended after the rows exist (their bodies name the new ids).
+    table = key.table
+    s.execute(table.update().where(key == bindparam("b_key")).values(ledger_seq=bindparam("b_seq")),
+              [{"b_key": k, "b_seq": q} for k, q in zip(keys, seqs)])
 
 
 def _load_parcels(s, c: DemoCollective, county: str, actor: Principal) -> None:
     if not len(c.parcel_codes):
         return
     areas = measure_m2(np.asarray(c.parcels_geoms_4490, dtype=object))
-    versions = [new_version(code=code, version=1, collective=c.code14, kind=kind, land_use=use, name=name,
+    versions = [new_version(code=code, version=1, collective=c.code14, kind=str(kind), land_use=str(use), name=name,
                             declared_area_m2=round(float(a), 2), basic_farmland=kind == "contract_land",
                             area_m2=float(a), geom=g)
                 for code, kind, use, name, a, g in zip(c.parcel_codes, c.parcel_kinds, c.parcel_land_uses,
