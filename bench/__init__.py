@@ -1,0 +1,1 @@
+"""Benchmarks of sanquan (``python -m bench.run_all``; see docs/performance.md)."""
