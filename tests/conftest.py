@@ -68,6 +68,8 @@ def _truncate_pg(url: str) -> None:
         # The ledger refuses TRUNCATE by trigger; tests, like a restore, run as replica.
         conn.exec_driver_sql("SET session_replication_role = replica")
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        for table in tables:  # tamper tests disable triggers, as an attacker would
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER ALL")
     engine.dispose()
 
 

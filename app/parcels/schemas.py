@@ -50,6 +50,8 @@ class ParcelQueryArgsSchema(PageArgsSchema):
     bbox = BBoxField(metadata={"description": "minlon,minlat,maxlon,maxlat (EPSG:4490)"})
     contains = PointField(metadata={"description": "lon,lat: parcels containing this point"})
     crs = fields.String(validate=validate.Length(max=100), metadata={"description": "output CRS"})
+    neighbours = fields.Boolean(load_default=False, metadata={
+        "description": "include 四至 in each feature's properties (one more spatial query per page)"})
 
 
 class CrsArgsSchema(Schema):

@@ -80,8 +80,9 @@ def _neighbours(repo: ParcelRepository, versions: list[ParcelVersion], tolerance
 
 
 def _features(repo: ParcelRepository, versions: list[ParcelVersion], epsg: int,
-              tolerance_m: float) -> list[dict]:
-    neighbours = _neighbours(repo, versions, tolerance_m)
+              tolerance_m: float | None) -> list[dict]:
+    """Features of versions; with 四至 unless ``tolerance_m`` is None."""
+    neighbours = _neighbours(repo, versions, tolerance_m) if tolerance_m is not None else [None] * len(versions)
     geoms = np.array([v.geom for v in versions], dtype=object)
     if len(versions) and epsg != gis_crs.STORAGE_EPSG:
         geoms = gis_crs.from_storage(geoms, epsg)
@@ -215,8 +216,12 @@ def get_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, code:
 
 def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, collective: str | None = None,
                  bbox: tuple | None = None, contains: tuple | None = None, within: str | None = None,
-                 crs: str | None = None, limit: int = 50, cursor: str | None = None) -> dict:
-    """Current parcels by collective, bounding box (lon/lat) and/or containing point, as a FeatureCollection."""
+                 crs: str | None = None, limit: int = 50, cursor: str | None = None,
+                 neighbours: bool = False) -> dict:
+    """Current parcels by collective, bounding box (lon/lat) and/or containing point, as a FeatureCollection.
+
+    四至 costs a second spatial query per page, so lists carry it only when asked.
+    """
     epsg = _output_crs(crs)
     prefix = narrowest(actor.scope, within)
     if prefix is None:
@@ -227,7 +232,7 @@ def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, col
                           bbox=bbox, contains=contains, after=cursor, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        features = _features(repo, rows, epsg, policy.neighbour_tolerance_m)
+        features = _features(repo, rows, epsg, policy.neighbour_tolerance_m if neighbours else None)
     return {"type": "FeatureCollection", "features": features,
             "next_cursor": rows[-1].parcel_code if more else None}
 

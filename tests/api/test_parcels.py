@@ -164,3 +164,12 @@ def test_parcel_codes_stop_at_99999(clerk, make_parcel):
     body = {"collective": COLLECTIVE, "kind": "contract_land", "land_use": "cultivated", "geometry": square(100, 0)}
     r = clerk.post("/api/v1/parcels", json=body)
     assert r.status_code == 409 and r.get_json()["rule"] == "PARCEL_CODES_EXHAUSTED"
+
+
+def test_lists_carry_four_sides_only_when_asked(clerk, make_parcel):
+    a = make_parcel(0, 0)["id"]
+    b = make_parcel(50, 0)["id"]
+    plain = clerk.get("/api/v1/parcels").get_json()["features"]
+    assert all("neighbours" not in f["properties"] for f in plain)
+    full = clerk.get("/api/v1/parcels?neighbours=true").get_json()["features"]
+    assert {f["id"]: f["properties"]["neighbours"]["east"] for f in full} == {a: [b], b: []}
