@@ -1,11 +1,54 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
 from app.extensions import Id, PageArgsSchema, Schema, Text
-from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES, RELATIONS
+from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES
 
-_SEXES = validate.OneOf(["male", "female"])
+
+
+class _Vocabulary(fields.String):
+    """A coded value that also accepts its Chinese words and national codes, stored canonically."""
+
+    def __init__(self, aliases: dict[str, str], **kwargs):
+        self.aliases = aliases
+        choices = sorted(set(aliases.values()))
+        kwargs.setdefault("metadata", {})["description"] = (
+            kwargs.get("metadata", {}).get("description", "") + f" One of {', '.join(choices)}"
+            " (Chinese terms and GB/T codes accepted).").strip()
+        kwargs["metadata"]["enum"] = choices
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        canonical = self.aliases.get(text) or self.aliases.get(text.lower())
+        if canonical is None:
+            raise ValidationError(f"unknown value {text[:40]!r}")
+        return canonical
+
+
+def _aliases(table: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for canonical, words in table.items():
+        out[canonical] = canonical
+        out.update({w: canonical for w in words.split()})
+    return out
+
+
+#: GB/T 2261.1 sex codes (1 male, 2 female) and the usual words.
+SEXES = _aliases({"male": "男 男性 m 1", "female": "女 女性 f 2"})
+#: Relation to the head of household: GB/T 4761 family-relation codes (first digit) and words.
+RELATIONS_ACCEPTED = _aliases({
+    "spouse": "配偶 夫 妻 丈夫 妻子 wife husband 10 11 12",
+    "child": "子女 子 女 儿子 女儿 长子 次子 长女 次女 son daughter 20 21 22 23 24 25 26 27 28 29 30 31 32 33 "
+             "34 35 36 37 38 39",
+    "grandchild": "孙子 孙女 外孙子 外孙女 grandson granddaughter 40 41 42 43 44 45 46 47 48 49",
+    "parent": "父母 父亲 母亲 父 母 father mother 50 51 52",
+    "grandparent": "祖父母 祖父 祖母 外祖父 外祖母 grandfather grandmother 60 61 62 63 64",
+    "sibling": "兄弟姐妹 兄 弟 姐 妹 哥哥 弟弟 姐姐 妹妹 brother sister 70 71 72 73 74 75 76 77 78",
+    "child_in_law": "儿媳 女婿 daughter_in_law son_in_law",
+    "other": "其他 其他亲属 非亲属 80 81 82 83 84 85 86 87 88 89 90 91 99",
+})
 
 
 class CollectiveCreateSchema(Schema):
@@ -42,12 +85,12 @@ class PersonInputSchema(Schema):
     name = Text(required=True, max_length=100)
     id_number = fields.String(required=True, validate=validate.Length(max=50),
                               metadata={"description": "18-character resident ID (GB 11643)"})
-    sex = fields.String(validate=_SEXES, metadata={"description": "checked against the ID's sequence digit"})
+    sex = _Vocabulary(SEXES, metadata={"description": "Checked against the ID's sequence digit."})
 
 
 class MemberInputSchema(PersonInputSchema):
-    relation = fields.String(required=True, validate=validate.OneOf([r for r in RELATIONS if r != "head"]),
-                             metadata={"description": "relation to the head of household"})
+    relation = _Vocabulary(RELATIONS_ACCEPTED, required=True,
+                           metadata={"description": "Relation to the head of household."})
 
 
 class HouseholdCreateSchema(Schema):

@@ -234,3 +234,18 @@ def test_household_codes_stop_at_8000(clerk, make_collective, uow_factory):
     body = {"head": {"name": "赵", "id_number": id_number(COUNTY, "19900101", 11)}}
     r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/households", json=body)
     assert r.status_code == 409 and r.get_json()["rule"] == "HOUSEHOLD_CODES_EXHAUSTED"
+
+
+def test_sex_and_relation_accept_chinese_words_and_national_codes(clerk, make_collective):
+    make_collective()
+    body = {"head": {"name": "王", "id_number": id_number(COUNTY, "19700101", 3), "sex": "男"},
+            "members": [{"name": "李", "id_number": id_number(COUNTY, "19720202", 4), "sex": "2", "relation": "配偶"},
+                        {"name": "王小", "id_number": id_number(COUNTY, "20000303", 5), "relation": "20"},
+                        {"name": "王母", "id_number": id_number(COUNTY, "19450404", 6), "relation": "母亲"}]}
+    r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/households", json=body)
+    assert r.status_code == 201
+    got = [(m["sex"], m["relation"]) for m in r.get_json()["members"]]
+    assert got == [("male", "head"), ("female", "spouse"), ("male", "child"), ("female", "parent")]
+    body["members"] = [{"name": "x", "id_number": id_number(COUNTY, "19900101", 7), "relation": "邻居"}]
+    r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/households", json=body)
+    assert r.status_code == 422 and "relation" in str(r.get_json()["errors"])
