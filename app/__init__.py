@@ -85,9 +85,10 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.parcels.routes import blp as parcels
     from app.parties.routes import blp as parties
     from app.parties.routes import documents
+    from app.rights.routes import blp as rights
 
     app.register_blueprint(docs.blp)
-    for blp in (health.blp, users, parties, documents, parcels, ledger):
+    for blp in (health.blp, users, parties, documents, parcels, rights, ledger):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -22,6 +22,8 @@ class Settings:
     overlap_tolerance_m2: float = 0.5
     #: two parcels closer than this are neighbours for 四至.
     neighbour_tolerance_m: float = 2.0
+    #: how many days ahead a right's start may lie (contracts are signed before their round begins).
+    right_start_horizon_days: int = 1830
     #: JSON request bodies; larger ones get 413.
     max_body_bytes: int = 16 * 1024 * 1024
     #: uploaded evidence documents (POST /documents only).

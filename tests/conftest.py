@@ -183,12 +183,22 @@ def make_collective(clerk):
 
 
 @pytest.fixture
-def make_household(clerk, make_collective):
+def ensure_collective(make_collective):
+    """Create the default collective once per test, whichever factory needs it first."""
+    made = []
+
+    def ensure(code=COLLECTIVE):
+        if code == COLLECTIVE and not made:
+            made.append(make_collective())
+    return ensure
+
+
+@pytest.fixture
+def make_household(clerk, ensure_collective):
     counter = {"n": 0}
 
-    def make(collective=None, **overrides):
-        if collective is None:
-            collective = make_collective()["code"] if not counter["n"] else COLLECTIVE
+    def make(collective=COLLECTIVE, **overrides):
+        ensure_collective(collective)
         counter["n"] += 1
         n = counter["n"]
         body = {"head": {"name": f"王{n}", "id_number": id_number(COUNTY, "19700101", 2 * n + 1), "sex": "male"},
@@ -202,13 +212,9 @@ def make_household(clerk, make_collective):
 
 
 @pytest.fixture
-def make_parcel(clerk, make_collective):
-    state = {"collective": False}
-
+def make_parcel(clerk, ensure_collective):
     def make(x0=0.0, y0=0.0, size_m=50.0, **overrides):
-        if not state["collective"] and "collective" not in overrides:
-            make_collective()
-            state["collective"] = True
+        ensure_collective(overrides.get("collective", COLLECTIVE))
         body = {"collective": COLLECTIVE, "kind": "contract_land", "land_use": "cultivated",
                 "geometry": square(x0, y0, size_m)} | overrides
         r = clerk.post("/api/v1/parcels", json=body)

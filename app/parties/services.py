@@ -241,9 +241,12 @@ def membership_view(m: Membership, actor: Principal) -> dict:
             "end_ledger_seq": m.end_ledger_seq}
 
 
-def _belongs(household_code: str, collective: Collective) -> bool:
-    # A village-level organisation (group 00) includes the households of its groups.
-    prefix = collective.code[:12] if collective.level == "village" else collective.code
+def belongs(household_code: str, collective_code: str) -> bool:
+    """Whether a household belongs to a collective economic organisation.
+
+    A village-level organisation (group ``00``) includes the households of its groups.
+    """
+    prefix = collective_code[:12] if collective_code.endswith("00") else collective_code
     return household_code.startswith(prefix)
 
 
@@ -275,7 +278,7 @@ def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str,
     with uow:
         s = uow.session
         collective, person, doc = _membership_parties(s, actor, collective_code, person_id, resolution_document)
-        if not _belongs(person.household_code, collective):
+        if not belongs(person.household_code, collective.code):
             raise RuleViolation("PERSON_NOT_IN_COLLECTIVE",
                                 details={"household": person.household_code, "collective": collective.code})
         if decided_on < person.birth_date:

@@ -11,7 +11,10 @@ def test_health_is_public_and_names_engine_and_revision(app, database_url):
     body = r.get_json()
     assert r.status_code == 200 and body["status"] == "ok"
     assert body["database"] == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
-    assert body["schema_revision"] == "0001"
+    from alembic.script import ScriptDirectory
+
+    from app.migrate import SCRIPT_LOCATION
+    assert body["schema_revision"] == ScriptDirectory(SCRIPT_LOCATION).get_current_head()
 
 
 def test_openapi_and_local_docs_are_public(app):

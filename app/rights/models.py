@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+RIGHT_TYPES = ("contract", "homestead", "income_share")
+#: The letter after the 18-digit household code in a right's id. ``J`` is NY/T 2539's
+#: family-contract code (CBHTBM = CBFBM + J); the others follow the same pattern.
+ID_SUFFIX = {"contract": "J", "homestead": "Z", "income_share": "G"}
+
+
+class Right(Base):
+    """A household's right (LADM RRR): contract, homestead or income share.
+
+    Never overwritten: ending a right fills ``valid_to``; parcels join and leave
+    through :class:`RightParcel` links with lifespans of their own.
+    """
+
+    __tablename__ = "rights"
+
+    id: Mapped[str] = mapped_column(String(19), primary_key=True)
+    type: Mapped[str] = mapped_column(String(20))
+    holder_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    collective_code: Mapped[str] = mapped_column(String(14), index=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    #: contract term start (农村土地承包法 第二十一条), homestead approval date, or share quantification date.
+    start: Mapped[dt.date] = mapped_column(Date)
+    #: last day of the contract term, inclusive as on real contracts; None for the other types.
+    end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    acquisition: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (
+        # One right of each type per household at a time (one family contract, one homestead).
+        Index("uq_rights_holder_type_open", "holder_code", "type", unique=True,
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+    )
+
+
+class RightParcel(Base):
+    """A parcel under a right for a lifespan (NY/T 2539 CBDKXX for contracts)."""
+
+    __tablename__ = "right_parcels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"))
+    county_code: Mapped[str] = mapped_column(String(6))
+    #: contract area (HTMJ), kept beside the measured area of the parcel version.
+    contract_area_m2: Mapped[float | None] = mapped_column(Numeric(14, 2), nullable=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    end_ledger_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
+
+    __table_args__ = (
+        # One active right per parcel (农村土地承包法 第二十三、二十四条).
+        Index("uq_right_parcels_open_parcel", "parcel_code", unique=True,
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        Index("ix_right_parcels_parcel_code", "parcel_code"),
+    )

@@ -1,0 +1,44 @@
+"""Rights (API.md, Rights)."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.auth.access import current_principal
+from app.extensions import Blueprint, settings, unit_of_work
+from app.rights import services
+from app.rights.schemas import (AsOfArgsSchema, RightCreateSchema, RightPageSchema, RightQueryArgsSchema,
+                                RightSchema)
+
+blp = Blueprint("rights", __name__, description="Land contract, homestead and income-share rights")
+
+
+@blp.route("/rights")
+class Rights(MethodView):
+    @blp.arguments(RightCreateSchema)
+    @blp.response(201, RightSchema)
+    def post(self, data):
+        """Register a right, or add parcels to a household's family contract.
+
+        Contract refusals: 422 TERM_NOT_LAWFUL (农村土地承包法 第二十一条: cultivated land
+        exactly 30 years, end date inclusive; grassland 30–50; forest 30–70),
+        PARCEL_KIND_MISMATCH, NOT_A_MEMBER, DATE_ORDER; 409 PARCEL_ALREADY_CONTRACTED,
+        CONTRACT_TERM_MISMATCH.
+        """
+        data.pop("type")
+        policy = services.RightsPolicy(max_start_ahead_days=settings().right_start_horizon_days)
+        return services.register_contract(unit_of_work(), actor=current_principal(), policy=policy, **data)
+
+    @blp.arguments(RightQueryArgsSchema, location="query")
+    @blp.response(200, RightPageSchema)
+    def get(self, args):
+        """List rights by holder, parcel, type and status, or as they stood on a day."""
+        return services.list_rights(unit_of_work(write=False), actor=current_principal(), **args)
+
+
+@blp.route("/rights/<right_id>")
+class RightItem(MethodView):
+    @blp.arguments(AsOfArgsSchema, location="query")
+    @blp.response(200, RightSchema)
+    def get(self, args, right_id):
+        """Show a right with its parcels and co-holding members."""
+        return services.get_right(unit_of_work(write=False), actor=current_principal(), right_id=right_id, **args)

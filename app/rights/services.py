@@ -1,0 +1,200 @@
+"""Rights: land contract rights (土地承包经营权) with their parcels, and queries over time."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import and_, or_, select
+
+from app.auth.services import Principal
+from app.db import UnitOfWork
+from app.errors import DomainError, NotFound, RuleViolation
+from app.ledger import services as ledger
+from app.parcels.models import ParcelVersion
+from app.parties.models import Household
+from app.parties.services import REGISTRY_WRITERS, belongs, person_view, require_role
+from app.rights.models import ID_SUFFIX, Right, RightParcel
+from gis.area import m2_to_mu
+
+#: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
+#: other farmland follow cultivated land, the law's default.
+CONTRACT_TERM_YEARS = {"cultivated": (30, 30), "garden": (30, 30), "other": (30, 30),
+                       "grassland": (30, 50), "forest": (30, 70)}
+
+
+@dataclass(frozen=True)
+class RightsPolicy:
+    #: how far ahead a term may start (contracts are signed before the round begins).
+    max_start_ahead_days: int = 5 * 366
+
+
+def term_years(start: dt.date, end: dt.date) -> float | None:
+    """Whole years of a term written with an inclusive end (2028-01-01 to 2057-12-31 is 30), else None."""
+    after = end + dt.timedelta(days=1)
+    years = after.year - start.year
+    try:
+        whole = start.replace(year=after.year)
+    except ValueError:  # 29 February
+        whole = start.replace(year=after.year, day=28) + dt.timedelta(days=1)
+    return years if whole == after else None
+
+
+def _check_term(start: dt.date, end: dt.date, land_uses: set[str]) -> None:
+    years = term_years(start, end)
+    for use in sorted(land_uses):
+        low, high = CONTRACT_TERM_YEARS.get(use, (30, 30))
+        if years is None or not low <= years <= high:
+            span = f"{low}" if low == high else f"{low}–{high}"
+            raise RuleViolation("TERM_NOT_LAWFUL", details={"land_use": use, "start": start.isoformat(),
+                                                            "end": end.isoformat(), "lawful_years": [low, high]},
+                                reason_zh=f"{use} 的承包期应为 {span} 年（含终止日）",
+                                reason_en=f"a {use} contract runs {span} whole years (end date inclusive)")
+
+
+def _dates(start: dt.date, end: dt.date | None, policy: RightsPolicy) -> None:
+    if end is not None and end < start:
+        raise RuleViolation("DATE_ORDER", reason_zh="终止日期早于起始日期", reason_en="end is before start")
+    if start > dt.date.today() + dt.timedelta(days=policy.max_start_ahead_days):
+        raise RuleViolation("DATE_ORDER", reason_zh="起始日期超出允许的提前范围",
+                            reason_en="start lies too far in the future",
+                            details={"max_start_ahead_days": policy.max_start_ahead_days})
+
+
+def _visible_household(s, actor: Principal, code: str) -> Household:
+    h = s.get(Household, code) if isinstance(code, str) and actor.sees(code) else None
+    if h is None:
+        raise NotFound("承包方", "Household", code)
+    return h
+
+
+def _current_versions(s, actor: Principal, codes: list[str]) -> list[ParcelVersion]:
+    if len(set(codes)) != len(codes):
+        raise DomainError("同一地块在请求中出现两次", "the same parcel appears twice", status=422,
+                          errors={"parcels": ["duplicate codes"]})
+    found = {v.parcel_code: v for v in s.scalars(select(ParcelVersion).where(
+        ParcelVersion.parcel_code.in_(codes), ParcelVersion.valid_to.is_(None)))}
+    for code in codes:
+        if code not in found or not actor.sees(code):
+            raise NotFound("地块", "Parcel", code)
+    return [found[c] for c in codes]
+
+
+def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, holder: str,
+                      parcels: list[str], start: dt.date, end: dt.date,
+                      acquisition: str = "family_contract") -> dict:
+    """Register a household's family contract, or extend it with more parcels.
+
+    Raises:
+        RuleViolation: TERM_NOT_LAWFUL, PARCEL_KIND_MISMATCH, NOT_A_MEMBER, PARCEL_ALREADY_CONTRACTED,
+            CONTRACT_TERM_MISMATCH, DATE_ORDER.
+        NotFound: the household or a parcel is unknown or outside the actor's scope.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    _dates(start, end, policy)
+    with uow:
+        s = uow.session
+        household = _visible_household(s, actor, holder)
+        ledger.lock_log(s, household.county_code)
+        versions = _current_versions(s, actor, parcels)
+        wrong_kind = [v.parcel_code for v in versions if v.kind != "contract_land"]
+        if wrong_kind:
+            raise RuleViolation("PARCEL_KIND_MISMATCH", details={"parcels": wrong_kind, "required": "contract_land"})
+        foreign = [v.parcel_code for v in versions if not belongs(household.code, v.collective_code)]
+        if foreign:
+            raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code, "parcels": foreign})
+        _check_term(start, end, {v.land_use for v in versions})
+        taken = s.execute(select(RightParcel.parcel_code, RightParcel.right_id).where(
+            RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None))).all()
+        if taken:
+            raise RuleViolation("PARCEL_ALREADY_CONTRACTED",
+                                details={"parcels": [{"code": c, "right": r} for c, r in taken]})
+        right = s.scalar(select(Right).where(Right.holder_code == household.code, Right.type == "contract",
+                                             Right.valid_to.is_(None)).with_for_update())
+        kind = "right.contract.extended"
+        if right is None:
+            kind = "right.contract.registered"
+            right = Right(id=household.code + ID_SUFFIX["contract"], type="contract", holder_code=household.code,
+                          collective_code=household.collective_code, county_code=household.county_code,
+                          start=start, end=end, acquisition=acquisition, valid_from=start, ledger_seq=0)
+            s.add(right)
+        elif (right.start, right.end) != (start, end):
+            raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
+                "right": right.id, "start": right.start.isoformat(), "end": right.end.isoformat()})
+        links = [RightParcel(right_id=right.id, parcel_code=v.parcel_code, county_code=v.county_code,
+                             contract_area_m2=round(float(v.declared_area_m2 or v.area_m2), 2),
+                             valid_from=max(start, dt.date.today()) if kind.endswith("extended") else start,
+                             ledger_seq=0) for v in versions]
+        seq = ledger.append(s, county=household.county_code, kind=kind, actor=actor,
+                            subjects=[right.id, household.code, *parcels],
+                            data={"right": right.id, "holder": household.code, "start": start.isoformat(),
+                                  "end": end.isoformat(), "acquisition": right.acquisition,
+                                  "parcels": [{"code": link.parcel_code, "contract_area_m2": link.contract_area_m2,
+                                               "valid_from": link.valid_from.isoformat()} for link in links]})
+        if kind.endswith("registered"):
+            right.ledger_seq = seq
+        for link in links:
+            link.ledger_seq = seq
+        s.add_all(links)
+        s.flush()
+        view = _right_view(s, right, actor, as_of=None)
+        uow.commit()
+    return view
+
+
+def _right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict:
+    links = s.execute(select(RightParcel, ParcelVersion).join(
+        ParcelVersion, and_(ParcelVersion.parcel_code == RightParcel.parcel_code, ParcelVersion.valid_to.is_(None)))
+        .where(RightParcel.right_id == right.id, *_alive(RightParcel, as_of)).order_by(RightParcel.parcel_code)).all()
+    household = s.get(Household, right.holder_code)
+    parcels = [{"code": link.parcel_code, "name": v.name, "land_use": v.land_use,
+                "contract_area_m2": float(link.contract_area_m2) if link.contract_area_m2 is not None else None,
+                "area_m2": round(v.area_m2, 2), "area_mu": float(m2_to_mu(v.area_m2)),
+                "valid_from": link.valid_from, "valid_to": link.valid_to, "ledger_seq": link.ledger_seq}
+               for link, v in links]
+    total = sum(p["area_m2"] for p in parcels)
+    return {"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
+            "status": "active" if right.valid_to is None else "ended", "start": right.start, "end": right.end,
+            "acquisition": right.acquisition, "valid_from": right.valid_from, "valid_to": right.valid_to,
+            "ledger_seq": right.ledger_seq, "parcels": parcels,
+            "total_area_m2": round(total, 2), "total_area_mu": float(m2_to_mu(total)),
+            "co_holders": [person_view(p, actor) for p in household.members]}
+
+
+def _alive(model, as_of: dt.date | None) -> list:
+    """Filters for rows alive on ``as_of`` (start inclusive, end exclusive), or now when None."""
+    if as_of is None:
+        return [model.valid_to.is_(None)]
+    return [model.valid_from <= as_of, or_(model.valid_to.is_(None), model.valid_to > as_of)]
+
+
+def get_right(uow: UnitOfWork, *, actor: Principal, right_id: str, as_of: dt.date | None = None) -> dict:
+    with uow:
+        right = uow.session.get(Right, right_id) if actor.sees(right_id) else None
+        if right is None:
+            raise NotFound("权利", "Right", right_id)
+        return _right_view(uow.session, right, actor, as_of)
+
+
+def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None, parcel: str | None = None,
+                type: str | None = None, status: str | None = None, as_of: dt.date | None = None,
+                limit: int = 50, cursor: str | None = None) -> dict:
+    """Rights by holder, parcel, type and status; with ``as_of``, who held what on that day."""
+    with uow:
+        s = uow.session
+        q = select(Right).where(Right.id >= actor.scope, Right.id < actor.scope + ":") if actor.scope else select(Right)
+        if holder:
+            q = q.where(Right.holder_code == holder)
+        if type:
+            q = q.where(Right.type == type)
+        if as_of is not None:
+            q = q.where(*_alive(Right, as_of))
+        elif status:
+            q = q.where(Right.valid_to.is_(None) if status == "active" else Right.valid_to.is_not(None))
+        if parcel:
+            q = q.where(Right.id.in_(select(RightParcel.right_id).where(
+                RightParcel.parcel_code == parcel, *(_alive(RightParcel, as_of) if as_of else []))))
+        if cursor:
+            q = q.where(Right.id > cursor)
+        rights = s.scalars(q.order_by(Right.id).limit(limit + 1)).all()
+        items = [_right_view(s, r, actor, as_of) for r in rights[:limit]]
+    return {"items": items, "next_cursor": rights[limit - 1].id if len(rights) > limit else None}

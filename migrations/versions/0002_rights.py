@@ -1,0 +1,75 @@
+"""Rights (contract, homestead, income share) and the parcels under them, with lifespans.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-27 04:58:37.230119
+"""
+from alembic import op
+import sqlalchemy as sa
+import app.db
+
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('rights',
+    sa.Column('id', sa.String(length=19), nullable=False),
+    sa.Column('type', sa.String(length=20), nullable=False),
+    sa.Column('holder_code', sa.String(length=18), nullable=False),
+    sa.Column('collective_code', sa.String(length=14), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('start', sa.Date(), nullable=False),
+    sa.Column('end', sa.Date(), nullable=True),
+    sa.Column('acquisition', sa.String(length=30), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['holder_code'], ['households.code'], name=op.f('fk_rights_holder_code_households')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rights'))
+    )
+    with op.batch_alter_table('rights', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rights_collective_code'), ['collective_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rights_county_code'), ['county_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rights_holder_code'), ['holder_code'], unique=False)
+        batch_op.create_index('uq_rights_holder_type_open', ['holder_code', 'type'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
+
+    op.create_table('right_parcels',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('right_id', sa.String(length=19), nullable=False),
+    sa.Column('parcel_code', sa.String(length=19), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('contract_area_m2', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('end_ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['parcel_code'], ['parcels.code'], name=op.f('fk_right_parcels_parcel_code_parcels')),
+    sa.ForeignKeyConstraint(['right_id'], ['rights.id'], name=op.f('fk_right_parcels_right_id_rights')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_right_parcels'))
+    )
+    with op.batch_alter_table('right_parcels', schema=None) as batch_op:
+        batch_op.create_index('ix_right_parcels_parcel_code', ['parcel_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_right_parcels_right_id'), ['right_id'], unique=False)
+        batch_op.create_index('uq_right_parcels_open_parcel', ['parcel_code'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
+
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('right_parcels', schema=None) as batch_op:
+        batch_op.drop_index('uq_right_parcels_open_parcel', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_right_parcels_right_id'))
+        batch_op.drop_index('ix_right_parcels_parcel_code')
+
+    op.drop_table('right_parcels')
+    with op.batch_alter_table('rights', schema=None) as batch_op:
+        batch_op.drop_index('uq_rights_holder_type_open', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_rights_holder_code'))
+        batch_op.drop_index(batch_op.f('ix_rights_county_code'))
+        batch_op.drop_index(batch_op.f('ix_rights_collective_code'))
+
+    op.drop_table('rights')
