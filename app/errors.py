@@ -96,6 +96,8 @@ RULES: dict[str, Rule] = _rules(
          "One family contract per household: added parcels take the existing contract's term"),
     Rule("PARCEL_ALREADY_CONTRACTED", 409, "农村土地承包法 第二十三、二十四条",
          "地块已有有效的承包合同", "The parcel is already under an active contract"),
+    Rule("PARCEL_ALREADY_HELD", 409, "土地管理法 第六十二条",
+         "该宅基地已由其他农户依法使用", "Another household already holds this homestead plot"),
     Rule("ONE_HOMESTEAD_PER_HOUSEHOLD", 409, "土地管理法 第六十二条",
          "农村村民一户只能拥有一处宅基地", "One household, one homestead"),
     Rule("HOMESTEAD_AREA_EXCEEDS_STANDARD", 422, "土地管理法 第六十二条",

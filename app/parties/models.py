@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -27,6 +27,9 @@ class Collective(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: "village" when the group digits are 00, else "group" (NY/T 2539).
     level: Mapped[str] = mapped_column(String(10))
+    #: the collective's own homestead area standard, when the province's differs by place
+    #: (土地管理法 第六十二条); None = SANQUAN_HOMESTEAD_MAX_M2.
+    homestead_max_m2: Mapped[float | None] = mapped_column(Numeric(8, 2), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 

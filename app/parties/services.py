@@ -250,7 +250,7 @@ def belongs(household_code: str, collective_code: str) -> bool:
     return household_code.startswith(prefix)
 
 
-def _visible_document(s, actor: Principal, doc_id: int | None) -> int | None:
+def visible_document(s, actor: Principal, doc_id: int | None) -> int | None:
     if doc_id is None:
         return None
     d = s.get(Document, doc_id)
@@ -262,7 +262,7 @@ def _visible_document(s, actor: Principal, doc_id: int | None) -> int | None:
 def _membership_parties(s, actor: Principal, collective_code: str, person_id: int,
                         document: int | None) -> tuple[Collective, Person, int | None]:
     return (visible_collective(s, actor, collective_code), _visible_person(s, actor, person_id),
-            _visible_document(s, actor, document))
+            visible_document(s, actor, document))
 
 
 def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,

@@ -32,6 +32,8 @@ class Right(Base):
     #: last day of the contract term, inclusive as on real contracts; None for the other types.
     end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     acquisition: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    #: the homestead approval (土地管理法 第六十二条: approved by the township government).
+    approval_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -66,3 +68,24 @@ class RightParcel(Base):
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         Index("ix_right_parcels_parcel_code", "parcel_code"),
     )
+
+
+HOUSE_DISPOSALS = ("sold", "rented_out", "given_away")
+
+
+class HouseDisposal(Base):
+    """A household sold, rented out or gave away its house: no new homestead after it.
+
+    土地管理法 第六十二条: 农村村民出卖、出租、赠与住宅后，再申请宅基地的，不予批准。
+    """
+
+    __tablename__ = "house_disposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -6,10 +6,16 @@ from flask.views import MethodView
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
 from app.rights import services
-from app.rights.schemas import (AsOfArgsSchema, RightCreateSchema, RightPageSchema, RightQueryArgsSchema,
-                                RightSchema)
+from app.rights.schemas import (AsOfArgsSchema, HomesteadStandardOutSchema, HomesteadStandardSchema,
+                                HouseDisposalCreateSchema, HouseDisposalSchema, RightCreateSchema, RightPageSchema,
+                                RightQueryArgsSchema, RightSchema)
 
 blp = Blueprint("rights", __name__, description="Land contract, homestead and income-share rights")
+
+
+def _policy() -> services.RightsPolicy:
+    s = settings()
+    return services.RightsPolicy(max_start_ahead_days=s.right_start_horizon_days, homestead_max_m2=s.homestead_max_m2)
 
 
 @blp.route("/rights")
@@ -22,11 +28,11 @@ class Rights(MethodView):
         Contract refusals: 422 TERM_NOT_LAWFUL (农村土地承包法 第二十一条: cultivated land
         exactly 30 years, end date inclusive; grassland 30–50; forest 30–70),
         PARCEL_KIND_MISMATCH, NOT_A_MEMBER, DATE_ORDER; 409 PARCEL_ALREADY_CONTRACTED,
-        CONTRACT_TERM_MISMATCH.
+        CONTRACT_TERM_MISMATCH. Homestead refusals (土地管理法 第六十二条): 409
+        ONE_HOMESTEAD_PER_HOUSEHOLD, PARCEL_ALREADY_HELD; 422 HOMESTEAD_AREA_EXCEEDS_STANDARD,
+        HOMESTEAD_REAPPLICATION_BARRED, PARCEL_KIND_MISMATCH, NOT_A_MEMBER.
         """
-        data.pop("type")
-        policy = services.RightsPolicy(max_start_ahead_days=settings().right_start_horizon_days)
-        return services.register_contract(unit_of_work(), actor=current_principal(), policy=policy, **data)
+        return services.register_right(unit_of_work(), actor=current_principal(), policy=_policy(), **data)
 
     @blp.arguments(RightQueryArgsSchema, location="query")
     @blp.response(200, RightPageSchema)
@@ -42,3 +48,21 @@ class RightItem(MethodView):
     def get(self, args, right_id):
         """Show a right with its parcels and co-holding members."""
         return services.get_right(unit_of_work(write=False), actor=current_principal(), right_id=right_id, **args)
+
+
+@blp.route("/households/<code>/house-disposals")
+class HouseDisposals(MethodView):
+    @blp.arguments(HouseDisposalCreateSchema)
+    @blp.response(201, HouseDisposalSchema)
+    def post(self, data, code):
+        """Record that a household sold, rented out or gave away its house (no new homestead after it)."""
+        return services.record_house_disposal(unit_of_work(), actor=current_principal(), household=code, **data)
+
+
+@blp.route("/collectives/<code>/homestead-standard")
+class HomesteadStandard(MethodView):
+    @blp.arguments(HomesteadStandardSchema)
+    @blp.response(200, HomesteadStandardOutSchema)
+    def put(self, data, code):
+        """Set the collective's own homestead area standard (null returns to the county setting)."""
+        return services.set_homestead_standard(unit_of_work(), actor=current_principal(), collective=code, **data)

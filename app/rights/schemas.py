@@ -1,22 +1,41 @@
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.extensions import PageArgsSchema, Schema
+from app.extensions import Id, PageArgsSchema, Schema
 from app.parties.schemas import PersonSchema
-from app.rights.models import RIGHT_TYPES
+from app.rights.models import HOUSE_DISPOSALS, RIGHT_TYPES
+
+#: The body fields of each right type (beside type and holder): (required, optional).
+FIELDS_BY_TYPE = {
+    "contract": ({"parcels", "start", "end"}, {"acquisition"}),
+    "homestead": ({"parcel", "approved_on"}, {"approval_document"}),
+}
 
 
 class RightCreateSchema(Schema):
-    type = fields.String(required=True, validate=validate.OneOf(["contract"]), metadata={
-        "description": "contract (土地承包经营权); homestead and income_share follow"})
+    type = fields.String(required=True, validate=validate.OneOf(list(FIELDS_BY_TYPE)), metadata={
+        "description": "contract (土地承包经营权) or homestead (宅基地使用权); income_share follows"})
     holder = fields.String(required=True, validate=validate.Length(max=18),
                            metadata={"description": "18-digit household code"})
-    parcels = fields.List(fields.String(validate=validate.Length(max=19)), required=True,
-                          validate=validate.Length(min=1, max=500), metadata={"description": "parcel codes"})
-    start = fields.Date(required=True)
-    end = fields.Date(required=True, metadata={"description": "last day of the term, inclusive"})
-    acquisition = fields.String(load_default="family_contract", validate=validate.OneOf(["family_contract"]))
+    parcels = fields.List(fields.String(validate=validate.Length(max=19)),
+                          validate=validate.Length(min=1, max=500), metadata={"description": "contract: parcel codes"})
+    start = fields.Date(metadata={"description": "contract: first day of the term"})
+    end = fields.Date(metadata={"description": "contract: last day of the term, inclusive"})
+    acquisition = fields.String(validate=validate.OneOf(["family_contract"]), metadata={
+        "description": "contract: how it was acquired (default family_contract)"})
+    parcel = fields.String(validate=validate.Length(max=19), metadata={"description": "homestead: the plot"})
+    approved_on = fields.Date(metadata={"description": "homestead: date of the approval"})
+    approval_document = Id(allow_none=True, metadata={"description": "homestead: the approval (a document id)"})
+
+    @validates_schema
+    def _fields_of_type(self, data, **kwargs):
+        required, optional = FIELDS_BY_TYPE.get(data.get("type"), (set(), set()))
+        given = set(data) - {"type", "holder"}
+        errors = {f: ["Missing data for required field."] for f in sorted(required - given)}
+        errors |= {f: [f"Not a field of type {data.get('type')}."] for f in sorted(given - required - optional)}
+        if errors:
+            raise ValidationError(errors)
 
 
 class RightParcelSchema(Schema):
@@ -64,3 +83,28 @@ class AsOfArgsSchema(Schema):
 class RightPageSchema(Schema):
     items = fields.List(fields.Nested(RightSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class HouseDisposalCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(HOUSE_DISPOSALS))
+    occurred_on = fields.Date(required=True)
+    document = Id(allow_none=True)
+
+
+class HouseDisposalSchema(Schema):
+    id = fields.Integer()
+    household = fields.String()
+    kind = fields.String()
+    occurred_on = fields.Date()
+    document = fields.Integer(allow_none=True)
+    ledger_seq = fields.Integer()
+
+
+class HomesteadStandardSchema(Schema):
+    max_m2 = fields.Float(required=True, allow_none=True, validate=validate.Range(min=1, max=10_000), metadata={
+        "description": "the collective's homestead area standard in m²; null = SANQUAN_HOMESTEAD_MAX_M2"})
+
+
+class HomesteadStandardOutSchema(Schema):
+    collective = fields.String()
+    max_m2 = fields.Float(allow_none=True)

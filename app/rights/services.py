@@ -11,9 +11,10 @@ from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import ParcelVersion
-from app.parties.models import Household
-from app.parties.services import REGISTRY_WRITERS, belongs, person_view, require_role
-from app.rights.models import ID_SUFFIX, Right, RightParcel
+from app.parties.models import Collective, Household
+from app.parties.services import (REGISTRY_WRITERS, belongs, person_view, require_role, visible_collective,
+                                  visible_document)
+from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel
 from gis.area import m2_to_mu
 
 #: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
@@ -25,7 +26,9 @@ CONTRACT_TERM_YEARS = {"cultivated": (30, 30), "garden": (30, 30), "other": (30,
 @dataclass(frozen=True)
 class RightsPolicy:
     #: how far ahead a term may start (contracts are signed before the round begins).
-    max_start_ahead_days: int = 5 * 366
+    max_start_ahead_days: int = 1830
+    #: homestead area standard where the collective has none of its own.
+    homestead_max_m2: float = 300.0
 
 
 def term_years(start: dt.date, end: dt.date) -> float | None:
@@ -139,6 +142,110 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
         view = _right_view(s, right, actor, as_of=None)
         uow.commit()
     return view
+
+
+def register_right(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, type: str, **fields) -> dict:
+    """Register a right of the given type (the body of ``POST /rights``)."""
+    if type == "contract":
+        return register_contract(uow, actor=actor, policy=policy, **fields)
+    return register_homestead(uow, actor=actor, policy=policy, **fields)
+
+
+def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, holder: str, parcel: str,
+                       approved_on: dt.date, approval_document: int | None = None) -> dict:
+    """Register a homestead use right (宅基地使用权) on an approved homestead plot.
+
+    Raises:
+        RuleViolation: ONE_HOMESTEAD_PER_HOUSEHOLD, HOMESTEAD_AREA_EXCEEDS_STANDARD,
+            HOMESTEAD_REAPPLICATION_BARRED, PARCEL_KIND_MISMATCH, NOT_A_MEMBER, PARCEL_ALREADY_HELD, DATE_ORDER.
+        NotFound: the household, parcel or document is unknown or outside the actor's scope.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    _dates(approved_on, None, policy)
+    with uow:
+        s = uow.session
+        household = _visible_household(s, actor, holder)
+        ledger.lock_log(s, household.county_code)
+        (version,) = _current_versions(s, actor, [parcel])
+        doc = visible_document(s, actor, approval_document)
+        if version.kind != "homestead":
+            raise RuleViolation("PARCEL_KIND_MISMATCH", details={"parcels": [parcel], "required": "homestead"})
+        if not belongs(household.code, version.collective_code):
+            raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code, "parcels": [parcel]})
+        disposal = s.scalar(select(HouseDisposal).where(HouseDisposal.household_code == household.code)
+                            .order_by(HouseDisposal.occurred_on).limit(1))
+        if disposal is not None:
+            raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={
+                "disposal": disposal.kind, "occurred_on": disposal.occurred_on.isoformat()})
+        held = s.get(Right, household.code + ID_SUFFIX["homestead"])
+        if held is not None and held.valid_to is None:
+            raise RuleViolation("ONE_HOMESTEAD_PER_HOUSEHOLD", details={"right": held.id})
+        if held is not None:  # a homestead given up (e.g. a paid exit) is not granted again
+            raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={
+                "right": held.id, "ended_on": held.valid_to.isoformat()})
+        standard = float(s.get(Collective, household.collective_code).homestead_max_m2 or policy.homestead_max_m2)
+        if round(version.area_m2, 2) > standard:
+            raise RuleViolation("HOMESTEAD_AREA_EXCEEDS_STANDARD", details={
+                "area_m2": round(version.area_m2, 2), "standard_m2": standard})
+        occupied = s.scalar(select(RightParcel.right_id).where(RightParcel.parcel_code == parcel,
+                                                                RightParcel.valid_to.is_(None)))
+        if occupied is not None:
+            raise RuleViolation("PARCEL_ALREADY_HELD", details={"parcel": parcel, "right": occupied})
+        right = Right(id=household.code + ID_SUFFIX["homestead"], type="homestead", holder_code=household.code,
+                      collective_code=household.collective_code, county_code=household.county_code,
+                      start=approved_on, approval_document_id=doc, valid_from=approved_on, ledger_seq=0)
+        link = RightParcel(right_id=right.id, parcel_code=parcel, county_code=household.county_code,
+                           valid_from=approved_on, ledger_seq=0)
+        right.ledger_seq = link.ledger_seq = ledger.append(
+            s, county=household.county_code, kind="right.homestead.registered", actor=actor,
+            subjects=[right.id, household.code, parcel],
+            data={"right": right.id, "holder": household.code, "parcel": parcel,
+                  "approved_on": approved_on.isoformat(), "approval_document": doc,
+                  "area_m2": round(version.area_m2, 2), "standard_m2": standard})
+        s.add(right)
+        s.flush()
+        s.add(link)
+        s.flush()
+        view = _right_view(s, right, actor, as_of=None)
+        uow.commit()
+    return view
+
+
+def record_house_disposal(uow: UnitOfWork, *, actor: Principal, household: str, kind: str,
+                          occurred_on: dt.date, document: int | None = None) -> dict:
+    """Record that a household sold, rented out or gave away its house (土地管理法 第六十二条)."""
+    require_role(actor, REGISTRY_WRITERS)
+    if occurred_on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="日期不能晚于今天", reason_en="occurred_on is in the future")
+    with uow:
+        s = uow.session
+        h = _visible_household(s, actor, household)
+        doc = visible_document(s, actor, document)
+        event = HouseDisposal(household_code=h.code, county_code=h.county_code, kind=kind,
+                              occurred_on=occurred_on, document_id=doc, ledger_seq=0)
+        s.add(event)
+        s.flush()
+        event.ledger_seq = ledger.append(s, county=h.county_code, kind="household.house_disposed", actor=actor,
+                                         subjects=[h.code], data={"id": event.id, "household": h.code,
+                                                                  "kind": kind, "occurred_on": occurred_on.isoformat(),
+                                                                  "document": doc})
+        view = {"id": event.id, "household": h.code, "kind": kind, "occurred_on": occurred_on,
+                "document": doc, "ledger_seq": event.ledger_seq}
+        uow.commit()
+    return view
+
+
+def set_homestead_standard(uow: UnitOfWork, *, actor: Principal, collective: str, max_m2: float | None) -> dict:
+    """Set (or clear, with None) a collective's own homestead area standard."""
+    require_role(actor, REGISTRY_WRITERS)
+    with uow:
+        s = uow.session
+        c = visible_collective(s, actor, collective, lock=True)
+        c.homestead_max_m2 = max_m2
+        ledger.append(s, county=c.county_code, kind="collective.homestead_standard_set", actor=actor,
+                      subjects=[c.code], data={"collective": c.code, "max_m2": max_m2})
+        uow.commit()
+    return {"collective": collective, "max_m2": max_m2}
 
 
 def _right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict:

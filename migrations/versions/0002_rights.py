@@ -1,8 +1,9 @@
-"""Rights (contract, homestead, income share) and the parcels under them, with lifespans.
+"""Rights (contract, homestead, income share), the parcels under them with lifespans,
+house disposals, and a collective's own homestead area standard.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 04:58:37.230119
+Create Date: 2026-11-27 05:02:14.196746
 """
 from alembic import op
 import sqlalchemy as sa
@@ -16,6 +17,22 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('house_disposals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('household_code', sa.String(length=18), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('occurred_on', sa.Date(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_house_disposals_document_id_documents')),
+    sa.ForeignKeyConstraint(['household_code'], ['households.code'], name=op.f('fk_house_disposals_household_code_households')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_house_disposals'))
+    )
+    with op.batch_alter_table('house_disposals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_house_disposals_household_code'), ['household_code'], unique=False)
+
     op.create_table('rights',
     sa.Column('id', sa.String(length=19), nullable=False),
     sa.Column('type', sa.String(length=20), nullable=False),
@@ -25,10 +42,12 @@ def upgrade() -> None:
     sa.Column('start', sa.Date(), nullable=False),
     sa.Column('end', sa.Date(), nullable=True),
     sa.Column('acquisition', sa.String(length=30), nullable=True),
+    sa.Column('approval_document_id', sa.Integer(), nullable=True),
     sa.Column('valid_from', sa.Date(), nullable=False),
     sa.Column('valid_to', sa.Date(), nullable=True),
     sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['approval_document_id'], ['documents.id'], name=op.f('fk_rights_approval_document_id_documents')),
     sa.ForeignKeyConstraint(['holder_code'], ['households.code'], name=op.f('fk_rights_holder_code_households')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rights'))
     )
@@ -57,9 +76,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_right_parcels_right_id'), ['right_id'], unique=False)
         batch_op.create_index('uq_right_parcels_open_parcel', ['parcel_code'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
 
+    with op.batch_alter_table('collectives', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('homestead_max_m2', sa.Numeric(precision=8, scale=2), nullable=True))
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('collectives', schema=None) as batch_op:
+        batch_op.drop_column('homestead_max_m2')
+
     with op.batch_alter_table('right_parcels', schema=None) as batch_op:
         batch_op.drop_index('uq_right_parcels_open_parcel', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
         batch_op.drop_index(batch_op.f('ix_right_parcels_right_id'))
@@ -73,3 +98,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_rights_collective_code'))
 
     op.drop_table('rights')
+    with op.batch_alter_table('house_disposals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_house_disposals_household_code'))
+
+    op.drop_table('house_disposals')
