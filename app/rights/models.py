@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -88,4 +88,44 @@ class HouseDisposal(Base):
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class SharePlan(Base):
+    """A collective's plan for quantifying income rights as shares (农村集体经济组织法 第四十、四十二条).
+
+    Versioned: a new plan closes the previous one (``valid_to``).
+    """
+
+    __tablename__ = "share_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collective_code: Mapped[str] = mapped_column(ForeignKey("collectives.code"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    total_shares: Mapped[float] = mapped_column(Numeric(18, 4))
+    #: per-household cap on holdings, including shares bought from other members [sec].
+    max_holding_per_household: Mapped[float | None] = mapped_column(Numeric(18, 4), nullable=True)
+    #: shares are whole numbers under this plan.
+    whole_shares: Mapped[bool] = mapped_column(Boolean, default=True)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (
+        Index("uq_share_plans_open_collective", "collective_code", unique=True,
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+    )
+
+
+class RightShares(Base):
+    """How many shares an income-share right holds, for a lifespan."""
+
+    __tablename__ = "right_shares"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    shares: Mapped[float] = mapped_column(Numeric(18, 4))
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

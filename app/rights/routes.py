@@ -8,7 +8,7 @@ from app.extensions import Blueprint, settings, unit_of_work
 from app.rights import services
 from app.rights.schemas import (AsOfArgsSchema, HomesteadStandardOutSchema, HomesteadStandardSchema,
                                 HouseDisposalCreateSchema, HouseDisposalSchema, RightCreateSchema, RightPageSchema,
-                                RightQueryArgsSchema, RightSchema)
+                                RightQueryArgsSchema, RightSchema, SharePlanOutSchema, SharePlanSchema)
 
 blp = Blueprint("rights", __name__, description="Land contract, homestead and income-share rights")
 
@@ -66,3 +66,16 @@ class HomesteadStandard(MethodView):
     def put(self, data, code):
         """Set the collective's own homestead area standard (null returns to the county setting)."""
         return services.set_homestead_standard(unit_of_work(), actor=current_principal(), collective=code, **data)
+
+
+@blp.route("/collectives/<code>/share-plan")
+class SharePlan(MethodView):
+    @blp.arguments(SharePlanSchema)
+    @blp.response(200, SharePlanOutSchema)
+    def put(self, data, code):
+        """Set the collective's share plan: total shares and the per-household cap.
+
+        Refusals: 409 SHARES_EXCEED_PLAN (shares already quantified exceed the new
+        total), SHARE_HOLDING_CAP (a household already holds more than the new cap).
+        """
+        return services.set_share_plan(unit_of_work(), actor=current_principal(), collective=code, **data)

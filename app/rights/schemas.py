@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.extensions import Id, PageArgsSchema, Schema
+from app.extensions import Id, PageArgsSchema, Schema, StrictBoolean
 from app.parties.schemas import PersonSchema
 from app.rights.models import HOUSE_DISPOSALS, RIGHT_TYPES
 
@@ -10,12 +10,14 @@ from app.rights.models import HOUSE_DISPOSALS, RIGHT_TYPES
 FIELDS_BY_TYPE = {
     "contract": ({"parcels", "start", "end"}, {"acquisition"}),
     "homestead": ({"parcel", "approved_on"}, {"approval_document"}),
+    "income_share": ({"shares"}, set()),
 }
+_SHARES = validate.Range(min=0, min_inclusive=False, max=10**9)
 
 
 class RightCreateSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(list(FIELDS_BY_TYPE)), metadata={
-        "description": "contract (土地承包经营权) or homestead (宅基地使用权); income_share follows"})
+        "description": "contract (土地承包经营权), homestead (宅基地使用权) or income_share (集体收益分配权)"})
     holder = fields.String(required=True, validate=validate.Length(max=18),
                            metadata={"description": "18-digit household code"})
     parcels = fields.List(fields.String(validate=validate.Length(max=19)),
@@ -27,6 +29,8 @@ class RightCreateSchema(Schema):
     parcel = fields.String(validate=validate.Length(max=19), metadata={"description": "homestead: the plot"})
     approved_on = fields.Date(metadata={"description": "homestead: date of the approval"})
     approval_document = Id(allow_none=True, metadata={"description": "homestead: the approval (a document id)"})
+    shares = fields.Decimal(places=4, validate=_SHARES, metadata={
+        "description": "income_share: the household's shares under the collective's plan"})
 
     @validates_schema
     def _fields_of_type(self, data, **kwargs):
@@ -65,6 +69,7 @@ class RightSchema(Schema):
     parcels = fields.List(fields.Nested(RightParcelSchema))
     total_area_m2 = fields.Float()
     total_area_mu = fields.Float()
+    shares = fields.String(allow_none=True, metadata={"description": "income_share: shares held (decimal string)"})
     co_holders = fields.List(fields.Nested(PersonSchema), metadata={"description": "the household's members"})
 
 
@@ -108,3 +113,19 @@ class HomesteadStandardSchema(Schema):
 class HomesteadStandardOutSchema(Schema):
     collective = fields.String()
     max_m2 = fields.Float(allow_none=True)
+
+
+class SharePlanSchema(Schema):
+    total_shares = fields.Decimal(required=True, places=4, validate=_SHARES, as_string=True)
+    max_holding_per_household = fields.Decimal(places=4, validate=_SHARES, allow_none=True, as_string=True)
+    whole_shares = StrictBoolean(load_default=True, metadata={"description": "shares must be whole numbers"})
+
+
+class SharePlanOutSchema(Schema):
+    collective = fields.String()
+    total_shares = fields.String()
+    max_holding_per_household = fields.String(allow_none=True)
+    whole_shares = fields.Boolean()
+    allocated_shares = fields.String()
+    valid_from = fields.Date()
+    ledger_seq = fields.Integer()

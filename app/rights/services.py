@@ -4,17 +4,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import ParcelVersion
-from app.parties.models import Collective, Household
+from app.parties.models import Collective, Household, Membership, Person
 from app.parties.services import (REGISTRY_WRITERS, belongs, person_view, require_role, visible_collective,
                                   visible_document)
-from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel
+from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, SharePlan
 from gis.area import m2_to_mu
 
 #: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
@@ -148,7 +150,9 @@ def register_right(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, t
     """Register a right of the given type (the body of ``POST /rights``)."""
     if type == "contract":
         return register_contract(uow, actor=actor, policy=policy, **fields)
-    return register_homestead(uow, actor=actor, policy=policy, **fields)
+    if type == "homestead":
+        return register_homestead(uow, actor=actor, policy=policy, **fields)
+    return register_income_share(uow, actor=actor, **fields)
 
 
 def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, holder: str, parcel: str,
@@ -248,6 +252,134 @@ def set_homestead_standard(uow: UnitOfWork, *, actor: Principal, collective: str
     return {"collective": collective, "max_m2": max_m2}
 
 
+def _open_plan(s, collective: str, *, lock: bool = False) -> SharePlan | None:
+    q = select(SharePlan).where(SharePlan.collective_code == collective, SharePlan.valid_to.is_(None))
+    return s.scalar(q.with_for_update() if lock else q)
+
+
+def _allocated(s, collective: str, except_right: str | None = None) -> Decimal:
+    q = (select(func.coalesce(func.sum(RightShares.shares), 0)).join(Right, Right.id == RightShares.right_id)
+         .where(Right.collective_code == collective, Right.valid_to.is_(None), RightShares.valid_to.is_(None)))
+    if except_right:
+        q = q.where(Right.id != except_right)
+    return Decimal(str(s.scalar(q)))
+
+
+def _largest_holding(s, collective: str) -> Decimal:
+    q = (select(func.coalesce(func.max(RightShares.shares), 0)).join(Right, Right.id == RightShares.right_id)
+         .where(Right.collective_code == collective, Right.valid_to.is_(None), RightShares.valid_to.is_(None)))
+    return Decimal(str(s.scalar(q)))
+
+
+def set_share_plan(uow: UnitOfWork, *, actor: Principal, collective: str, total_shares: Decimal,
+                   max_holding_per_household: Decimal | None = None, whole_shares: bool = True) -> dict:
+    """Set a collective's share plan; the previous plan is closed, never overwritten.
+
+    Raises:
+        RuleViolation: SHARES_EXCEED_PLAN when shares already quantified exceed the new total,
+            SHARE_HOLDING_CAP when a household already holds more than the new cap.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    with uow:
+        s = uow.session
+        c = visible_collective(s, actor, collective, lock=True)
+        ledger.lock_log(s, c.county_code)
+        allocated = _allocated(s, c.code)
+        if allocated > total_shares:
+            raise RuleViolation("SHARES_EXCEED_PLAN", details={"allocated": str(allocated),
+                                                               "total_shares": str(total_shares)})
+        largest = _largest_holding(s, c.code)
+        if max_holding_per_household is not None and largest > max_holding_per_household:
+            raise RuleViolation("SHARE_HOLDING_CAP", details={"largest_holding": str(largest),
+                                                              "max_holding_per_household": str(max_holding_per_household)})
+        today = dt.date.today()
+        previous = _open_plan(s, c.code, lock=True)
+        if previous is not None:
+            previous.valid_to = today
+            s.flush()
+        plan = SharePlan(collective_code=c.code, county_code=c.county_code, total_shares=total_shares,
+                         max_holding_per_household=max_holding_per_household, whole_shares=whole_shares,
+                         valid_from=today, ledger_seq=0)
+        plan.ledger_seq = ledger.append(s, county=c.county_code, kind="collective.share_plan_set", actor=actor,
+                                        subjects=[c.code], data={
+                                            "collective": c.code, "total_shares": str(total_shares),
+                                            "max_holding_per_household": None if max_holding_per_household is None
+                                            else str(max_holding_per_household), "whole_shares": whole_shares})
+        s.add(plan)
+        s.flush()
+        view = _plan_view(plan, allocated)
+        uow.commit()
+    return view
+
+
+def _plan_view(plan: SharePlan, allocated: Decimal) -> dict:
+    return {"collective": plan.collective_code, "total_shares": str(plan.total_shares),
+            "max_holding_per_household": None if plan.max_holding_per_household is None
+            else str(plan.max_holding_per_household), "whole_shares": plan.whole_shares,
+            "allocated_shares": str(allocated), "valid_from": plan.valid_from, "ledger_seq": plan.ledger_seq}
+
+
+def register_income_share(uow: UnitOfWork, *, actor: Principal, holder: str, shares: Decimal) -> dict:
+    """Quantify a household's income-distribution shares (集体收益分配权) under its collective's plan.
+
+    Registering again for the same household re-quantifies: the old holding is
+    closed and the new one opens on the same right.
+
+    Raises:
+        RuleViolation: SHARE_PLAN_REQUIRED, SHARES_NOT_WHOLE, SHARES_EXCEED_PLAN, SHARE_HOLDING_CAP,
+            NOT_A_MEMBER (the household has no recognised member of the collective).
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    with uow:
+        s = uow.session
+        household = _visible_household(s, actor, holder)
+        ledger.lock_log(s, household.county_code)
+        plan = _open_plan(s, household.collective_code)
+        if plan is None:
+            raise RuleViolation("SHARE_PLAN_REQUIRED", details={"collective": household.collective_code})
+        if plan.whole_shares and shares != shares.to_integral_value():
+            raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
+        members = s.scalar(select(func.count()).select_from(Membership).join(Person).where(
+            Person.household_code == household.code, Membership.valid_to.is_(None)))
+        if not members:
+            raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code,
+                                                         "reason": "no recognised member in the household"})
+        right_id = household.code + ID_SUFFIX["income_share"]
+        total = _allocated(s, household.collective_code, except_right=right_id) + shares
+        if total > Decimal(str(plan.total_shares)):
+            raise RuleViolation("SHARES_EXCEED_PLAN", details={"requested": str(shares), "would_total": str(total),
+                                                               "total_shares": str(plan.total_shares)})
+        cap = plan.max_holding_per_household
+        if cap is not None and shares > Decimal(str(cap)):
+            raise RuleViolation("SHARE_HOLDING_CAP", details={"requested": str(shares),
+                                                              "max_holding_per_household": str(cap)})
+        today = dt.date.today()
+        right = s.get(Right, right_id)
+        kind = "right.income_share.requantified" if right is not None else "right.income_share.registered"
+        if right is None:
+            right = Right(id=right_id, type="income_share", holder_code=household.code,
+                          collective_code=household.collective_code, county_code=household.county_code,
+                          start=today, valid_from=today, ledger_seq=0)
+            s.add(right)
+            s.flush()
+        current = s.scalar(select(RightShares).where(RightShares.right_id == right_id,
+                                                     RightShares.valid_to.is_(None)))
+        if current is not None:
+            current.valid_to = today
+        seq = ledger.append(s, county=household.county_code, kind=kind, actor=actor,
+                            subjects=[right_id, household.code],
+                            data={"right": right_id, "holder": household.code, "shares": str(shares),
+                                  "plan_total": str(plan.total_shares)})
+        if not right.ledger_seq:
+            right.ledger_seq = seq
+        s.add(RightShares(right_id=right_id, county_code=household.county_code, shares=shares,
+                          valid_from=today, ledger_seq=seq))
+        s.flush()
+        view = _right_view(s, right, actor, as_of=None)
+        uow.commit()
+    return view
+
+
 def _right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict:
     links = s.execute(select(RightParcel, ParcelVersion).join(
         ParcelVersion, and_(ParcelVersion.parcel_code == RightParcel.parcel_code, ParcelVersion.valid_to.is_(None)))
@@ -259,7 +391,9 @@ def _right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dic
                 "valid_from": link.valid_from, "valid_to": link.valid_to, "ledger_seq": link.ledger_seq}
                for link, v in links]
     total = sum(p["area_m2"] for p in parcels)
-    return {"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
+    held = s.scalar(select(RightShares.shares).where(RightShares.right_id == right.id,
+                                                     *_alive(RightShares, as_of)))
+    return {"shares": None if held is None else str(held),"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
             "status": "active" if right.valid_to is None else "ended", "start": right.start, "end": right.end,
             "acquisition": right.acquisition, "valid_from": right.valid_from, "valid_to": right.valid_to,
             "ledger_seq": right.ledger_seq, "parcels": parcels,

@@ -1,9 +1,9 @@
-"""Rights (contract, homestead, income share), the parcels under them with lifespans,
-house disposals, and a collective's own homestead area standard.
+"""Rights (contract, homestead, income share), the parcels and shares under them with
+lifespans, share plans, house disposals, and a collective's own homestead area standard.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 05:02:14.196746
+Create Date: 2026-11-27 05:05:09.395388
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,6 +17,23 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('share_plans',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('collective_code', sa.String(length=14), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('total_shares', sa.Numeric(precision=18, scale=4), nullable=False),
+    sa.Column('max_holding_per_household', sa.Numeric(precision=18, scale=4), nullable=True),
+    sa.Column('whole_shares', sa.Boolean(), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['collective_code'], ['collectives.code'], name=op.f('fk_share_plans_collective_code_collectives')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_share_plans'))
+    )
+    with op.batch_alter_table('share_plans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_share_plans_collective_code'), ['collective_code'], unique=False)
+        batch_op.create_index('uq_share_plans_open_collective', ['collective_code'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
+
     op.create_table('house_disposals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('household_code', sa.String(length=18), nullable=False),
@@ -76,6 +93,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_right_parcels_right_id'), ['right_id'], unique=False)
         batch_op.create_index('uq_right_parcels_open_parcel', ['parcel_code'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
 
+    op.create_table('right_shares',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('right_id', sa.String(length=19), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('shares', sa.Numeric(precision=18, scale=4), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=False),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.ForeignKeyConstraint(['right_id'], ['rights.id'], name=op.f('fk_right_shares_right_id_rights')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_right_shares'))
+    )
+    with op.batch_alter_table('right_shares', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_right_shares_right_id'), ['right_id'], unique=False)
+
     with op.batch_alter_table('collectives', schema=None) as batch_op:
         batch_op.add_column(sa.Column('homestead_max_m2', sa.Numeric(precision=8, scale=2), nullable=True))
 
@@ -85,6 +116,10 @@ def downgrade() -> None:
     with op.batch_alter_table('collectives', schema=None) as batch_op:
         batch_op.drop_column('homestead_max_m2')
 
+    with op.batch_alter_table('right_shares', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_right_shares_right_id'))
+
+    op.drop_table('right_shares')
     with op.batch_alter_table('right_parcels', schema=None) as batch_op:
         batch_op.drop_index('uq_right_parcels_open_parcel', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
         batch_op.drop_index(batch_op.f('ix_right_parcels_right_id'))
@@ -102,3 +137,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_house_disposals_household_code'))
 
     op.drop_table('house_disposals')
+    with op.batch_alter_table('share_plans', schema=None) as batch_op:
+        batch_op.drop_index('uq_share_plans_open_collective', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_share_plans_collective_code'))
+
+    op.drop_table('share_plans')
