@@ -84,6 +84,33 @@ def _current_versions(s, actor: Principal, codes: list[str]) -> list[ParcelVersi
     return [found[c] for c in codes]
 
 
+def contract_entry(right: Right, links: list[RightParcel]) -> dict:
+    """The ledger facts of a contract registered or extended with ``links`` (also used by bulk loads)."""
+    return {"right": right.id, "holder": right.holder_code, "start": right.start.isoformat(),
+            "end": right.end.isoformat(), "acquisition": right.acquisition,
+            "parcels": [{"code": link.parcel_code, "contract_area_m2": float(link.contract_area_m2),
+                         "valid_from": link.valid_from.isoformat()} for link in links]}
+
+
+def homestead_entry(right: Right, parcel: str, area_m2: float, standard_m2: float) -> dict:
+    """The ledger facts of a registered homestead right (also used by bulk loads)."""
+    return {"right": right.id, "holder": right.holder_code, "parcel": parcel,
+            "approved_on": right.start.isoformat(), "approval_document": right.approval_document_id,
+            "area_m2": round(area_m2, 2), "standard_m2": standard_m2}
+
+
+def shares_entry(right_id: str, holder: str, shares: Decimal, plan_total) -> dict:
+    """The ledger facts of a household's shares (also used by bulk loads)."""
+    return {"right": right_id, "holder": holder, "shares": str(shares), "plan_total": str(plan_total)}
+
+
+def plan_entry(collective: str, total_shares, max_holding, whole_shares: bool) -> dict:
+    """The ledger facts of a share plan (also used by bulk loads)."""
+    return {"collective": collective, "total_shares": str(total_shares),
+            "max_holding_per_household": None if max_holding is None else str(max_holding),
+            "whole_shares": whole_shares}
+
+
 def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, holder: str,
                       parcels: list[str], start: dt.date, end: dt.date,
                       acquisition: str = "family_contract") -> dict:
@@ -131,10 +158,7 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
                              ledger_seq=0) for v in versions]
         seq = ledger.append(s, county=household.county_code, kind=kind, actor=actor,
                             subjects=[right.id, household.code, *parcels],
-                            data={"right": right.id, "holder": household.code, "start": start.isoformat(),
-                                  "end": end.isoformat(), "acquisition": right.acquisition,
-                                  "parcels": [{"code": link.parcel_code, "contract_area_m2": link.contract_area_m2,
-                                               "valid_from": link.valid_from.isoformat()} for link in links]})
+                            data=contract_entry(right, links))
         if kind.endswith("registered"):
             right.ledger_seq = seq
         for link in links:
@@ -203,9 +227,7 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         right.ledger_seq = link.ledger_seq = ledger.append(
             s, county=household.county_code, kind="right.homestead.registered", actor=actor,
             subjects=[right.id, household.code, parcel],
-            data={"right": right.id, "holder": household.code, "parcel": parcel,
-                  "approved_on": approved_on.isoformat(), "approval_document": doc,
-                  "area_m2": round(version.area_m2, 2), "standard_m2": standard})
+            data=homestead_entry(right, parcel, version.area_m2, standard))
         s.add(right)
         s.flush()
         s.add(link)
@@ -301,10 +323,8 @@ def set_share_plan(uow: UnitOfWork, *, actor: Principal, collective: str, total_
                          max_holding_per_household=max_holding_per_household, whole_shares=whole_shares,
                          valid_from=today, ledger_seq=0)
         plan.ledger_seq = ledger.append(s, county=c.county_code, kind="collective.share_plan_set", actor=actor,
-                                        subjects=[c.code], data={
-                                            "collective": c.code, "total_shares": str(total_shares),
-                                            "max_holding_per_household": None if max_holding_per_household is None
-                                            else str(max_holding_per_household), "whole_shares": whole_shares})
+                                        subjects=[c.code], data=plan_entry(c.code, total_shares,
+                                                                           max_holding_per_household, whole_shares))
         s.add(plan)
         s.flush()
         view = _plan_view(plan, allocated)
@@ -368,8 +388,7 @@ def register_income_share(uow: UnitOfWork, *, actor: Principal, holder: str, sha
             current.valid_to = today
         seq = ledger.append(s, county=household.county_code, kind=kind, actor=actor,
                             subjects=[right_id, household.code],
-                            data={"right": right_id, "holder": household.code, "shares": str(shares),
-                                  "plan_total": str(plan.total_shares)})
+                            data=shares_entry(right_id, household.code, shares, plan.total_shares))
         if not right.ledger_seq:
             right.ledger_seq = seq
         s.add(RightShares(right_id=right_id, county_code=household.county_code, shares=shares,

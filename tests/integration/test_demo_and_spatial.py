@@ -11,6 +11,7 @@ from app.ledger.services import verify_chain
 from app.parcels.models import ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.models import Household, Membership, Person
+from app.rights.models import Right, SharePlan
 
 
 @pytest.fixture
@@ -32,8 +33,15 @@ def test_demo_county_loads_with_ledger_and_members(uow_factory, demo):
         assert persons == counts["persons"]
         assert s.scalar(select(func.count()).select_from(Membership)) == persons
         assert s.scalar(select(func.min(Household.ledger_seq))) > 0
+    with uow_factory(write=False) as uow:
+        rights = dict(uow.session.execute(select(Right.type, func.count()).group_by(Right.type)).all())
+        plans = uow.session.scalar(select(func.count()).select_from(SharePlan))
+    assert 0.9 * counts["households"] < rights["contract"] <= counts["households"]
+    assert 0.8 * counts["households"] < rights["homestead"] <= counts["households"]
+    assert rights["income_share"] == counts["households"] and plans >= 1
     result = verify_chain(uow_factory(write=False), "210681")
-    expected = counts["collectives"] + counts["households"] + counts["persons"] + counts["parcels"]
+    expected = (counts["collectives"] + counts["households"] + counts["persons"] + counts["parcels"]
+                + sum(rights.values()) + plans)
     assert result["ok"] and result["size"] == expected
 
 
