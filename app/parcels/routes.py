@@ -1,6 +1,7 @@
 """Parcels (API.md, Parcels)."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 
 from app.auth.access import current_principal
@@ -59,3 +60,21 @@ class ParcelHistory(MethodView):
     def get(self, args, code):
         """List every version of a parcel with the ledger entry that made it."""
         return services.parcel_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)
+
+
+@blp.route("/parcels/<code>/map.png")
+class ParcelMap(MethodView):
+    @blp.response(200, description="PNG map", content_type="image/png")
+    def get(self, code):
+        """Draw a parcel with its neighbours, a north arrow and a scale bar."""
+        png = services.parcel_map(unit_of_work(write=False), actor=current_principal(), code=code)
+        return Response(png, mimetype="image/png")
+
+
+@blp.route("/collectives/<code>/map.png")
+class CollectiveMap(MethodView):
+    @blp.response(200, description="PNG map", content_type="image/png")
+    def get(self, code):
+        """Draw every current parcel of a collective."""
+        png = services.collective_map(unit_of_work(write=False), actor=current_principal(), code=code)
+        return Response(png, mimetype="image/png")

@@ -20,10 +20,11 @@ from gis import crs as gis_crs
 from gis.errors import GeometryInputError
 from gis.geojson import GeometryLimits, parse_polygonal
 from gis.neighbours import four_sides
+from gis.render import collective_map_png, parcel_map_png
 
 MAX_PARCEL_SERIAL = 99_999
 #: degrees that surely cover a metre anywhere in China (1° of longitude ≥ 60 km up to 57° N).
-_DEG_PER_M = 1 / 60_000
+DEG_PER_M = 1 / 60_000
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,13 @@ def _output_crs(crs: str | None) -> int:
         raise geometry_violation(e) from None
 
 
-def _neighbours(repo: ParcelRepository, versions: list[ParcelVersion], tolerance_m: float) -> list[dict]:
+def neighbours_of(repo: ParcelRepository, versions: list[ParcelVersion], tolerance_m: float) -> list[dict]:
+    """四至 of each version among the current parcels."""
     if not versions:
         return []
     geoms = np.array([v.geom for v in versions], dtype=object)
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    cands, cand_geoms = repo.near((minx, miny, maxx, maxy), tolerance_m * _DEG_PER_M)
+    cands, cand_geoms = repo.near((minx, miny, maxx, maxy), tolerance_m * DEG_PER_M)
     return four_sides(geoms, [v.parcel_code for v in versions], cand_geoms,
                       [c.parcel_code for c in cands], tolerance_m=tolerance_m)
 
@@ -82,7 +84,7 @@ def _neighbours(repo: ParcelRepository, versions: list[ParcelVersion], tolerance
 def _features(repo: ParcelRepository, versions: list[ParcelVersion], epsg: int,
               tolerance_m: float | None) -> list[dict]:
     """Features of versions; with 四至 unless ``tolerance_m`` is None."""
-    neighbours = _neighbours(repo, versions, tolerance_m) if tolerance_m is not None else [None] * len(versions)
+    neighbours = neighbours_of(repo, versions, tolerance_m) if tolerance_m is not None else [None] * len(versions)
     geoms = np.array([v.geom for v in versions], dtype=object)
     if len(versions) and epsg != gis_crs.STORAGE_EPSG:
         geoms = gis_crs.from_storage(geoms, epsg)
@@ -248,3 +250,33 @@ def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | N
         if epsg != gis_crs.STORAGE_EPSG:
             geoms = gis_crs.from_storage(geoms, epsg)
         return {"code": code, "versions": [feature(v, g, None) for v, g in zip(versions, geoms)]}
+
+
+#: A context ring around a parcel map, in metres.
+MAP_MARGIN_M = 150
+#: The most parcels a collective map draws.
+MAX_MAP_PARCELS = 20_000
+
+
+def parcel_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
+    """A PNG map of a parcel with its neighbours in grey."""
+    with uow:
+        repo = ParcelRepository(uow.session)
+        v = repo.current(code) if actor.sees(code) else None
+        if v is None:
+            raise NotFound("地块", "Parcel", code)
+        context, context_geoms = repo.near(v.geom.bounds, MAP_MARGIN_M * DEG_PER_M)
+    keep = [i for i, c in enumerate(context) if c.parcel_code != code]
+    return parcel_map_png(np.array([v.geom], dtype=object), [code], context_geoms[keep])
+
+
+def collective_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
+    """A PNG map of every current parcel of a collective."""
+    with uow:
+        visible_collective(uow.session, actor, code)
+        rows = ParcelRepository(uow.session).query(prefix_clause=code_prefix(ParcelVersion.parcel_code, code),
+                                                   collective=code, bbox=None, contains=None, after=None,
+                                                   limit=MAX_MAP_PARCELS)
+    if not rows:
+        raise NotFound("发包方地块", "Parcels of collective", code)
+    return collective_map_png(np.array([r.geom for r in rows], dtype=object), [r.parcel_code for r in rows])

@@ -129,3 +129,27 @@ class RightShares(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class Certificate(Base):
+    """A printed certificate of a right; re-issuing supersedes the old one with a reason."""
+
+    __tablename__ = "certificates"
+
+    #: e.g. 辽(2026)东港市农村土地承包经营权第000001号: province, year, county, right, yearly serial.
+    number: Mapped[str] = mapped_column(String(80), primary_key=True)
+    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    superseded_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    #: the issuing ledger entry; its leaf hash is printed in the QR code.
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_certificates_county_year_serial", "county_code", "year", "serial", unique=True),
+    )

@@ -1,12 +1,13 @@
 """Rights (API.md, Rights)."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
-from app.rights import services
-from app.rights.schemas import (AsOfArgsSchema, HomesteadStandardOutSchema, HomesteadStandardSchema,
+from app.rights import certificates, services
+from app.rights.schemas import (AsOfArgsSchema, CertificateCreateSchema, CertificateSchema, HomesteadStandardOutSchema, HomesteadStandardSchema,
                                 HouseDisposalCreateSchema, HouseDisposalSchema, RightCreateSchema, RightPageSchema,
                                 RightQueryArgsSchema, RightSchema, SharePlanOutSchema, SharePlanSchema)
 
@@ -79,3 +80,30 @@ class SharePlan(MethodView):
         total), SHARE_HOLDING_CAP (a household already holds more than the new cap).
         """
         return services.set_share_plan(unit_of_work(), actor=current_principal(), collective=code, **data)
+
+
+@blp.route("/rights/<right_id>/certificates")
+class Certificates(MethodView):
+    @blp.arguments(CertificateCreateSchema)
+    @blp.response(201, CertificateSchema)
+    def post(self, data, right_id):
+        """Issue a numbered certificate for a right (a re-issue needs a reason and supersedes the last)."""
+        return certificates.issue_certificate(unit_of_work(), actor=current_principal(), right_id=right_id, **data)
+
+
+@blp.route("/certificates/<number>")
+class CertificateItem(MethodView):
+    @blp.response(200, CertificateSchema)
+    def get(self, number):
+        """Show a certificate's record and the ledger hash its QR code carries."""
+        return certificates.get_certificate(unit_of_work(write=False), actor=current_principal(), number=number)
+
+
+@blp.route("/certificates/<number>.pdf")
+class CertificatePdf(MethodView):
+    @blp.response(200, description="the certificate as PDF", content_type="application/pdf")
+    def get(self, number):
+        """Print a certificate: holder, co-holders, parcels with 四至, term, map and a QR code to the ledger."""
+        pdf = certificates.certificate_pdf(unit_of_work(write=False), actor=current_principal(), number=number,
+                                           neighbour_tolerance_m=settings().neighbour_tolerance_m)
+        return Response(pdf, mimetype="application/pdf")

@@ -129,3 +129,20 @@ class SharePlanOutSchema(Schema):
     allocated_shares = fields.String()
     valid_from = fields.Date()
     ledger_seq = fields.Integer()
+
+
+class CertificateCreateSchema(Schema):
+    reason = fields.String(validate=validate.Length(min=1, max=200), metadata={
+        "description": "required when re-issuing (lost, damaged, changed)"})
+
+
+class CertificateSchema(Schema):
+    number = fields.String()
+    right = fields.String()
+    issued_on = fields.Date()
+    reason = fields.String(allow_none=True)
+    superseded_by = fields.String(allow_none=True)
+    supersedes = fields.String(allow_none=True)
+    ledger_seq = fields.Integer()
+    ledger_hash = fields.String(metadata={"description": "leaf hash of the issuing ledger entry"})
+    qr_payload = fields.String(metadata={"description": "the JSON the printed QR code carries"})

@@ -165,7 +165,7 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
             link.ledger_seq = seq
         s.add_all(links)
         s.flush()
-        view = _right_view(s, right, actor, as_of=None)
+        view = right_view(s, right, actor, as_of=None)
         uow.commit()
     return view
 
@@ -232,7 +232,7 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         s.flush()
         s.add(link)
         s.flush()
-        view = _right_view(s, right, actor, as_of=None)
+        view = right_view(s, right, actor, as_of=None)
         uow.commit()
     return view
 
@@ -394,12 +394,12 @@ def register_income_share(uow: UnitOfWork, *, actor: Principal, holder: str, sha
         s.add(RightShares(right_id=right_id, county_code=household.county_code, shares=shares,
                           valid_from=today, ledger_seq=seq))
         s.flush()
-        view = _right_view(s, right, actor, as_of=None)
+        view = right_view(s, right, actor, as_of=None)
         uow.commit()
     return view
 
 
-def _right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict:
+def right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict:
     links = s.execute(select(RightParcel, ParcelVersion).join(
         ParcelVersion, and_(ParcelVersion.parcel_code == RightParcel.parcel_code, ParcelVersion.valid_to.is_(None)))
         .where(RightParcel.right_id == right.id, *_alive(RightParcel, as_of)).order_by(RightParcel.parcel_code)).all()
@@ -432,7 +432,7 @@ def get_right(uow: UnitOfWork, *, actor: Principal, right_id: str, as_of: dt.dat
         right = uow.session.get(Right, right_id) if actor.sees(right_id) else None
         if right is None:
             raise NotFound("权利", "Right", right_id)
-        return _right_view(uow.session, right, actor, as_of)
+        return right_view(uow.session, right, actor, as_of)
 
 
 def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None, parcel: str | None = None,
@@ -456,5 +456,5 @@ def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None,
         if cursor:
             q = q.where(Right.id > cursor)
         rights = s.scalars(q.order_by(Right.id).limit(limit + 1)).all()
-        items = [_right_view(s, r, actor, as_of) for r in rights[:limit]]
+        items = [right_view(s, r, actor, as_of) for r in rights[:limit]]
     return {"items": items, "next_cursor": rights[limit - 1].id if len(rights) > limit else None}

@@ -1,9 +1,10 @@
 """Rights (contract, homestead, income share), the parcels and shares under them with
-lifespans, share plans, house disposals, and a collective's own homestead area standard.
+lifespans, share plans, certificates, house disposals, and a collective's own homestead
+area standard.
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 05:05:09.395388
+Create Date: 2026-11-27 05:10:11.997860
 """
 from alembic import op
 import sqlalchemy as sa
@@ -74,6 +75,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_rights_holder_code'), ['holder_code'], unique=False)
         batch_op.create_index('uq_rights_holder_type_open', ['holder_code', 'type'], unique=True, sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
 
+    op.create_table('certificates',
+    sa.Column('number', sa.String(length=80), nullable=False),
+    sa.Column('right_id', sa.String(length=19), nullable=False),
+    sa.Column('county_code', sa.String(length=6), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('serial', sa.Integer(), nullable=False),
+    sa.Column('issued_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=True),
+    sa.Column('superseded_by', sa.String(length=80), nullable=True),
+    sa.Column('ledger_seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('leaf_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['right_id'], ['rights.id'], name=op.f('fk_certificates_right_id_rights')),
+    sa.PrimaryKeyConstraint('number', name=op.f('pk_certificates'))
+    )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificates_right_id'), ['right_id'], unique=False)
+        batch_op.create_index('uq_certificates_county_year_serial', ['county_code', 'year', 'serial'], unique=True)
+
     op.create_table('right_parcels',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('right_id', sa.String(length=19), nullable=False),
@@ -126,6 +146,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_right_parcels_parcel_code')
 
     op.drop_table('right_parcels')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('uq_certificates_county_year_serial')
+        batch_op.drop_index(batch_op.f('ix_certificates_right_id'))
+
+    op.drop_table('certificates')
     with op.batch_alter_table('rights', schema=None) as batch_op:
         batch_op.drop_index('uq_rights_holder_type_open', sqlite_where=sa.text('valid_to IS NULL'), postgresql_where=sa.text('valid_to IS NULL'))
         batch_op.drop_index(batch_op.f('ix_rights_holder_code'))

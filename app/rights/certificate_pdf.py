@@ -1,0 +1,370 @@
+"""Certificates of rights as A4 PDF documents.
+
+Chinese is set in the CID font STSong-Light, which every PDF reader carries,
+so no font file is shipped or embedded. The layout takes plain data
+(`CertificateData`), never models or a session, so it can be rendered again
+from the ledger alone.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import (
+    Image,
+    KeepTogether,
+    LongTable,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+FONT = "STSong-Light"
+TITLES = {
+    "contract": "农村土地承包经营权证",
+    "homestead": "宅基地使用权证",
+    "income_share": "集体收益分配权证",
+}
+SIDES = ("east", "south", "west", "north")
+_SIDE_ZH = {"east": "东至", "south": "南至", "west": "西至", "north": "北至"}
+_NONE = "—"
+_MARGIN = 15 * mm
+_FRAME_WIDTH = A4[0] - 2 * _MARGIN
+_QR_SIZE = 32 * mm
+
+_font_lock = threading.Lock()
+_font_registered = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateData:
+    """Everything printed on one certificate, already resolved to text.
+
+    ``members`` holds (name, relation in Chinese, masked ID number) of every
+    person who shares the right. Each parcel is a mapping with keys ``code``,
+    ``name``, ``land_use_zh``, ``area_m2``, ``area_mu``, ``contract_area_m2``
+    and ``neighbours`` ({east, south, west, north: [codes]}).
+    """
+
+    number: str
+    right_type: str
+    right_id: Any
+    issued_on: date
+    authority: str
+    holder_code: str
+    holder_name: str
+    address: str
+    members: Sequence[tuple[str, str, str]] = ()
+    term_start: date | None = None
+    term_end: date | None = None
+    parcels: Sequence[Mapping[str, Any]] = ()
+    shares: str | None = None
+    map_png: bytes | None = field(default=None, repr=False)
+    ledger_hash: str
+    qr_payload: str
+
+
+def render_certificate(cert: CertificateData) -> bytes:
+    """Lay out a certificate on A4 pages.
+
+    Args:
+        cert: the certificate's content.
+
+    Returns:
+        The PDF document as bytes. Long parcel tables continue on further
+        pages with their header repeated.
+
+    Raises:
+        ValueError: if ``cert.right_type`` is not one of `TITLES`.
+    """
+    if cert.right_type not in TITLES:
+        raise ValueError(f"unknown right type {cert.right_type!r}")
+    _register_font()
+    styles = _styles()
+    story: list[Any] = [
+        Paragraph(TITLES[cert.right_type], styles["title"]),
+        Paragraph(_text(cert.number), styles["number"]),
+        Spacer(1, 4 * mm),
+        _facts_table(cert, styles),
+        Spacer(1, 4 * mm),
+    ]
+    if cert.members:
+        story += [
+            Paragraph("共有人", styles["heading"]),
+            _members_table(cert, styles),
+            Spacer(1, 4 * mm),
+        ]
+    if cert.parcels:
+        story += [
+            Paragraph("地块", styles["heading"]),
+            _parcels_table(cert, styles),
+            Spacer(1, 4 * mm),
+        ]
+    if cert.map_png:
+        story += [
+            KeepTogether(
+                [Paragraph("地块示意图", styles["heading"]), _map_image(cert.map_png)]
+            ),
+            Spacer(1, 4 * mm),
+        ]
+    story.append(KeepTogether([_issue_block(cert, styles)]))
+
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=_MARGIN + 4 * mm,
+        title=TITLES[cert.right_type],
+        subject=cert.number,
+        author=cert.authority,
+    )
+    footer = _footer(cert.number)
+    document.build(story, onFirstPage=footer, onLaterPages=footer)
+    return buffer.getvalue()
+
+
+def _register_font() -> None:
+    # Registration mutates reportlab's global font table; do it once, on first use.
+    global _font_registered
+    if _font_registered:
+        return
+    with _font_lock:
+        if not _font_registered:
+            pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+            _font_registered = True
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    body = ParagraphStyle(
+        "body", fontName=FONT, fontSize=10, leading=14, wordWrap="CJK"
+    )
+    return {
+        "title": ParagraphStyle(
+            "title",
+            parent=body,
+            fontSize=20,
+            leading=26,
+            alignment=1,
+            spaceAfter=2 * mm,
+        ),
+        "number": ParagraphStyle("number", parent=body, alignment=1),
+        "heading": ParagraphStyle(
+            "heading", parent=body, fontSize=11, leading=16, spaceAfter=1.5 * mm
+        ),
+        "body": body,
+        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
+        "cell_right": ParagraphStyle(
+            "cell_right", parent=body, fontSize=7.5, leading=9.5, alignment=2
+        ),
+        "small": ParagraphStyle("small", parent=body, fontSize=6.5, leading=8.5),
+    }
+
+
+def _text(value: Any) -> str:
+    """Escape free text for reportlab's paragraph markup."""
+    return escape("" if value is None else str(value))
+
+
+def _date_zh(day: date | None) -> str:
+    return f"{day.year}年{day.month}月{day.day}日" if day else _NONE
+
+
+def _term_zh(start: date | None, end: date | None) -> str:
+    if start and end:
+        return f"{_date_zh(start)}至{_date_zh(end)}"
+    if start:
+        return f"自{_date_zh(start)}起"
+    return _NONE
+
+
+def _grid(header_rows: int = 1) -> list[tuple]:
+    return [
+        ("FONTNAME", (0, 0), (-1, -1), FONT),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("BACKGROUND", (0, 0), (-1, header_rows - 1), colors.HexColor("#eeeeee")),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+
+
+def _facts_table(cert: CertificateData, styles: dict[str, ParagraphStyle]) -> Table:
+    body = styles["body"]
+    rows = [
+        ("权利人", f"{_text(cert.holder_name)}（{_text(cert.holder_code)}）"),
+        ("地址", _text(cert.address)),
+    ]
+    if cert.right_type != "income_share" or cert.term_start:
+        rows.append(("期限", _term_zh(cert.term_start, cert.term_end)))
+    if cert.shares is not None:
+        rows.append(("份额", _text(cert.shares)))
+    rows.append(("权利编号", _text(cert.right_id)))
+    table = Table(
+        [[Paragraph(k, body), Paragraph(v, body)] for k, v in rows],
+        colWidths=(25 * mm, _FRAME_WIDTH - 25 * mm),
+    )
+    table.setStyle(
+        TableStyle(
+            [*_grid(0), ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee"))]
+        )
+    )
+    return table
+
+
+def _members_table(
+    cert: CertificateData, styles: dict[str, ParagraphStyle]
+) -> LongTable:
+    cell = styles["cell"]
+    rows = [[Paragraph(h, cell) for h in ("序号", "姓名", "与户主关系", "证件号码")]]
+    rows += [
+        [
+            Paragraph(str(i), cell),
+            Paragraph(_text(name), cell),
+            Paragraph(_text(relation), cell),
+            Paragraph(_text(id_number), cell),
+        ]
+        for i, (name, relation, id_number) in enumerate(cert.members, start=1)
+    ]
+    widths = (12 * mm, 50 * mm, 40 * mm, _FRAME_WIDTH - 102 * mm)
+    table = LongTable(rows, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle(_grid()))
+    return table
+
+
+def _parcels_table(
+    cert: CertificateData, styles: dict[str, ParagraphStyle]
+) -> LongTable:
+    cell, num = styles["cell"], styles["cell_right"]
+    header = [
+        "地块编码",
+        "地块名称",
+        "地类",
+        "实测面积 m²",
+        "实测面积 亩",
+        "合同面积 m²",
+        *(_SIDE_ZH[s] for s in SIDES),
+    ]
+    rows = [[Paragraph(h, cell) for h in header]]
+    total_m2 = total_mu = total_contract = 0.0
+    for parcel in cert.parcels:
+        area_m2 = _number(parcel.get("area_m2"))
+        area_mu = _number(parcel.get("area_mu"))
+        contract = _number(parcel.get("contract_area_m2"))
+        total_m2 += area_m2 or 0.0
+        total_mu += area_mu or 0.0
+        total_contract += contract or 0.0
+        neighbours = parcel.get("neighbours") or {}
+        rows.append(
+            [
+                Paragraph(_text(parcel.get("code")), cell),
+                Paragraph(_text(parcel.get("name")), cell),
+                Paragraph(_text(parcel.get("land_use_zh")), cell),
+                Paragraph(_fmt(area_m2), num),
+                Paragraph(_fmt(area_mu), num),
+                Paragraph(_fmt(contract), num),
+                *(Paragraph(_sides(neighbours.get(side)), cell) for side in SIDES),
+            ]
+        )
+    # The total of 亩 is the sum of the printed parcel values, so the column adds up.
+    rows.append(
+        [
+            Paragraph(f"合计 {len(cert.parcels)} 块", cell),
+            "",
+            "",
+            Paragraph(_fmt(total_m2), num),
+            Paragraph(_fmt(total_mu), num),
+            Paragraph(_fmt(total_contract), num),
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
+    widths = [31 * mm, 20 * mm, 13 * mm, 17 * mm, 14 * mm, 17 * mm]
+    side_width = (_FRAME_WIDTH - sum(widths)) / 4
+    table = LongTable(rows, colWidths=[*widths, *(side_width,) * 4], repeatRows=1)
+    table.setStyle(
+        TableStyle([*_grid(), ("SPAN", (0, -1), (2, -1)), ("SPAN", (6, -1), (9, -1))])
+    )
+    return table
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _fmt(value: float | None) -> str:
+    return _NONE if value is None else f"{value:,.2f}"
+
+
+def _sides(codes: Sequence[str] | None) -> str:
+    if not codes:
+        return _NONE
+    return "、".join(_text(str(code)[-5:]) for code in codes)
+
+
+def _map_image(png: bytes) -> Image:
+    width_px, height_px = ImageReader(io.BytesIO(png)).getSize()
+    width = _FRAME_WIDTH
+    height = min(width * height_px / width_px, 120 * mm)
+    width = height * width_px / height_px
+    return Image(io.BytesIO(png), width=width, height=height)
+
+
+def _issue_block(cert: CertificateData, styles: dict[str, ParagraphStyle]) -> Table:
+    widget = QrCodeWidget(cert.qr_payload, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(
+        _QR_SIZE,
+        _QR_SIZE,
+        transform=[_QR_SIZE / (x1 - x0), 0, 0, _QR_SIZE / (y1 - y0), 0, 0],
+    )
+    drawing.add(widget)
+    issuer = Paragraph(
+        f"发证机关：{_text(cert.authority)}<br/>发证日期：{_date_zh(cert.issued_on)}",
+        styles["body"],
+    )
+    ledger = Paragraph(
+        f"登记簿哈希 (SHA-256)：<br/><font name='Courier'>"
+        f"{_text(cert.ledger_hash)}</font>",
+        styles["small"],
+    )
+    table = Table(
+        [[drawing, [issuer, Spacer(1, 3 * mm), ledger]]],
+        colWidths=(_QR_SIZE + 6 * mm, _FRAME_WIDTH - _QR_SIZE - 6 * mm),
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return table
+
+
+def _footer(number: str):
+    def draw(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT, 7)
+        canvas.drawString(_MARGIN, _MARGIN, number)
+        canvas.drawRightString(A4[0] - _MARGIN, _MARGIN, f"第 {document.page} 页")
+        canvas.restoreState()
+
+    return draw

@@ -1,0 +1,150 @@
+"""Certificates: numbering, issue and re-issue, and the data a printed certificate shows."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import shapely
+
+from sqlalchemy import func, select
+
+from app.auth.services import Principal
+from app.db import UnitOfWork
+from app.errors import NotFound, RuleViolation
+from app.ledger import services as ledger
+from app.ledger.models import LedgerEntry
+from app.parties.services import REGISTRY_WRITERS, require_role
+from app.parcels.queries import ParcelRepository
+from app.parcels.services import MAP_MARGIN_M, DEG_PER_M, neighbours_of
+from app.parties.models import Household
+from app.rights.certificate_pdf import CertificateData, render_certificate
+from app.rights.models import Certificate, Right
+from app.rights.services import right_view
+from gis.render import parcel_map_png
+
+#: GB/T 2260 province codes → the one-character abbreviation printed on certificates.
+PROVINCE_ABBR = {
+    "11": "京", "12": "津", "13": "冀", "14": "晋", "15": "蒙", "21": "辽", "22": "吉", "23": "黑", "31": "沪",
+    "32": "苏", "33": "浙", "34": "皖", "35": "闽", "36": "赣", "37": "鲁", "41": "豫", "42": "鄂", "43": "湘",
+    "44": "粤", "45": "桂", "46": "琼", "50": "渝", "51": "川", "52": "贵", "53": "云", "54": "藏", "61": "陕",
+    "62": "甘", "63": "青", "64": "宁", "65": "新", "71": "台", "81": "港", "82": "澳",
+}
+#: County-level names the registry knows (GB/T 2260); others print their code.
+COUNTY_NAMES = {"210602": "元宝区", "210603": "振兴区", "210604": "振安区", "210624": "宽甸满族自治县",
+                "210681": "东港市", "210682": "凤城市"}
+RIGHT_TITLES = {"contract": "农村土地承包经营权", "homestead": "宅基地使用权", "income_share": "集体收益分配权"}
+
+
+def certificate_number(county: str, year: int, right_type: str, serial: int) -> str:
+    """The printed number: province abbreviation, (year), county, right, yearly serial.
+
+    >>> certificate_number("210681", 2026, "contract", 123)
+    '辽(2026)东港市农村土地承包经营权第000123号'
+    """
+    county_name = COUNTY_NAMES.get(county, county)
+    return f"{PROVINCE_ABBR[county[:2]]}({year}){county_name}{RIGHT_TITLES[right_type]}第{serial:06d}号"
+
+
+def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reason: str | None = None) -> dict:
+    """Number and record a certificate for an active right; a re-issue supersedes the last one.
+
+    Raises:
+        RuleViolation: RIGHT_NOT_ACTIVE; REISSUE_REASON_REQUIRED when a certificate exists and no reason is given.
+        NotFound: the right is unknown or outside the actor's scope.
+    """
+    require_role(actor, REGISTRY_WRITERS)
+    with uow:
+        s = uow.session
+        right = s.get(Right, right_id) if actor.sees(right_id) else None
+        if right is None:
+            raise NotFound("权利", "Right", right_id)
+        if right.valid_to is not None:
+            raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": right_id})
+        ledger.lock_log(s, right.county_code)
+        previous = s.scalar(select(Certificate).where(Certificate.right_id == right_id,
+                                                      Certificate.superseded_by.is_(None)))
+        if previous is not None and not reason:
+            raise RuleViolation("REISSUE_REASON_REQUIRED", details={"current": previous.number})
+        today = dt.date.today()
+        serial = 1 + (s.scalar(select(func.max(Certificate.serial)).where(
+            Certificate.county_code == right.county_code, Certificate.year == today.year)) or 0)
+        number = certificate_number(right.county_code, today.year, right.type, serial)
+        seq = ledger.append(s, county=right.county_code, kind="certificate.issued", actor=actor,
+                            subjects=[number, right_id, right.holder_code],
+                            data={"number": number, "right": right_id, "issued_on": today.isoformat(),
+                                  "reason": reason, "supersedes": previous.number if previous else None})
+        leaf = s.scalar(select(LedgerEntry.leaf_hash).where(LedgerEntry.log == right.county_code,
+                                                            LedgerEntry.seq == seq))
+        cert = Certificate(number=number, right_id=right_id, county_code=right.county_code, year=today.year,
+                           serial=serial, issued_on=today, reason=reason, ledger_seq=seq, leaf_hash=leaf)
+        s.add(cert)
+        if previous is not None:
+            previous.superseded_by = number
+        s.flush()
+        view = certificate_view(cert, previous.number if previous else None)
+        uow.commit()
+    return view
+
+
+def certificate_view(cert: Certificate, supersedes: str | None = None) -> dict:
+    return {"number": cert.number, "right": cert.right_id, "issued_on": cert.issued_on, "reason": cert.reason,
+            "superseded_by": cert.superseded_by, "supersedes": supersedes, "ledger_seq": cert.ledger_seq,
+            "ledger_hash": cert.leaf_hash, "qr_payload": qr_payload(cert)}
+
+
+def qr_payload(cert: Certificate) -> str:
+    """What the certificate's QR code carries: enough to find and check its ledger entry."""
+    return json.dumps({"n": cert.number, "log": cert.county_code, "seq": cert.ledger_seq, "h": cert.leaf_hash},
+                      ensure_ascii=False, separators=(",", ":"))
+
+
+def get_certificate(uow: UnitOfWork, *, actor: Principal, number: str) -> dict:
+    with uow:
+        cert = uow.session.get(Certificate, number)
+        if cert is None or not actor.sees(cert.right_id):
+            raise NotFound("证书", "Certificate", number)
+        return certificate_view(cert)
+
+
+LAND_USES_ZH = {"cultivated": "耕地", "garden": "园地", "forest": "林地", "grassland": "草地",
+                "homestead": "宅基地", "other": "其他"}
+RELATIONS_ZH = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "grandchild": "孙子女",
+                "grandparent": "祖父母", "sibling": "兄弟姐妹", "child_in_law": "儿媳/女婿", "other": "其他"}
+
+
+def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour_tolerance_m: float) -> bytes:
+    """Render a certificate as a PDF: holder, every co-holder, parcels with 四至, term, map, QR code.
+
+    Raises:
+        NotFound: unknown certificate or outside the actor's scope.
+    """
+    with uow:
+        s = uow.session
+        cert = s.get(Certificate, number)
+        if cert is None or not actor.sees(cert.right_id):
+            raise NotFound("证书", "Certificate", number)
+        right = s.get(Right, cert.right_id)
+        view = right_view(s, right, actor, as_of=None)
+        household = s.get(Household, right.holder_code)
+        repo = ParcelRepository(s)
+        codes = [p["code"] for p in view["parcels"]]
+        versions = [repo.current(c) for c in codes]
+        sides = neighbours_of(repo, versions, neighbour_tolerance_m)
+        map_png = None
+        if versions:
+            geoms = np.array([v.geom for v in versions], dtype=object)
+            context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
+            keep = [i for i, c in enumerate(context) if c.parcel_code not in set(codes)]
+            map_png = parcel_map_png(geoms, codes, context_geoms[keep])
+    members = [(m["name"], RELATIONS_ZH.get(m["relation"], m["relation"]), m["id_number"]) for m in view["co_holders"]]
+    parcels = [{"code": p["code"], "name": p["name"] or "", "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
+                "area_m2": p["area_m2"], "area_mu": p["area_mu"], "contract_area_m2": p["contract_area_m2"],
+                "neighbours": n} for p, n in zip(view["parcels"], sides)]
+    county = COUNTY_NAMES.get(right.county_code, right.county_code)
+    return render_certificate(CertificateData(
+        number=cert.number, right_type=right.type, right_id=right.id, issued_on=cert.issued_on,
+        authority=f"{county}人民政府", holder_code=right.holder_code,
+        holder_name=members[0][0] if members else "", address=household.address or "", members=members,
+        term_start=right.start if right.type != "income_share" else None, term_end=right.end, parcels=parcels,
+        shares=view["shares"], map_png=map_png, ledger_hash=cert.leaf_hash, qr_payload=qr_payload(cert)))

@@ -1,0 +1,81 @@
+"""Certificates: numbering, re-issue, the ledger hash they carry."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from urllib.parse import quote
+
+from app.rights.certificates import certificate_number
+from tests.conftest import COLLECTIVE
+
+
+def test_certificate_number_format():
+    assert certificate_number("210681", 2026, "contract", 123) == "辽(2026)东港市农村土地承包经营权第000123号"
+    assert certificate_number("210681", 2027, "homestead", 1) == "辽(2027)东港市宅基地使用权第000001号"
+    assert certificate_number("110105", 2026, "income_share", 42) == "京(2026)110105集体收益分配权第000042号"
+
+
+def _contract(clerk, make_household, make_parcel):
+    h = make_household(collective=COLLECTIVE)["code"]
+    r = clerk.post("/api/v1/rights", json={"type": "contract", "holder": h, "parcels": [make_parcel(0, 0)["id"]],
+                                           "start": "2028-01-01", "end": "2057-12-31"})
+    return r.get_json()["id"]
+
+
+def test_certificates_numbered_per_county_and_year_and_reissued_with_reason(clerk, admin, make_household,
+                                                                           make_parcel):
+    right = _contract(clerk, make_household, make_parcel)
+    first = clerk.post(f"/api/v1/rights/{right}/certificates", json={})
+    assert first.status_code == 201
+    year = dt.date.today().year
+    assert first.get_json()["number"] == f"辽({year})东港市农村土地承包经营权第000001号"
+    again = clerk.post(f"/api/v1/rights/{right}/certificates", json={})
+    assert again.status_code == 422 and again.get_json()["rule"] == "REISSUE_REASON_REQUIRED"
+    second = clerk.post(f"/api/v1/rights/{right}/certificates", json={"reason": "原证遗失"}).get_json()
+    assert second["number"].endswith("第000002号") and second["supersedes"] == first.get_json()["number"]
+    old = clerk.get(f"/api/v1/certificates/{quote(first.get_json()['number'])}").get_json()
+    assert old["superseded_by"] == second["number"]
+
+
+def test_certificate_qr_payload_matches_the_issuing_ledger_entry(clerk, admin, make_household, make_parcel):
+    right = _contract(clerk, make_household, make_parcel)
+    cert = clerk.post(f"/api/v1/rights/{right}/certificates", json={}).get_json()
+    payload = json.loads(cert["qr_payload"])
+    entry = admin.get(f"/api/v1/ledger/{payload['log']}?after={payload['seq'] - 1}&limit=1").get_json()["items"][0]
+    assert entry["leaf_hash"] == payload["h"] == cert["ledger_hash"]
+    assert entry["kind"] == "certificate.issued" and entry["body"]["data"]["number"] == cert["number"]
+
+
+def test_no_certificate_outside_scope_or_for_unknown_right(callers, clerk, make_household, make_parcel):
+    right = _contract(clerk, make_household, make_parcel)
+    assert callers["other_clerk"].post(f"/api/v1/rights/{right}/certificates", json={}).status_code == 404
+    assert callers["auditor"].post(f"/api/v1/rights/{right}/certificates", json={}).status_code == 403
+    assert clerk.post("/api/v1/rights/210681101001019999J/certificates", json={}).status_code == 404
+
+
+def test_certificate_pdf_lists_holder_members_parcels_and_has_a_map(clerk, make_household, make_parcel):
+    import io
+
+    from pypdf import PdfReader
+    make_parcel(0, 0)
+    h = make_household(collective=COLLECTIVE)
+    parcels = [make_parcel(100, 0)["id"], make_parcel(150, 0)["id"]]
+    r = clerk.post("/api/v1/rights", json={"type": "contract", "holder": h["code"], "parcels": parcels,
+                                           "start": "2028-01-01", "end": "2057-12-31"})
+    cert = clerk.post(f"/api/v1/rights/{r.get_json()['id']}/certificates", json={}).get_json()
+    pdf = clerk.get(f"/api/v1/certificates/{quote(cert['number'])}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(pdf.data))
+    text = "".join(page.extract_text() for page in reader.pages)
+    for expected in [cert["number"], *(m["name"] for m in h["members"]), *parcels, "农村土地承包经营权"]:
+        assert expected in text, expected
+    assert any(page.images for page in reader.pages)
+
+
+def test_parcel_and_collective_maps_are_png(clerk, make_parcel):
+    a = make_parcel(0, 0)["id"]
+    make_parcel(50, 0)
+    for url in (f"/api/v1/parcels/{a}/map.png", f"/api/v1/collectives/{COLLECTIVE}/map.png"):
+        r = clerk.get(url)
+        assert r.status_code == 200 and r.mimetype == "image/png" and r.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert clerk.get("/api/v1/parcels/2106811010010199999/map.png").status_code == 404
