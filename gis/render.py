@@ -94,6 +94,7 @@ def parcel_map_png(
     width_px: int = 900,
     height_px: int = 700,
     dpi: int = 150,
+    image_format: str = "png",
 ) -> bytes:
     """Draw target parcels, labelled, over their grey neighbours.
 
@@ -105,9 +106,11 @@ def parcel_map_png(
         width_px: image width in pixels.
         height_px: image height in pixels.
         dpi: resolution, which scales line widths and type.
+        image_format: ``"png"``, or ``"jpeg"`` for PDFs (embedded as it is,
+            without the re-encoding a PNG needs).
 
     Returns:
-        PNG bytes of exactly ``width_px`` × ``height_px`` pixels.
+        Image bytes of exactly ``width_px`` × ``height_px`` pixels.
 
     Raises:
         ValueError: if there are no targets, codes do not match targets, or
@@ -125,6 +128,7 @@ def parcel_map_png(
         dpi=dpi,
         label=True,
         edge_width=1.2,
+        image_format=image_format,
     )
 
 
@@ -200,6 +204,7 @@ def _render(
     dpi: int,
     label: bool,
     edge_width: float,
+    image_format: str = "png",
 ) -> bytes:
     if len(targets_4490) == 0:
         raise ValueError("nothing to draw: no non-empty target geometry")
@@ -256,9 +261,12 @@ def _render(
     _draw_north_arrow(axes)
 
     buffer = io.BytesIO()
-    figure.savefig(
-        buffer, format="png", dpi=dpi, facecolor="white", metadata={"Software": None}
-    )
+    if image_format == "jpeg":
+        figure.savefig(buffer, format="jpeg", dpi=dpi, facecolor="white", pil_kwargs={"quality": 90})
+    else:
+        figure.savefig(
+            buffer, format="png", dpi=dpi, facecolor="white", metadata={"Software": None}
+        )
     return buffer.getvalue()
 
 

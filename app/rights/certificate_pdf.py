@@ -23,6 +23,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
+from reportlab import rl_config
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
@@ -151,6 +152,9 @@ def _register_font() -> None:
     with _font_lock:
         if not _font_registered:
             pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+            # Write image streams as binary: reportlab's ASCII85 encoder is pure Python
+            # without its C accelerator and took most of a certificate's time.
+            rl_config.useA85 = 0
             _font_registered = True
 
 

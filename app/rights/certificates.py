@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import numpy as np
 import shapely
@@ -94,9 +93,12 @@ def certificate_view(cert: Certificate, supersedes: str | None = None) -> dict:
 
 
 def qr_payload(cert: Certificate) -> str:
-    """What the certificate's QR code carries: enough to find and check its ledger entry."""
-    return json.dumps({"n": cert.number, "log": cert.county_code, "seq": cert.ledger_seq, "h": cert.leaf_hash},
-                      ensure_ascii=False, separators=(",", ":"))
+    """What the QR code carries: the number's parts and the issuing ledger entry's place and hash.
+
+    ASCII only, so the code stays small (a Chinese number would triple its size):
+    ``sanquan-cert:<county>:<year>:<serial>:<seq>:<leaf hash>``.
+    """
+    return f"sanquan-cert:{cert.county_code}:{cert.year}:{cert.serial:06d}:{cert.ledger_seq}:{cert.leaf_hash}"
 
 
 def get_certificate(uow: UnitOfWork, *, actor: Principal, number: str) -> dict:
@@ -136,7 +138,7 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
             geoms = np.array([v.geom for v in versions], dtype=object)
             context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
             keep = [i for i, c in enumerate(context) if c.parcel_code not in set(codes)]
-            map_png = parcel_map_png(geoms, codes, context_geoms[keep])
+            map_png = parcel_map_png(geoms, codes, context_geoms[keep], image_format="jpeg")
     members = [(m["name"], RELATIONS_ZH.get(m["relation"], m["relation"]), m["id_number"]) for m in view["co_holders"]]
     parcels = [{"code": p["code"], "name": p["name"] or "", "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
                 "area_m2": p["area_m2"], "area_mu": p["area_mu"], "contract_area_m2": p["contract_area_m2"],

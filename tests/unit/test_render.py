@@ -277,3 +277,12 @@ def test_free_text_with_markup_characters_is_printed_literally():
     cert = make_certificate(address="大岭村<3组> & 西沟")
     _, text = pdf_text(render_certificate(cert))
     assert "大岭村<3组> & 西沟" in text
+
+
+def test_parcel_map_as_jpeg_for_pdfs():
+    import numpy as np
+    import shapely
+
+    target = shapely.box(124.15, 39.87, 124.1505, 39.8704)
+    jpeg = parcel_map_png(np.array([target], dtype=object), ["2106811010010100001"], image_format="jpeg")
+    assert jpeg[:3] == b"\xff\xd8\xff"
