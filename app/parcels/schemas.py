@@ -71,6 +71,17 @@ class FeatureCollectionSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class ParcelRightSchema(Schema):
+    right = fields.String()
+    type = fields.String()
+    holder = fields.String()
+    valid_from = fields.Date()
+    valid_to = fields.Date(allow_none=True)
+    ledger_seq = fields.Integer()
+    end_ledger_seq = fields.Integer(allow_none=True)
+
+
 class ParcelHistorySchema(Schema):
     code = fields.String()
     versions = fields.List(fields.Nested(FeatureSchema))
+    rights = fields.List(fields.Nested(ParcelRightSchema), metadata={"description": "every right the parcel was under"})

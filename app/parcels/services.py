@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+from sqlalchemy import select
 
 from app.auth.services import Principal
 from app.codes import CodeError, parse_parcel_code
@@ -15,6 +16,7 @@ from app.parcels.models import PARCEL_KINDS, Parcel, ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_collective
 from app.queries import code_prefix, narrowest
+from app.rights.models import Right, RightParcel
 from gis import area as gis_area
 from gis import crs as gis_crs
 from gis.errors import GeometryInputError
@@ -240,7 +242,7 @@ def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, col
 
 
 def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | None = None) -> dict:
-    """Every version of a parcel, oldest first, each with the ledger entry that made it."""
+    """Every version of a parcel and every right it was under, oldest first, each with its ledger entry."""
     epsg = _output_crs(crs)
     with uow:
         versions = ParcelRepository(uow.session).history(code) if actor.sees(code) else []
@@ -249,7 +251,12 @@ def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | N
         geoms = np.array([v.geom for v in versions], dtype=object)
         if epsg != gis_crs.STORAGE_EPSG:
             geoms = gis_crs.from_storage(geoms, epsg)
-        return {"code": code, "versions": [feature(v, g, None) for v, g in zip(versions, geoms)]}
+        links = uow.session.execute(select(RightParcel, Right.type, Right.holder_code).join(Right).where(
+            RightParcel.parcel_code == code).order_by(RightParcel.valid_from, RightParcel.id)).all()
+        return {"code": code, "versions": [feature(v, g, None) for v, g in zip(versions, geoms)],
+                "rights": [{"right": link.right_id, "type": kind, "holder": holder, "valid_from": link.valid_from,
+                            "valid_to": link.valid_to, "ledger_seq": link.ledger_seq,
+                            "end_ledger_seq": link.end_ledger_seq} for link, kind, holder in links]}
 
 
 #: A context ring around a parcel map, in metres.

@@ -126,3 +126,13 @@ def test_queries_by_holder_parcel_and_as_of(clerk, contract, make_household, mak
     assert [p["code"] for p in then[0]["parcels"]] == [first]  # the added parcel joined today
     assert clerk.get(f"/api/v1/rights?holder={h}&as_of=2019-12-31").get_json()["items"] == []
     assert clerk.get(f"/api/v1/rights?parcel={added}&as_of={before}").get_json()["items"] == []
+
+
+def test_parcel_history_shows_the_rights_it_was_under(clerk, admin, contract, make_parcel):
+    parcel = make_parcel(0, 0)["id"]
+    right = contract(parcels=[parcel])
+    history = clerk.get(f"/api/v1/parcels/{parcel}/history").get_json()
+    assert [(r["right"], r["type"], r["valid_to"]) for r in history["rights"]] == [(right["id"], "contract", None)]
+    seq = history["rights"][0]["ledger_seq"]
+    entry = admin.get(f"/api/v1/ledger/210681?after={seq - 1}&limit=1").get_json()["items"][0]
+    assert entry["kind"] == "right.contract.registered" and parcel in entry["subjects"]
