@@ -70,6 +70,7 @@ class RightSchema(Schema):
     total_area_m2 = fields.Float()
     total_area_mu = fields.Float()
     shares = fields.String(allow_none=True, metadata={"description": "income_share: shares held (decimal string)"})
+    shares_history = fields.List(fields.Dict(), metadata={"description": "with ?history=true"})
     co_holders = fields.List(fields.Nested(PersonSchema), metadata={"description": "the household's members"})
 
 
@@ -79,10 +80,13 @@ class RightQueryArgsSchema(PageArgsSchema):
     type = fields.String(validate=validate.OneOf(RIGHT_TYPES))
     status = fields.String(validate=validate.OneOf(["active", "ended"]))
     as_of = fields.Date(metadata={"description": "who held what on this day"})
+    history = fields.Boolean(load_default=False, metadata={
+        "description": "every parcel link and share holding each right ever had, with its ledger entry"})
 
 
 class AsOfArgsSchema(Schema):
     as_of = fields.Date()
+    history = fields.Boolean(load_default=False)
 
 
 class RightPageSchema(Schema):

@@ -399,10 +399,13 @@ def register_income_share(uow: UnitOfWork, *, actor: Principal, holder: str, sha
     return view
 
 
-def right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict:
+def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history: bool = False) -> dict:
+    """A right as the API shows it: on ``as_of`` (or now), or with ``history`` every link and holding ever."""
+    alive = [] if history else _alive(RightParcel, as_of)
     links = s.execute(select(RightParcel, ParcelVersion).join(
         ParcelVersion, and_(ParcelVersion.parcel_code == RightParcel.parcel_code, ParcelVersion.valid_to.is_(None)))
-        .where(RightParcel.right_id == right.id, *_alive(RightParcel, as_of)).order_by(RightParcel.parcel_code)).all()
+        .where(RightParcel.right_id == right.id, *alive)
+        .order_by(RightParcel.parcel_code, RightParcel.valid_from)).all()
     household = s.get(Household, right.holder_code)
     parcels = [{"code": link.parcel_code, "name": v.name, "land_use": v.land_use,
                 "contract_area_m2": float(link.contract_area_m2) if link.contract_area_m2 is not None else None,
@@ -412,12 +415,18 @@ def right_view(s, right: Right, actor: Principal, as_of: dt.date | None) -> dict
     total = sum(p["area_m2"] for p in parcels)
     held = s.scalar(select(RightShares.shares).where(RightShares.right_id == right.id,
                                                      *_alive(RightShares, as_of)))
+    extra = {}
+    if history:
+        extra["shares_history"] = [
+            {"shares": str(h.shares), "valid_from": h.valid_from, "valid_to": h.valid_to, "ledger_seq": h.ledger_seq}
+            for h in s.scalars(select(RightShares).where(RightShares.right_id == right.id)
+                               .order_by(RightShares.valid_from, RightShares.id))]
     return {"shares": None if held is None else str(held),"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
             "status": "active" if right.valid_to is None else "ended", "start": right.start, "end": right.end,
             "acquisition": right.acquisition, "valid_from": right.valid_from, "valid_to": right.valid_to,
             "ledger_seq": right.ledger_seq, "parcels": parcels,
             "total_area_m2": round(total, 2), "total_area_mu": float(m2_to_mu(total)),
-            "co_holders": [person_view(p, actor) for p in household.members]}
+            "co_holders": [person_view(p, actor) for p in household.members], **extra}
 
 
 def _alive(model, as_of: dt.date | None) -> list:
@@ -427,18 +436,20 @@ def _alive(model, as_of: dt.date | None) -> list:
     return [model.valid_from <= as_of, or_(model.valid_to.is_(None), model.valid_to > as_of)]
 
 
-def get_right(uow: UnitOfWork, *, actor: Principal, right_id: str, as_of: dt.date | None = None) -> dict:
+def get_right(uow: UnitOfWork, *, actor: Principal, right_id: str, as_of: dt.date | None = None,
+              history: bool = False) -> dict:
     with uow:
         right = uow.session.get(Right, right_id) if actor.sees(right_id) else None
         if right is None:
             raise NotFound("权利", "Right", right_id)
-        return right_view(uow.session, right, actor, as_of)
+        return right_view(uow.session, right, actor, as_of, history)
 
 
 def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None, parcel: str | None = None,
                 type: str | None = None, status: str | None = None, as_of: dt.date | None = None,
-                limit: int = 50, cursor: str | None = None) -> dict:
-    """Rights by holder, parcel, type and status; with ``as_of``, who held what on that day."""
+                limit: int = 50, cursor: str | None = None, history: bool = False) -> dict:
+    """Rights by holder, parcel, type and status; with ``as_of``, who held what on that day;
+    with ``history``, every parcel link and share holding each right ever had."""
     with uow:
         s = uow.session
         q = select(Right).where(Right.id >= actor.scope, Right.id < actor.scope + ":") if actor.scope else select(Right)
@@ -456,5 +467,5 @@ def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None,
         if cursor:
             q = q.where(Right.id > cursor)
         rights = s.scalars(q.order_by(Right.id).limit(limit + 1)).all()
-        items = [right_view(s, r, actor, as_of) for r in rights[:limit]]
+        items = [right_view(s, r, actor, as_of, history) for r in rights[:limit]]
     return {"items": items, "next_cursor": rights[limit - 1].id if len(rights) > limit else None}

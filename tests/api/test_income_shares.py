@@ -93,3 +93,15 @@ def test_holder_needs_a_recognised_member(clerk, plan, make_household):
     plan(1000)
     r = shares(clerk, make_household()["code"], 5)
     assert r.status_code == 422 and r.get_json()["rule"] == "NOT_A_MEMBER"
+
+
+def test_household_history_keeps_every_holding(clerk, plan, member_household):
+    plan(100)
+    h = member_household()
+    shares(clerk, h, 60)
+    shares(clerk, h, 90)
+    right = clerk.get(f"/api/v1/rights?holder={h}&history=true").get_json()["items"][0]
+    assert [x["shares"] for x in right["shares_history"]] == ["60.0000", "90.0000"]
+    assert right["shares_history"][0]["valid_to"] is not None and right["shares_history"][1]["valid_to"] is None
+    assert right["shares_history"][0]["ledger_seq"] < right["shares_history"][1]["ledger_seq"]
+    assert "shares_history" not in clerk.get(f"/api/v1/rights?holder={h}").get_json()["items"][0]
