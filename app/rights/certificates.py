@@ -93,12 +93,12 @@ def certificate_view(cert: Certificate, supersedes: str | None = None) -> dict:
 
 
 def qr_payload(cert: Certificate) -> str:
-    """What the QR code carries: the number's parts and the issuing ledger entry's place and hash.
+    """What the QR code carries: the certificate number and its issuing ledger entry.
 
-    ASCII only, so the code stays small (a Chinese number would triple its size):
-    ``sanquan-cert:<county>:<year>:<serial>:<seq>:<leaf hash>``.
+    ``<number>|<county>|<ledger seq>|<leaf hash>``: anyone can fetch that entry
+    (``GET /ledger/<county>?after=<seq - 1>&limit=1``) and compare the hash.
     """
-    return f"sanquan-cert:{cert.county_code}:{cert.year}:{cert.serial:06d}:{cert.ledger_seq}:{cert.leaf_hash}"
+    return f"{cert.number}|{cert.county_code}|{cert.ledger_seq}|{cert.leaf_hash}"
 
 
 def get_certificate(uow: UnitOfWork, *, actor: Principal, number: str) -> dict:
