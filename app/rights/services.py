@@ -84,6 +84,22 @@ def _current_versions(s, actor: Principal, codes: list[str]) -> list[ParcelVersi
     return [found[c] for c in codes]
 
 
+def _parcels_of_kind(s, actor: Principal, household: Household, codes: list[str], kind: str) -> list[ParcelVersion]:
+    """Current versions of ``codes``, each of ``kind`` and of the household's collective.
+
+    Raises:
+        RuleViolation: PARCEL_KIND_MISMATCH; NOT_A_MEMBER (农村土地承包法 第十六条).
+    """
+    versions = _current_versions(s, actor, codes)
+    wrong_kind = [v.parcel_code for v in versions if v.kind != kind]
+    if wrong_kind:
+        raise RuleViolation("PARCEL_KIND_MISMATCH", details={"parcels": wrong_kind, "required": kind})
+    foreign = [v.parcel_code for v in versions if not belongs(household.code, v.collective_code)]
+    if foreign:
+        raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code, "parcels": foreign})
+    return versions
+
+
 def contract_entry(right: Right, links: list[RightParcel]) -> dict:
     """The ledger facts of a contract registered or extended with ``links`` (also used by bulk loads)."""
     return {"right": right.id, "holder": right.holder_code, "start": right.start.isoformat(),
@@ -127,13 +143,7 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
         s = uow.session
         household = _visible_household(s, actor, holder)
         ledger.lock_log(s, household.county_code)
-        versions = _current_versions(s, actor, parcels)
-        wrong_kind = [v.parcel_code for v in versions if v.kind != "contract_land"]
-        if wrong_kind:
-            raise RuleViolation("PARCEL_KIND_MISMATCH", details={"parcels": wrong_kind, "required": "contract_land"})
-        foreign = [v.parcel_code for v in versions if not belongs(household.code, v.collective_code)]
-        if foreign:
-            raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code, "parcels": foreign})
+        versions = _parcels_of_kind(s, actor, household, parcels, "contract_land")
         _check_term(start, end, {v.land_use for v in versions})
         taken = s.execute(select(RightParcel.parcel_code, RightParcel.right_id).where(
             RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None))).all()
@@ -194,12 +204,8 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         s = uow.session
         household = _visible_household(s, actor, holder)
         ledger.lock_log(s, household.county_code)
-        (version,) = _current_versions(s, actor, [parcel])
+        (version,) = _parcels_of_kind(s, actor, household, [parcel], "homestead")
         doc = visible_document(s, actor, approval_document)
-        if version.kind != "homestead":
-            raise RuleViolation("PARCEL_KIND_MISMATCH", details={"parcels": [parcel], "required": "homestead"})
-        if not belongs(household.code, version.collective_code):
-            raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code, "parcels": [parcel]})
         disposal = s.scalar(select(HouseDisposal).where(HouseDisposal.household_code == household.code)
                             .order_by(HouseDisposal.occurred_on).limit(1))
         if disposal is not None:
