@@ -1,9 +1,8 @@
-"""Rights: land contract rights (土地承包经营权) with their parcels, and queries over time."""
+"""Rights: land contracts, homesteads and income shares, their rules, and queries over time."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
@@ -33,8 +32,10 @@ class RightsPolicy:
     homestead_max_m2: float = 300.0
 
 
-def term_years(start: dt.date, end: dt.date) -> float | None:
+def term_years(start: dt.date, end: dt.date) -> int | None:
     """Whole years of a term written with an inclusive end (2028-01-01 to 2057-12-31 is 30), else None."""
+    if end >= dt.date.max:  # no day after it: never a whole-year term
+        return None
     after = end + dt.timedelta(days=1)
     years = after.year - start.year
     try:

@@ -61,6 +61,11 @@ def test_term_years_counts_inclusive_end():
     assert term_years(dt.date(2028, 1, 1), dt.date(2057, 12, 31)) == 30
     assert term_years(dt.date(2028, 3, 15), dt.date(2058, 3, 14)) == 30
     assert term_years(dt.date(2028, 1, 1), dt.date(2058, 1, 1)) is None
+    assert term_years(dt.date(2028, 1, 1), dt.date.max) is None
+
+
+def test_end_at_the_last_representable_day_is_refused_not_a_crash(contract):
+    assert contract(end="9999-12-31", expect=422)["rule"] == "TERM_NOT_LAWFUL"
 
 
 def test_one_active_contract_per_parcel(contract, make_parcel):
