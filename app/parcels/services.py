@@ -87,10 +87,18 @@ def _features(repo: ParcelRepository, versions: list[ParcelVersion], epsg: int,
               tolerance_m: float | None) -> list[dict]:
     """Features of versions; with 四至 unless ``tolerance_m`` is None."""
     neighbours = neighbours_of(repo, versions, tolerance_m) if tolerance_m is not None else [None] * len(versions)
+    return [feature(v, g, n) for v, g, n in zip(versions, _output_geoms(versions, epsg), neighbours)]
+
+
+def _output_geoms(versions: list[ParcelVersion], epsg: int) -> np.ndarray:
+    """The versions' geometries in the output CRS; a failed reprojection is a 422, not a 500."""
     geoms = np.array([v.geom for v in versions], dtype=object)
-    if len(versions) and epsg != gis_crs.STORAGE_EPSG:
-        geoms = gis_crs.from_storage(geoms, epsg)
-    return [feature(v, g, n) for v, g, n in zip(versions, geoms, neighbours)]
+    if not len(geoms) or epsg == gis_crs.STORAGE_EPSG:
+        return geoms
+    try:
+        return gis_crs.from_storage(geoms, epsg)
+    except GeometryInputError as e:
+        raise geometry_violation(e) from None
 
 
 def feature(v: ParcelVersion, geom_out, neighbours: dict | None) -> dict:
@@ -248,9 +256,7 @@ def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | N
         versions = ParcelRepository(uow.session).history(code) if actor.sees(code) else []
         if not versions:
             raise NotFound("地块", "Parcel", code)
-        geoms = np.array([v.geom for v in versions], dtype=object)
-        if epsg != gis_crs.STORAGE_EPSG:
-            geoms = gis_crs.from_storage(geoms, epsg)
+        geoms = _output_geoms(versions, epsg)
         links = uow.session.execute(select(RightParcel, Right.type, Right.holder_code).join(Right).where(
             RightParcel.parcel_code == code).order_by(RightParcel.valid_from, RightParcel.id)).all()
         return {"code": code, "versions": [feature(v, g, None) for v, g in zip(versions, geoms)],

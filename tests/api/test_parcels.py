@@ -173,3 +173,17 @@ def test_lists_carry_four_sides_only_when_asked(clerk, make_parcel):
     assert all("neighbours" not in f["properties"] for f in plain)
     full = clerk.get("/api/v1/parcels?neighbours=true").get_json()["features"]
     assert {f["id"]: f["properties"]["neighbours"]["east"] for f in full} == {a: [b], b: []}
+
+
+def test_failed_output_reprojection_is_422_not_500(clerk, make_parcel, monkeypatch):
+    from app.parcels import services
+    from gis.errors import GeometryInputError
+    code = make_parcel()["id"]
+
+    def refuse(geoms, epsg):
+        raise GeometryInputError("OUTSIDE_SUPPORTED_AREA", "not_transformable", "no image", "无法转换")
+    monkeypatch.setattr(services.gis_crs, "from_storage", refuse)
+    for url in (f"/api/v1/parcels/{code}?crs=EPSG:4513", f"/api/v1/parcels/{code}/history?crs=EPSG:4513",
+                "/api/v1/parcels?crs=EPSG:4513"):
+        r = clerk.get(url)
+        assert r.status_code == 422 and r.get_json()["rule"] == "OUTSIDE_SUPPORTED_AREA", url
