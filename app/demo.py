@@ -22,7 +22,7 @@ from app.parcels.services import new_version, version_entry
 from app.parties.models import Collective, Household, Membership, Person
 from app.parties.services import household_entry, membership_entry
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares, SharePlan
-from app.rights.services import contract_entry, homestead_entry, plan_entry, shares_entry
+from app.rights.services import RightsPolicy, contract_entry, homestead_entry, plan_entry, shares_entry
 from gis.area import measure_m2
 
 
@@ -159,7 +159,8 @@ def _load_rights(s, c: DemoCollective, county: str, actor: Principal, versions: 
             rights.append(right)
             links.append(own)
             items.append(("right.homestead.registered", [right.id, h.code18, plots[0].parcel_code],
-                          homestead_entry(right, plots[0].parcel_code, plots[0].area_m2, 300.0)))
+                          homestead_entry(right, plots[0].parcel_code, plots[0].area_m2,
+                                          RightsPolicy().homestead_max_m2)))
         shares = min(SHARES_PER_MEMBER * members.get(h.code18, 0), SHARE_CAP)
         if shares:
             right = Right(id=h.code18 + ID_SUFFIX["income_share"], type="income_share", holder_code=h.code18,
