@@ -79,3 +79,18 @@ def test_parcel_and_collective_maps_are_png(clerk, make_parcel):
         r = clerk.get(url)
         assert r.status_code == 200 and r.mimetype == "image/png" and r.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert clerk.get("/api/v1/parcels/2106811010010199999/map.png").status_code == 404
+
+
+def test_certificate_pdf_qr_code_scans_to_its_payload(clerk, make_household, make_parcel):
+    """Rasterise the printed page and read the QR code as a phone would."""
+    import pypdfium2
+    import zxingcpp
+
+    right = _contract(clerk, make_household, make_parcel)
+    cert = clerk.post(f"/api/v1/rights/{right}/certificates", json={}).get_json()
+    pdf = pypdfium2.PdfDocument(clerk.get(f"/api/v1/certificates/{quote(cert['number'])}.pdf").data)
+    found = []
+    for page in pdf:
+        image = page.render(scale=2).to_pil()
+        found += [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
+    assert found == [cert["qr_payload"]]
