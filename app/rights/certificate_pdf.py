@@ -80,6 +80,7 @@ class CertificateData:
     map_png: bytes | None = field(default=None, repr=False)
     ledger_hash: str
     qr_payload: str
+    superseded_by: str | None = None
 
 
 def render_certificate(cert: CertificateData) -> bytes:
@@ -102,6 +103,10 @@ def render_certificate(cert: CertificateData) -> bytes:
     story: list[Any] = [
         Paragraph(TITLES[cert.right_type], styles["title"]),
         Paragraph(_text(cert.number), styles["number"]),
+    ]
+    if cert.superseded_by:
+        story.append(Paragraph(f"本证已作废，换发新证：{_text(cert.superseded_by)}", styles["void"]))
+    story += [
         Spacer(1, 4 * mm),
         _facts_table(cert, styles),
         Spacer(1, 4 * mm),
@@ -172,6 +177,9 @@ def _styles() -> dict[str, ParagraphStyle]:
             spaceAfter=2 * mm,
         ),
         "number": ParagraphStyle("number", parent=body, alignment=1),
+        "void": ParagraphStyle(
+            "void", parent=body, fontSize=12, leading=18, alignment=1, textColor=colors.red
+        ),
         "heading": ParagraphStyle(
             "heading", parent=body, fontSize=11, leading=16, spaceAfter=1.5 * mm
         ),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import shapely
@@ -13,10 +14,10 @@ from app.db import UnitOfWork
 from app.errors import NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry
-from app.parties.services import REGISTRY_WRITERS, require_role
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import MAP_MARGIN_M, DEG_PER_M, neighbours_of
-from app.parties.models import Household
+from app.parties.models import Household, Person
+from app.parties.services import REGISTRY_WRITERS, person_view, require_role
 from app.rights.certificate_pdf import CertificateData, render_certificate
 from app.rights.models import Certificate, Right
 from app.rights.services import right_view
@@ -69,14 +70,18 @@ def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reaso
         serial = 1 + (s.scalar(select(func.max(Certificate.serial)).where(
             Certificate.county_code == right.county_code, Certificate.year == today.year)) or 0)
         number = certificate_number(right.county_code, today.year, right.type, serial)
+        # The entry records what is certified, so every later print shows exactly that.
+        now = right_view(s, right, actor, as_of=None)
         seq = ledger.append(s, county=right.county_code, kind="certificate.issued", actor=actor,
                             subjects=[number, right_id, right.holder_code],
                             data={"number": number, "right": right_id, "issued_on": today.isoformat(),
-                                  "reason": reason, "supersedes": previous.number if previous else None})
-        leaf = s.scalar(select(LedgerEntry.leaf_hash).where(LedgerEntry.log == right.county_code,
-                                                            LedgerEntry.seq == seq))
+                                  "reason": reason, "supersedes": previous.number if previous else None,
+                                  "term": [_iso(right.start), _iso(right.end)],
+                                  "parcels": [p["code"] for p in now["parcels"]], "shares": now["shares"],
+                                  "co_holders": [m["id"] for m in now["co_holders"]]})
+        entry = s.get(LedgerEntry, (right.county_code, seq))
         cert = Certificate(number=number, right_id=right_id, county_code=right.county_code, year=today.year,
-                           serial=serial, issued_on=today, reason=reason, ledger_seq=seq, leaf_hash=leaf)
+                           serial=serial, issued_on=today, reason=reason, ledger_seq=seq, leaf_hash=entry.leaf_hash)
         s.add(cert)
         if previous is not None:
             previous.superseded_by = number
@@ -118,6 +123,10 @@ RELATIONS_ZH = {"head": "户主", "spouse": "配偶", "child": "子女", "parent
 def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour_tolerance_m: float) -> bytes:
     """Render a certificate as a PDF: holder, every co-holder, parcels with 四至, term, map, QR code.
 
+    It prints what the issuing ledger entry certified (parcels, shares, co-holders, term),
+    so a copy printed years later reads the same; names, areas and 四至 are the
+    registry's current ones. A superseded certificate is printed marked void.
+
     Raises:
         NotFound: unknown certificate or outside the actor's scope.
     """
@@ -127,10 +136,16 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         if cert is None or not actor.sees(cert.right_id):
             raise NotFound("证书", "Certificate", number)
         right = s.get(Right, cert.right_id)
-        view = right_view(s, right, actor, as_of=None)
+        certified = json.loads(s.get(LedgerEntry, (cert.county_code, cert.ledger_seq)).body)["data"]
+        # Every link the right ever had; for each certified parcel, the last one made by the time of issue.
+        links = {p["code"]: p for p in right_view(s, right, actor, as_of=None, history=True)["parcels"]
+                 if p["ledger_seq"] <= cert.ledger_seq}
+        certified_parcels = [links[code] for code in certified["parcels"]]
+        people = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(certified["co_holders"])))}
+        co_holders = [person_view(people[i], actor) for i in certified["co_holders"]]
         household = s.get(Household, right.holder_code)
         repo = ParcelRepository(s)
-        codes = [p["code"] for p in view["parcels"]]
+        codes = certified["parcels"]
         versions = [repo.current(c) for c in codes]
         sides = neighbours_of(repo, versions, neighbour_tolerance_m)
         map_png = None
@@ -139,14 +154,20 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
             context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
             keep = [i for i, c in enumerate(context) if c.parcel_code not in set(codes)]
             map_png = parcel_map_png(geoms, codes, context_geoms[keep], image_format="jpeg")
-    members = [(m["name"], RELATIONS_ZH.get(m["relation"], m["relation"]), m["id_number"]) for m in view["co_holders"]]
+    members = [(m["name"], RELATIONS_ZH.get(m["relation"], m["relation"]), m["id_number"]) for m in co_holders]
     parcels = [{"code": p["code"], "name": p["name"] or "", "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
                 "area_m2": p["area_m2"], "area_mu": p["area_mu"], "contract_area_m2": p["contract_area_m2"],
-                "neighbours": n} for p, n in zip(view["parcels"], sides)]
+                "neighbours": n} for p, n in zip(certified_parcels, sides)]
+    start, end = (dt.date.fromisoformat(d) if d else None for d in certified["term"])
     county = COUNTY_NAMES.get(right.county_code, right.county_code)
     return render_certificate(CertificateData(
         number=cert.number, right_type=right.type, right_id=right.id, issued_on=cert.issued_on,
         authority=f"{county}人民政府", holder_code=right.holder_code,
         holder_name=members[0][0] if members else "", address=household.address or "", members=members,
-        term_start=right.start if right.type != "income_share" else None, term_end=right.end, parcels=parcels,
-        shares=view["shares"], map_png=map_png, ledger_hash=cert.leaf_hash, qr_payload=qr_payload(cert)))
+        term_start=start if right.type != "income_share" else None, term_end=end, parcels=parcels,
+        shares=certified["shares"], map_png=map_png, ledger_hash=cert.leaf_hash, qr_payload=qr_payload(cert),
+        superseded_by=cert.superseded_by))
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -428,11 +428,12 @@ def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history
             {"shares": str(h.shares), "valid_from": h.valid_from, "valid_to": h.valid_to, "ledger_seq": h.ledger_seq}
             for h in s.scalars(select(RightShares).where(RightShares.right_id == right.id)
                                .order_by(RightShares.valid_from, RightShares.id))]
-    return {"shares": None if held is None else str(held),"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
+    return {"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
             "status": "active" if right.valid_to is None else "ended", "start": right.start, "end": right.end,
             "acquisition": right.acquisition, "valid_from": right.valid_from, "valid_to": right.valid_to,
             "ledger_seq": right.ledger_seq, "parcels": parcels,
             "total_area_m2": round(total, 2), "total_area_mu": float(m2_to_mu(total)),
+            "shares": None if held is None else str(held),
             "co_holders": [person_view(p, actor) for p in household.members], **extra}
 
 

@@ -94,3 +94,42 @@ def test_certificate_pdf_qr_code_scans_to_its_payload(clerk, make_household, mak
         image = page.render(scale=2).to_pil()
         found += [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
     assert found == [cert["qr_payload"]]
+
+
+def test_superseded_certificate_prints_marked_void(clerk, make_household, make_parcel):
+    import io
+
+    from pypdf import PdfReader
+
+    def text(number):
+        pdf = clerk.get(f"/api/v1/certificates/{quote(number)}.pdf")
+        return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+
+    right = _contract(clerk, make_household, make_parcel)
+    first = clerk.post(f"/api/v1/rights/{right}/certificates", json={}).get_json()["number"]
+    assert "作废" not in text(first)
+    second = clerk.post(f"/api/v1/rights/{right}/certificates", json={"reason": "原证损毁"}).get_json()["number"]
+    old = text(first)
+    assert "本证已作废" in old and second in old
+    assert "作废" not in text(second)
+
+
+def test_a_certificate_prints_what_it_certified_even_after_the_right_grew(clerk, make_household, make_parcel):
+    import io
+
+    from pypdf import PdfReader
+
+    def text(number):
+        pdf = clerk.get(f"/api/v1/certificates/{quote(number)}.pdf")
+        return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+
+    make_parcel(0, 0)
+    h = make_household(collective=COLLECTIVE)["code"]
+    first, added = make_parcel(100, 0)["id"], make_parcel(200, 0)["id"]
+    body = {"type": "contract", "holder": h, "start": "2028-01-01", "end": "2057-12-31"}
+    right = clerk.post("/api/v1/rights", json=body | {"parcels": [first]}).get_json()["id"]
+    old = clerk.post(f"/api/v1/rights/{right}/certificates", json={}).get_json()["number"]
+    assert clerk.post("/api/v1/rights", json=body | {"parcels": [added]}).status_code == 201
+    new = clerk.post(f"/api/v1/rights/{right}/certificates", json={"reason": "新增地块"}).get_json()["number"]
+    assert first in text(old) and added not in text(old) and "合计 1 块" in text(old)
+    assert first in text(new) and added in text(new) and "合计 2 块" in text(new)

@@ -141,3 +141,15 @@ def test_parcel_history_shows_the_rights_it_was_under(clerk, admin, contract, ma
     seq = history["rights"][0]["ledger_seq"]
     entry = admin.get(f"/api/v1/ledger/210681?after={seq - 1}&limit=1").get_json()["items"][0]
     assert entry["kind"] == "right.contract.registered" and parcel in entry["subjects"]
+
+
+def test_start_horizon_boundary(contract, make_parcel):
+    """A term may start up to SANQUAN_RIGHT_START_HORIZON_DAYS (default 1830) ahead, not a day more."""
+    make_parcel(0, 0)
+    for x, (ahead, expect) in ((100, (1830, 201)), (200, (1831, 422))):
+        start = dt.date.today() + dt.timedelta(days=ahead)
+        # 30 years with an inclusive end: the day before the 30th anniversary (28 Feb for a 29 Feb start).
+        end = dt.date(start.year + 30, start.month, 1) + dt.timedelta(days=start.day - 2)
+        r = contract(parcels=[make_parcel(x, 0)["id"]], start=start.isoformat(), end=end.isoformat(), expect=expect)
+        if expect == 422:
+            assert r["rule"] == "DATE_ORDER" and r["details"]["max_start_ahead_days"] == 1830
