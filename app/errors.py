@@ -73,6 +73,8 @@ RULES: dict[str, Rule] = _rules(
          "不支持的坐标参照系：{reason}", "Unsupported coordinate reference system: {reason}"),
     Rule("OUTSIDE_SUPPORTED_AREA", 422, "CGCS2000 中国范围",
          "坐标不在中国境内：{reason}", "Coordinates are not in China: {reason}"),
+    Rule("PACKAGE_INVALID", 422, "NY/T 2539 农村土地承包经营权确权登记数据库规范",
+         "数据包无法读取：{reason}", "The package cannot be read: {reason}"),
     Rule("PARCEL_OVERLAP", 409, "NY/T 2539 地块不得重叠",
          "与已登记地块重叠超过容差 {tolerance_m2} 平方米", "Overlaps registered parcels by more than {tolerance_m2} m²"),
     Rule("PARCEL_CODE_TAKEN", 409, "NY/T 2539 地块编码唯一",
