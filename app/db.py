@@ -158,3 +158,56 @@ class UnitOfWork:
     def dialect(self) -> str:
         assert self.session is not None
         return self.session.get_bind().dialect.name
+
+
+#: Below this many rows a plain INSERT costs less than setting up a COPY.
+_COPY_FROM_ROWS = 50
+
+
+def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
+    """Insert many rows by the engine's fast path, inside the session's transaction.
+
+    PostgreSQL: one ``COPY … FROM STDIN`` for 50 rows or more (values go through each column's bind
+    processing, so geometries, JSON and timestamps are written as the ORM would).
+    SQLite: one ``executemany``. Every row must carry the same keys; columns not
+    given take their server default (none of them may need a Python-side default).
+
+    Args:
+        session: the unit of work's session.
+        table: a ``Table`` or a mapped class.
+        rows: column name → value, one dict per row.
+    """
+    if not rows:
+        return
+    table = getattr(table, "__table__", table)
+    columns = [table.c[name] for name in rows[0]]
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or len(rows) < _COPY_FROM_ROWS:
+        connection.execute(table.insert(), rows)
+        return
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    names = [c.name for c in columns]
+    quoted = ", ".join(f'"{n}"' for n in names)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([p(row[n]) if p is not None else row[n] for p, n in zip(processors, names)])
+
+
+def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
+    """Reserve ``n`` new integer primary keys of ``table`` for a bulk insert.
+
+    PostgreSQL draws them from the column's sequence; SQLite, whose writers are
+    serialised by ``BEGIN IMMEDIATE``, continues after the largest id.
+    """
+    table = getattr(table, "__table__", table)
+    if n == 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.exec_driver_sql(
+            f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {int(n)})"
+        ).scalars())
+    start = connection.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one()
+    return list(range(start + 1, start + n + 1))

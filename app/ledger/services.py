@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import rfc8785
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork, utcnow
+from app.db import UnitOfWork, bulk_insert, utcnow
 from app.errors import Forbidden, NotFound
 from app.ledger.models import LedgerEntry, LedgerHead
 
@@ -88,7 +88,7 @@ def append(session: Session, *, county: str, kind: str, actor: Principal,
 
 def append_many(session: Session, *, county: str, actor: Principal,
                 items: Iterable[tuple[str, Sequence[str], dict]]) -> list[int]:
-    """Append many entries to one log with one multi-row insert (bulk loads).
+    """Append many entries to one log with one bulk insert (COPY on PostgreSQL).
 
     Returns:
         The ``seq`` of each entry, in order.
@@ -102,7 +102,7 @@ def append_many(session: Session, *, county: str, actor: Principal,
         rows.append(row)
         prev = row["leaf_hash"]
     if rows:
-        session.execute(insert(LedgerEntry), rows)
+        bulk_insert(session, LedgerEntry, rows)
         head.size, head.head_hash = seq, prev
         session.flush()
     return [r["seq"] for r in rows]

@@ -45,7 +45,7 @@ def term_years(start: dt.date, end: dt.date) -> int | None:
     return years if whole == after else None
 
 
-def _check_term(start: dt.date, end: dt.date, land_uses: set[str]) -> None:
+def check_contract_term(start: dt.date, end: dt.date, land_uses: set[str]) -> None:
     years = term_years(start, end)
     for use in sorted(land_uses):
         low, high = CONTRACT_TERM_YEARS.get(use, (30, 30))
@@ -57,7 +57,7 @@ def _check_term(start: dt.date, end: dt.date, land_uses: set[str]) -> None:
                                 reason_en=f"a {use} contract runs {span} whole years (end date inclusive)")
 
 
-def _dates(start: dt.date, end: dt.date | None, policy: RightsPolicy) -> None:
+def check_dates(start: dt.date, end: dt.date | None, policy: RightsPolicy) -> None:
     if end is not None and end < start:
         raise RuleViolation("DATE_ORDER", reason_zh="终止日期早于起始日期", reason_en="end is before start")
     if start > dt.date.today() + dt.timedelta(days=policy.max_start_ahead_days):
@@ -139,13 +139,13 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
         NotFound: the household or a parcel is unknown or outside the actor's scope.
     """
     require_role(actor, REGISTRY_WRITERS)
-    _dates(start, end, policy)
+    check_dates(start, end, policy)
     with uow:
         s = uow.session
         household = _visible_household(s, actor, holder)
         ledger.lock_log(s, household.county_code)
         versions = _parcels_of_kind(s, actor, household, parcels, "contract_land")
-        _check_term(start, end, {v.land_use for v in versions})
+        check_contract_term(start, end, {v.land_use for v in versions})
         taken = s.execute(select(RightParcel.parcel_code, RightParcel.right_id).where(
             RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None))).all()
         if taken:
@@ -200,7 +200,7 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         NotFound: the household, parcel or document is unknown or outside the actor's scope.
     """
     require_role(actor, REGISTRY_WRITERS)
-    _dates(approved_on, None, policy)
+    check_dates(approved_on, None, policy)
     with uow:
         s = uow.session
         household = _visible_household(s, actor, holder)
