@@ -19,7 +19,7 @@ import shapely
 from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrow, PathPatch, Rectangle
+from matplotlib.patches import FancyArrow, Patch, PathPatch, Rectangle
 from matplotlib.path import Path
 
 from gis.area import to_zone
@@ -132,9 +132,19 @@ def parcel_map_png(
     )
 
 
+#: Village overview colours by right: (face colour, Chinese legend, English legend), drawn in this order.
+CATEGORY_STYLES = {
+    "contract": ("#f6d55c", "承包地（承包经营权存续）", "contract land, right in force"),
+    "homestead": ("#ed553b", "宅基地（使用权存续）", "homestead, right in force"),
+    "ended": ("#b0b0b0", "权利已终止", "right ended"),
+    "none": ("#ffffff", "未设权利（机动地、自留地等）", "no right (reserve, private plots …)"),
+}
+
+
 def collective_map_png(
     geoms_4490: Any,
     codes: Sequence[str],
+    categories: Sequence[str] | None = None,
     *,
     width_px: int = 1400,
     height_px: int = 1000,
@@ -146,6 +156,9 @@ def collective_map_png(
     Args:
         geoms_4490: 1-D array of polygonal geometries in EPSG:4490.
         codes: one parcel code per geometry.
+        categories: one `CATEGORY_STYLES` key per geometry (its right's type
+            and status), coloured and explained in a legend; None draws every
+            parcel alike.
         width_px: image width in pixels.
         height_px: image height in pixels.
         dpi: resolution.
@@ -156,16 +169,24 @@ def collective_map_png(
         PNG bytes of exactly ``width_px`` × ``height_px`` pixels.
 
     Raises:
-        ValueError: if there are no geometries, codes do not match, or the
-            size is not positive.
+        ValueError: if there are no geometries, codes or categories do not
+            match, a category is unknown, or the size is not positive.
         GeometryInputError: OUTSIDE_SUPPORTED_AREA if a coordinate cannot be
             transformed.
     """
+    if categories is not None:
+        if len(categories) != len(codes):
+            raise ValueError(f"{len(codes)} codes but {len(categories)} categories")
+        unknown = set(categories) - set(CATEGORY_STYLES)
+        if unknown:
+            raise ValueError(f"unknown categories {sorted(unknown)}")
+        by_code = dict(zip(codes, categories))
     geoms, kept_codes = _drawable(geoms_4490, codes)
     return _render(
         geoms,
         kept_codes,
         np.empty(0, dtype=object),
+        categories=None if categories is None else np.array([by_code[c] for c in kept_codes]),
         width_px=width_px,
         height_px=height_px,
         dpi=dpi,
@@ -205,6 +226,7 @@ def _render(
     label: bool,
     edge_width: float,
     image_format: str = "png",
+    categories: np.ndarray | None = None,
 ) -> bytes:
     if len(targets_4490) == 0:
         raise ValueError("nothing to draw: no non-empty target geometry")
@@ -247,16 +269,19 @@ def _render(
                     zorder=1,
                 )
             )
-    _add_fixed(
-        axes,
-        PathPatch(
-            _compound_path(targets),
-            facecolor=_TARGET_FACE,
-            edgecolor=_TARGET_EDGE,
-            linewidth=edge_width,
-            zorder=2,
+    if categories is None:
+        _add_fixed(
+            axes,
+            PathPatch(
+                _compound_path(targets),
+                facecolor=_TARGET_FACE,
+                edgecolor=_TARGET_EDGE,
+                linewidth=edge_width,
+                zorder=2,
+            )
         )
-    )
+    else:
+        _draw_categories(axes, targets, categories, edge_width)
     if label:
         _draw_labels(axes, targets, codes, dpi)
     _draw_scale_bar(axes, xmin, ymin, xmax, ymax)
@@ -270,6 +295,24 @@ def _render(
             buffer, format="png", dpi=dpi, facecolor="white", metadata={"Software": None}
         )
     return buffer.getvalue()
+
+
+def _draw_categories(axes: Any, geoms: np.ndarray, categories: np.ndarray, edge_width: float) -> None:
+    """One path per category in its colour, and a legend naming the categories present."""
+    family = cjk_font_family()
+    handles = []
+    for category, (face, label_zh, label_en) in CATEGORY_STYLES.items():
+        chosen = categories == category
+        if not chosen.any():
+            continue
+        _add_fixed(axes, PathPatch(_compound_path(geoms[chosen]), facecolor=face, edgecolor="#555555",
+                                   linewidth=edge_width, zorder=2))
+        count = int(chosen.sum())
+        # A missing glyph draws as a box and warns: without a Chinese font the legend is English.
+        handles.append(Patch(facecolor=face, edgecolor="#555555",
+                             label=f"{label_zh if family else label_en} ({count})"))
+    axes.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85,
+                prop={"family": family, "size": 7} if family else {"size": 7})
 
 
 def _add_fixed(axes: Any, patch: PathPatch) -> None:

@@ -284,12 +284,26 @@ def parcel_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
 
 
 def collective_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
-    """A PNG map of every current parcel of a collective."""
+    """A PNG overview of every current parcel of a collective, coloured by its right's type and status."""
+    from app.rights.models import Right, RightParcel
+
     with uow:
-        visible_collective(uow.session, actor, code)
-        rows = ParcelRepository(uow.session).query(prefix_clause=code_prefix(ParcelVersion.parcel_code, code),
-                                                   collective=code, bbox=None, contains=None, after=None,
-                                                   limit=MAX_MAP_PARCELS)
+        s = uow.session
+        visible_collective(s, actor, code)
+        rows = ParcelRepository(s).query(prefix_clause=code_prefix(ParcelVersion.parcel_code, code),
+                                         collective=code, bbox=None, contains=None, after=None,
+                                         limit=MAX_MAP_PARCELS)
+        links = s.execute(select(RightParcel.parcel_code, Right.type, RightParcel.valid_to)
+                          .join(Right, Right.id == RightParcel.right_id)
+                          .where(Right.collective_code == code)).all()
     if not rows:
         raise NotFound("发包方地块", "Parcels of collective", code)
-    return collective_map_png(np.array([r.geom for r in rows], dtype=object), [r.parcel_code for r in rows])
+    category: dict[str, str] = {}
+    for parcel, right_type, valid_to in links:
+        if valid_to is None and right_type in ("contract", "homestead"):
+            category[parcel] = right_type
+        else:
+            category.setdefault(parcel, "ended")
+    codes = [r.parcel_code for r in rows]
+    return collective_map_png(np.array([r.geom for r in rows], dtype=object), codes,
+                              [category.get(c, "none") for c in codes])

@@ -133,3 +133,23 @@ def test_a_certificate_prints_what_it_certified_even_after_the_right_grew(clerk,
     new = clerk.post(f"/api/v1/rights/{right}/certificates", json={"reason": "新增地块"}).get_json()["number"]
     assert first in text(old) and added not in text(old) and "合计 1 块" in text(old)
     assert first in text(new) and added in text(new) and "合计 2 块" in text(new)
+
+
+def test_village_overview_colours_contracted_parcels(clerk, make_household, make_parcel):
+    import io
+
+    import numpy as np
+    from matplotlib import image as mpimg
+
+    from gis.render import CATEGORY_STYLES
+
+    def share(png, category):
+        rgb = np.array([int(CATEGORY_STYLES[category][0][i:i + 2], 16) / 255 for i in (1, 3, 5)])
+        image = mpimg.imread(io.BytesIO(png), format="png")[..., :3]
+        return (np.abs(image - rgb) <= 3 / 255).all(axis=-1).mean()
+
+    make_parcel(100, 0)
+    url = f"/api/v1/collectives/{COLLECTIVE}/map.png"
+    assert share(clerk.get(url).data, "contract") == 0
+    _contract(clerk, make_household, make_parcel)
+    assert share(clerk.get(url).data, "contract") > 0.01

@@ -286,3 +286,28 @@ def test_parcel_map_as_jpeg_for_pdfs():
     target = shapely.box(124.15, 39.87, 124.1505, 39.8704)
     jpeg = parcel_map_png(np.array([target], dtype=object), ["2106811010010100001"], image_format="jpeg")
     assert jpeg[:3] == b"\xff\xd8\xff"
+
+
+def _share_of(image, hex_colour, tol=3 / 255):
+    rgb = np.array([int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return (np.abs(image[..., :3] - rgb) <= tol).all(axis=-1).mean()
+
+
+def test_collective_map_colours_parcels_by_right_and_explains_them():
+    from gis.render import CATEGORY_STYLES
+
+    geoms = grid_4490(4, 3)
+    categories = ["contract"] * 6 + ["homestead"] * 2 + ["ended"] * 2 + ["none"] * 2
+    image = pixels(collective_map_png(geoms, codes_for(12), categories))
+    shares = {c: _share_of(image, CATEGORY_STYLES[c][0]) for c in ("contract", "homestead", "ended")}
+    assert shares["contract"] > shares["homestead"] > 0.005 and shares["ended"] > 0.005
+    only_contracts = pixels(collective_map_png(geoms, codes_for(12), ["contract"] * 12))
+    assert _share_of(only_contracts, CATEGORY_STYLES["homestead"][0]) == 0
+
+
+def test_collective_map_refuses_unknown_or_mismatched_categories():
+    geoms = grid_4490(2, 1)
+    with pytest.raises(ValueError, match="categories"):
+        collective_map_png(geoms, codes_for(2), ["contract"])
+    with pytest.raises(ValueError, match="unknown categories"):
+        collective_map_png(geoms, codes_for(2), ["contract", "disputed!"])
