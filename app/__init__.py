@@ -66,7 +66,7 @@ def create_app(config=None) -> Flask:
 
 
 #: Endpoints that take file uploads, and the setting that limits their body.
-UPLOAD_LIMITS = {"documents.Documents": "max_document_bytes"}
+UPLOAD_LIMITS = {"documents.Documents": "max_document_bytes", "imports.Imports": "max_import_bytes"}
 
 
 def _upload_limit():
@@ -81,6 +81,8 @@ def _upload_limit():
 def _register_blueprints(app: Flask, api) -> None:
     from app import docs, health
     from app.auth.routes import blp as users
+    from app.imports.routes import blp as imports
+    from app.imports.routes import exports_blp as exports
     from app.ledger.routes import blp as ledger
     from app.parcels.routes import blp as parcels
     from app.parties.routes import blp as parties
@@ -91,7 +93,7 @@ def _register_blueprints(app: Flask, api) -> None:
 
     app.register_blueprint(docs.blp)
     app.register_blueprint(ogc)
-    for blp in (health.blp, users, parties, documents, parcels, rights, ledger):
+    for blp in (health.blp, users, parties, documents, parcels, rights, imports, exports, ledger):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -1,7 +1,8 @@
-"""The ``sanquan`` command: database, users, demo county, ledger."""
+"""The ``sanquan`` command: database, users, demo county, imports, ledger."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -87,6 +88,80 @@ def demo(parcels, seed, if_empty):
     with tqdm(total=parcels, unit="地块", desc="demo county", file=sys.stderr) as bar:
         counts = load_demo(_uow, seed=seed, parcels=parcels, progress=bar.update)
     click.echo("loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="read and check only; write nothing")
+@click.option("--accept-warnings", is_flag=True, help="commit even though QA found warnings")
+@click.option("--collective", default=None, help="for a plain parcel layer: its 14-digit collective code")
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write the QA report here (.geojson for QGIS, else JSON)")
+@with_appcontext
+def import_package(path, dry_run, accept_warnings, collective, report):
+    """Import an NY/T 2539 package (zip or folder) or a parcel layer: read, check, commit whole.
+
+    Exit status: 0 committed (or checked clean with --dry-run), 1 failed or blocking problems,
+    2 warnings to accept (--accept-warnings).
+    """
+    import shutil
+    import tempfile
+    import threading
+
+    from tqdm import tqdm
+
+    from app.auth.services import SYSTEM
+    from app.db import UnitOfWork
+    from app.imports import services as imports
+    from app.imports.routes import policy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        upload = Path(shutil.make_archive(str(Path(tmp) / path.name), "zip", path)) if path.is_dir() else path
+        with open(upload, "rb") as stream:
+            job = imports.create_import(_uow(), actor=SYSTEM, policy=policy(), stream=stream, filename=upload.name,
+                                        collective=collective, dry_run=dry_run, accept_warnings=accept_warnings)
+    folder = policy().storage / str(job["id"])
+    factory = _ext().session_factory  # the worker thread has no app context
+    worker = threading.Thread(target=imports.run_job, args=(lambda: UnitOfWork(factory), policy(), job["id"]))
+    worker.start()
+    with tqdm(unit="地块", file=sys.stderr, dynamic_ncols=True) as bar:
+        while worker.is_alive():
+            worker.join(0.2)
+            progress = imports.read_progress(folder) or {}
+            bar.set_description(_STAGES_ZH.get(progress.get("stage"), "…"))
+            bar.unit = "项" if progress.get("stage") == "checking" else "地块"  # QA reports its steps
+            bar.total = progress.get("total") or None
+            bar.n = progress.get("done", 0)
+            bar.refresh()
+    view = imports.get_import(_uow(), actor=SYSTEM, policy=policy(), job_id=job["id"])
+    if report and view.get("problems") is not None:
+        shutil.copyfile(folder / ("report.geojson" if report.suffix.lower() == ".geojson" else "report.json"), report)
+    click.echo(f"import {view['id']}: {view['status']}")
+    if view["counts"]:
+        click.echo("counts: " + ", ".join(f"{k} {v}" for k, v in view["counts"].items() if not isinstance(v, dict)))
+    if view["qa"]:
+        click.echo("QA: " + (", ".join(f"{k} {v}" for k, v in view["qa"].items() if v) or "no problems"))
+    for problem in (view.get("problems") or [])[:20]:
+        click.echo(f"  [{problem['severity']}] {problem['message_zh']}")
+    if view.get("problems_total", 0) > 20:
+        click.echo(f"  … {view['problems_total'] - 20} more" + (f" in {report}" if report else " (--report FILE)"))
+    if view["status"] == "failed":
+        click.echo(f"failed: {view['error']['message_zh']} ({view['error']['message_en']})", err=True)
+        sys.exit(1)
+    if view["blocking"]:
+        click.echo(f"{view['blocking']} blocking problems: nothing written", err=True)
+        sys.exit(1)
+    if view["status"] == "ready" and not dry_run:
+        click.echo(f"{view['warnings']} warnings: read them, then run again with --accept-warnings", err=True)
+        sys.exit(2)
+    if view["status"] == "committed":
+        click.echo(f"committed: ledger {view['county']} seq {view['ledger']['first']}–{view['ledger']['last']}")
+    elif not (view["status"] == "ready" and dry_run):
+        sys.exit(1)
+
+
+_STAGES_ZH = {"queued": "排队", "reading": "读取数据包", "checking": "质量检查", "ready": "检查完毕",
+              "committing": "写入登记簿", "committed": "已写入"}
 
 
 @main.command("prepare")

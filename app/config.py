@@ -31,6 +31,12 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     #: uploaded evidence documents (POST /documents only).
     max_document_bytes: int = 50 * 1024 * 1024
+    #: uploaded land-confirmation packages (POST /imports only).
+    max_import_bytes: int = 1024 * 1024 * 1024
+    #: a package may unpack to at most this much (zip bombs are refused).
+    max_unpacked_bytes: int = 8 * 1024 * 1024 * 1024
+    #: import QA: SCMJ differing from the measured area by more than this fraction is a warning.
+    area_tolerance: float = 0.10
     max_vertices: int = 100_000
     max_parts: int = 10_000
     log_level: str = "INFO"
@@ -67,3 +73,6 @@ class Settings:
     def documents_path(self) -> Path:
         return self.instance_path / "documents"
 
+    @property
+    def imports_path(self) -> Path:
+        return self.instance_path / "imports"

@@ -53,3 +53,32 @@ class GeometryInputError(ValueError):
         self.message_zh = message_zh
         self.location = None if location is None else (float(location[0]), float(location[1]))
         self.details = {} if details is None else details
+
+
+class PackageError(GeometryInputError):
+    """An NY/T 2539 package or parcel layer that cannot be read as one.
+
+    Always carries rule ``PACKAGE_INVALID``. ``reason`` says what is wrong,
+    e.g. ``"zip_traversal"``, ``"zip_bomb"``, ``"no_dk_layer"``,
+    ``"missing_tables"``, ``"missing_columns"``, ``"no_features"``,
+    ``"wrong_field_type"``, ``"not_polygons"``, ``"bad_encoding"`` or
+    ``"unreadable"`` (gis/io.py lists them all); ``details`` names the file,
+    table, field or row concerned.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        message_en: str,
+        message_zh: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Build the error.
+
+        Args:
+            reason: short English key.
+            message_en: English sentence.
+            message_zh: Chinese sentence for the clerk.
+            details: JSON-serialisable dict, or None for an empty one.
+        """
+        super().__init__("PACKAGE_INVALID", reason, message_en, message_zh, details=details)

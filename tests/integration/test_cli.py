@@ -48,3 +48,44 @@ def test_ledger_verify_exits_1_naming_the_tampered_entry(run, uow_factory, datab
         uow.commit()
     result = run("ledger", "verify", "--county", "210681")
     assert result.exit_code == 1 and "seq 42" in result.output
+
+
+SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dk_package_sample.zip"
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="the shared sample package is not beside the checkout")
+def test_import_dry_run_reports_the_sample_overlaps_and_writes_nothing(run, tmp_path, uow_factory):
+    import json
+
+    report = tmp_path / "report.geojson"
+    result = run("import", str(SAMPLE), "--dry-run", "--report", str(report))
+    assert result.exit_code == 1, result.output  # 14 overlaps block it
+    assert "parcels 3432" in result.output and "households 639" in result.output and "overlaps 14" in result.output
+    assert "14 blocking problems: nothing written" in result.output
+    features = json.loads(report.read_text())["features"]
+    assert sum(f["properties"]["check"] == "overlaps" for f in features) == 14
+    with uow_factory(write=False) as uow:
+        assert uow.session.execute(text("SELECT count(*) FROM parcels")).scalar() == 0
+
+
+def test_import_of_a_folder_commits_it_with_accept_warnings(run, tmp_path, uow_factory):
+    import zipfile
+
+    import geopandas as gpd
+
+    folder = tmp_path / "package"
+    with zipfile.ZipFile(SAMPLE) as z:
+        z.extractall(folder)
+    dk = gpd.read_file(folder / "DK.shp")
+    keep = dk["DKBM"].str.startswith("21068110100101")  # one group, clear of the overlaps
+    dk[keep].to_file(folder / "DK.shp", encoding="UTF-8")
+    import pandas as pd
+    for name, column in (("CBDKXX", "DKBM"), ("CBHT", "CBFBM"), ("CBF", "CBFBM"), ("CBF_JTCY", "CBFBM"),
+                         ("FBF", "FBFBM")):
+        table = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
+        table[table[column].str.startswith("21068110100101")].to_csv(folder / f"{name}.csv", index=False)
+    result = run("import", str(folder), "--accept-warnings")
+    assert result.exit_code == 0, result.output
+    assert "committed: ledger 210681" in result.output
+    with uow_factory(write=False) as uow:
+        assert uow.session.execute(text("SELECT count(*) FROM parcels")).scalar() == int(keep.sum())

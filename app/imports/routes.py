@@ -1,0 +1,121 @@
+"""Bulk import of NY/T 2539 land-confirmation packages (API.md, GIS)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import current_app, send_file
+from flask.views import MethodView
+
+from app.auth.access import current_principal
+from app.extensions import Blueprint, settings, unit_of_work
+from app.imports import exports, runner, services
+from app.imports.schemas import (CommitSchema, ExportArgsSchema, ImportFileSchema, ImportFormSchema,
+                                 ImportPageSchema, ImportQueryArgsSchema, ImportSchema, PackageExportArgsSchema)
+from app.rights.services import RightsPolicy
+
+blp = Blueprint("imports", __name__, description="Bulk import of land-confirmation packages (NY/T 2539)")
+exports_blp = Blueprint("exports", __name__, description="Parcel layers and NY/T 2539 packages for download")
+
+
+def policy() -> services.ImportPolicy:
+    s = settings()
+    return services.ImportPolicy(
+        storage=s.imports_path, max_bytes=s.max_import_bytes, max_unpacked_bytes=s.max_unpacked_bytes,
+        overlap_tolerance_m2=s.overlap_tolerance_m2, area_tolerance=s.area_tolerance,
+        rights=RightsPolicy(max_start_ahead_days=s.right_start_horizon_days, homestead_max_m2=s.homestead_max_m2))
+
+
+def _run(job: dict) -> dict:
+    runner.submit(current_app.extensions["sanquan"].session_factory, policy(), job["id"])
+    return job
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @blp.arguments(ImportFormSchema, location="form")
+    @blp.arguments(ImportFileSchema, location="files")
+    @blp.response(202, ImportSchema)
+    def post(self, form, files):
+        """Upload a package or parcel layer; it is read and checked in the background."""
+        upload = files["file"]
+        if "field_map" in form:
+            form["field_map"] = json.loads(form["field_map"])
+        return _run(services.create_import(unit_of_work(), actor=current_principal(), policy=policy(),
+                                           stream=upload.stream, filename=upload.filename or "upload", **form))
+
+    @blp.arguments(ImportQueryArgsSchema, location="query")
+    @blp.response(200, ImportPageSchema)
+    def get(self, args):
+        """List import jobs, newest first."""
+        return services.list_imports(unit_of_work(write=False), actor=current_principal(), **args)
+
+
+@blp.route("/imports/<int(max=2147483647):job_id>")
+class ImportItem(MethodView):
+    @blp.response(200, ImportSchema)
+    def get(self, job_id):
+        """Show an import's progress, counts, QA summary and problems."""
+        return services.get_import(unit_of_work(), actor=current_principal(), policy=policy(), job_id=job_id)
+
+
+@blp.route("/imports/<int(max=2147483647):job_id>/commit")
+class ImportCommit(MethodView):
+    @blp.arguments(CommitSchema)
+    @blp.response(202, ImportSchema)
+    def post(self, data, job_id):
+        """Write a checked package into the registry, all of it or nothing (409 while problems block it)."""
+        return _run(services.request_commit(unit_of_work(), actor=current_principal(), job_id=job_id, **data))
+
+
+@blp.route("/imports/<int(max=2147483647):job_id>/report.geojson")
+class ImportReportGeoJSON(MethodView):
+    @blp.response(200, description="GeoJSON FeatureCollection of every problem (EPSG:4490), for QGIS")
+    def get(self, job_id):
+        """Download the QA report as GeoJSON."""
+        path = services.report_path(unit_of_work(write=False), actor=current_principal(), policy=policy(),
+                                    job_id=job_id, kind="geojson")
+        return send_file(path, mimetype="application/geo+json", as_attachment=True,
+                         download_name=f"import-{job_id}-report.geojson")
+
+
+@blp.route("/imports/<int(max=2147483647):job_id>/report.json")
+class ImportReportJSON(MethodView):
+    @blp.response(200, description="The whole QA report: counts, summary and every problem")
+    def get(self, job_id):
+        """Download the QA report as JSON."""
+        path = services.report_path(unit_of_work(write=False), actor=current_principal(), policy=policy(),
+                                    job_id=job_id, kind="json")
+        return send_file(path, mimetype="application/json", as_attachment=True,
+                         download_name=f"import-{job_id}-report.json")
+
+
+def _download(make, args: dict, mimetype: str, name: str):
+    """Write the export in a scratch folder, open it, drop the folder, and stream the open file.
+
+    The file's name is gone before the response starts (POSIX keeps an unlinked open file), so
+    nothing is left behind however the download ends.
+    """
+    with exports.temporary_folder() as folder:
+        path = make(unit_of_work(write=False), actor=current_principal(), folder=Path(folder), **args)
+        stream = open(path, "rb")  # noqa: SIM115  send_file closes it when the response ends
+    return send_file(stream, mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@exports_blp.route("/exports/parcels")
+class ParcelExport(MethodView):
+    @exports_blp.arguments(ExportArgsSchema, location="query")
+    @exports_blp.response(200, description="The parcel layer (DK field names)")
+    def get(self, args):
+        """Download the current parcels within a code prefix as GeoPackage, GeoJSON or Shapefile."""
+        mimetype, suffix = exports.FORMATS[args["format"]]
+        return _download(exports.export_parcels, args, mimetype, f"parcels-{args['within'] or 'all'}{suffix}")
+
+
+@exports_blp.route("/exports/package")
+class PackageExport(MethodView):
+    @exports_blp.arguments(PackageExportArgsSchema, location="query")
+    @exports_blp.response(200, description="A zipped NY/T 2539 package: DK layer, FBF, CBF, CBF_JTCY, CBHT, CBDKXX")
+    def get(self, args):
+        """Download an NY/T 2539 package of the parcels, households, members and contracts within a prefix."""
+        return _download(exports.export_package, args, "application/zip", f"package-{args['within'] or 'all'}.zip")

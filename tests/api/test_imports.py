@@ -1,0 +1,263 @@
+"""Importing the shared NY/T 2539 sample package through the API, on both engines."""
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dk_package_sample.zip"
+DONE = ("ready", "committed", "failed")
+
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="the shared sample package is not beside the checkout")
+
+
+def upload(caller, path_or_bytes, name="package.zip", **form):
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    fields = {k: (json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else v)
+              for k, v in form.items()}
+    return caller.post("/api/v1/imports", data={"file": (io.BytesIO(data), name), **fields},
+                       content_type="multipart/form-data")
+
+
+def wait(caller, job_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = caller.get(f"/api/v1/imports/{job_id}").get_json()
+        if job["status"] in DONE:
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"import {job_id} still {job['status']} after {timeout} s")
+
+
+def fixed_sample(tmp_path, drop: set[str]) -> bytes:
+    """The sample with the named parcels (and their contract lines) removed, as a clerk would fix it."""
+    import geopandas as gpd
+    import pandas as pd
+
+    folder = tmp_path / "fixed"
+    folder.mkdir()
+    with zipfile.ZipFile(SAMPLE) as z:
+        z.extractall(folder)
+    dk = gpd.read_file(folder / "DK.shp")
+    dk[~dk["DKBM"].isin(drop)].to_file(folder / "DK.shp", encoding="UTF-8")
+    lines = pd.read_csv(folder / "CBDKXX.csv", dtype=str, keep_default_na=False)
+    lines[~lines["DKBM"].isin(drop)].to_csv(folder / "CBDKXX.csv", index=False)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(folder.iterdir()):
+            z.write(f, f.name)
+    return buffer.getvalue()
+
+
+def test_sample_package_is_read_and_checked_and_its_overlaps_block_the_commit(clerk):
+    r = upload(clerk, SAMPLE, dry_run=True)
+    assert r.status_code == 202, r.get_json()
+    job = wait(clerk, r.get_json()["id"])
+    assert job["status"] == "ready", job["error"]
+    assert job["county"] == "210681"
+    assert (job["counts"]["parcels"], job["counts"]["households"], job["counts"]["members"]) == (3432, 639, 1951)
+    overlaps = [p for p in job["problems"] if p["check"] == "overlaps"]
+    assert job["qa"]["overlaps"] == len(overlaps) == 14
+    assert all(len(p["codes"]) == 2 and p["size"] > 0 for p in overlaps)
+    assert job["blocking"] >= sum(p["severity"] == "blocking" for p in overlaps) > 0
+    refused = clerk.post(f"/api/v1/imports/{job['id']}/commit", json={"accept_warnings": True})
+    assert refused.status_code == 409 and refused.get_json()["rule"] == "IMPORT_BLOCKED"
+    report = clerk.get(f"/api/v1/imports/{job['id']}/report.geojson")
+    assert report.status_code == 200 and report.mimetype == "application/geo+json"
+    features = json.loads(report.data)["features"]
+    report.close()
+    assert len(features) == job["problems_total"]
+    lon, lat = features[0]["geometry"]["coordinates"][0][0][:2] if features[0]["geometry"]["type"] == "Polygon" \
+        else features[0]["geometry"]["coordinates"][0][0][0][:2]
+    assert 123.5 < lon < 124.5 and 39.5 < lat < 40.5
+
+
+def test_fixed_sample_commits_whole_with_ledger_entries(clerk, admin, tmp_path):
+    checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
+    blocking = [p for p in checked["problems"] if p["severity"] == "blocking"]
+    assert {p["check"] for p in blocking} <= {"overlaps", "duplicate_geometries"}
+    fixed = fixed_sample(tmp_path, {p["codes"][1] for p in blocking})
+    head = admin.get("/api/v1/ledger/210681")
+    size = head.get_json()["size"] if head.status_code == 200 else 0
+    job = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
+    assert job["status"] == "committed", (job["error"], job["qa"])
+    written = job["counts"]["written"]
+    assert written["households"] == 639 and written["persons"] == 1951
+    assert written["parcels"] == 3432 - len({p["codes"][1] for p in blocking})
+    assert job["ledger"]["first"] == size + 1
+    # The registry now answers for it, as if each record had been registered one at a time.
+    household = clerk.get("/api/v1/households/210681101001010001").get_json()
+    assert household["members"][0]["relation"] == "head" and len(household["members"]) == 3
+    right = clerk.get("/api/v1/rights/210681101001010001J").get_json()
+    assert (right["start"], right["end"]) == ("2028-01-01", "2057-12-31") and right["parcels"]
+    assert right["parcels"][0]["contract_area_m2"] is not None
+    last = admin.get(f"/api/v1/ledger/210681?after={job['ledger']['last'] - 1}&limit=1").get_json()["items"][0]
+    assert last["kind"] == "import.committed" and last["body"]["data"]["sha256"] == job["sha256"]
+    assert last["body"]["data"]["warnings_accepted"] is True
+    again = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
+    assert again["status"] == "ready" and again["qa"]["registry_conflicts"] > 0  # nothing imported twice
+
+
+def test_a_failure_halfway_through_the_commit_leaves_nothing(clerk, admin, tmp_path, monkeypatch):
+    from app.imports import writer
+
+    checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
+    fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
+    real = writer.bulk_insert
+
+    def failing(s, model, rows):
+        if getattr(model, "__tablename__", "") == "rights":  # after households, persons and parcels went in
+            raise RuntimeError("disk full")
+        real(s, model, rows)
+
+    monkeypatch.setattr(writer, "bulk_insert", failing)
+    job = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
+    assert job["status"] == "failed" and job["error"]["message_en"].startswith("the import failed")
+    assert clerk.get("/api/v1/parcels?collective=21068110100101").get_json()["features"] == []
+    assert clerk.get("/api/v1/households/210681101001010001").status_code == 404
+    assert admin.get("/api/v1/ledger/210681").status_code == 404  # not one entry
+
+
+def test_warnings_must_be_accepted_before_the_commit(clerk, tmp_path):
+    checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
+    fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
+    job = wait(clerk, upload(clerk, fixed).get_json()["id"])
+    if not job["warnings"]:
+        pytest.skip("the fixed sample has no warnings")
+    assert job["status"] == "ready"
+    r = clerk.post(f"/api/v1/imports/{job['id']}/commit", json={})
+    assert r.status_code == 409 and r.get_json()["rule"] == "IMPORT_WARNINGS_NOT_ACCEPTED"
+    assert clerk.post(f"/api/v1/imports/{job['id']}/commit", json={"accept_warnings": True}).status_code == 202
+    assert wait(clerk, job["id"])["status"] == "committed"
+    again = clerk.post(f"/api/v1/imports/{job['id']}/commit", json={"accept_warnings": True})
+    assert again.status_code == 409 and again.get_json()["rule"] == "IMPORT_NOT_READY"
+
+
+def test_bad_uploads_are_refused_or_fail_with_the_reason(clerk, callers):
+    r = upload(clerk, b"hello", name="notes.txt")
+    assert r.status_code == 422
+    job = wait(clerk, upload(clerk, b"PK\x03\x04 not really a zip").get_json()["id"])
+    assert job["status"] == "failed" and job["error"]["rule"] == "PACKAGE_INVALID"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("../../evil.txt", "x")
+    job = wait(clerk, upload(clerk, buffer.getvalue()).get_json()["id"])
+    assert job["status"] == "failed" and job["error"]["rule"] == "PACKAGE_INVALID"
+    assert callers["other_clerk"].get(f"/api/v1/imports/{job['id']}").status_code == 404
+    assert callers["exchange"].get(f"/api/v1/imports/{job['id']}").status_code == 403
+    assert callers["auditor"].get(f"/api/v1/imports/{job['id']}").status_code == 200
+
+
+def test_an_upload_over_the_limit_is_413(app, clerk):
+    app.extensions["sanquan"].settings.max_import_bytes = 1000
+    r = upload(clerk, b"x" * 200_000)
+    assert r.status_code == 413
+
+
+def test_a_package_outside_the_clerks_scope_is_blocked(callers):
+    job = wait(callers["other_clerk"], upload(callers["other_clerk"], SAMPLE).get_json()["id"])
+    assert job["status"] == "ready" and job["qa"]["outside_scope"] == 1 and job["blocking"] >= 1
+
+
+def test_a_job_whose_worker_died_reads_as_failed(clerk, app, uow_factory):
+    from app.imports.models import ImportJob
+
+    job = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
+    folder = app.extensions["sanquan"].settings.imports_path / str(job["id"])
+    with uow_factory() as uow:
+        uow.session.get(ImportJob, job["id"]).status = "committing"
+        uow.commit()
+    (folder / "progress.json").write_text(json.dumps({"stage": "committing", "done": 0, "total": 1,
+                                                      "heartbeat": time.time() - 3600}))
+    view = clerk.get(f"/api/v1/imports/{job['id']}").get_json()
+    assert view["status"] == "failed" and "interrupted" in view["error"]["message_en"]
+
+
+def _committed_sample(clerk, tmp_path) -> dict:
+    checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
+    fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
+    job = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
+    assert job["status"] == "committed", (job["error"], job["qa"])
+    return job
+
+
+def test_parcel_exports_in_each_format_and_crs(clerk, callers, tmp_path):
+    import geopandas as gpd
+
+    job = _committed_sample(clerk, tmp_path)
+    n = job["counts"]["written"]["parcels"]
+    for fmt, suffix in (("gpkg", ".gpkg"), ("geojson", ".geojson"), ("shp", ".zip")):
+        r = clerk.get(f"/api/v1/exports/parcels?within=21068110100101&format={fmt}&crs=EPSG:4550")
+        assert r.status_code == 200, r.get_json()
+        path = tmp_path / f"export{suffix}"
+        path.write_bytes(r.data)
+        r.close()
+        layer = gpd.read_file(f"zip://{path}" if fmt == "shp" else path)
+        assert len(layer) and set(layer["DKBM"].str[:14]) == {"21068110100101"} and layer.crs.to_epsg() == 4550
+        assert {"DKBM", "DKMC", "DKLB", "TDLYLX", "SCMJ", "SCMJM"} <= set(layer.columns)
+    everything = clerk.get("/api/v1/exports/parcels?format=geojson")
+    assert len(json.loads(everything.data)["features"]) == n
+    everything.close()
+    assert clerk.get("/api/v1/exports/parcels?within=2106829").status_code == 404
+    assert callers["other_clerk"].get("/api/v1/exports/parcels?within=210681").status_code == 404
+    assert clerk.get("/api/v1/exports/parcels?crs=EPSG:3857").get_json()["rule"] == "CRS_UNSUPPORTED"
+    assert callers["auditor"].get("/api/v1/exports/package?within=210681").status_code == 403
+
+
+def test_an_exported_package_imports_again_with_the_same_parcels_codes_and_areas(clerk, tmp_path):
+    """Export from this registry, import into a fresh one, compare."""
+    from app import create_app
+    from app.auth.services import SYSTEM
+    from app.config import Settings
+    from app.db import UnitOfWork, make_engine
+    from app.imports import services
+    from app.migrate import upgrade
+    from gis.io import read_package
+
+    _committed_sample(clerk, tmp_path)
+    r = clerk.get("/api/v1/exports/package?within=210681")
+    assert r.status_code == 200 and r.mimetype == "application/zip"
+    exported = tmp_path / "exported.zip"
+    exported.write_bytes(r.data)
+    r.close()
+    original = clerk.get("/api/v1/parcels?within=210681&limit=1000")
+    before = {}
+    while True:
+        page = original.get_json()
+        before.update({f["id"]: f["properties"]["area_m2"] for f in page["features"]})
+        if not page["next_cursor"]:
+            break
+        original = clerk.get(f"/api/v1/parcels?within=210681&limit=1000&cursor={page['next_cursor']}")
+
+    package = read_package(exported)
+    assert sorted(package.parcels["DKBM"]) == sorted(before)
+    assert {t: len(f) for t, f in package.tables.items()}["CBF_JTCY"] == 1951
+
+    url = f"sqlite+pysqlite:///{tmp_path / 'fresh.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    fresh = create_app(Settings(instance=str(tmp_path / "fresh"), database_url=url, demo=False))
+    factory = fresh.extensions["sanquan"].session_factory
+    with fresh.app_context():
+        from app.imports.routes import policy
+        with fresh.test_request_context():
+            rules = policy()
+    with open(exported, "rb") as stream:
+        job = services.create_import(UnitOfWork(factory), actor=SYSTEM, policy=rules, stream=stream,
+                                     filename="exported.zip", accept_warnings=True)
+    services.run_job(lambda: UnitOfWork(factory), rules, job["id"])
+    done = services.get_import(UnitOfWork(factory), actor=SYSTEM, policy=rules, job_id=job["id"])
+    assert done["status"] == "committed", (done["error"], done["qa"])
+    from sqlalchemy import select
+
+    from app.parcels.models import ParcelVersion
+    with UnitOfWork(factory) as uow:
+        after = {v.parcel_code: round(v.area_m2, 2) for v in uow.session.scalars(select(ParcelVersion))}
+    fresh.extensions["sanquan"].engine.dispose()
+    assert after.keys() == before.keys()
+    assert max(abs(after[c] - before[c]) for c in before) <= 0.01
