@@ -36,6 +36,11 @@ SEED = 2017
 COUNTY = "210681"
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -64,10 +69,11 @@ class BenchDB:
     engine: str  # sqlite | postgis
     n: int
     work: bool = False  # a working copy rather than the pristine load
+    purpose: str = ""  # "" for the loaded demo county; another word names a scratch database
 
     @property
     def dir(self) -> Path:
-        return OUT / f"{self.engine}-{self.n}"
+        return OUT / f"{self.purpose + '-' if self.purpose else ''}{self.engine}-{self.n}"
 
     @property
     def instance(self) -> Path:
@@ -79,7 +85,7 @@ class BenchDB:
 
     @property
     def pg_name(self) -> str:
-        return f"sanquan_bench_{self.n}" + ("_work" if self.work else "")
+        return f"sanquan_bench_{self.purpose + '_' if self.purpose else ''}{self.n}" + ("_work" if self.work else "")
 
     @property
     def url(self) -> str:
@@ -219,7 +225,7 @@ def _load_here(db: BenchDB, seed: int) -> dict:
     analyze_s = time.perf_counter() - t1
     return {"counts": counts, "load_s": round(load_s, 2), "analyze_s": round(analyze_s, 2),
             "parcels_per_s": round(counts["parcels"] / load_s, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def generator_fingerprint() -> str:

@@ -91,6 +91,7 @@ from shapely.errors import GEOSException
 from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 from gis.area import measure_m2, to_zone
 from gis.crs import to_storage, zone_epsg
+from gis.package import Package
 
 BLOCKING = "blocking"
 WARNING = "warning"
@@ -276,7 +277,7 @@ def _geojson(geoms: list) -> list[dict | None]:
 
 
 def check_package(
-    package: Any,
+    package: Package,
     *,
     overlap_tolerance_m2: float = 0.5,
     area_tolerance: float = 0.10,
@@ -624,6 +625,7 @@ def _overlay(fn: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _duplicate_codes(layer: _Layer) -> list[Problem]:
+    """One problem per DKBM found on more than one feature, naming every row."""
     idx = np.flatnonzero(layer.code_ok)
     frame = pd.DataFrame({"code": layer.codes[idx], "i": idx})
     dup = frame[frame["code"].duplicated(keep=False)]
@@ -745,6 +747,7 @@ def _true(mask: pd.Series) -> np.ndarray:
 
 
 def _malformed_codes(layer: _Layer, tables: _Tables) -> list[Problem]:
+    """Codes that break NY/T 2539: FBFBM, DKBM, CBFBM, CBHTBM, and the issuer of a contract's parcels."""
     problems: list[Problem] = []
     known: set[str] | None = None
     if "FBF" in tables:
@@ -830,6 +833,7 @@ def _interior_pairs(layer: _Layer) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _overlaps(layer: _Layer, tolerance_m2: float) -> list[Problem]:
+    """Pairs whose interiors intersect (each once), and pairs with the same geometry."""
     plane = layer.plane
     if len(plane) < 2:
         return []
@@ -928,6 +932,7 @@ def _invalid_edges(layer: _Layer, gap_width: float) -> np.ndarray:
 
 
 def _gaps(layer: _Layer, gap_width: float) -> list[Problem]:
+    """Seams of empty space narrower than ``gap_width`` between two parcels (see the module docstring)."""
     plane = layer.plane
     if len(plane) < 2 or gap_width <= 0:
         return []
@@ -1015,6 +1020,7 @@ def _missing_as_empty(geoms: np.ndarray) -> np.ndarray:
 
 
 def _slivers(layer: _Layer) -> list[Problem]:
+    """Parcels under :data:`SLIVER_MAX_AREA_M2` or on average narrower than :data:`SLIVER_MAX_WIDTH_M`."""
     area, perimeter = layer.areas, layer.perimeters
     with np.errstate(invalid="ignore", divide="ignore"):
         width = np.where(perimeter > 0, 2 * area / perimeter, 0.0)
@@ -1033,6 +1039,7 @@ def _slivers(layer: _Layer) -> list[Problem]:
 
 
 def _area_mismatch(layer: _Layer, tolerance: float) -> list[Problem]:
+    """Parcels whose SCMJ differs from the measured area by more than ``tolerance`` (relative)."""
     measured, declared = layer.areas, layer.scmj
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = (declared - measured) / measured
@@ -1057,6 +1064,7 @@ def _area_mismatch(layer: _Layer, tolerance: float) -> list[Problem]:
 
 
 def _table_checks(layer: _Layer, tables: _Tables) -> list[Problem]:
+    """The links between the tables and the layer, ID numbers, heads and duplicates."""
     problems: list[Problem] = []
     households = tables.col("CBF", "CBFBM") if "CBF" in tables else None
 

@@ -103,21 +103,29 @@ def convert(s, package: Package, *, actor: Principal, policy: RightsPolicy, over
     households, contracts = _households(out, tables), _contracts(out, tables, index, kinds, uses, policy)
     decided = _decided_on(tables, today)
 
+    names = [_text(v) for v in parcels["DKMC"].to_numpy()]
+    declared = [_number(v) for v in parcels["SCMJ"].to_numpy()]
+    farmland = [str(v or "") == "1" for v in parcels["SFJBNT"].to_numpy()]
     by_collective: dict[str, list[int]] = defaultdict(list)
     for i, c in enumerate(issuer):
         by_collective[c].append(i)
-    for code in sorted(set(by_collective) | set(fbf) | {h.code[:14] for h in households.values()}):
+    households_of: dict[str, list[HouseholdRow]] = defaultdict(list)
+    for h in households.values():
+        households_of[h.code[:14]].append(h)
+    contracts_of: dict[str, list[ContractRow]] = defaultdict(list)
+    for c in contracts:
+        contracts_of[c.holder[:14]].append(c)
+    for code in sorted(set(by_collective) | set(fbf) | set(households_of)):
         rows = by_collective.get(code, [])
-        own = [h for h in households.values() if h.code[:14] == code]
+        own = households_of.get(code, [])
         batch = CollectiveBatch(
             code=code, name=getattr(fbf.get(code), "FBFMC", None) or code, register=code not in known,
             households=own, membership_decided_on=decided.get(code, today) if own else None,
             parcel_codes=[codes[i] for i in rows], parcel_kinds=[kinds[i] for i in rows],
-            parcel_land_uses=[uses[i] for i in rows], parcel_names=[_text(parcels["DKMC"].iat[i]) for i in rows],
+            parcel_land_uses=[uses[i] for i in rows], parcel_names=[names[i] for i in rows],
             parcel_geoms=geoms[rows], parcel_areas_m2=measured[rows],
-            declared_areas_m2=[_number(parcels["SCMJ"].iat[i]) for i in rows],
-            basic_farmland=[str(parcels["SFJBNT"].iat[i] or "") == "1" for i in rows],
-            contracts=[c for c in contracts if c.holder[:14] == code])
+            declared_areas_m2=[declared[i] for i in rows], basic_farmland=[farmland[i] for i in rows],
+            contracts=contracts_of.get(code, []))
         out.batches.setdefault(code[:6], []).append(batch)
     if len(out.batches) > 1:
         out.problems.append(_problem("unsupported_records", sorted(out.batches), "一个数据包只能包含一个县级行政区",

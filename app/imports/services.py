@@ -33,6 +33,8 @@ from app.ledger import services as ledger
 from app.parties.services import REGISTRY_WRITERS, require_role
 from app.rights.services import RightsPolicy
 from gis.errors import GeometryInputError
+from gis.io import read_package
+from gis.qa import check_package
 
 log = logging.getLogger(__name__)
 
@@ -211,27 +213,28 @@ def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id:
 
 def _check(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, options: dict):
     """Read and check the upload; return the package when it is to be committed straight away."""
-    from gis.io import read_package
-    from gis.qa import check_package
-
+    seconds, started = {}, time.perf_counter()
     _set_status(uow_factory, job_id, "reading")
     _write_progress(folder, "reading", 0, 0)
     package = read_package(_upload(folder), field_map=options.get("field_map"),
                            max_unpacked_bytes=policy.max_unpacked_bytes,
                            progress=lambda done, total: _write_progress(folder, "reading", done, total))
+    seconds["read"] = _lap(started)
     _set_status(uow_factory, job_id, "checking")
     _write_progress(folder, "checking", 0, len(package.parcels))
     report = check_package(package, overlap_tolerance_m2=policy.overlap_tolerance_m2,
                            area_tolerance=policy.area_tolerance,
                            progress=lambda done, total: _write_progress(folder, "checking", done, total))
+    seconds["qa"] = round(_lap(started) - seconds["read"], 2)
     actor = Principal(**options["uploader"])
     with uow_factory() as uow:
         converted = convert(uow.session, package, actor=actor, policy=policy.rights,
                             overlap_tolerance_m2=policy.overlap_tolerance_m2, collective=options.get("collective"))
         report.add(converted.problems)
         _write_report(folder, report)
+        seconds["registry_checks"] = round(_lap(started) - seconds["read"] - seconds["qa"], 2)
         job = uow.session.get(ImportJob, job_id)
-        job.counts = report.counts
+        job.counts = {**report.counts, "seconds": seconds}
         job.qa = report.qa
         job.blocking = report.blocking
         job.warnings = len(report.problems) - report.blocking
@@ -250,8 +253,7 @@ def _check(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, options
 
 
 def _commit(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, package) -> None:
-    from gis.io import read_package
-
+    started = time.perf_counter()
     with uow_factory() as uow:
         job = uow.session.get(ImportJob, job_id)
         options = dict(job.options)
@@ -287,9 +289,14 @@ def _commit(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, packag
         job.status = "committed"
         job.committed_at = utcnow()
         job.ledger_first, job.ledger_last = first, last
-        job.counts = {**(job.counts or {}), "written": written.counts}
+        seconds = {**(job.counts or {}).get("seconds", {}), "commit": _lap(started)}
+        job.counts = {**(job.counts or {}), "written": written.counts, "seconds": seconds}
         uow.commit()
     _write_progress(folder, "committed", total, total)
+
+
+def _lap(started: float) -> float:
+    return round(time.perf_counter() - started, 2)
 
 
 def _county(package) -> str | None:

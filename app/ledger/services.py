@@ -7,13 +7,13 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import rfc8785
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.db import UnitOfWork, bulk_insert, utcnow
 from app.errors import Forbidden, NotFound
+from app.ledger import jcs
 from app.ledger.models import LedgerEntry, LedgerHead
 
 GENESIS_HASH = "0" * 64
@@ -24,7 +24,7 @@ LEDGER_READERS = frozenset({"admin", "clerk", "auditor"})
 
 def canonical_json(obj: Any) -> bytes:
     """RFC 8785 (JCS) serialisation: the bytes every hash covers."""
-    return rfc8785.dumps(obj)
+    return jcs.dumps(obj)
 
 
 def leaf_hash(seq: int, prev_hash: str, body_sha256: str) -> str:

@@ -157,13 +157,16 @@ def new_version(*, code: str, version: int, collective: str, kind: str, land_use
                          minx=minx, miny=miny, maxx=maxx, maxy=maxy)
 
 
-def version_entry(v: ParcelVersion) -> dict:
-    """The ledger facts of a parcel version: enough to rebuild it exactly."""
+def version_entry(v: ParcelVersion, wkb_hex: str | None = None) -> dict:
+    """The ledger facts of a parcel version: enough to rebuild it exactly.
+
+    ``wkb_hex``: the geometry's WKB when the caller already has it (bulk loads encode a whole array at once).
+    """
     return {"code": v.parcel_code, "collective": v.collective_code, "version": v.version, "kind": v.kind,
             "land_use": v.land_use, "name": v.name,
             "declared_area_m2": float(v.declared_area_m2) if v.declared_area_m2 is not None else None,
             "basic_farmland": v.basic_farmland, "area_m2": round(v.area_m2, 2),
-            "geometry_wkb": shapely.to_wkb(v.geom, hex=True)}
+            "geometry_wkb": wkb_hex if wkb_hex is not None else shapely.to_wkb(v.geom, hex=True)}
 
 
 def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, collective: str,
