@@ -233,7 +233,7 @@ def generator_fingerprint() -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for rel in ("gis/synth.py", "app/demo_data.py", "app/demo.py", "migrations"):
+    for rel in ("gis/synth.py", "app/demo_data.py", "app/demo.py", "app/imports/writer.py", "migrations"):
         path = PROJECT / rel
         for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             h.update(f.relative_to(PROJECT).as_posix().encode() + b"\0" + f.read_bytes())

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from app.demo_data import COUNTIES, DemoCollective, iter_county
+from app.imports.exports import YHZGX  # (relation, sex) → GB/T 4761, as exports write it
 from gis.area import m2_to_mu, measure_m2
 from gis.io import PackageWriter
 from gis.package import TABLE_FIELDS, Package
@@ -42,17 +43,6 @@ CONTRACT_START, CONTRACT_END = "1998-01-01", "2027-12-31"
 FAMILY_CONTRACT = "110"
 #: demo_data parcel kinds → DKLB (地块类别) and TDLYLX (GB/T 21010-2007 land use).
 DKLB = {"contract_land": "10", "private_plot": "21", "reserve": "22", "homestead": "99"}
-#: demo_data relations → GB/T 4761 family-relation codes (YHZGX), by sex.
-YHZGX = {
-    ("head", "male"): "02", ("head", "female"): "02",
-    ("spouse", "male"): "11", ("spouse", "female"): "12",
-    ("child", "male"): "20", ("child", "female"): "30",
-    ("parent", "male"): "51", ("parent", "female"): "52",
-    ("grandchild", "male"): "41", ("grandchild", "female"): "42",
-    ("sibling", "male"): "71", ("sibling", "female"): "75",
-    ("child_in_law", "male"): "28", ("child_in_law", "female"): "38",
-    ("other", "male"): "99", ("other", "female"): "99",
-}
 _BOUNDARIES = np.array(["道路", "沟渠", "田埂", "林地"], dtype=object)
 #: DLDJ (地力等级) 01–10.
 _GRADES = np.array([f"{g:02d}" for g in range(1, 11)], dtype=object)

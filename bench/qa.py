@@ -28,49 +28,22 @@ import inspect
 import json
 import os
 import pickle
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
 
-ROOT = Path(__file__).resolve().parent
-OUT = ROOT / "out"
-DEFAULT_PG_URL = "postgresql+psycopg://root@127.0.0.1:5432/"
+from bench.common import OUT, ROOT, log, peak_rss_mb, pg_server_url
+
 SCRATCH_DB = "sanquan_bench_qa"
-
-#: demo_data relation names → GB/T 4761 family-relation codes (YHZGX).
-_YHZGX = {
-    ("head", "male"): "02", ("head", "female"): "02",
-    ("spouse", "male"): "11", ("spouse", "female"): "12",
-    ("child", "male"): "20", ("child", "female"): "30",
-    ("parent", "male"): "51", ("parent", "female"): "52",
-    ("grandchild", "male"): "41", ("grandchild", "female"): "42",
-    ("sibling", "male"): "70", ("sibling", "female"): "70",
-    ("child_in_law", "male"): "28", ("child_in_law", "female"): "38",
-    ("other", "male"): "99", ("other", "female"): "99",
-}
-#: demo_data parcel kinds → DKLB (地块类别).
-_DKLB = {"contract_land": "10", "private_plot": "21", "reserve": "22", "homestead": "99"}
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process, MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 
 def _fingerprint() -> str:
     """A short hash of what the package is made from: the generator and the two functions below."""
     h = hashlib.sha256()
-    for rel in ("gis/synth.py", "app/demo_data.py"):
+    for rel in ("gis/synth.py", "app/demo_data.py", "bench/package.py"):
         h.update((ROOT.parent / rel).read_bytes())
     for fn in (synthetic_package, shift_some):
         h.update(inspect.getsource(fn).encode())
@@ -149,12 +122,11 @@ def run_qa(package, threads: int) -> dict:
 # --- PostGIS -----------------------------------------------------------------------------------------
 
 
-def _pg_conninfo(database: str) -> str | None:
+def _pg_conninfo(database: str) -> str:
     """A libpq URL for ``database`` on the benchmark server (``SANQUAN_BENCH_PG_URL``)."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(os.environ.get("SANQUAN_BENCH_PG_URL", DEFAULT_PG_URL)).set(drivername="postgresql",
-                                                                                database=database)
+    url = make_url(pg_server_url()).set(drivername="postgresql", database=database)
     return url.render_as_string(hide_password=False)
 
 
@@ -252,80 +224,20 @@ def main(argv=None) -> None:
 
 
 def synthetic_package(n: int, seed: int = 2017):
-    """Build the package of the first ``n`` parcels of the synthetic county.
-
-    Args:
-        n: parcels wanted (met exactly).
-        seed: the generator's seed.
+    """The first ``n`` parcels of the synthetic county as one package (:mod:`bench.package`'s slices).
 
     Returns:
-        A :class:`gis.package.Package` in EPSG:4490 with all five tables;
-        contract land is contracted by the households it is allotted to.
+        A :class:`gis.package.Package` in EPSG:4490 with all five tables and
+        MultiPolygon geometry, as :func:`gis.io.read_package` delivers it.
     """
-    import geopandas as gpd
+    from bench.package import _concat, iter_package_parts
 
-    from app.demo_data import iter_county
-    from gis.area import m2_to_mu, measure_m2
-    from gis.package import DK_FIELDS, TABLE_FIELDS, Package
-
-    geoms, codes, names, kinds, holders = [], [], [], [], []
-    fbf, cbf, jtcy, cbht = [], [], [], []
-    step, done = max(n // 10, 1), 0
-    for col in iter_county(seed=seed, parcels=n):
-        fbf.append((col.code14, col.name, None, None, None, None))
-        for h in col.households:
-            head = h.members[0]
-            cbf.append((h.code18, "1", head.name, "1", head.id_number, h.address, str(len(h.members))))
-            cbht.append((h.code18 + "J", col.code14, h.code18, "110", "2028-01-01", "2057-12-31",
-                         None, None, None, "2018-06-30"))
-            for p in h.members:
-                jtcy.append((h.code18, p.name, "1" if p.sex == "male" else "2", "1", p.id_number,
-                             _YHZGX[(p.relation, p.sex)], "1"))
-        if len(col.parcel_codes):
-            geoms.append(col.parcels_geoms_4490)
-            codes += col.parcel_codes
-            names += col.parcel_names
-            kinds.append(col.parcel_kinds)
-            hh = np.array([h.code18 for h in col.households] + [None], dtype=object)
-            holders.append(hh[col.parcel_household])  # -1 (reserve) → the trailing None
-            if len(codes) - done >= step:
-                done = len(codes)
-                log(f"  generated {done:,}/{n:,} parcels")
-    # The layer's geometry type is MultiPolygon, as a package reader delivers it.
-    geom = shapely.multipolygons(np.concatenate(geoms)[:, np.newaxis])
-    kind = np.concatenate(kinds)
-    holder = np.concatenate(holders)
-    area = np.round(measure_m2(geom), 2)
-    n_parcels = len(codes)
-    dk = {f: np.full(n_parcels, None, dtype=object) for f in DK_FIELDS}
-    dk.update(
-        BSM=np.arange(1, n_parcels + 1, dtype=float), YSDM=np.full(n_parcels, "211011", dtype=object),
-        DKBM=np.asarray(codes, dtype=object), DKMC=np.asarray(names, dtype=object),
-        SYQXZ=np.full(n_parcels, "31", dtype=object), DKLB=np.vectorize(_DKLB.get, otypes=[object])(kind),
-        TDLYLX=np.where(kind == "homestead", "072", "013").astype(object), SCMJ=area, SCMJM=m2_to_mu(area),
-    )
-    parcels = gpd.GeoDataFrame(dk, geometry=geom, crs=4490)
-    parcels["row"] = np.arange(1, n_parcels + 1)
-    contracted = (kind == "contract_land") & pd.notna(holder)
-    cbdkxx = pd.DataFrame({
-        "DKBM": parcels["DKBM"].to_numpy()[contracted],
-        "FBFBM": [c[:14] for c in parcels["DKBM"].to_numpy()[contracted]],
-        "CBFBM": holder[contracted],
-        "CBJYQQDFS": "110",
-        "CBHTBM": [h + "J" for h in holder[contracted]],
-        "HTMJ": [f"{a:.2f}" for a in area[contracted]],
-        "HTMJM": [f"{a:.2f}" for a in m2_to_mu(area[contracted])],
-    })
-    cbdkxx["CBJYQZBM"] = cbdkxx["CBHTBM"]
-
-    def frame(rows, name):
-        return pd.DataFrame(rows, columns=list(TABLE_FIELDS[name]), dtype=object)
-
-    tables = {
-        "FBF": frame(fbf, "FBF"), "CBF": frame(cbf, "CBF"), "CBF_JTCY": frame(jtcy, "CBF_JTCY"),
-        "CBHT": frame(cbht, "CBHT"), "CBDKXX": cbdkxx[list(TABLE_FIELDS["CBDKXX"])],
-    }
-    return Package(parcels=parcels, tables=tables, source_epsg=4490, layer="synthetic")
+    package = _concat(list(iter_package_parts(n, seed)))
+    column = package.parcels.geometry.name
+    package.parcels[column] = shapely.multipolygons(
+        np.asarray(package.parcels.geometry.array, dtype=object)[:, np.newaxis])
+    package.parcels["row"] = np.arange(1, len(package.parcels) + 1)
+    return package
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 from dataclasses import dataclass
 
 import pytest
@@ -22,6 +23,9 @@ from app.migrate import upgrade
 
 PG_URL = os.environ.get("SANQUAN_TEST_DATABASE_URL")
 SKIP_PG = "PostGIS tests need SANQUAN_TEST_DATABASE_URL (a database with the postgis extension; see .ci/run)"
+
+#: The NY/T 2539 sample package (3,432 real field shapes moved to Donggang; see tests/data/README.md).
+SAMPLE_PACKAGE = Path(__file__).resolve().parent / "data" / "dk_package_sample.zip"
 
 COUNTY = "210681"
 COLLECTIVE = "21068110100101"

@@ -34,9 +34,13 @@ FORMATS = {"gpkg": ("application/geopackage+sqlite3", ".gpkg"), "geojson": ("app
 #: parcel kind → DKLB; land use → GB/T 21010 first-level class (TDLYLX); the importer maps them back.
 DKLB = {"contract_land": "10", "private_plot": "21", "reserve": "22", "other": "99", "homestead": "99"}
 TDLYLX = {"cultivated": "01", "garden": "02", "forest": "03", "grassland": "04", "homestead": "07", "other": "12"}
-#: relation → GB/T 4761 family relation code (YHZGX).
-YHZGX = {"head": "02", "spouse": "10", "child": "20", "grandchild": "40", "parent": "50", "grandparent": "60",
-         "sibling": "70", "child_in_law": "99", "other": "99"}
+#: (relation, sex) → GB/T 4761 family relation code (YHZGX), as bench/package.py writes them.
+YHZGX = {("head", "male"): "02", ("head", "female"): "02", ("spouse", "male"): "11", ("spouse", "female"): "12",
+         ("child", "male"): "20", ("child", "female"): "30", ("grandchild", "male"): "41",
+         ("grandchild", "female"): "42", ("parent", "male"): "51", ("parent", "female"): "52",
+         ("grandparent", "male"): "61", ("grandparent", "female"): "62", ("sibling", "male"): "71",
+         ("sibling", "female"): "75", ("child_in_law", "male"): "28", ("child_in_law", "female"): "38",
+         ("other", "male"): "99", ("other", "female"): "99"}
 SEX = {"male": "1", "female": "2"}
 
 
@@ -176,7 +180,7 @@ def _tables(s, prefix: str, parcel_codes: set[str]) -> dict[str, pd.DataFrame]:
                               "CBFZJLX": "1", "CBFZJHM": getattr(head(h.code), "id_number", None),
                               "CBFDZ": h.address, "CBFCYSL": str(len(people[h.code]))} for h in households]),
         "CBF_JTCY": frame("CBF_JTCY", [{"CBFBM": h.code, "CYXM": p.name, "CYXB": SEX[p.sex], "CYZJLX": "1",
-                                        "CYZJHM": p.id_number, "YHZGX": YHZGX[p.relation], "SFGYR": "1"}
+                                        "CYZJHM": p.id_number, "YHZGX": YHZGX[p.relation, p.sex], "SFGYR": "1"}
                                        for h in households for p in people[h.code]]),
         "CBHT": frame("CBHT", contract_rows),
         "CBDKXX": frame("CBDKXX", line_rows),

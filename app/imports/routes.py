@@ -68,26 +68,19 @@ class ImportCommit(MethodView):
         return _run(services.request_commit(unit_of_work(), actor=current_principal(), job_id=job_id, **data))
 
 
-@blp.route("/imports/<int(max=2147483647):job_id>/report.geojson")
-class ImportReportGeoJSON(MethodView):
-    @blp.response(200, description="GeoJSON FeatureCollection of every problem (EPSG:4490), for QGIS")
-    def get(self, job_id):
-        """Download the QA report as GeoJSON."""
-        path = services.report_path(unit_of_work(write=False), actor=current_principal(), policy=policy(),
-                                    job_id=job_id, kind="geojson")
-        return send_file(path, mimetype="application/geo+json", as_attachment=True,
-                         download_name=f"import-{job_id}-report.geojson")
+REPORT_TYPES = {"geojson": "application/geo+json", "json": "application/json"}
 
 
-@blp.route("/imports/<int(max=2147483647):job_id>/report.json")
-class ImportReportJSON(MethodView):
-    @blp.response(200, description="The whole QA report: counts, summary and every problem")
-    def get(self, job_id):
-        """Download the QA report as JSON."""
+@blp.route("/imports/<int(max=2147483647):job_id>/report.<any(geojson, json):kind>")
+class ImportReport(MethodView):
+    @blp.response(200, description="report.geojson: every problem as a GeoJSON feature (EPSG:4490), for QGIS; "
+                                   "report.json: counts, the summary per check and every problem")
+    def get(self, job_id, kind):
+        """Download the QA report as GeoJSON or JSON."""
         path = services.report_path(unit_of_work(write=False), actor=current_principal(), policy=policy(),
-                                    job_id=job_id, kind="json")
-        return send_file(path, mimetype="application/json", as_attachment=True,
-                         download_name=f"import-{job_id}-report.json")
+                                    job_id=job_id, kind=kind)
+        return send_file(path, mimetype=REPORT_TYPES[kind], as_attachment=True,
+                         download_name=f"import-{job_id}-report.{kind}")
 
 
 def _download(make, args: dict, mimetype: str, name: str):

@@ -40,13 +40,13 @@ SEXES = _aliases({"male": "男 男性 m 1", "female": "女 女性 f 2"})
 #: Relation to the head of household: GB/T 4761 family-relation codes (first digit) and words.
 RELATIONS_ACCEPTED = _aliases({
     "spouse": "配偶 夫 妻 丈夫 妻子 wife husband 10 11 12",
-    "child": "子女 子 女 儿子 女儿 长子 次子 长女 次女 son daughter 20 21 22 23 24 25 26 27 28 29 30 31 32 33 "
-             "34 35 36 37 38 39",
+    "child": "子女 子 女 儿子 女儿 长子 次子 长女 次女 son daughter 20 21 22 23 24 25 26 27 29 30 31 32 33 "
+             "34 35 36 37 39",
     "grandchild": "孙子 孙女 外孙子 外孙女 grandson granddaughter 40 41 42 43 44 45 46 47 48 49",
     "parent": "父母 父亲 母亲 父 母 father mother 50 51 52",
     "grandparent": "祖父母 祖父 祖母 外祖父 外祖母 grandfather grandmother 60 61 62 63 64",
     "sibling": "兄弟姐妹 兄 弟 姐 妹 哥哥 弟弟 姐姐 妹妹 brother sister 70 71 72 73 74 75 76 77 78",
-    "child_in_law": "儿媳 女婿 daughter_in_law son_in_law",
+    "child_in_law": "儿媳 女婿 daughter_in_law son_in_law 28 38",  # GB/T 4761: 28 女婿, 38 儿媳
     "other": "其他 其他亲属 非亲属 80 81 82 83 84 85 86 87 88 89 90 91 99",
 })
 

@@ -7,6 +7,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import text
 
 from app.cli import main
+from tests.conftest import SAMPLE_PACKAGE as SAMPLE
 
 
 @pytest.fixture
@@ -50,10 +51,8 @@ def test_ledger_verify_exits_1_naming_the_tampered_entry(run, uow_factory, datab
     assert result.exit_code == 1 and "seq 42" in result.output
 
 
-SAMPLE = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dk_package_sample.zip"
 
 
-@pytest.mark.skipif(not SAMPLE.exists(), reason="the shared sample package is not beside the checkout")
 def test_import_dry_run_reports_the_sample_overlaps_and_writes_nothing(run, tmp_path, uow_factory):
     import json
 

@@ -1,7 +1,7 @@
 """Reading and writing NY/T 2539 packages and plain parcel layers (gis/io.py).
 
 Small fixtures are built here with geopandas/pyogrio; the real-shaped sample
-package sits beside the repository (``shared/data``), as for the import API tests.
+package is tests/data/dk_package_sample.zip, as for the import API tests.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from gis.errors import GeometryInputError, PackageError
 from gis.io import read_package, write_package, write_parcels
 from gis.package import DK_FIELDS, TABLE_FIELDS
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dk_package_sample.zip"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "dk_package_sample.zip"
 #: South-west corner of the test parcels: Donggang, EPSG:4550 metres.
 X0, Y0 = 582_600.0, 4_424_000.0
 

@@ -1,4 +1,4 @@
-"""The package QA (gis/qa.py): each check on a small hand-made package, then the shared sample."""
+"""The package QA (gis/qa.py): each check on a small hand-made package, then the sample package."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from gis.crs import from_storage, to_storage
 from gis.package import DK_FIELDS, TABLE_FIELDS, Package
 from gis.qa import CHECKS, Problem, check_package
 
-SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dk_package_sample.zip"
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "dk_package_sample.zip"
 #: A point in Donggang; test parcels are drawn in metres (EPSG:4550) from it.
 ORIGIN = from_storage(shapely.Point(124.15, 39.87), 4550)
 ISSUER = "21068110100101"
@@ -536,7 +536,7 @@ def test_problems_found_elsewhere_join_the_counts_and_the_order():
     assert report.problems.index(extra) == 3  # after the blocking checks of the QA, before its warnings
 
 
-# --- the shared sample package ---------------------------------------------------------------------
+# --- the sample package ----------------------------------------------------------------------------
 
 #: The sample's overlapping pairs and their areas in m², as measured (EPSG:4550 plane of the source).
 SAMPLE_OVERLAPS = {
@@ -583,8 +583,6 @@ def read_sample() -> Package:
 
 @pytest.fixture(scope="module")
 def sample_report():
-    if not SAMPLE.exists():
-        pytest.skip("the shared sample package is not beside the checkout")
     return check_package(read_sample())
 
 
