@@ -154,6 +154,10 @@ class UnitOfWork:
         assert self.session is not None
         self.session.commit()
 
+    def another(self, *, write: bool = True) -> "UnitOfWork":
+        """A separate unit of work on the same database (its own transaction)."""
+        return UnitOfWork(self._factory, write=write)
+
     @property
     def dialect(self) -> str:
         assert self.session is not None

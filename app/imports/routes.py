@@ -56,7 +56,8 @@ class ImportItem(MethodView):
     @blp.response(200, ImportSchema)
     def get(self, job_id):
         """Show an import's progress, counts, QA summary and problems."""
-        return services.get_import(unit_of_work(), actor=current_principal(), policy=policy(), job_id=job_id)
+        return services.get_import(unit_of_work(write=False), actor=current_principal(), policy=policy(),
+                                   job_id=job_id)
 
 
 @blp.route("/imports/<int(max=2147483647):job_id>/commit")

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,22 +113,36 @@ def create_import(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, st
 def get_import(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, job_id: int) -> dict:
     """A job's state, progress, counts, QA summary and (the first 1,000) problems.
 
+    ``uow`` may be read-only: reading a job must not wait for another job's long
+    commit (SQLite has one writer at a time). Only a job found abandoned (its
+    heartbeat is stale) is written, in a transaction of its own, as failed.
+
     Raises:
         NotFound: unknown job, or its county is outside the actor's scope.
     """
     with uow:
         job = _visible_job(uow.session, actor, job_id)
         folder = policy.storage / str(job.id)
+        abandoned = job.status in RUNNING and _stale(folder)
+        view = job_view(job, folder, problems=True)
+    if not abandoned:
+        return view
+    with uow.another() as writer:
+        job = writer.session.get(ImportJob, job_id, with_for_update=True)
         if job.status in RUNNING and _stale(folder):
             _fail(job, "interrupted", "导入中断（处理进程已停止），未写入任何数据，请重新上传",
                   "the import was interrupted (its worker stopped); nothing was written, upload it again")
-            uow.commit()
+            writer.commit()
         return job_view(job, folder, problems=True)
 
 
 def list_imports(uow: UnitOfWork, *, actor: Principal, limit: int = 50, cursor: int | None = None) -> dict:
-    if actor.role not in IMPORT_READERS:
-        require_role(actor, REGISTRY_WRITERS)
+    """Import jobs the actor may see, newest first.
+
+    Raises:
+        Forbidden: a role that neither imports nor audits.
+    """
+    require_role(actor, IMPORT_READERS)
     with uow:
         q = select(ImportJob).order_by(ImportJob.id.desc())
         if cursor:
@@ -194,21 +209,53 @@ def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id:
     with uow_factory() as uow:
         job = uow.session.get(ImportJob, job_id)
         status, options = job.status, dict(job.options)
-    try:
-        if status == "queued":
-            package = _check(uow_factory, policy, job_id, folder, options)
-            if package is not None:
-                _commit(uow_factory, policy, job_id, folder, package)
-        elif status == "committing":
-            _commit(uow_factory, policy, job_id, folder, None)
-    except GeometryInputError as e:
-        _record_failure(uow_factory, job_id, e.rule, e.message_zh, e.message_en, {"reason": e.reason, **e.details})
-    except DomainError as e:
-        _record_failure(uow_factory, job_id, e.rule, e.zh, e.en, e.details)
-    except Exception:  # noqa: BLE001  a job must end failed, never stuck running
-        log.exception("import job %s failed", job_id)
-        _record_failure(uow_factory, job_id, None, "导入失败（内部错误），未写入任何数据",
-                        "the import failed (internal error); nothing was written", {})
+    with _Heartbeat(folder):
+        try:
+            if status == "queued":
+                package = _check(uow_factory, policy, job_id, folder, options)
+                if package is not None:
+                    _commit(uow_factory, policy, job_id, folder, package)
+            elif status == "committing":
+                _commit(uow_factory, policy, job_id, folder, None)
+        except GeometryInputError as e:
+            _record_failure(uow_factory, job_id, e.rule, e.message_zh, e.message_en,
+                            {"reason": e.reason, **e.details})
+        except DomainError as e:
+            _record_failure(uow_factory, job_id, e.rule, e.zh, e.en, e.details)
+        except Exception:  # noqa: BLE001  a job must end failed, never stuck running
+            log.exception("import job %s failed", job_id)
+            _record_failure(uow_factory, job_id, None, "导入失败（内部错误），未写入任何数据",
+                            "the import failed (internal error); nothing was written", {})
+
+
+class _Heartbeat:
+    """Refresh the job's heartbeat every few seconds while this process works on it.
+
+    A long step (the commit of a large county is one transaction of minutes)
+    reports no progress of its own; the heartbeat says the worker is alive,
+    and stops when the process does, which is how an abandoned job is told apart.
+    """
+
+    EVERY_S = 10
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name=f"heartbeat-{folder.name}")
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.EVERY_S):
+            with _progress_lock:
+                progress = read_progress(self.folder) or {"stage": "…", "done": 0, "total": 0}
+                _store_progress(self.folder, {**progress, "heartbeat": time.time()})
 
 
 def _check(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, options: dict):
@@ -335,10 +382,19 @@ def _upload(folder: Path) -> Path:
     return next(folder.glob("upload.*"))
 
 
+#: The job's thread and its heartbeat both write progress.json.
+_progress_lock = threading.RLock()
+
+
 def _write_progress(folder: Path, stage: str, done: int, total: int) -> None:
-    tmp = folder / ".progress.json"
-    tmp.write_text(json.dumps({"stage": stage, "done": done, "total": total, "heartbeat": time.time()}))
-    os.replace(tmp, folder / "progress.json")
+    _store_progress(folder, {"stage": stage, "done": done, "total": total, "heartbeat": time.time()})
+
+
+def _store_progress(folder: Path, progress: dict) -> None:
+    with _progress_lock:
+        tmp = folder / ".progress.json"
+        tmp.write_text(json.dumps(progress))
+        os.replace(tmp, folder / "progress.json")
 
 
 def read_progress(folder: Path | None) -> dict | None:
@@ -361,8 +417,7 @@ def _write_report(folder: Path, report) -> None:
 
 
 def _visible_job(s, actor: Principal, job_id: int, lock: bool = False) -> ImportJob:
-    if actor.role not in IMPORT_READERS:
-        require_role(actor, REGISTRY_WRITERS)
+    require_role(actor, IMPORT_READERS)
     job = s.get(ImportJob, job_id, with_for_update=lock)
     if job is None or not _job_visible(actor, job):
         raise NotFound("导入任务", "Import", job_id)

@@ -262,3 +262,15 @@ def test_an_exported_package_imports_again_with_the_same_parcels_codes_and_areas
     fresh.extensions["sanquan"].engine.dispose()
     assert after.keys() == before.keys()
     assert max(abs(after[c] - before[c]) for c in before) <= 0.01
+
+
+def test_a_long_step_keeps_its_heartbeat(tmp_path, monkeypatch):
+    from app.imports import services
+
+    monkeypatch.setattr(services._Heartbeat, "EVERY_S", 0.05)
+    services._write_progress(tmp_path, "committing", 0, 10)
+    first = services.read_progress(tmp_path)["heartbeat"]
+    with services._Heartbeat(tmp_path):
+        time.sleep(0.3)  # a commit that reports nothing for a while
+    later = services.read_progress(tmp_path)
+    assert later["heartbeat"] > first and (later["stage"], later["done"], later["total"]) == ("committing", 0, 10)
