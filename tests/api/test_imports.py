@@ -274,3 +274,77 @@ def test_a_long_step_keeps_its_heartbeat(tmp_path, monkeypatch):
         time.sleep(0.3)  # a commit that reports nothing for a while
     later = services.read_progress(tmp_path)
     assert later["heartbeat"] > first and (later["stage"], later["done"], later["total"]) == ("committing", 0, 10)
+
+
+def _small_zip(tmp_path, name="pkg", tables=True, drop=None, prj=True, **layer) -> bytes:
+    from tests.packages import make_layer, write_tables, zip_folder
+
+    folder = tmp_path / name
+    make_layer(folder / "DK.shp", **layer)
+    if not prj:
+        (folder / "DK.prj").unlink()
+    if tables:
+        write_tables(folder, drop=drop)
+    return zip_folder(folder, tmp_path / f"{name}.zip").read_bytes()
+
+
+def test_a_small_clean_package_commits_at_once(clerk, tmp_path):
+    job = wait(clerk, upload(clerk, _small_zip(tmp_path)).get_json()["id"])
+    assert job["status"] == "committed", (job["error"], job["qa"])
+    assert job["counts"]["written"]["parcels"] == 3 and job["counts"]["written"]["persons"] == 1
+    right = clerk.get("/api/v1/rights/210681101001010001J").get_json()
+    assert sorted(p["code"] for p in right["parcels"]) == [f"21068110100101{i:05d}" for i in (1, 2, 3)]
+    assert {p["contract_area_m2"] for p in right["parcels"]} == {400.0}  # HTMJ as declared
+
+
+def _no_dk(tmp_path):
+    from tests.packages import write_tables, zip_folder
+
+    folder = tmp_path / "tables-only"
+    folder.mkdir()
+    write_tables(folder)
+    return zip_folder(folder, tmp_path / "tables-only.zip").read_bytes()
+
+
+@pytest.mark.parametrize("case, rule, reason", [
+    ("no DK layer", "PACKAGE_INVALID", "no_dk_layer"),
+    ("no CRS", "CRS_UNSUPPORTED", "missing_crs"),
+    ("foreign CRS", "CRS_UNSUPPORTED", "unsupported_crs"),
+    ("outside China", "OUTSIDE_SUPPORTED_AREA", None),
+    ("0 features", "PACKAGE_INVALID", "no_features"),
+    ("missing columns", "PACKAGE_INVALID", "missing_columns"),
+])
+def test_unreadable_packages_fail_with_the_reason_and_store_nothing(clerk, admin, tmp_path, case, rule, reason):
+    import shapely
+
+    data = {  # the builders' squares lie in Donggang; each case breaks one thing
+        "no DK layer": lambda: _no_dk(tmp_path),
+        "no CRS": lambda: _small_zip(tmp_path, prj=False),
+        "foreign CRS": lambda: _small_zip(tmp_path, crs=3857),
+        "outside China": lambda: _small_zip(tmp_path, geoms=[shapely.box(500_000, 100, 500_020, 120)] * 3),
+        "0 features": lambda: _small_zip(tmp_path, geoms=[]),
+        "missing columns": lambda: _small_zip(tmp_path, drop={"CBF": ["CBFMC"]}),
+    }[case]()
+    job = wait(clerk, upload(clerk, data).get_json()["id"])
+    assert job["status"] == "failed" and job["error"]["rule"] == rule, job["error"]
+    if reason:
+        assert job["error"]["details"]["reason"] == reason
+    assert job["error"]["message_zh"] and job["error"]["message_en"]
+    assert clerk.get("/api/v1/parcels?within=210681").get_json()["features"] == []
+    assert admin.get("/api/v1/ledger/210681").status_code == 404
+
+
+def test_tables_that_contradict_each_other_block_the_commit(clerk, tmp_path):
+    from tests.packages import make_layer, write_tables, zip_folder
+
+    folder = tmp_path / "contradict"
+    make_layer(folder / "DK.shp")
+    write_tables(folder)
+    lines = (folder / "CBDKXX.csv").read_text().replace("2106811010010100003", "2106811010010100009")
+    (folder / "CBDKXX.csv").write_text(lines)  # a contract line naming a parcel the layer lacks
+    job = wait(clerk, upload(clerk, zip_folder(folder, tmp_path / "c.zip").read_bytes()).get_json()["id"])
+    assert job["status"] == "ready" and job["qa"]["missing_parcels"] == 1
+    assert [p["codes"] for p in job["problems"] if p["check"] == "missing_parcels"][0][0] == "2106811010010100009"
+    r = clerk.post(f"/api/v1/imports/{job['id']}/commit", json={"accept_warnings": True})
+    assert r.status_code == 409 and r.get_json()["rule"] == "IMPORT_BLOCKED"
+    assert clerk.get("/api/v1/parcels?within=210681").get_json()["features"] == []
