@@ -88,12 +88,13 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.parties.routes import blp as parties
     from app.parties.routes import documents
     from app.rights.routes import blp as rights
+    from app.transfers.routes import blp as transfers
 
     from app.ogc.routes import blp as ogc
 
     app.register_blueprint(docs.blp)
     app.register_blueprint(ogc)
-    for blp in (health.blp, users, parties, documents, parcels, rights, imports, exports, ledger):
+    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, imports, exports, ledger):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -26,14 +26,12 @@ from app.parties.schemas import RELATIONS_ACCEPTED
 from app.rights.services import RightsPolicy, check_contract_term, check_dates
 from gis.area import measure_m2
 from gis.package import Package
-from gis.qa import Problem
+from gis.qa import HEAD_CODES, Problem
 
 #: DKLB (地块类别, NY/T 2539) → parcel kind.
 KINDS = {"10": "contract_land", "21": "private_plot", "22": "reserve", "23": "other", "99": "other"}
 #: The first two digits of TDLYLX (GB/T 21010 land use) → the registry's land use.
 LAND_USES = {"01": "cultivated", "02": "garden", "03": "forest", "04": "grassland", "07": "homestead"}
-#: GB/T 4761 family relation codes for the head of household (01 本人, 02 户主).
-HEAD_CODES = frozenset({"01", "02"})
 #: CBFS (承包方式): 1xx are family contracts (110 家庭承包); others are out of this registry's scope.
 FAMILY_CONTRACT = "1"
 

@@ -1,0 +1,127 @@
+"""Settlements in a city, voluntary paid transfers and exits, and the freezes that stop them."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+TRANSFER_KINDS = ("transfer", "exchange", "lease", "share_in", "exit")
+#: pending → (issuer consent) → paid → completed; or withdrawn / refused.
+TRANSFER_STATUSES = ("pending", "consented", "paid", "completed", "withdrawn", "refused")
+OPEN_STATUSES = ("pending", "consented", "paid")
+#: The issuer's answer to a 转让 (农村土地承包法 第三十四条; 司法解释 第十三条: a refusal without
+#: legal grounds, or no answer, does not make the transfer void).
+ISSUER_DECISIONS = ("granted", "refused", "refused_without_grounds", "no_answer")
+
+
+class Settlement(Base):
+    """A member's settling in a city (进城落户). Recorded, never acted upon: it ends and restricts nothing.
+
+    农村土地承包法 第二十七条; 土地管理法实施条例 第三十六条; 国发〔2014〕25号.
+    """
+
+    __tablename__ = "settlements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    household_code: Mapped[str] = mapped_column(String(18), index=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    settled_on: Mapped[dt.date] = mapped_column(Date)
+    #: GB/T 2260 code of the city (or its district) the person's hukou moved to.
+    city_code: Mapped[str] = mapped_column(String(6))
+    hukou_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class Transfer(Base):
+    """A voluntary, paid transfer, exchange, lease, share-in or exit of a right (or part of one)."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    collective_code: Mapped[str] = mapped_column(String(14), index=True)
+    from_household: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    to_household: Mapped[str | None] = mapped_column(ForeignKey("households.code"), index=True, nullable=True)
+    #: an outside party taking a management right (lease / share_in): {name, id_number | credit_code}.
+    to_party: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    counter_right_id: Mapped[str | None] = mapped_column(ForeignKey("rights.id"), nullable=True)
+    shares: Mapped[float | None] = mapped_column(Numeric(18, 4), nullable=True)
+    price: Mapped[float] = mapped_column(Numeric(14, 2))
+    #: lease / share_in: last day of the management right (≤ the contract's end, 第三十八条).
+    term_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    #: exit of contract land: the day written notice reached the issuer (6 months ahead, 第三十条).
+    notice_given_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    #: the holder's own signed, voluntary decision (农村土地承包法 第二十七条; 实施条例 第三十六条).
+    consent_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    consent_signed_on: Mapped[dt.date] = mapped_column(Date)
+    consent_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    issuer_decision: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    issuer_decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    issuer_grounds: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class TransferParcel(Base):
+    """A parcel a transfer moves (contract land); for an exchange, also the counterpart's parcels."""
+
+    __tablename__ = "transfer_parcels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"), index=True)
+    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"))
+
+
+class TransferPayment(Base):
+    """A payment towards a transfer's price (partial payments add up)."""
+
+    __tablename__ = "transfer_payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    amount: Mapped[float] = mapped_column(Numeric(14, 2))
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class TransferHold(Base):
+    """The database's guarantee of one open transfer per right and per parcel (RIGHT_BUSY).
+
+    An open transfer holds a row per right (``right:<id>``) and parcel
+    (``parcel:<code>``) it touches; the primary key makes a second claim fail
+    inside the database, race or no race. The rows go when the transfer closes.
+    """
+
+    __tablename__ = "transfer_holds"
+
+    key: Mapped[str] = mapped_column(String(30), primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+
+
+class Freeze(Base):
+    """A right or parcel frozen while a dispute is open (RIGHT_IN_DISPUTE); the dispute module sets them."""
+
+    __tablename__ = "freezes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: a right id (19 characters) or a parcel code (19 digits).
+    subject: Mapped[str] = mapped_column(String(19), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(Text)
+    dispute_ref: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    frozen_on: Mapped[dt.date] = mapped_column(Date)
+    lifted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -1,0 +1,84 @@
+"""Transfers, voluntary exits and settlements (API.md, Transfers, voluntary exit and settlement)."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.auth.access import current_principal
+from app.extensions import Blueprint, unit_of_work
+from app.transfers import services
+from app.transfers.schemas import (CompleteSchema, IssuerConsentSchema, PaymentSchema, SettlementCreateSchema,
+                                   SettlementSchema, TransferCreateSchema, TransferPageSchema, TransferQueryArgsSchema,
+                                   TransferSchema)
+
+blp = Blueprint("transfers", __name__, description="Voluntary paid transfers and exits; settlements")
+_ID = "<int(max=2147483647):transfer_id>"
+
+
+@blp.route("/transfers")
+class Transfers(MethodView):
+    @blp.arguments(TransferCreateSchema)
+    @blp.response(201, TransferSchema)
+    def post(self, data):
+        """Open a voluntary, paid transfer, exchange or exit, signed by the holder."""
+        data["from_"] = data.pop("from_")
+        return services.create_transfer(unit_of_work(), actor=current_principal(), **data)
+
+    @blp.arguments(TransferQueryArgsSchema, location="query")
+    @blp.response(200, TransferPageSchema)
+    def get(self, args):
+        """List transfers by right, household and status."""
+        return services.list_transfers(unit_of_work(write=False), actor=current_principal(), **args)
+
+
+@blp.route(f"/transfers/{_ID}")
+class TransferItem(MethodView):
+    @blp.response(200, TransferSchema)
+    def get(self, transfer_id):
+        """Show a transfer with its payments, consent and the issuer's answer."""
+        return services.get_transfer(unit_of_work(write=False), actor=current_principal(), transfer_id=transfer_id)
+
+
+@blp.route(f"/transfers/{_ID}/issuer-consent")
+class IssuerConsent(MethodView):
+    @blp.arguments(IssuerConsentSchema)
+    @blp.response(200, TransferSchema)
+    def post(self, data, transfer_id):
+        """Record the issuer's answer to a 转让 (a refusal without legal grounds does not stop it)."""
+        return services.decide_issuer_consent(unit_of_work(), actor=current_principal(), transfer_id=transfer_id,
+                                              **data)
+
+
+@blp.route(f"/transfers/{_ID}/payments")
+class Payments(MethodView):
+    @blp.arguments(PaymentSchema)
+    @blp.response(201, TransferSchema)
+    def post(self, data, transfer_id):
+        """Record a payment towards the price."""
+        return services.add_payment(unit_of_work(), actor=current_principal(), transfer_id=transfer_id, **data)
+
+
+@blp.route(f"/transfers/{_ID}/complete")
+class Complete(MethodView):
+    @blp.arguments(CompleteSchema)
+    @blp.response(200, TransferSchema)
+    def post(self, data, transfer_id):
+        """Complete a paid, consented transfer: the right moves as the law says."""
+        return services.complete_transfer(unit_of_work(), actor=current_principal(), policy=services.TransferPolicy(),
+                                          transfer_id=transfer_id, **data)
+
+
+@blp.route(f"/transfers/{_ID}/withdraw")
+class Withdraw(MethodView):
+    @blp.response(200, TransferSchema)
+    def post(self, transfer_id):
+        """Withdraw an open transfer; nothing moves."""
+        return services.withdraw_transfer(unit_of_work(), actor=current_principal(), transfer_id=transfer_id)
+
+
+@blp.route("/settlements")
+class Settlements(MethodView):
+    @blp.arguments(SettlementCreateSchema)
+    @blp.response(201, SettlementSchema)
+    def post(self, data):
+        """Record that a member settled in a city; every right and the membership are kept."""
+        return services.record_settlement(unit_of_work(), actor=current_principal(), **data)

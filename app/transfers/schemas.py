@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from marshmallow import ValidationError, fields, validate
+
+from app.extensions import Id, PageArgsSchema, Schema, StrictBoolean, Text
+from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
+
+_CODE18 = validate.Regexp(r"^\d{18}$", error="an 18-digit household code")
+_RIGHT = validate.Length(min=19, max=19)
+
+
+class Money(fields.Decimal):
+    """Yuan with at most two decimals, sent as a JSON number or string; never NaN or infinite."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise ValidationError("Not a valid number.")
+        amount = super()._deserialize(value, attr, data, **kwargs)
+        if amount.as_tuple().exponent < -2 or abs(amount) >= Decimal("1e12"):
+            raise ValidationError("Yuan with at most two decimals, below 10¹².")
+        return amount
+
+
+class ConsentSchema(Schema):
+    signed_by_person_id = Id(required=True, metadata={"description": "a member of the holding household"})
+    signed_on = fields.Date(required=True)
+    document = Id(allow_none=True, metadata={"description": "the signed consent (a stored document id)"})
+    voluntary = StrictBoolean(required=True, metadata={"description": "must be true: the holder's own decision"})
+
+
+class TransferCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(TRANSFER_KINDS), metadata={
+        "description": "transfer (转让), exchange (互换), lease (出租/转包), share_in (入股) or exit (自愿有偿退出)"})
+    right = fields.String(required=True, validate=_RIGHT, metadata={"description": "the right that moves"})
+    parcels = fields.List(fields.String(validate=validate.Length(max=19)), validate=validate.Length(min=1, max=500),
+                          metadata={"description": "contract land: the parcels that move (an exchange lists both "
+                                                   "sides')"})
+    shares = fields.Decimal(places=4, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False,
+                                                                                max=10**9))
+    from_ = fields.String(required=True, data_key="from", validate=_CODE18, metadata={"description": "the holder"})
+    to = fields.String(validate=_CODE18, metadata={"description": "the receiving household (omit for an exit)"})
+    counter_right = fields.String(validate=_RIGHT, metadata={"description": "exchange: the other household's right"})
+    price = Money(required=True, metadata={"description": "yuan; above zero except for an exchange"})
+    term_end = fields.Date(metadata={"description": "lease / share_in: last day of the management right"})
+    notice_given_on = fields.Date(metadata={"description": "exit of contract land: the day written notice reached "
+                                                           "the issuer (6 months before completion)"})
+    consent = fields.Nested(ConsentSchema, required=True)
+    condition_of_settlement = StrictBoolean(metadata={
+        "description": "accepted only to be refused: a transfer made a condition of settling in a city is "
+                       "422 NO_SURRENDER_CONDITION"})
+    settlement = Id(metadata={"description": "accepted only to be refused: no transfer may refer to a settlement "
+                                             "(422 NO_SURRENDER_CONDITION)"})
+
+
+class IssuerConsentSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["granted", "refused"]))
+    grounds = Text(max_length=2000, metadata={"description": "the legal grounds of a refusal; a refusal without "
+                                                             "them is recorded and does not stop the transfer"})
+    decided_on = fields.Date()
+
+
+class PaymentSchema(Schema):
+    amount = Money(required=True)
+    paid_on = fields.Date(required=True)
+    reference = Text(required=True, max_length=100, metadata={"description": "bank or receipt reference"})
+
+
+class CompleteSchema(Schema):
+    completed_on = fields.Date(metadata={"description": "default today"})
+
+
+class TransferQueryArgsSchema(PageArgsSchema):
+    right = fields.String(validate=_RIGHT)
+    household = fields.String(validate=_CODE18)
+    status = fields.String(validate=validate.OneOf(TRANSFER_STATUSES))
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,10}$"))
+
+
+class TransferSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String(metadata={"description": "pending, consented, paid, completed, withdrawn or refused"})
+    right = fields.String()
+    from_ = fields.String(data_key="from")
+    to = fields.String(allow_none=True)
+    counter_right = fields.String(allow_none=True)
+    parcels = fields.List(fields.String())
+    shares = fields.String(allow_none=True)
+    price = fields.String()
+    paid = fields.String()
+    payments = fields.List(fields.Dict())
+    term_end = fields.Date(allow_none=True)
+    notice_given_on = fields.Date(allow_none=True)
+    consent = fields.Dict()
+    issuer = fields.Dict()
+    completed_on = fields.Date(allow_none=True)
+    created_at = fields.DateTime()
+    ledger_seq = fields.Integer()
+
+
+class TransferPageSchema(Schema):
+    items = fields.List(fields.Nested(TransferSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SettlementCreateSchema(Schema):
+    person_id = Id(required=True)
+    settled_on = fields.Date(required=True)
+    city_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a 6-digit GB/T 2260 code"))
+    hukou_ref = Text(max_length=100, metadata={"description": "the hukou transfer document's reference"})
+
+
+class SettlementSchema(Schema):
+    id = fields.Integer()
+    person = fields.Integer()
+    household = fields.String()
+    settled_on = fields.Date()
+    city_code = fields.String()
+    hukou_ref = fields.String(allow_none=True)
+    ledger_seq = fields.Integer()
+    rights_retained = fields.List(fields.Dict(), metadata={"description": "every right the household keeps: all"})
+    membership_retained = fields.Boolean()

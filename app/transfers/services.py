@@ -1,0 +1,535 @@
+"""Settlements, and voluntary paid transfers, exchanges and exits of rights within the collective.
+
+The guarantee (RULES.md §0): recording a settlement changes, restricts and flags
+nothing; no transfer or exit may carry any link to a settlement; every one
+carries the holder's own signed, voluntary consent and is paid. Nothing in
+this module ends a right or a membership because someone settled in a city:
+rights move only when a transfer the holder signed is completed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.services import Principal
+from app.db import UnitOfWork
+from app.errors import DomainError, NotFound, RuleViolation
+from app.ledger import services as ledger
+from app.parties.models import Household, Membership, Person
+from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
+from app.rights.models import ID_SUFFIX, Right, RightParcel
+from app.rights.services import right_view
+from app.transfers.models import (OPEN_STATUSES, Freeze, Settlement, Transfer, TransferHold, TransferParcel,
+                                  TransferPayment)
+
+#: The exchange desk writes transfers; clerks and admins may too.
+TRANSFER_WRITERS = REGISTRY_WRITERS | {"exchange"}
+#: What this module completes so far: (kind, right type).
+SUPPORTED = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract")}
+#: 农村土地承包法 第三十条: written notice half a year before the return.
+EXIT_NOTICE_MONTHS = 6
+
+
+@dataclass(frozen=True)
+class TransferPolicy:
+    #: days the issuer has to answer a transfer request before silence counts as no objection
+    #: (司法解释 第十三条: no answer does not void the transfer).
+    issuer_answer_days: int = 30
+
+
+# --- settlements ----------------------------------------------------------------------------
+
+def record_settlement(uow: UnitOfWork, *, actor: Principal, person_id: int, settled_on: dt.date, city_code: str,
+                      hukou_ref: str | None = None) -> dict:
+    """Record that a member settled in a city, and answer which rights the household keeps (all of them).
+
+    Nothing else happens: no right, membership or share is ended, restricted or flagged
+    (农村土地承包法 第二十七条; 土地管理法实施条例 第三十六条; 国发〔2014〕25号).
+
+    Raises:
+        NotFound: the person is unknown or outside the actor's scope.
+        RuleViolation: DATE_ORDER for a settlement in the future.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    if settled_on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="落户日期晚于今天", reason_en="settled_on is in the future")
+    with uow:
+        s = uow.session
+        person = s.get(Person, person_id)
+        if person is None or not actor.sees(person.household_code):
+            raise NotFound("人员", "Person", person_id)
+        settlement = Settlement(person_id=person.id, household_code=person.household_code,
+                                county_code=person.county_code, settled_on=settled_on, city_code=city_code,
+                                hukou_ref=hukou_ref, ledger_seq=0)
+        s.add(settlement)
+        s.flush()
+        retained = _retained(s, actor, person)
+        settlement.ledger_seq = ledger.append(
+            s, county=person.county_code, kind="settlement.recorded", actor=actor,
+            subjects=[person.household_code, f"settlement:{settlement.id}"],
+            data={"settlement": settlement.id, "person": person.id, "household": person.household_code,
+                  "settled_on": settled_on.isoformat(), "city_code": city_code, "hukou_ref": hukou_ref,
+                  "rights_retained": [r["id"] for r in retained["rights"]],
+                  "membership_retained": retained["membership"]})
+        view = settlement_view(settlement) | {"rights_retained": retained["rights"],
+                                               "membership_retained": retained["membership"]}
+        uow.commit()
+    return view
+
+
+def _retained(s, actor: Principal, person: Person) -> dict:
+    rights = s.scalars(select(Right).where(Right.holder_code == person.household_code, Right.valid_to.is_(None))
+                       .order_by(Right.id)).all()
+    member = s.scalar(select(func.count()).select_from(Membership).where(
+        Membership.person_id == person.id, Membership.valid_to.is_(None))) > 0
+    summary = [{"id": r.id, "type": r.type, "parcels": v["parcels"] and [p["code"] for p in v["parcels"]],
+                "shares": v["shares"]} for r in rights for v in [right_view(s, r, actor, as_of=None)]]
+    return {"rights": summary, "membership": member}
+
+
+def settlement_view(x: Settlement) -> dict:
+    return {"id": x.id, "person": x.person_id, "household": x.household_code, "settled_on": x.settled_on,
+            "city_code": x.city_code, "hukou_ref": x.hukou_ref, "ledger_seq": x.ledger_seq}
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str, price: Decimal,
+                    consent: dict, from_: str, to: str | None = None, parcels: list[str] | None = None,
+                    shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
+                    notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
+                    settlement: int | None = None) -> dict:
+    """Open a voluntary, paid transfer of (part of) a right, signed by its holder.
+
+    Raises:
+        RuleViolation: NO_SURRENDER_CONDITION (any link to a settlement), CONSENT_REQUIRED, RIGHT_NOT_HELD,
+            PARCEL_NOT_IN_RIGHT, SAME_COLLECTIVE_ONLY, PRICE_REQUIRED, CONTRACT_TERM_MISMATCH,
+            RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer holds the right or a parcel), DATE_ORDER.
+        NotFound: the right, a household, a person or the document is unknown or outside the scope.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    if condition_of_settlement or settlement is not None:
+        raise RuleViolation("NO_SURRENDER_CONDITION", details={
+            "condition_of_settlement": condition_of_settlement, "settlement": settlement})
+    if consent.get("voluntary") is not True:
+        raise RuleViolation("CONSENT_REQUIRED", details={"voluntary": consent.get("voluntary")})
+    if consent["signed_on"] > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于今天", reason_en="consent is dated in the future")
+    if notice_given_on is not None and notice_given_on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="通知日期晚于今天", reason_en="notice_given_on is in the future")
+    if price <= 0 and kind != "exchange":
+        raise RuleViolation("PRICE_REQUIRED", details={"price": str(price)})
+    with uow:
+        s = uow.session
+        held = s.get(Right, right) if actor.sees(right) else None
+        if held is None:
+            raise NotFound("权利", "Right", right)
+        if held.holder_code != from_ or held.valid_to is not None:
+            raise RuleViolation("RIGHT_NOT_HELD", details={"household": from_, "right": right})
+        if (kind, held.type) not in SUPPORTED:
+            raise DomainError(f"{held.type} 权利的 {kind} 尚未开通", f"{kind} of a {held.type} right is not offered yet",
+                              status=422, errors={"kind": [f"not offered for {held.type} rights yet"]})
+        signer = s.get(Person, consent["signed_by_person_id"])
+        if signer is None or signer.household_code != held.holder_code:
+            # Only the holder decides (第二十七条): a cadre, a buyer or a settlement office cannot sign for it.
+            raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"],
+                                                             "holder": held.holder_code})
+        document = visible_document(s, actor, consent.get("document"))
+        recipient = _recipient(s, actor, kind, held, to)
+        counter = _counter_right(s, actor, kind, held, counter_right, recipient)
+        moving = _moving_parcels(s, kind, held, counter, parcels or [])
+        if kind == "transfer":
+            _terms_match(s, held, recipient)
+        _not_frozen(s, [held.id, *([counter.id] if counter else []), *(code for code, _ in moving)])
+        ledger.lock_log(s, held.county_code)
+        t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
+                     from_household=held.holder_code, to_household=recipient.code if recipient else None,
+                     counter_right_id=counter.id if counter else None, shares=shares, price=price,
+                     term_end=term_end, notice_given_on=notice_given_on,
+                     consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
+                     consent_document_id=document, status="pending", created_by=actor.name, ledger_seq=0)
+        s.add(t)
+        s.flush()
+        s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
+        _hold(s, t, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
+        t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,
+                                     subjects=_subjects(t, moving), data=_entry(t, moving))
+        s.flush()
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> Household | None:
+    if kind == "exit":
+        if to is not None:
+            raise DomainError("退出时权利交回集体，不填受让方", "an exit returns the right to the collective: omit `to`",
+                              status=422, errors={"to": ["must be omitted for an exit"]})
+        return None
+    household = s.get(Household, to) if to and actor.sees(to) else None
+    if household is None:
+        raise NotFound("受让农户", "Household", to)
+    if household.code == held.holder_code:
+        raise DomainError("不能流转给本户", "a household cannot transfer to itself", status=422,
+                          errors={"to": ["the holder itself"]})
+    if household.collective_code != held.collective_code:
+        raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"from": held.collective_code,
+                                                             "to": household.collective_code})
+    return household
+
+
+def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: str | None,
+                   recipient: Household | None) -> Right | None:
+    if kind != "exchange":
+        if counter_right is not None:
+            raise DomainError("只有互换才有对方权利", "counter_right is for exchanges only", status=422,
+                              errors={"counter_right": ["only for kind exchange"]})
+        return None
+    counter = s.get(Right, counter_right) if counter_right and actor.sees(counter_right) else None
+    if counter is None:
+        raise NotFound("对方权利", "Right", counter_right)
+    if counter.holder_code != recipient.code or counter.valid_to is not None or counter.type != held.type:
+        raise RuleViolation("RIGHT_NOT_HELD", details={"household": recipient.code, "right": counter_right})
+    return counter
+
+
+def _moving_parcels(s, kind: str, held: Right, counter: Right | None, parcels: list[str]) -> list[tuple[str, str]]:
+    """(parcel, the right it is under now) for every parcel the transfer moves."""
+    if not parcels:
+        raise DomainError("请列出流转的地块", "list the parcels that move", status=422,
+                          errors={"parcels": ["at least one parcel"]})
+    if len(set(parcels)) != len(parcels):
+        raise DomainError("同一地块在请求中出现两次", "the same parcel appears twice", status=422,
+                          errors={"parcels": ["duplicate codes"]})
+    rights = [held.id, *([counter.id] if counter else [])]
+    under = dict(s.execute(select(RightParcel.parcel_code, RightParcel.right_id).where(
+        RightParcel.right_id.in_(rights), RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None))).all())
+    outside = [p for p in parcels if p not in under]
+    if outside:
+        raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={"parcels": outside, "rights": rights})
+    if counter is not None and len(set(under.values())) < 2:
+        raise DomainError("互换须双方各出地块", "an exchange moves parcels of both rights", status=422,
+                          errors={"parcels": ["parcels of both rights"]})
+    return [(p, under[p]) for p in parcels]
+
+
+def _terms_match(s, held: Right, recipient: Household) -> None:
+    """The recipient's contract must run to the same end, or the land could not join it (one contract each)."""
+    theirs = s.get(Right, recipient.code + ID_SUFFIX["contract"])
+    if theirs is not None and theirs.valid_to is None and theirs.end != held.end:
+        raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id, "end": theirs.end.isoformat(),
+                                                               "transferred_end": held.end.isoformat()})
+    if theirs is not None and theirs.valid_to is not None:
+        raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": theirs.id})
+
+
+def _not_frozen(s, subjects: list[str]) -> None:
+    frozen = s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))).all()
+    if frozen:
+        raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
+
+
+def _hold(s, t: Transfer, rights: list[str], parcels: list[str]) -> None:
+    """Claim the right(s) and parcels for this transfer; a second open transfer fails in the database."""
+    try:
+        with s.begin_nested():
+            s.add_all([TransferHold(key=f"right:{r}", transfer_id=t.id) for r in rights]
+                      + [TransferHold(key=f"parcel:{p}", transfer_id=t.id) for p in parcels])
+            s.flush()
+    except IntegrityError:
+        busy = s.scalars(select(TransferHold.transfer_id).where(TransferHold.key.in_(
+            [f"right:{r}" for r in rights] + [f"parcel:{p}" for p in parcels]))).all()
+        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))}) from None
+
+
+def _release(s, t: Transfer) -> None:
+    s.execute(delete(TransferHold).where(TransferHold.transfer_id == t.id))
+
+
+def _subjects(t: Transfer, moving: list[tuple[str, str]]) -> list[str]:
+    return [f"transfer:{t.id}", t.right_id, t.from_household, *([t.to_household] if t.to_household else []),
+            *([t.counter_right_id] if t.counter_right_id else []), *(code for code, _ in moving)]
+
+
+def _entry(t: Transfer, moving: list[tuple[str, str]]) -> dict:
+    return {"transfer": t.id, "kind": t.kind, "right": t.right_id, "from": t.from_household, "to": t.to_household,
+            "counter_right": t.counter_right_id, "parcels": [{"code": c, "right": r} for c, r in moving],
+            "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
+            "term_end": _iso(t.term_end), "notice_given_on": _iso(t.notice_given_on),
+            "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on.isoformat(),
+                        "document": t.consent_document_id, "voluntary": True}}
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int, decision: str,
+                          grounds: str | None = None, decided_on: dt.date | None = None) -> dict:
+    """Record the issuer's answer to a 转让.
+
+    A refusal that names its legal grounds ends the transfer; one without grounds is recorded as
+    such and does not stop it (司法解释 第十三条).
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED; DATE_ORDER (a decision in the future or before the request).
+        DomainError: 422 when the kind needs no consent (exchange: 备案; lease: filing; exit: notice).
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    decided_on = decided_on or dt.date.today()
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id)
+        if t.kind != "transfer":
+            raise DomainError("只有转让需要发包方同意", "only a 转让 needs the issuer's consent", status=422,
+                              errors={"decision": [f"not for kind {t.kind}"]})
+        if decided_on > dt.date.today() or decided_on < t.created_at.date():
+            raise RuleViolation("DATE_ORDER", reason_zh="决定日期不在申请之后、今天之前",
+                                reason_en="the decision must fall between the request and today")
+        t.issuer_decision = decision if decision == "granted" or grounds else "refused_without_grounds"
+        t.issuer_decided_on, t.issuer_grounds = decided_on, grounds
+        if t.issuer_decision == "refused":
+            t.status = "refused"
+            _release(s, t)
+        else:
+            t.status = _progress(s, t)
+        ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
+                      subjects=[f"transfer:{t.id}", t.right_id],
+                      data={"transfer": t.id, "decision": t.issuer_decision, "grounds": grounds,
+                            "decided_on": decided_on.isoformat()})
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: Decimal, paid_on: dt.date,
+                reference: str) -> dict:
+    """Record a payment (partial payments add up to the price, never beyond it).
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED; PAYMENT_EXCEEDS_PRICE; PRICE_REQUIRED for a non-positive amount;
+            DATE_ORDER for a payment in the future.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    if amount <= 0:
+        raise RuleViolation("PRICE_REQUIRED", details={"amount": str(amount)})
+    if paid_on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="付款日期晚于今天", reason_en="paid_on is in the future")
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id)
+        total = _paid(s, t) + amount
+        if total > t.price:
+            raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
+        payment = TransferPayment(transfer_id=t.id, amount=amount, paid_on=paid_on, reference=reference,
+                                  ledger_seq=0)
+        s.add(payment)
+        payment.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.payment_recorded", actor=actor,
+                                           subjects=[f"transfer:{t.id}", t.right_id],
+                                           data={"transfer": t.id, "amount": str(amount),
+                                                 "paid_on": paid_on.isoformat(), "reference": reference,
+                                                 "total_paid": str(total), "price": str(t.price)})
+        s.flush()
+        t.status = _progress(s, t)
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) -> dict:
+    """Withdraw an open transfer: it ends, the right and parcels are free again, nothing moved.
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id)
+        t.status = "withdrawn"
+        _release(s, t)
+        ledger.append(s, county=t.county_code, kind="transfer.withdrawn", actor=actor,
+                      subjects=[f"transfer:{t.id}", t.right_id], data={"transfer": t.id})
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPolicy, transfer_id: int,
+                      completed_on: dt.date | None = None) -> dict:
+    """Complete a transfer: the right (or its parcels) moves exactly as the law says.
+
+    转让: the giver's links to the parcels end; the recipient's contract gains them (a new contract
+    for the remaining term if it has none) (第三十四条). 互换: the parcels swap contracts (第三十三条).
+    交回: the parcels return to the collective; a contract left without land ends (第三十条).
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED (also for the losers of a race to complete), ISSUER_CONSENT_REQUIRED,
+            PAYMENT_REQUIRED, EXIT_NOTICE_PERIOD, RIGHT_IN_DISPUTE, DATE_ORDER (consent signed after completion).
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    on = completed_on or dt.date.today()
+    if on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="完成日期晚于今天", reason_en="completed_on is in the future")
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id, lock=True)
+        moving = [(p.parcel_code, p.right_id) for p in s.scalars(
+            select(TransferParcel).where(TransferParcel.transfer_id == t.id).order_by(TransferParcel.id))]
+        if t.consent_signed_on > on:
+            raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
+                                reason_en="the consent is dated after the completion")
+        held = s.get(Right, t.right_id)
+        if on < held.start or on > held.end:
+            raise RuleViolation("DATE_ORDER", reason_zh="完成日期不在承包期内", reason_en="completion lies outside the "
+                                "contract term", details={"start": held.start.isoformat(), "end": held.end.isoformat()})
+        if t.kind == "transfer":
+            _issuer_consent_given(t, policy, on)
+        if _paid(s, t) < t.price:
+            raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(_paid(s, t)), "price": str(t.price)})
+        if t.kind == "exit" and not _notice_in_time(t.notice_given_on, on):
+            raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": _iso(t.notice_given_on),
+                                                               "completed_on": on.isoformat()})
+        _not_frozen(s, [t.right_id, *([t.counter_right_id] if t.counter_right_id else []),
+                        *(code for code, _ in moving)])
+        ledger.lock_log(s, t.county_code)
+        seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
+                            subjects=_subjects(t, moving),
+                            data=_entry(t, moving) | {"completed_on": on.isoformat(), "paid": str(_paid(s, t)),
+                                                      "issuer_decision": t.issuer_decision})
+        _move(s, t, moving, on, seq)
+        t.status, t.completed_on = "completed", on
+        _release(s, t)
+        s.flush()
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def _issuer_consent_given(t: Transfer, policy: TransferPolicy, on: dt.date) -> None:
+    if t.issuer_decision in ("granted", "refused_without_grounds", "no_answer"):
+        return
+    if (on - t.created_at.date()).days >= policy.issuer_answer_days:
+        t.issuer_decision = "no_answer"  # silence past the period does not block (司法解释 第十三条)
+        return
+    raise RuleViolation("ISSUER_CONSENT_REQUIRED", details={"answer_within_days": policy.issuer_answer_days})
+
+
+def _notice_in_time(notice: dt.date | None, on: dt.date) -> bool:
+    if notice is None:
+        return False
+    months = notice.month - 1 + EXIT_NOTICE_MONTHS
+    year, month = notice.year + months // 12, months % 12 + 1
+    day = min(notice.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31,
+                           31, 30, 31, 30, 31][month - 1])
+    return on >= dt.date(year, month, day)
+
+
+def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:
+    """End the moving parcels' links and open them under the receiving contract."""
+    codes = [code for code, _ in moving]
+    links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
+        RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)).with_for_update())}
+    for link in links.values():
+        link.valid_to, link.end_ledger_seq = on, seq
+    s.flush()  # the partial unique index allows one open link per parcel: close before opening
+    if t.kind == "transfer":
+        target = _receiving_contract(s, t, on, seq)
+        s.add_all(RightParcel(right_id=target.id, parcel_code=c, county_code=t.county_code, valid_from=on,
+                              contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c in codes)
+    elif t.kind == "exchange":
+        other = {t.right_id: t.counter_right_id, t.counter_right_id: t.right_id}
+        s.add_all(RightParcel(right_id=other[r], parcel_code=c, county_code=t.county_code, valid_from=on,
+                              contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c, r in moving)
+    s.flush()
+    if t.kind in ("transfer", "exit"):
+        giver = s.get(Right, t.right_id)
+        left = s.scalar(select(func.count()).select_from(RightParcel).where(
+            RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None)))
+        if not left:  # 第三十四条: the giver's contract for that land ends with it
+            giver.valid_to = on
+
+
+def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
+    giver = s.get(Right, t.right_id)
+    theirs = s.get(Right, t.to_household + ID_SUFFIX["contract"])
+    if theirs is not None:
+        if theirs.valid_to is not None or theirs.end != giver.end:
+            raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id})
+        return theirs
+    household = s.get(Household, t.to_household)
+    right = Right(id=household.code + ID_SUFFIX["contract"], type="contract", holder_code=household.code,
+                  collective_code=household.collective_code, county_code=household.county_code, start=on,
+                  end=giver.end, acquisition="transfer", valid_from=on, ledger_seq=seq)
+    s.add(right)
+    s.flush()
+    return right
+
+
+def _paid(s, t: Transfer) -> Decimal:
+    return Decimal(str(s.scalar(select(func.coalesce(func.sum(TransferPayment.amount), 0)).where(
+        TransferPayment.transfer_id == t.id)))).quantize(Decimal("0.01"))
+
+
+def _progress(s, t: Transfer) -> str:
+    consented = t.kind != "transfer" or t.issuer_decision in ("granted", "refused_without_grounds", "no_answer")
+    if consented and _paid(s, t) >= t.price:
+        return "paid"
+    return "consented" if consented and t.kind == "transfer" else "pending"
+
+
+def _open_transfer(s, actor: Principal, transfer_id: int, lock: bool = False) -> Transfer:
+    t = s.get(Transfer, transfer_id, with_for_update=lock)
+    if t is None or not actor.sees(t.right_id):
+        raise NotFound("流转", "Transfer", transfer_id)
+    if t.status not in OPEN_STATUSES:
+        raise RuleViolation("TRANSFER_CLOSED", details={"status": t.status})
+    return t
+
+
+def get_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) -> dict:
+    with uow:
+        t = uow.session.get(Transfer, transfer_id)
+        if t is None or not actor.sees(t.right_id):
+            raise NotFound("流转", "Transfer", transfer_id)
+        return transfer_view(uow.session, t)
+
+
+def list_transfers(uow: UnitOfWork, *, actor: Principal, right: str | None = None, household: str | None = None,
+                   status: str | None = None, limit: int = 50, cursor: str | None = None) -> dict:
+    with uow:
+        s = uow.session
+        q = select(Transfer).where(Transfer.right_id >= actor.scope, Transfer.right_id < actor.scope + ":")
+        if right:
+            q = q.where((Transfer.right_id == right) | (Transfer.counter_right_id == right))
+        if household:
+            q = q.where((Transfer.from_household == household) | (Transfer.to_household == household))
+        if status:
+            q = q.where(Transfer.status == status)
+        if cursor:
+            q = q.where(Transfer.id > int(cursor))
+        rows = s.scalars(q.order_by(Transfer.id).limit(limit + 1)).all()
+        items = [transfer_view(s, t) for t in rows[:limit]]
+    return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
+
+
+def transfer_view(s, t: Transfer) -> dict:
+    payments = s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
+                         .order_by(TransferPayment.id)).all()
+    parcels = s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == t.id)
+                        .order_by(TransferParcel.id)).all()
+    return {"id": t.id, "kind": t.kind, "status": t.status, "right": t.right_id, "from": t.from_household,
+            "to": t.to_household, "counter_right": t.counter_right_id, "parcels": list(parcels),
+            "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
+            "paid": str(sum((Decimal(str(p.amount)) for p in payments), Decimal("0.00"))),
+            "payments": [{"amount": str(p.amount), "paid_on": p.paid_on, "reference": p.reference,
+                          "ledger_seq": p.ledger_seq} for p in payments],
+            "term_end": t.term_end, "notice_given_on": t.notice_given_on,
+            "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on,
+                        "document": t.consent_document_id, "voluntary": True},
+            "issuer": {"decision": t.issuer_decision, "decided_on": t.issuer_decided_on, "grounds": t.issuer_grounds},
+            "completed_on": t.completed_on, "created_at": t.created_at, "ledger_seq": t.ledger_seq}

@@ -1,0 +1,235 @@
+"""Voluntary paid transfers, exchanges and exits of contract land, and settlements, on both engines."""
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import COLLECTIVE
+
+START, END = "2018-01-01", "2047-12-31"
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def land(clerk, make_household, make_parcel, make_collective):
+    """Household A holds parcels a1, a2; B holds b1; C (another collective) holds nothing."""
+    make_parcel(0, 0)  # the collective and a reserve parcel
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, a2, b1 = (make_parcel(x, 0)["id"] for x in (100, 200, 300))
+    for holder, parcels in ((a, [a1, a2]), (b, [b1])):
+        r = clerk.post("/api/v1/rights", json={"type": "contract", "holder": holder["code"], "parcels": parcels,
+                                               "start": START, "end": END})
+        assert r.status_code == 201, r.get_json()
+    make_collective(code="21068110100102", name="二组")
+    c = make_household(collective="21068110100102")
+    return {"a": a, "b": b, "c": c, "a1": a1, "a2": a2, "b1": b1,
+            "ra": a["code"] + "J", "rb": b["code"] + "J"}
+
+
+def body(land, **over):
+    return {"kind": "transfer", "right": land["ra"], "from": land["a"]["code"], "to": land["b"]["code"],
+            "parcels": [land["a1"]], "price": "12000.00",
+            "consent": {"signed_by_person_id": land["a"]["members"][0]["id"], "signed_on": TODAY.isoformat(),
+                        "voluntary": True}} | over
+
+
+def parcels_of(clerk, right, as_of=None):
+    r = clerk.get(f"/api/v1/rights/{right}" + (f"?as_of={as_of}" if as_of else ""))
+    return sorted(p["code"] for p in r.get_json()["parcels"]) if r.status_code == 200 else None
+
+
+def test_a_transfer_moves_the_parcel_only_when_consented_paid_and_completed(clerk, admin, land):
+    r = clerk.post("/api/v1/transfers", json=body(land))
+    assert r.status_code == 201, r.get_json()
+    t = r.get_json()
+    assert (t["status"], t["parcels"], t["price"]) == ("pending", [land["a1"]], "12000.00")
+    url = f"/api/v1/transfers/{t['id']}"
+    assert clerk.post(f"{url}/complete", json={}).get_json()["rule"] == "ISSUER_CONSENT_REQUIRED"
+    assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).get_json()["status"] == "consented"
+    paid = clerk.post(f"{url}/payments", json={"amount": "5000", "paid_on": TODAY.isoformat(), "reference": "银行1"})
+    assert paid.status_code == 201 and paid.get_json()["paid"] == "5000.00"
+    refused = clerk.post(f"{url}/complete", json={})
+    assert refused.status_code == 409 and refused.get_json()["rule"] == "PAYMENT_REQUIRED"
+    assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])  # nothing moved yet
+    over = clerk.post(f"{url}/payments", json={"amount": "7000.01", "paid_on": TODAY.isoformat(), "reference": "x"})
+    assert over.status_code == 422 and over.get_json()["rule"] == "PAYMENT_EXCEEDS_PRICE"
+    rest = clerk.post(f"{url}/payments", json={"amount": 7000, "paid_on": TODAY.isoformat(), "reference": "银行2"})
+    assert rest.get_json()["status"] == "paid"
+    done = clerk.post(f"{url}/complete", json={})
+    assert done.status_code == 200 and done.get_json()["status"] == "completed"
+    assert parcels_of(clerk, land["ra"]) == [land["a2"]]
+    assert parcels_of(clerk, land["rb"]) == sorted([land["a1"], land["b1"]])
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    assert parcels_of(clerk, land["ra"], as_of="2030-01-01") == [land["a2"]]
+    history = clerk.get(f"/api/v1/parcels/{land['a1']}/history").get_json()["rights"]
+    assert [(h["right"], h["valid_to"]) for h in history] == [(land["ra"], TODAY.isoformat()), (land["rb"], None)]
+    assert yesterday < TODAY.isoformat()
+    entry = admin.get(f"/api/v1/ledger/210681?after={history[1]['ledger_seq'] - 1}&limit=1").get_json()["items"][0]
+    assert entry["kind"] == "transfer.completed" and entry["body"]["data"]["paid"] == "12000.00"
+    again = clerk.post(f"{url}/complete", json={})
+    assert again.status_code == 409 and again.get_json()["rule"] == "TRANSFER_CLOSED"
+
+
+def test_the_recipient_without_a_contract_gets_one_for_the_remaining_term_and_an_empty_contract_ends(clerk, land,
+                                                                                                    make_household):
+    d = make_household(collective=COLLECTIVE)
+    t = clerk.post("/api/v1/transfers", json=body(land, to=d["code"], parcels=[land["a1"], land["a2"]])).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    clerk.post(f"{url}/issuer-consent", json={"decision": "refused"})  # no grounds: recorded, does not block
+    assert clerk.get(url).get_json()["issuer"]["decision"] == "refused_without_grounds"
+    clerk.post(f"{url}/payments", json={"amount": "12000", "paid_on": TODAY.isoformat(), "reference": "r"})
+    assert clerk.post(f"{url}/complete", json={}).status_code == 200
+    theirs = clerk.get(f"/api/v1/rights/{d['code']}J").get_json()
+    assert (theirs["start"], theirs["end"], theirs["acquisition"]) == (TODAY.isoformat(), END, "transfer")
+    assert clerk.get(f"/api/v1/rights/{land['ra']}").get_json()["status"] == "ended"
+
+
+def test_a_refusal_with_grounds_ends_the_transfer(clerk, land):
+    t = clerk.post("/api/v1/transfers", json=body(land)).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    r = clerk.post(f"{url}/issuer-consent", json={"decision": "refused", "grounds": "受让方不是本集体成员"})
+    assert r.get_json()["status"] == "refused"
+    assert clerk.post(f"{url}/complete", json={}).get_json()["rule"] == "TRANSFER_CLOSED"
+    assert clerk.post("/api/v1/transfers", json=body(land)).status_code == 201  # the parcel is free again
+
+
+def test_an_exchange_swaps_the_parcels(clerk, land):
+    r = clerk.post("/api/v1/transfers", json=body(land, kind="exchange", price="0", counter_right=land["rb"],
+                                                  parcels=[land["a1"], land["b1"]]))
+    assert r.status_code == 201, r.get_json()
+    url = f"/api/v1/transfers/{r.get_json()['id']}"
+    assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).status_code == 422  # 备案 only
+    assert clerk.post(f"{url}/complete", json={}).status_code == 200
+    assert parcels_of(clerk, land["ra"]) == sorted([land["a2"], land["b1"]])
+    assert parcels_of(clerk, land["rb"]) == [land["a1"]]
+
+
+@pytest.mark.parametrize("notice, ok", [((9, 30), True), ((10, 1), False)])
+def test_an_exit_needs_written_notice_six_months_before(clerk, land, notice, ok):
+    on = dt.date(TODAY.year - 1, 3, 30)  # six months after 30 September, one day short of 1 October's
+    notice = dt.date(TODAY.year - 2, *notice)
+    t = clerk.post("/api/v1/transfers", json=body(land, kind="exit", to=None, parcels=[land["a1"]],
+                                                  notice_given_on=notice.isoformat()) | {"to": None})
+    assert t.status_code == 422  # `to` must be omitted, not null
+    payload = body(land, kind="exit", notice_given_on=notice.isoformat())
+    payload["consent"]["signed_on"] = notice.isoformat()
+    del payload["to"]
+    t = clerk.post("/api/v1/transfers", json=payload).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    clerk.post(f"{url}/payments", json={"amount": "12000", "paid_on": notice.isoformat(), "reference": "补偿"})
+    r = clerk.post(f"{url}/complete", json={"completed_on": on.isoformat()})
+    if ok:
+        assert r.status_code == 200, r.get_json()
+        assert parcels_of(clerk, land["ra"], as_of=on.isoformat()) == [land["a2"]]
+        assert land["a1"] not in (parcels_of(clerk, land["rb"]) or [])
+    else:
+        assert r.status_code == 409 and r.get_json()["rule"] == "EXIT_NOTICE_PERIOD"
+        assert r.get_json()["basis"] == "农村土地承包法 第三十条"
+
+
+@pytest.mark.parametrize("change, status, rule", [
+    ({"condition_of_settlement": True}, 422, "NO_SURRENDER_CONDITION"),
+    ({"settlement": 1}, 422, "NO_SURRENDER_CONDITION"),
+    ({"consent": {"voluntary": False}}, 422, "CONSENT_REQUIRED"),
+    ({"consent": {"signed_by": "b"}}, 422, "CONSENT_REQUIRED"),
+    ({"to": "c"}, 422, "SAME_COLLECTIVE_ONLY"),
+    ({"from": "b"}, 422, "RIGHT_NOT_HELD"),
+    ({"parcels": ["b1"]}, 422, "PARCEL_NOT_IN_RIGHT"),
+    ({"price": "0"}, 422, "PRICE_REQUIRED"),
+    ({"price": "-5"}, 422, "PRICE_REQUIRED"),
+    ({"price": "12.345"}, 422, None),
+    ({"price": "abc"}, 422, None),
+    ({"consent": {"signed_on": (TODAY + dt.timedelta(days=1)).isoformat()}}, 422, "DATE_ORDER"),
+])
+def test_bad_transfers_name_the_rule_and_store_nothing(clerk, admin, land, change, status, rule):
+    payload = body(land)
+    for key, value in change.items():
+        if key == "consent":
+            consent = payload["consent"] | value
+            if "signed_by" in consent:
+                consent["signed_by_person_id"] = land[consent.pop("signed_by")]["members"][0]["id"]
+            payload["consent"] = consent
+        elif key in ("to", "from"):
+            payload[key] = land[value]["code"]
+        elif key == "parcels":
+            payload[key] = [land[p] for p in value]
+        else:
+            payload[key] = value
+    size = admin.get("/api/v1/ledger/210681").get_json()["size"]
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert r.status_code == status, r.get_json()
+    if rule:
+        assert r.get_json()["rule"] == rule and r.get_json()["message"]
+    if rule == "NO_SURRENDER_CONDITION":
+        assert "第二十七条" in r.get_json()["basis"] and "第三十六条" in r.get_json()["basis"]
+    assert admin.get("/api/v1/ledger/210681").get_json()["size"] == size
+    assert clerk.get("/api/v1/transfers").get_json()["items"] == []
+
+
+def test_one_open_transfer_per_right_and_parcel(clerk, land):
+    first = clerk.post("/api/v1/transfers", json=body(land))
+    assert first.status_code == 201
+    busy = clerk.post("/api/v1/transfers", json=body(land, parcels=[land["a2"]]))
+    assert busy.status_code == 409 and busy.get_json()["rule"] == "RIGHT_BUSY"
+    assert busy.get_json()["details"]["open_transfers"] == [first.get_json()["id"]]
+    clerk.post(f"/api/v1/transfers/{first.get_json()['id']}/withdraw")
+    assert clerk.post("/api/v1/transfers", json=body(land, parcels=[land["a2"]])).status_code == 201
+
+
+def test_a_frozen_right_refuses_transfers(clerk, land, uow_factory):
+    from app.transfers.models import Freeze
+
+    with uow_factory() as uow:
+        uow.session.add(Freeze(subject=land["a1"], county_code="210681", reason="仲裁中", frozen_on=TODAY,
+                               ledger_seq=0))
+        uow.commit()
+    r = clerk.post("/api/v1/transfers", json=body(land))
+    assert r.status_code == 409 and r.get_json()["rule"] == "RIGHT_IN_DISPUTE"
+
+
+def test_sixteen_concurrent_completions_move_the_parcel_once(app, clerk, admin, land):
+    t = clerk.post("/api/v1/transfers", json=body(land)).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    clerk.post(f"{url}/issuer-consent", json={"decision": "granted"})
+    clerk.post(f"{url}/payments", json={"amount": "12000", "paid_on": TODAY.isoformat(), "reference": "r"})
+    headers = {"Authorization": f"Bearer {clerk.token}"}
+
+    def complete(_):
+        return app.test_client().post(f"{url}/complete", json={}, headers=headers).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = sorted(pool.map(complete, range(16)))
+    assert codes == [200] + [409] * 15
+    assert parcels_of(clerk, land["rb"]) == sorted([land["a1"], land["b1"]])
+    kinds = [e["kind"] for e in admin.get("/api/v1/ledger/210681?after=0&limit=1000").get_json()["items"]]
+    assert kinds.count("transfer.completed") == 1
+
+
+def test_sixteen_concurrent_transfers_of_one_parcel_open_once(app, clerk, land):
+    headers = {"Authorization": f"Bearer {clerk.token}"}
+
+    def create(_):
+        return app.test_client().post("/api/v1/transfers", json=body(land), headers=headers).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = sorted(pool.map(create, range(16)))
+    assert codes == [201] + [409] * 15
+    assert len(clerk.get("/api/v1/transfers").get_json()["items"]) == 1
+
+
+def test_recording_a_settlement_keeps_every_right_and_the_membership(clerk, land):
+    person = land["a"]["members"][1]["id"]
+    before = clerk.get(f"/api/v1/rights?holder={land['a']['code']}").get_json()["items"]
+    r = clerk.post("/api/v1/settlements", json={"person_id": person, "settled_on": TODAY.isoformat(),
+                                                "city_code": "210602", "hukou_ref": "丹公户〔2026〕12号"})
+    assert r.status_code == 201, r.get_json()
+    out = r.get_json()
+    assert [x["id"] for x in out["rights_retained"]] == [land["ra"]]
+    assert out["rights_retained"][0]["parcels"] == sorted([land["a1"], land["a2"]])
+    after = clerk.get(f"/api/v1/rights?holder={land['a']['code']}").get_json()["items"]
+    assert after == before
+    future = clerk.post("/api/v1/settlements", json={"person_id": person, "city_code": "210602",
+                                                     "settled_on": (TODAY + dt.timedelta(days=1)).isoformat()})
+    assert future.status_code == 422 and future.get_json()["rule"] == "DATE_ORDER"
