@@ -281,7 +281,13 @@ def set_homestead_standard(uow: UnitOfWork, *, actor: Principal, collective: str
     return {"collective": collective, "max_m2": max_m2}
 
 
-def _open_plan(s, collective: str, *, lock: bool = False) -> SharePlan | None:
+def recognised_members(s, household: str) -> int:
+    """How many of the household's people are recognised members of a collective now."""
+    return s.scalar(select(func.count()).select_from(Membership).join(Person).where(
+        Person.household_code == household, Membership.valid_to.is_(None)))
+
+
+def open_plan(s, collective: str, *, lock: bool = False) -> SharePlan | None:
     q = select(SharePlan).where(SharePlan.collective_code == collective, SharePlan.valid_to.is_(None))
     return s.scalar(q.with_for_update() if lock else q)
 
@@ -322,7 +328,7 @@ def set_share_plan(uow: UnitOfWork, *, actor: Principal, collective: str, total_
             raise RuleViolation("SHARE_HOLDING_CAP", details={"largest_holding": str(largest),
                                                               "max_holding_per_household": str(max_holding_per_household)})
         today = dt.date.today()
-        previous = _open_plan(s, c.code, lock=True)
+        previous = open_plan(s, c.code, lock=True)
         if previous is not None:
             previous.valid_to = today
             s.flush()
@@ -361,14 +367,12 @@ def register_income_share(uow: UnitOfWork, *, actor: Principal, holder: str, sha
         s = uow.session
         household = _visible_household(s, actor, holder)
         ledger.lock_log(s, household.county_code)
-        plan = _open_plan(s, household.collective_code)
+        plan = open_plan(s, household.collective_code)
         if plan is None:
             raise RuleViolation("SHARE_PLAN_REQUIRED", details={"collective": household.collective_code})
         if plan.whole_shares and shares != shares.to_integral_value():
             raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
-        members = s.scalar(select(func.count()).select_from(Membership).join(Person).where(
-            Person.household_code == household.code, Membership.valid_to.is_(None)))
-        if not members:
+        if not recognised_members(s, household.code):
             raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code,
                                                          "reason": "no recognised member in the household"})
         right_id = household.code + ID_SUFFIX["income_share"]

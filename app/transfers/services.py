@@ -21,15 +21,16 @@ from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parties.models import Household, Membership, Person
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
-from app.rights.models import ID_SUFFIX, Right, RightParcel
-from app.rights.services import right_view
+from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares
+from app.rights.services import open_plan, recognised_members, right_view
 from app.transfers.models import (OPEN_STATUSES, Freeze, Settlement, Transfer, TransferHold, TransferParcel,
                                   TransferPayment)
 
 #: The exchange desk writes transfers; clerks and admins may too.
 TRANSFER_WRITERS = REGISTRY_WRITERS | {"exchange"}
 #: What this module completes so far: (kind, right type).
-SUPPORTED = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract")}
+SUPPORTED = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract"),
+             ("transfer", "homestead"), ("exit", "homestead"), ("transfer", "income_share"), ("exit", "income_share")}
 #: 农村土地承包法 第三十条: written notice half a year before the return.
 EXIT_NOTICE_MONTHS = 6
 
@@ -141,9 +142,10 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         document = visible_document(s, actor, consent.get("document"))
         recipient = _recipient(s, actor, kind, held, to)
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
-        moving = _moving_parcels(s, kind, held, counter, parcels or [])
+        moving = _moving_parcels(s, kind, held, counter, parcels)
+        _shares_movable(s, held, shares, recipient)
         if kind == "transfer":
-            _terms_match(s, held, recipient)
+            _recipient_may_hold(s, held, recipient, shares)
         _not_frozen(s, [held.id, *([counter.id] if counter else []), *(code for code, _ in moving)])
         ledger.lock_log(s, held.county_code)
         t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
@@ -197,8 +199,23 @@ def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: s
     return counter
 
 
-def _moving_parcels(s, kind: str, held: Right, counter: Right | None, parcels: list[str]) -> list[tuple[str, str]]:
-    """(parcel, the right it is under now) for every parcel the transfer moves."""
+def _moving_parcels(s, kind: str, held: Right, counter: Right | None,
+                    parcels: list[str] | None) -> list[tuple[str, str]]:
+    """(parcel, the right it is under now) for every parcel the transfer moves.
+
+    Contract land: the parcels listed. A homestead moves whole, with its plot. Income shares have no land.
+    """
+    if held.type == "income_share":
+        if parcels:
+            raise DomainError("收益分配权没有地块", "income shares have no parcels", status=422,
+                              errors={"parcels": ["not for income shares"]})
+        return []
+    if held.type == "homestead":
+        plot = s.scalar(select(RightParcel.parcel_code).where(RightParcel.right_id == held.id,
+                                                              RightParcel.valid_to.is_(None)))
+        if parcels and parcels != [plot]:
+            raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={"parcels": parcels, "rights": [held.id]})
+        return [(plot, held.id)]
     if not parcels:
         raise DomainError("请列出流转的地块", "list the parcels that move", status=422,
                           errors={"parcels": ["at least one parcel"]})
@@ -217,14 +234,59 @@ def _moving_parcels(s, kind: str, held: Right, counter: Right | None, parcels: l
     return [(p, under[p]) for p in parcels]
 
 
-def _terms_match(s, held: Right, recipient: Household) -> None:
-    """The recipient's contract must run to the same end, or the land could not join it (one contract each)."""
-    theirs = s.get(Right, recipient.code + ID_SUFFIX["contract"])
-    if theirs is not None and theirs.valid_to is None and theirs.end != held.end:
-        raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id, "end": theirs.end.isoformat(),
-                                                               "transferred_end": held.end.isoformat()})
-    if theirs is not None and theirs.valid_to is not None:
-        raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": theirs.id})
+def _shares_movable(s, held: Right, shares: Decimal | None, recipient: Household | None) -> None:
+    """Income shares: a positive number, whole where the plan says so, no more than are held."""
+    if held.type != "income_share":
+        if shares is not None:
+            raise DomainError("只有收益分配权按份额流转", "shares are for income-share rights only", status=422,
+                              errors={"shares": ["only for income shares"]})
+        return
+    if shares is None:
+        raise DomainError("请给出流转的份额", "give the shares that move", status=422,
+                          errors={"shares": ["required for income shares"]})
+    plan = open_plan(s, held.collective_code)
+    if plan is not None and plan.whole_shares and shares != shares.to_integral_value():
+        raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
+    have = _holding(s, held.id)
+    if shares > have:
+        raise RuleViolation("SHARES_EXCEED_HOLDING", details={"held": str(have), "shares": str(shares)})
+
+
+def _recipient_may_hold(s, held: Right, recipient: Household, shares: Decimal | None) -> None:
+    """What the receiving household must be able to hold once the transfer completes."""
+    theirs = s.get(Right, recipient.code + ID_SUFFIX[held.type])
+    if held.type == "contract":
+        # The land joins the recipient's one contract, which must run to the same end.
+        if theirs is not None and theirs.valid_to is None and theirs.end != held.end:
+            raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
+                "right": theirs.id, "end": theirs.end.isoformat(), "transferred_end": held.end.isoformat()})
+        if theirs is not None and theirs.valid_to is not None:
+            raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": theirs.id})
+    elif held.type == "homestead":
+        # 实施条例 第三十五条: only to a household of the collective that has no homestead (第六十二条).
+        if theirs is not None and theirs.valid_to is None:
+            raise RuleViolation("ONE_HOMESTEAD_PER_HOUSEHOLD", details={"right": theirs.id})
+        barred = theirs is not None or s.scalar(select(func.count()).select_from(HouseDisposal).where(
+            HouseDisposal.household_code == recipient.code))
+        if barred:
+            raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={"household": recipient.code})
+    else:
+        if not recognised_members(s, recipient.code):
+            raise RuleViolation("NOT_A_MEMBER", details={"holder": recipient.code,
+                                                         "reason": "no recognised member in the household"})
+        plan = open_plan(s, held.collective_code)
+        cap = None if plan is None else plan.max_holding_per_household
+        after = (_holding(s, theirs.id) if theirs is not None and theirs.valid_to is None else 0) + shares
+        if cap is not None and after > Decimal(str(cap)):
+            raise RuleViolation("SHARE_HOLDING_CAP", details={"would_hold": str(after),
+                                                              "max_holding_per_household": str(cap)})
+        if theirs is not None and theirs.valid_to is not None:
+            raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": theirs.id})
+
+
+def _holding(s, right_id: str) -> Decimal:
+    held = s.scalar(select(RightShares.shares).where(RightShares.right_id == right_id, RightShares.valid_to.is_(None)))
+    return Decimal(str(held or 0))
 
 
 def _not_frozen(s, subjects: list[str]) -> None:
@@ -384,14 +446,18 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
             raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
                                 reason_en="the consent is dated after the completion")
         held = s.get(Right, t.right_id)
-        if on < held.start or on > held.end:
+        if on < held.start or (held.end is not None and on > held.end):
             raise RuleViolation("DATE_ORDER", reason_zh="完成日期不在承包期内", reason_en="completion lies outside the "
                                 "contract term", details={"start": held.start.isoformat(), "end": held.end.isoformat()})
         if t.kind == "transfer":
             _issuer_consent_given(t, policy, on)
+            _recipient_may_hold(s, held, s.get(Household, t.to_household),
+                                None if t.shares is None else Decimal(str(t.shares)))
+        if held.type == "income_share":
+            _shares_movable(s, held, Decimal(str(t.shares)), None)
         if _paid(s, t) < t.price:
             raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(_paid(s, t)), "price": str(t.price)})
-        if t.kind == "exit" and not _notice_in_time(t.notice_given_on, on):
+        if t.kind == "exit" and held.type == "contract" and not _notice_in_time(t.notice_given_on, on):
             raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": _iso(t.notice_given_on),
                                                                "completed_on": on.isoformat()})
         _not_frozen(s, [t.right_id, *([t.counter_right_id] if t.counter_right_id else []),
@@ -430,7 +496,14 @@ def _notice_in_time(notice: dt.date | None, on: dt.date) -> bool:
 
 
 def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:
-    """End the moving parcels' links and open them under the receiving contract."""
+    """Make the transfer's legal effect: land, a homestead or shares change hands or go back."""
+    giver = s.get(Right, t.right_id)
+    if giver.type == "income_share":
+        _move_shares(s, t, giver, on, seq)
+        return
+    if giver.type == "homestead":
+        _move_homestead(s, t, giver, moving[0][0], on, seq)
+        return
     codes = [code for code, _ in moving]
     links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
         RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)).with_for_update())}
@@ -447,11 +520,60 @@ def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) 
                               contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c, r in moving)
     s.flush()
     if t.kind in ("transfer", "exit"):
-        giver = s.get(Right, t.right_id)
         left = s.scalar(select(func.count()).select_from(RightParcel).where(
             RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None)))
         if not left:  # 第三十四条: the giver's contract for that land ends with it
             giver.valid_to = on
+
+
+def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: int) -> None:
+    """The homestead and its plot go to the recipient, or (exit) back to the collective for its members."""
+    link = s.scalar(select(RightParcel).where(RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None))
+                    .with_for_update())
+    link.valid_to, link.end_ledger_seq = on, seq
+    giver.valid_to = on  # the household has given its homestead up: 第六十二条 bars a new one
+    s.flush()
+    if t.kind == "transfer":
+        household = s.get(Household, t.to_household)
+        right = Right(id=household.code + ID_SUFFIX["homestead"], type="homestead", holder_code=household.code,
+                      collective_code=household.collective_code, county_code=household.county_code, start=on,
+                      acquisition="transfer", valid_from=on, ledger_seq=seq)
+        s.add(right)
+        s.flush()
+        s.add(RightParcel(right_id=right.id, parcel_code=plot, county_code=t.county_code, valid_from=on,
+                          ledger_seq=seq))
+
+
+def _move_shares(s, t: Transfer, giver: Right, on: dt.date, seq: int) -> None:
+    """Shares leave the giver's holding for the recipient's (exit: back to the collective, unallocated)."""
+    moving = Decimal(str(t.shares))
+    left = _rehold(s, giver, _holding(s, giver.id) - moving, on, seq)
+    if not left:
+        giver.valid_to = on
+    if t.kind == "transfer":
+        household = s.get(Household, t.to_household)
+        theirs = s.get(Right, household.code + ID_SUFFIX["income_share"])
+        if theirs is None:
+            theirs = Right(id=household.code + ID_SUFFIX["income_share"], type="income_share",
+                           holder_code=household.code, collective_code=household.collective_code,
+                           county_code=household.county_code, start=on, acquisition="transfer", valid_from=on,
+                           ledger_seq=seq)
+            s.add(theirs)
+            s.flush()
+        _rehold(s, theirs, _holding(s, theirs.id) + moving, on, seq)
+
+
+def _rehold(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> Decimal:
+    """Close the right's current holding and open one of ``shares`` (none when zero)."""
+    current = s.scalar(select(RightShares).where(RightShares.right_id == right.id, RightShares.valid_to.is_(None))
+                       .with_for_update())
+    if current is not None:
+        current.valid_to = on
+    if shares > 0:
+        s.add(RightShares(right_id=right.id, county_code=right.county_code, shares=shares, valid_from=on,
+                          ledger_seq=seq))
+    s.flush()
+    return shares
 
 
 def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:

@@ -233,3 +233,110 @@ def test_recording_a_settlement_keeps_every_right_and_the_membership(clerk, land
     future = clerk.post("/api/v1/settlements", json={"person_id": person, "city_code": "210602",
                                                      "settled_on": (TODAY + dt.timedelta(days=1)).isoformat()})
     assert future.status_code == 422 and future.get_json()["rule"] == "DATE_ORDER"
+
+
+def _walk(clerk, payload, *, consent=True, completed_on=None):
+    """Create, (consent), pay in full and complete; return the completion response."""
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert r.status_code == 201, r.get_json()
+    url = f"/api/v1/transfers/{r.get_json()['id']}"
+    if consent:
+        clerk.post(f"{url}/issuer-consent", json={"decision": "granted"})
+    clerk.post(f"{url}/payments", json={"amount": payload["price"], "paid_on": payload["consent"]["signed_on"],
+                                        "reference": "r"})
+    return clerk.post(f"{url}/complete", json={"completed_on": completed_on} if completed_on else {})
+
+
+@pytest.fixture
+def homesteads(clerk, land, make_parcel):
+    """Household A holds a homestead on plot h; B has none."""
+    plot = make_parcel(100, 500, size_m=14, kind="homestead", land_use="homestead")["id"]
+    r = clerk.post("/api/v1/rights", json={"type": "homestead", "holder": land["a"]["code"], "parcel": plot,
+                                           "approved_on": "2015-06-01"})
+    assert r.status_code == 201, r.get_json()
+    return {"plot": plot, "right": land["a"]["code"] + "Z"}
+
+
+def test_a_homestead_goes_whole_to_a_household_without_one(clerk, land, homesteads):
+    payload = body(land, right=homesteads["right"], parcels=None)
+    del payload["parcels"]
+    assert _walk(clerk, payload).status_code == 200
+    theirs = clerk.get(f"/api/v1/rights/{land['b']['code']}Z").get_json()
+    assert [p["code"] for p in theirs["parcels"]] == [homesteads["plot"]] and theirs["acquisition"] == "transfer"
+    assert clerk.get(f"/api/v1/rights/{homesteads['right']}").get_json()["status"] == "ended"
+    # having given its homestead up, A may not be granted another (土地管理法 第六十二条)
+    back = clerk.post("/api/v1/transfers", json=body(land, right=theirs["id"], **{"from": land["b"]["code"]},
+                                                     to=land["a"]["code"], parcels=[homesteads["plot"]],
+                                                     consent=body(land)["consent"] | {
+                                                         "signed_by_person_id": land["b"]["members"][0]["id"]}))
+    assert back.status_code == 422 and back.get_json()["rule"] == "HOMESTEAD_REAPPLICATION_BARRED", back.get_json()
+
+
+def test_a_homestead_only_to_a_household_without_one(clerk, land, homesteads, make_parcel):
+    other = make_parcel(300, 500, size_m=14, kind="homestead", land_use="homestead")["id"]
+    assert clerk.post("/api/v1/rights", json={"type": "homestead", "holder": land["b"]["code"], "parcel": other,
+                                              "approved_on": "2015-06-01"}).status_code == 201
+    payload = body(land, right=homesteads["right"])
+    del payload["parcels"]
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert r.status_code == 409 and r.get_json()["rule"] == "ONE_HOMESTEAD_PER_HOUSEHOLD"
+
+
+def test_a_homestead_exit_frees_the_plot(clerk, land, homesteads):
+    payload = body(land, kind="exit", right=homesteads["right"])
+    del payload["parcels"], payload["to"]
+    assert _walk(clerk, payload, consent=False).status_code == 200
+    history = clerk.get(f"/api/v1/parcels/{homesteads['plot']}/history").get_json()["rights"]
+    assert [(h["right"], h["valid_to"]) for h in history] == [(homesteads["right"], TODAY.isoformat())]
+
+
+@pytest.fixture
+def share_holdings(clerk, land):
+    """A plan of 100 shares, at most 40 per household; A holds 30, B holds 10 (both with a recognised member)."""
+    for h in (land["a"], land["b"]):
+        r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/members",
+                       json={"person_id": h["members"][0]["id"], "basis": "original", "decided_on": "2020-01-01"})
+        assert r.status_code == 201, r.get_json()
+    clerk.put(f"/api/v1/collectives/{COLLECTIVE}/share-plan",
+              json={"total_shares": 100, "max_holding_per_household": 40, "whole_shares": True})
+    for h, n in ((land["a"], 30), (land["b"], 10)):
+        assert clerk.post("/api/v1/rights", json={"type": "income_share", "holder": h["code"],
+                                                  "shares": n}).status_code == 201
+    return {"a": land["a"]["code"] + "G", "b": land["b"]["code"] + "G"}
+
+
+def _shares(clerk, right):
+    r = clerk.get(f"/api/v1/rights/{right}").get_json()
+    return r["shares"], r["status"]
+
+
+@pytest.mark.parametrize("n, status, rule", [(30, 200, None), (31, 422, "SHARES_EXCEED_HOLDING"),
+                                             (1.5, 422, "SHARES_NOT_WHOLE")])
+def test_income_shares_move_between_holdings(clerk, land, share_holdings, n, status, rule):
+    payload = body(land, right=share_holdings["a"], shares=n, price="3000")
+    del payload["parcels"]
+    if status != 200:
+        r = clerk.post("/api/v1/transfers", json=payload)
+        assert r.status_code == status and r.get_json()["rule"] == rule
+        return
+    assert _walk(clerk, payload).status_code == 200
+    assert _shares(clerk, share_holdings["a"]) == (None, "ended")
+    assert _shares(clerk, share_holdings["b"]) == ("40.0000", "active")
+
+
+def test_income_shares_respect_the_recipients_cap(clerk, land, share_holdings):
+    # B re-quantified to 11: 30 more would make 41, above the plan's 40 per household
+    assert clerk.post("/api/v1/rights", json={"type": "income_share", "holder": land["b"]["code"],
+                                              "shares": 11}).status_code == 201
+    payload = body(land, right=share_holdings["a"], shares=30, price="3000")
+    del payload["parcels"]
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert r.status_code == 409 and r.get_json()["rule"] == "SHARE_HOLDING_CAP"
+    assert r.get_json()["details"]["would_hold"] == "41.0000"
+
+
+def test_an_income_share_exit_returns_shares_to_the_collective(clerk, land, share_holdings):
+    payload = body(land, kind="exit", right=share_holdings["a"], shares=10, price="1000")
+    del payload["parcels"], payload["to"]
+    assert _walk(clerk, payload, consent=False).status_code == 200
+    assert _shares(clerk, share_holdings["a"]) == ("20.0000", "active")
