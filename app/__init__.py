@@ -87,6 +87,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.parcels.routes import blp as parcels
     from app.parties.routes import blp as parties
     from app.parties.routes import documents
+    from app.reports.routes import blp as reports
     from app.rights.routes import blp as rights
     from app.transfers.routes import blp as transfers
 
@@ -94,7 +95,7 @@ def _register_blueprints(app: Flask, api) -> None:
 
     app.register_blueprint(docs.blp)
     app.register_blueprint(ogc)
-    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, imports, exports, ledger):
+    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, imports, exports, reports, ledger):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -37,6 +37,14 @@ class Settings:
     max_unpacked_bytes: int = 8 * 1024 * 1024 * 1024
     #: import QA: SCMJ differing from the measured area by more than this fraction is a warning.
     area_tolerance: float = 0.10
+    #: days the issuer has to answer a 转让 before silence counts as no objection (司法解释 第十三条).
+    issuer_answer_days: int = 30
+    #: compliance report: consent this close to a settlement, price below this share of the collective's
+    #: median per 亩, and this many exits in one collective within these days are flagged.
+    compliance_window_days: int = 90
+    compliance_price_ratio: float = 0.5
+    compliance_campaign_exits: int = 5
+    compliance_campaign_days: int = 30
     max_vertices: int = 100_000
     max_parts: int = 10_000
     log_level: str = "INFO"

@@ -340,3 +340,42 @@ def test_an_income_share_exit_returns_shares_to_the_collective(clerk, land, shar
     del payload["parcels"], payload["to"]
     assert _walk(clerk, payload, consent=False).status_code == 200
     assert _shares(clerk, share_holdings["a"]) == ("20.0000", "active")
+
+
+def test_the_compliance_report_lists_a_settled_households_transfers_with_flags(clerk, callers, land):
+    person = land["a"]["members"][1]["id"]
+    settled_on = TODAY - dt.timedelta(days=20)
+    clerk.post("/api/v1/settlements", json={"person_id": person, "settled_on": settled_on.isoformat(),
+                                            "city_code": "210602"})
+    cheap = _walk(clerk, body(land, price="1000.00"))  # 1,000 for 3.75 亩, while B sold at 12,000
+    assert cheap.status_code == 200
+    market = body(land, right=land["rb"], **{"from": land["b"]["code"]}, to=land["a"]["code"],
+                  parcels=[land["b1"]], price="12000.00",
+                  consent=body(land)["consent"] | {"signed_by_person_id": land["b"]["members"][0]["id"]})
+    assert _walk(clerk, market).status_code == 200
+    r = callers["auditor"].get("/api/v1/compliance/settlement-exits?within=210681")
+    assert r.status_code == 200
+    (item,) = r.get_json()["items"]  # B has no settled member: only A's transfer is listed
+    assert (item["household"], item["days_settlement_to_consent"]) == (land["a"]["code"], 20)
+    assert set(item["flags"]) == {"consent_near_settlement", "price_far_below_collective", "consent_without_document"}
+    assert item["price_per_mu"] == pytest.approx(1000 / 3.75, rel=0.01)
+    wide = callers["auditor"].get("/api/v1/compliance/settlement-exits?window_days=10").get_json()["items"][0]
+    assert "consent_near_settlement" not in wide["flags"]
+    assert clerk.get("/api/v1/compliance/settlement-exits").status_code == 403
+    assert callers["other_clerk"].get("/api/v1/compliance/settlement-exits").status_code == 403
+
+
+def test_the_summary_counts_what_settled_people_kept_and_their_exits(clerk, callers, land):
+    clerk.post("/api/v1/settlements", json={"person_id": land["a"]["members"][0]["id"],
+                                            "settled_on": TODAY.isoformat(), "city_code": "210602"})
+    payload = body(land, kind="exit", notice_given_on=(TODAY - dt.timedelta(days=200)).isoformat())
+    del payload["to"]
+    payload["consent"]["signed_on"] = (TODAY - dt.timedelta(days=200)).isoformat()
+    assert _walk(clerk, payload, consent=False).status_code == 200
+    report = callers["auditor"].get("/api/v1/reports/summary?within=210681").get_json()
+    assert (report["households"], report["parcels"]) == (3, 4)
+    assert report["rights"]["contract"] == {"active": 2}
+    assert report["transfers"]["exit.completed"] == {"count": 1, "value": "12000.00"}
+    assert report["settled"] == {"people": 1, "rights_kept": {"contract": 1}, "completed_exits": 1}
+    assert report["area_mu_by_land_use"]["cultivated"] == pytest.approx(4 * 3.75, abs=0.05)
+    assert callers["other_clerk"].get("/api/v1/reports/summary").get_json()["parcels"] == 0

@@ -1,0 +1,64 @@
+"""Summary figures of a division: the registry's contents, the rights, the transfers and what settled people kept."""
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+
+from app.auth.services import Principal
+from app.db import UnitOfWork
+from app.parcels.models import ParcelVersion
+from app.parties.models import Collective, Household, Membership, Person
+from app.queries import code_prefix, narrowest
+from app.rights.models import Right
+from app.transfers.models import Settlement, Transfer
+from gis.area import m2_to_mu
+
+
+def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None) -> dict:
+    """Counts and totals within a division-code prefix (narrowed to the actor's scope)."""
+    prefix = narrowest(actor.scope, within)
+    if prefix is None:
+        prefix = "\uffff"  # disjoint from the scope: every figure is zero
+    with uow:
+        s = uow.session
+
+        def count(model, column, *where) -> int:
+            return s.scalar(select(func.count()).select_from(model).where(code_prefix(column, prefix), *where))
+
+        land = s.execute(select(ParcelVersion.land_use, func.count(), func.sum(ParcelVersion.area_m2))
+                         .where(ParcelVersion.valid_to.is_(None), code_prefix(ParcelVersion.parcel_code, prefix))
+                         .group_by(ParcelVersion.land_use)).all()
+        rights = s.execute(select(Right.type, case((Right.valid_to.is_(None), "active"), else_="ended"), func.count())
+                           .where(code_prefix(Right.id, prefix)).group_by(Right.type, Right.valid_to.is_(None))).all()
+        transfers = s.execute(select(Transfer.kind, Transfer.status, func.count(), func.sum(Transfer.price))
+                              .where(code_prefix(Transfer.right_id, prefix))
+                              .group_by(Transfer.kind, Transfer.status)).all()
+        settled_households = select(Settlement.household_code).where(code_prefix(Settlement.household_code, prefix))
+        settled_people = s.scalar(select(func.count(func.distinct(Settlement.person_id)))
+                                  .where(code_prefix(Settlement.household_code, prefix)))
+        kept = s.execute(select(Right.type, func.count()).where(Right.holder_code.in_(settled_households),
+                                                                Right.valid_to.is_(None)).group_by(Right.type)).all()
+        exits = s.scalar(select(func.count()).select_from(Transfer).where(
+            Transfer.from_household.in_(settled_households), Transfer.kind == "exit", Transfer.status == "completed"))
+        members = s.scalar(select(func.count()).select_from(Membership).join(Person).where(
+            code_prefix(Person.household_code, prefix), Membership.valid_to.is_(None)))
+        out = {
+            "within": "" if prefix == "\uffff" else prefix,
+            "collectives": count(Collective, Collective.code),
+            "households": count(Household, Household.code),
+            "persons": count(Person, Person.household_code),
+            "members": members,
+            "parcels": sum(n for _, n, _ in land),
+            "area_mu_by_land_use": {use: round(float(m2_to_mu(m2 or 0)), 2) for use, _, m2 in land},
+            "rights": _nest(rights),
+            "transfers": {f"{kind}.{status}": {"count": n, "value": str(total or 0)} for kind, status, n, total
+                          in transfers},
+            "settled": {"people": settled_people, "rights_kept": dict(kept), "completed_exits": exits},
+        }
+    return out
+
+
+def _nest(rows) -> dict:
+    out: dict[str, dict[str, int]] = {}
+    for kind, status, n in rows:
+        out.setdefault(kind, {})[status] = n
+    return out
