@@ -5,4 +5,5 @@ from app.ledger.models import LedgerEntry, LedgerHead  # noqa: F401
 from app.parcels.models import Parcel, ParcelVersion  # noqa: F401
 from app.parties.models import Collective, Document, Household, Membership, Person  # noqa: F401
 from app.rights.models import Certificate, HouseDisposal, Right, RightParcel, RightShares, SharePlan  # noqa: F401
-from app.transfers.models import Freeze, Settlement, Transfer, TransferHold, TransferParcel, TransferPayment  # noqa: F401
+from app.transfers.models import (Freeze, ManagementRight, ManagementRightParcel, Settlement, Transfer,  # noqa: F401
+                                  TransferHold, TransferParcel, TransferPayment)

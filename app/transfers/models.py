@@ -125,3 +125,41 @@ class Freeze(Base):
     frozen_on: Mapped[dt.date] = mapped_column(Date)
     lifted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class ManagementRight(Base):
+    """A land management right (土地经营权) split off a contract by a lease or share-in.
+
+    农村土地承包法 第三十六—四十一条: the household keeps its contract right; the
+    management right runs no longer than the contract's remaining term and may go to
+    an outside party able to farm. ``holder_household`` is set when a registered
+    household holds it; otherwise the holder is the named outside party.
+    """
+
+    __tablename__ = "management_rights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    contract_right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  #: lease | share_in
+    holder_household: Mapped[str | None] = mapped_column(ForeignKey("households.code"), nullable=True)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_id_number: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    #: 统一社会信用代码 (GB 32100) of a company or cooperative.
+    holder_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)  #: inclusive
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+class ManagementRightParcel(Base):
+    """A parcel under a management right; one at a time per parcel."""
+
+    __tablename__ = "management_right_parcels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    management_right_id: Mapped[int] = mapped_column(ForeignKey("management_rights.id"), index=True)
+    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"), index=True)
+    #: the last day of the management right on this parcel, inclusive.
+    end: Mapped[dt.date] = mapped_column(Date)

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from app.codes import CodeError, parse_id_number
 
 from app.extensions import Id, PageArgsSchema, Schema, StrictBoolean, Text
 from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
@@ -26,6 +29,41 @@ class Money(fields.Decimal):
         return amount
 
 
+#: GB 32100 unified social credit code: 18 characters of 0-9 and A-Z without I, O, S, V, Z.
+_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+class OutsidePartySchema(Schema):
+    """Someone outside the registry taking a management right: a person or an enterprise able to farm."""
+
+    name = Text(required=True, max_length=200)
+    id_number = fields.String(validate=validate.Length(equal=18))
+    credit_code = fields.String(validate=validate.Regexp(_CREDIT_CODE, error="an 18-character GB 32100 code"))
+
+    @validates_schema
+    def _one_id(self, data, **kwargs):
+        if ("id_number" in data) == ("credit_code" in data):
+            raise ValidationError("give id_number (a person) or credit_code (an enterprise), not both")
+        if "id_number" in data:
+            try:
+                data["id_number"] = parse_id_number(data["id_number"]).value
+            except CodeError as e:
+                raise ValidationError({"id_number": [str(e)]}) from None
+
+
+class Recipient(fields.Field):
+    """A household code, or (lease / share_in only) an outside party ``{name, id_number | credit_code}``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not re.fullmatch(r"\d{18}", value):
+                raise ValidationError("an 18-digit household code")
+            return value
+        if isinstance(value, dict):
+            return OutsidePartySchema().load(value)
+        raise ValidationError("a household code or an outside party object")
+
+
 class ConsentSchema(Schema):
     signed_by_person_id = Id(required=True, metadata={"description": "a member of the holding household"})
     signed_on = fields.Date(required=True)
@@ -43,7 +81,8 @@ class TransferCreateSchema(Schema):
     shares = fields.Decimal(places=4, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False,
                                                                                 max=10**9))
     from_ = fields.String(required=True, data_key="from", validate=_CODE18, metadata={"description": "the holder"})
-    to = fields.String(validate=_CODE18, metadata={"description": "the receiving household (omit for an exit)"})
+    to = Recipient(metadata={"description": "the receiving household's code (omit for an exit); for lease and "
+                                            "share_in also an outside party {name, id_number | credit_code}"})
     counter_right = fields.String(validate=_RIGHT, metadata={"description": "exchange: the other household's right"})
     price = Money(required=True, metadata={"description": "yuan; above zero except for an exchange"})
     term_end = fields.Date(metadata={"description": "lease / share_in: last day of the management right"})
@@ -89,6 +128,9 @@ class TransferSchema(Schema):
     from_ = fields.String(data_key="from")
     to = fields.String(allow_none=True)
     counter_right = fields.String(allow_none=True)
+    to_party = fields.Dict(allow_none=True, metadata={"description": "an outside party taking a management right"})
+    management_right = fields.Integer(allow_none=True, metadata={"description": "the 土地经营权 a completed lease "
+                                                                               "or share-in created"})
     parcels = fields.List(fields.String())
     shares = fields.String(allow_none=True)
     price = fields.String()

@@ -23,13 +23,14 @@ from app.parties.models import Household, Membership, Person
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
 from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares
 from app.rights.services import open_plan, recognised_members, right_view
-from app.transfers.models import (OPEN_STATUSES, Freeze, Settlement, Transfer, TransferHold, TransferParcel,
-                                  TransferPayment)
+from app.transfers.models import (OPEN_STATUSES, Freeze, ManagementRight, ManagementRightParcel, Settlement,
+                                  Transfer, TransferHold, TransferParcel, TransferPayment)
 
 #: The exchange desk writes transfers; clerks and admins may too.
 TRANSFER_WRITERS = REGISTRY_WRITERS | {"exchange"}
 #: What this module completes so far: (kind, right type).
-SUPPORTED = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract"),
+SUPPORTED = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract"), ("lease", "contract"),
+             ("share_in", "contract"),
              ("transfer", "homestead"), ("exit", "homestead"), ("transfer", "income_share"), ("exit", "income_share")}
 #: 农村土地承包法 第三十条: written notice half a year before the return.
 EXIT_NOTICE_MONTHS = 6
@@ -100,7 +101,7 @@ def settlement_view(x: Settlement) -> dict:
 # --- transfers ------------------------------------------------------------------------------
 
 def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str, price: Decimal,
-                    consent: dict, from_: str, to: str | None = None, parcels: list[str] | None = None,
+                    consent: dict, from_: str, to: str | dict | None = None, parcels: list[str] | None = None,
                     shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
                     notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
                     settlement: int | None = None) -> dict:
@@ -140,9 +141,11 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
             raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"],
                                                              "holder": held.holder_code})
         document = visible_document(s, actor, consent.get("document"))
-        recipient = _recipient(s, actor, kind, held, to)
+        party = to if isinstance(to, dict) else None
+        recipient = None if party else _recipient(s, actor, kind, held, to)
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
         moving = _moving_parcels(s, kind, held, counter, parcels)
+        _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving], party)
         _shares_movable(s, held, shares, recipient)
         if kind == "transfer":
             _recipient_may_hold(s, held, recipient, shares)
@@ -150,6 +153,7 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         ledger.lock_log(s, held.county_code)
         t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
                      from_household=held.holder_code, to_household=recipient.code if recipient else None,
+                     to_party=party,
                      counter_right_id=counter.id if counter else None, shares=shares, price=price,
                      term_end=term_end, notice_given_on=notice_given_on,
                      consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
@@ -166,6 +170,33 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
     return view
 
 
+def _management_terms(s, kind: str, held: Right, term_end: dt.date | None, signed_on: dt.date,
+                      parcels: list[str], party: dict | None) -> None:
+    """Lease / share-in: a term within the contract's, land not already under a management right (第三十八条)."""
+    if kind not in ("lease", "share_in"):
+        if term_end is not None or party is not None:
+            raise DomainError("经营期限和外部受让方只用于出租、入股", "term_end and an outside party are for lease and "
+                              "share_in only", status=422, errors={"term_end": ["only for lease and share_in"]})
+        return
+    if term_end is None:
+        raise DomainError("请给出经营权期限", "give the management right's term_end", status=422,
+                          errors={"term_end": ["required for lease and share_in"]})
+    if term_end <= signed_on:
+        raise RuleViolation("DATE_ORDER", reason_zh="经营期限在开始之前就已结束", reason_en="the term ends before it starts")
+    if term_end > held.end:
+        raise RuleViolation("TERM_EXCEEDS_CONTRACT", details={"term_end": term_end.isoformat(),
+                                                              "contract_end": held.end.isoformat()})
+    _not_managed(s, parcels, signed_on)
+
+
+def _not_managed(s, parcels: list[str], on: dt.date) -> None:
+    taken = s.execute(select(ManagementRightParcel.parcel_code, ManagementRightParcel.management_right_id).where(
+        ManagementRightParcel.parcel_code.in_(parcels), ManagementRightParcel.end >= on)).all()
+    if taken:
+        raise RuleViolation("RIGHT_BUSY", details={"management_rights": [{"parcel": p, "management_right": m}
+                                                                          for p, m in taken]})
+
+
 def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> Household | None:
     if kind == "exit":
         if to is not None:
@@ -178,7 +209,8 @@ def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> H
     if household.code == held.holder_code:
         raise DomainError("不能流转给本户", "a household cannot transfer to itself", status=422,
                           errors={"to": ["the holder itself"]})
-    if household.collective_code != held.collective_code:
+    if household.collective_code != held.collective_code and kind not in ("lease", "share_in"):
+        # 第三十三、三十四条; a management right may go to anyone able to farm (第三十六条)
         raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"from": held.collective_code,
                                                              "to": household.collective_code})
     return household
@@ -319,6 +351,7 @@ def _subjects(t: Transfer, moving: list[tuple[str, str]]) -> list[str]:
 
 def _entry(t: Transfer, moving: list[tuple[str, str]]) -> dict:
     return {"transfer": t.id, "kind": t.kind, "right": t.right_id, "from": t.from_household, "to": t.to_household,
+            "to_party": t.to_party,
             "counter_right": t.counter_right_id, "parcels": [{"code": c, "right": r} for c, r in moving],
             "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
             "term_end": _iso(t.term_end), "notice_given_on": _iso(t.notice_given_on),
@@ -505,6 +538,9 @@ def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) 
         _move_homestead(s, t, giver, moving[0][0], on, seq)
         return
     codes = [code for code, _ in moving]
+    if t.kind in ("lease", "share_in"):
+        _grant_management(s, t, codes, on, seq)
+        return
     links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
         RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)).with_for_update())}
     for link in links.values():
@@ -524,6 +560,24 @@ def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) 
             RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None)))
         if not left:  # 第三十四条: the giver's contract for that land ends with it
             giver.valid_to = on
+
+
+def _grant_management(s, t: Transfer, parcels: list[str], on: dt.date, seq: int) -> None:
+    """The household keeps its contract; the recipient gains the management right for the term."""
+    if t.term_end < on:
+        raise RuleViolation("DATE_ORDER", reason_zh="经营期限在完成日之前已结束", reason_en="the term ended before "
+                            "completion")
+    _not_managed(s, parcels, on)
+    household = s.get(Household, t.to_household) if t.to_household else None
+    head = household.members[0] if household and household.members else None
+    party = t.to_party or {}
+    right = ManagementRight(transfer_id=t.id, contract_right_id=t.right_id, county_code=t.county_code, kind=t.kind,
+                            holder_household=t.to_household, holder_name=party.get("name") or (head and head.name) or
+                            t.to_household, holder_id_number=party.get("id_number"),
+                            holder_credit_code=party.get("credit_code"), start=on, end=t.term_end, ledger_seq=seq)
+    s.add(right)
+    s.flush()
+    s.add_all(ManagementRightParcel(management_right_id=right.id, parcel_code=p, end=t.term_end) for p in parcels)
 
 
 def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: int) -> None:
@@ -654,4 +708,6 @@ def transfer_view(s, t: Transfer) -> dict:
             "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on,
                         "document": t.consent_document_id, "voluntary": True},
             "issuer": {"decision": t.issuer_decision, "decided_on": t.issuer_decided_on, "grounds": t.issuer_grounds},
+            "to_party": t.to_party,
+            "management_right": s.scalar(select(ManagementRight.id).where(ManagementRight.transfer_id == t.id)),
             "completed_on": t.completed_on, "created_at": t.created_at, "ledger_seq": t.ledger_seq}

@@ -379,3 +379,33 @@ def test_the_summary_counts_what_settled_people_kept_and_their_exits(clerk, call
     assert report["settled"] == {"people": 1, "rights_kept": {"contract": 1}, "completed_exits": 1}
     assert report["area_mu_by_land_use"]["cultivated"] == pytest.approx(4 * 3.75, abs=0.05)
     assert callers["other_clerk"].get("/api/v1/reports/summary").get_json()["parcels"] == 0
+
+
+@pytest.mark.parametrize("to", ["c", {"name": "东港市绿野农业专业合作社", "credit_code": "93210681MA0Q8L1X2K"}])
+def test_a_lease_gives_a_management_right_and_the_household_keeps_its_contract(clerk, land, to):
+    recipient = land[to]["code"] if isinstance(to, str) else to  # C is of another collective: leases may go out
+    payload = body(land, kind="lease", to=recipient, term_end="2040-12-31", price="6000")
+    r = _walk(clerk, payload, consent=False)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["management_right"] is not None
+    assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])  # the contract stays
+    again = clerk.post("/api/v1/transfers", json=body(land, kind="share_in", to=land["b"]["code"],
+                                                      term_end="2030-12-31", price="100"))
+    assert again.status_code == 409 and again.get_json()["rule"] == "RIGHT_BUSY"  # a1 is under a management right
+
+
+@pytest.mark.parametrize("change, status, rule", [
+    ({"term_end": "2048-01-01"}, 422, "TERM_EXCEEDS_CONTRACT"),
+    ({"term_end": (TODAY - dt.timedelta(days=1)).isoformat()}, 422, "DATE_ORDER"),
+    ({"term_end": None}, 422, None),
+    ({"to": {"name": "某公司", "credit_code": "bad"}}, 422, None),
+    ({"to": {"name": "张三", "id_number": "11010519491231002X", "credit_code": "93210681MA0Q8L1X2K"}}, 422, None),
+])
+def test_bad_leases(clerk, land, change, status, rule):
+    payload = body(land, kind="lease", term_end="2040-12-31", price="6000") | change
+    if payload["term_end"] is None:
+        del payload["term_end"]
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert r.status_code == status, r.get_json()
+    if rule:
+        assert r.get_json()["rule"] == rule
