@@ -1,0 +1,147 @@
+"""Transfer lifecycle benchmark (issue 5): create, issuer consent, payment, completion over HTTP.
+
+    python -m bench.transfers --engine sqlite|postgis --n 200000 [--duration 20] [--connections 8]
+
+On a working copy of the loaded demo county (every household its second-round
+contract), gunicorn with 2 workers serves the API; client threads each walk
+voluntary paid transfers of one contract parcel between two households of one
+collective (disjoint pairs, so transfers never queue on each other's rights)
+through the four requests an exchange desk makes. Prints completed transfers
+per second and the per-request latency percentiles.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import queue
+import threading
+import time
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from bench.common import BenchDB, log, make_token, percentiles, prepare, working_copy
+from bench.parcels import Gunicorn
+
+
+def lifecycles(db: BenchDB, limit: int) -> list[dict]:
+    """Disjoint (giver, receiver) household pairs of one collective, with a parcel and the giver's signer."""
+    from app.db import UnitOfWork, make_engine, make_session_factory
+    from app.parties.models import Person
+    from app.rights.models import Right, RightParcel
+
+    engine = make_engine(db.url)
+    try:
+        with UnitOfWork(make_session_factory(engine), write=False) as uow:
+            s = uow.session
+            rights = s.execute(select(Right.id, Right.holder_code, Right.collective_code)
+                               .where(Right.type == "contract", Right.valid_to.is_(None))
+                               .order_by(Right.id).limit(limit * 3)).all()
+            by_collective = defaultdict(list)
+            for r in rights:
+                by_collective[r.collective_code].append(r)
+            pairs = [(group[i], group[i + 1]) for group in by_collective.values() for i in range(0, len(group) - 1, 2)]
+            pairs = pairs[:limit]
+            givers = [a.id for a, _ in pairs]
+            parcel = dict(s.execute(select(RightParcel.right_id, RightParcel.parcel_code).where(
+                RightParcel.right_id.in_(givers), RightParcel.valid_to.is_(None))).all())
+            signer = dict(s.execute(select(Person.household_code, Person.id).where(
+                Person.household_code.in_([a.holder_code for a, _ in pairs]), Person.relation == "head")).all())
+    finally:
+        engine.dispose()
+    return [{"right": a.id, "from": a.holder_code, "to": b.holder_code, "parcel": parcel[a.id],
+             "signer": signer[a.holder_code]} for a, b in pairs if a.id in parcel and a.holder_code in signer]
+
+
+def _walk(conn: http.client.HTTPConnection, headers: dict, job: dict, today: str) -> list[tuple[str, float, int]]:
+    """The four requests of one transfer; (step, ms, status) each."""
+    out = []
+
+    def post(step: str, url: str, body: dict) -> dict:
+        t0 = time.perf_counter()
+        conn.request("POST", url, body=json.dumps(body), headers=headers)
+        resp = conn.getresponse()
+        data = json.loads(resp.read() or b"{}")
+        out.append((step, (time.perf_counter() - t0) * 1000, resp.status))
+        return data
+
+    created = post("create", "/api/v1/transfers", {
+        "kind": "transfer", "right": job["right"], "from": job["from"], "to": job["to"], "parcels": [job["parcel"]],
+        "price": "16000.00", "consent": {"signed_by_person_id": job["signer"], "signed_on": today, "voluntary": True}})
+    if "id" not in created:
+        return out
+    url = f"/api/v1/transfers/{created['id']}"
+    post("consent", f"{url}/issuer-consent", {"decision": "granted"})
+    post("pay", f"{url}/payments", {"amount": "16000.00", "paid_on": today, "reference": "bench"})
+    post("complete", f"{url}/complete", {})
+    return out
+
+
+def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections: int = 8) -> dict:
+    prepare(engine, n)
+    db = working_copy(engine, n)
+    jobs = lifecycles(db, limit=20_000)
+    token = make_token(db, role="exchange", name="bench-desk")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    todo: queue.Queue = queue.Queue()
+    for job in jobs:
+        todo.put(job)
+    today = dt.date.today().isoformat()
+    results: list[tuple[str, float, int]] = []
+    lock = threading.Lock()
+    with Gunicorn(db) as server:
+        host, port = "127.0.0.1", server.port
+        stop_at = time.perf_counter() + duration
+
+        def worker() -> None:
+            conn = http.client.HTTPConnection(host, port, timeout=30)
+            mine = []
+            while time.perf_counter() < stop_at:
+                try:
+                    job = todo.get_nowait()
+                except queue.Empty:
+                    break
+                mine += _walk(conn, headers, job, today)
+            conn.close()
+            with lock:
+                results.extend(mine)
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=worker) for _ in range(connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - t0
+    completed = sum(1 for step, _, status in results if step == "complete" and status == 200)
+    failures = defaultdict(int)
+    for step, _, status in results:
+        if status >= 300:
+            failures[f"{step}:{status}"] += 1
+    by_step = {step: percentiles([ms for s, ms, _ in results if s == step], (50, 99))
+               for step in ("create", "consent", "pay", "complete")}
+    out = {"engine": engine, "n": n, "connections": connections, "seconds": round(seconds, 1),
+           "completed": completed, "completed_per_s": round(completed / seconds, 1),
+           "requests_per_s": round(len(results) / seconds, 1),
+           "request_ms": percentiles([ms for _, ms, _ in results], (50, 90, 99)), "by_step": by_step,
+           "failures": dict(failures), "pairs_available": len(jobs)}
+    log(f"{engine}-{n}: {completed} transfers completed in {seconds:.1f} s = {out['completed_per_s']}/s, "
+        f"request p50 {out['request_ms']['p50']} ms p99 {out['request_ms']['p99']} ms, failures {dict(failures)}")
+    return out
+
+
+def _main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.transfers")
+    p.add_argument("--engine", required=True, choices=("sqlite", "postgis"))
+    p.add_argument("--n", type=int, default=200_000)
+    p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--connections", type=int, default=8)
+    args = p.parse_args(argv)
+    print(json.dumps(bench_transfers(args.engine, args.n, duration=args.duration, connections=args.connections),
+                     indent=2))
+
+
+if __name__ == "__main__":
+    _main()
