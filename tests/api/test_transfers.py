@@ -409,3 +409,20 @@ def test_bad_leases(clerk, land, change, status, rule):
     assert r.status_code == status, r.get_json()
     if rule:
         assert r.get_json()["rule"] == rule
+
+
+def test_completion_dates_and_closed_transfers(clerk, land):
+    t = clerk.post("/api/v1/transfers", json=body(land, kind="exchange", price="0", counter_right=land["rb"],
+                                                  parcels=[land["a1"], land["b1"]])).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    before_consent = (TODAY - dt.timedelta(days=1)).isoformat()
+    r = clerk.post(f"{url}/complete", json={"completed_on": before_consent})
+    assert r.status_code == 422 and r.get_json()["rule"] == "DATE_ORDER"  # consent dated after completion
+    r = clerk.post(f"{url}/complete", json={"completed_on": (TODAY + dt.timedelta(days=1)).isoformat()})
+    assert r.status_code == 422 and r.get_json()["rule"] == "DATE_ORDER"  # completion in the future
+    assert clerk.post(f"{url}/withdraw").get_json()["status"] == "withdrawn"
+    for step, payload in (("complete", {}), ("payments", {"amount": "1", "paid_on": TODAY.isoformat(),
+                                                          "reference": "x"}), ("withdraw", None)):
+        r = clerk.post(f"{url}/{step}", json=payload)
+        assert r.status_code == 409 and r.get_json()["rule"] == "TRANSFER_CLOSED", step
+    assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])
