@@ -142,6 +142,9 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
                                                              "holder": held.holder_code})
         document = visible_document(s, actor, consent.get("document"))
         party = to if isinstance(to, dict) else None
+        if party is not None and kind not in ("lease", "share_in"):
+            raise DomainError("只有出租、入股可以给本集体以外的经营主体", "only a lease or share-in may go to an outside "
+                              "party", status=422, errors={"to": ["a household code for this kind"]})
         recipient = None if party else _recipient(s, actor, kind, held, to)
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
         moving = _moving_parcels(s, kind, held, counter, parcels)

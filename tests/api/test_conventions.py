@@ -193,3 +193,24 @@ def test_idempotency_key_still_running_is_409(clerk, uow_factory):
         uow.commit()
     r = clerk.post("/api/v1/collectives", json=body, headers=headers)
     assert r.status_code == 409 and r.get_json()["rule"] == "IDEMPOTENCY_KEY_IN_USE"
+
+
+@pytest.mark.parametrize("payload", [{}, [], {"unexpected": 1}, "text", None])
+def test_no_write_endpoint_answers_garbage_with_a_500(app, admin, payload):
+    """Every POST/PUT route, fed bodies of the wrong shape, answers 4xx in the error shape."""
+    from werkzeug.routing import IntegerConverter
+
+    adapter = app.url_map.bind("localhost")
+    seen = 0
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) & {"POST", "PUT"}):
+            values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "210681101001010001"
+                      for arg in rule.arguments}
+            url = adapter.build(rule.endpoint, values, method=method)
+            r = admin.client.open(url, method=method, json=payload,
+                                  headers={"Authorization": f"Bearer {admin.token}"})
+            assert r.status_code < 500, (method, url, r.status_code, r.get_data(as_text=True)[:200])
+            if r.status_code >= 400:
+                assert r.get_json()["message"], (method, url)
+            seen += 1
+    assert seen >= 20

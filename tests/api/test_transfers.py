@@ -426,3 +426,25 @@ def test_completion_dates_and_closed_transfers(clerk, land):
         r = clerk.post(f"{url}/{step}", json=payload)
         assert r.status_code == 409 and r.get_json()["rule"] == "TRANSFER_CLOSED", step
     assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])
+
+
+@pytest.mark.parametrize("change", [
+    {"kind": "exchange", "price": "0", "counter_right": "RB", "to": {"name": "某合作社", "credit_code": "93210681MA0Q8L1X2K"}},
+    {"kind": "transfer", "to": {"name": "某合作社", "credit_code": "93210681MA0Q8L1X2K"}},
+    {"kind": "transfer", "shares": 5},
+    {"kind": "transfer", "counter_right": "RB"},
+    {"kind": "exchange", "price": "0", "counter_right": "RB", "parcels": ["A1"]},
+    {"kind": "exit", "term_end": "2030-01-01"},
+    {"kind": "transfer", "parcels": ["A1", "A1"]},
+    {"kind": "transfer", "right": "210681101001019999J"},
+    {"kind": "transfer", "to": "210681101001019999"},
+])
+def test_odd_transfers_are_a_clear_4xx(clerk, land, change):
+    fill = {"RB": land["rb"], "A1": land["a1"]}
+    payload = body(land) | {k: ([fill.get(x, x) for x in v] if isinstance(v, list) else fill.get(v, v))
+                            if not isinstance(v, dict) else v for k, v in change.items()}
+    if payload["kind"] == "exit":
+        payload.pop("to")
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert 400 <= r.status_code < 500, r.get_json()
+    assert r.get_json()["message"]
