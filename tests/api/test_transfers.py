@@ -448,3 +448,14 @@ def test_odd_transfers_are_a_clear_4xx(clerk, land, change):
     r = clerk.post("/api/v1/transfers", json=payload)
     assert 400 <= r.status_code < 500, r.get_json()
     assert r.get_json()["message"]
+
+
+def test_a_retried_payment_with_its_idempotency_key_is_counted_once(clerk, land):
+    t = clerk.post("/api/v1/transfers", json=body(land), headers={"Idempotency-Key": "t-1"}).get_json()
+    again = clerk.post("/api/v1/transfers", json=body(land), headers={"Idempotency-Key": "t-1"})
+    assert again.status_code == 201 and again.get_json()["id"] == t["id"]  # the first answer, nothing new
+    payment = {"amount": "5000", "paid_on": TODAY.isoformat(), "reference": "网银 88"}
+    for _ in range(3):  # a flaky line: the desk's client sends it three times
+        r = clerk.post(f"/api/v1/transfers/{t['id']}/payments", json=payment, headers={"Idempotency-Key": "pay-88"})
+        assert r.status_code == 201
+    assert clerk.get(f"/api/v1/transfers/{t['id']}").get_json()["paid"] == "5000.00"
