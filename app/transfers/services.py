@@ -153,22 +153,23 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         if kind == "transfer":
             _recipient_may_hold(s, held, recipient, shares)
         _not_frozen(s, [held.id, *([counter.id] if counter else []), *(code for code, _ in moving)])
-        ledger.lock_log(s, held.county_code)
+        head = ledger.lock_log(s, held.county_code)  # serialises openings in the county: the hold check holds
+        _not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
         t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
                      from_household=held.holder_code, to_household=recipient.code if recipient else None,
                      to_party=party,
                      counter_right_id=counter.id if counter else None, shares=shares, price=price,
                      term_end=term_end, notice_given_on=notice_given_on,
                      consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
-                     consent_document_id=document, status="pending", created_by=actor.name, ledger_seq=0)
+                     consent_document_id=document, status="pending", created_by=actor.name,
+                     ledger_seq=head.size + 1)  # the entry appended below
         s.add(t)
         s.flush()
         s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
         _hold(s, t, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
-        t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,
-                                     subjects=_subjects(t, moving), data=_entry(t, moving))
-        s.flush()
-        view = transfer_view(s, t)
+        ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor, subjects=_subjects(t, moving),
+                      data=_entry(t, moving), head=head)
+        view = transfer_view(s, t, parcels=[code for code, _ in moving], payments=[], management_right=None)
         uow.commit()
     return view
 
@@ -330,17 +331,23 @@ def _not_frozen(s, subjects: list[str]) -> None:
         raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
 
 
+def _hold_keys(rights: list[str], parcels: list[str]) -> list[str]:
+    return [f"right:{r}" for r in rights] + [f"parcel:{p}" for p in parcels]
+
+
+def _not_held(s, rights: list[str], parcels: list[str]) -> None:
+    busy = s.scalars(select(TransferHold.transfer_id).where(TransferHold.key.in_(_hold_keys(rights, parcels)))).all()
+    if busy:
+        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))})
+
+
 def _hold(s, t: Transfer, rights: list[str], parcels: list[str]) -> None:
-    """Claim the right(s) and parcels for this transfer; a second open transfer fails in the database."""
+    """Claim the right(s) and parcels for this transfer; the primary key refuses a second claim in the database."""
+    s.add_all(TransferHold(key=key, transfer_id=t.id) for key in _hold_keys(rights, parcels))
     try:
-        with s.begin_nested():
-            s.add_all([TransferHold(key=f"right:{r}", transfer_id=t.id) for r in rights]
-                      + [TransferHold(key=f"parcel:{p}", transfer_id=t.id) for p in parcels])
-            s.flush()
-    except IntegrityError:
-        busy = s.scalars(select(TransferHold.transfer_id).where(TransferHold.key.in_(
-            [f"right:{r}" for r in rights] + [f"parcel:{p}" for p in parcels]))).all()
-        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))}) from None
+        s.flush()
+    except IntegrityError:  # only if something opened a transfer without the county lock
+        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": []}) from None
 
 
 def _release(s, t: Transfer) -> None:
@@ -394,7 +401,7 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
             t.status = "refused"
             _release(s, t)
         else:
-            t.status = _progress(s, t)
+            t.status = _progress(t, _paid(s, t))
         ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id],
                       data={"transfer": t.id, "decision": t.issuer_decision, "grounds": grounds,
@@ -419,20 +426,18 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
         raise RuleViolation("DATE_ORDER", reason_zh="付款日期晚于今天", reason_en="paid_on is in the future")
     with uow:
         s = uow.session
-        t = _open_transfer(s, actor, transfer_id)
+        t = _open_transfer(s, actor, transfer_id, lock=True)
         total = _paid(s, t) + amount
         if total > t.price:
             raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
-        payment = TransferPayment(transfer_id=t.id, amount=amount, paid_on=paid_on, reference=reference,
-                                  ledger_seq=0)
-        s.add(payment)
-        payment.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.payment_recorded", actor=actor,
-                                           subjects=[f"transfer:{t.id}", t.right_id],
-                                           data={"transfer": t.id, "amount": str(amount),
-                                                 "paid_on": paid_on.isoformat(), "reference": reference,
-                                                 "total_paid": str(total), "price": str(t.price)})
-        s.flush()
-        t.status = _progress(s, t)
+        head = ledger.lock_log(s, t.county_code)
+        s.add(TransferPayment(transfer_id=t.id, amount=amount, paid_on=paid_on, reference=reference,
+                              ledger_seq=head.size + 1))  # the entry appended below
+        ledger.append(s, county=t.county_code, kind="transfer.payment_recorded", actor=actor,
+                      subjects=[f"transfer:{t.id}", t.right_id],
+                      data={"transfer": t.id, "amount": str(amount), "paid_on": paid_on.isoformat(),
+                            "reference": reference, "total_paid": str(total), "price": str(t.price)}, head=head)
+        t.status = _progress(t, total)
         view = transfer_view(s, t)
         uow.commit()
     return view
@@ -498,7 +503,6 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                                                                "completed_on": on.isoformat()})
         _not_frozen(s, [t.right_id, *([t.counter_right_id] if t.counter_right_id else []),
                         *(code for code, _ in moving)])
-        ledger.lock_log(s, t.county_code)
         seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
                             subjects=_subjects(t, moving),
                             data=_entry(t, moving) | {"completed_on": on.isoformat(), "paid": str(_paid(s, t)),
@@ -654,9 +658,9 @@ def _paid(s, t: Transfer) -> Decimal:
         TransferPayment.transfer_id == t.id)))).quantize(Decimal("0.01"))
 
 
-def _progress(s, t: Transfer) -> str:
+def _progress(t: Transfer, paid: Decimal) -> str:
     consented = t.kind != "transfer" or t.issuer_decision in ("granted", "refused_without_grounds", "no_answer")
-    if consented and _paid(s, t) >= t.price:
+    if consented and paid >= t.price:
         return "paid"
     return "consented" if consented and t.kind == "transfer" else "pending"
 
@@ -696,11 +700,20 @@ def list_transfers(uow: UnitOfWork, *, actor: Principal, right: str | None = Non
     return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
 
 
-def transfer_view(s, t: Transfer) -> dict:
-    payments = s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
-                         .order_by(TransferPayment.id)).all()
-    parcels = s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == t.id)
-                        .order_by(TransferParcel.id)).all()
+_UNKNOWN = object()
+
+
+def transfer_view(s, t: Transfer, *, parcels=None, payments=None, management_right=_UNKNOWN) -> dict:
+    """A transfer as the API shows it; what the caller already holds is not read again."""
+    if payments is None:
+        payments = s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
+                             .order_by(TransferPayment.id)).all()
+    if parcels is None:
+        parcels = s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == t.id)
+                            .order_by(TransferParcel.id)).all()
+    if management_right is _UNKNOWN:  # only a completed lease or share-in has one
+        management_right = None if t.status != "completed" or t.kind not in ("lease", "share_in") else s.scalar(
+            select(ManagementRight.id).where(ManagementRight.transfer_id == t.id))
     return {"id": t.id, "kind": t.kind, "status": t.status, "right": t.right_id, "from": t.from_household,
             "to": t.to_household, "counter_right": t.counter_right_id, "parcels": list(parcels),
             "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
@@ -712,5 +725,5 @@ def transfer_view(s, t: Transfer) -> dict:
                         "document": t.consent_document_id, "voluntary": True},
             "issuer": {"decision": t.issuer_decision, "decided_on": t.issuer_decided_on, "grounds": t.issuer_grounds},
             "to_party": t.to_party,
-            "management_right": s.scalar(select(ManagementRight.id).where(ManagementRight.transfer_id == t.id)),
+            "management_right": management_right,
             "completed_on": t.completed_on, "created_at": t.created_at, "ledger_seq": t.ledger_seq}
