@@ -28,8 +28,9 @@ from app.transfers.models import (OPEN_STATUSES, Freeze, ManagementRight, Manage
 
 #: The exchange desk writes transfers; clerks and admins may too.
 TRANSFER_WRITERS = REGISTRY_WRITERS | {"exchange"}
-#: What this module completes so far: (kind, right type).
-SUPPORTED = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract"), ("lease", "contract"),
+#: Which kinds move which rights: 互换 and 出租/入股 are for contract land (农村土地承包法 第三十三、三十六条);
+#: a homestead and income shares are transferred within the collective or given back.
+LAWFUL_KINDS = {("transfer", "contract"), ("exchange", "contract"), ("exit", "contract"), ("lease", "contract"),
              ("share_in", "contract"),
              ("transfer", "homestead"), ("exit", "homestead"), ("transfer", "income_share"), ("exit", "income_share")}
 #: 农村土地承包法 第三十条: written notice half a year before the return.
@@ -132,9 +133,9 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
             raise NotFound("权利", "Right", right)
         if held.holder_code != from_ or held.valid_to is not None:
             raise RuleViolation("RIGHT_NOT_HELD", details={"household": from_, "right": right})
-        if (kind, held.type) not in SUPPORTED:
-            raise DomainError(f"{held.type} 权利的 {kind} 尚未开通", f"{kind} of a {held.type} right is not offered yet",
-                              status=422, errors={"kind": [f"not offered for {held.type} rights yet"]})
+        if (kind, held.type) not in LAWFUL_KINDS:
+            raise DomainError(f"{held.type} 权利不能以 {kind} 方式流转", f"a {held.type} right cannot be moved by {kind}",
+                              status=422, errors={"kind": [f"not a way to move a {held.type} right"]})
         signer = s.get(Person, consent["signed_by_person_id"])
         if signer is None or signer.household_code != held.holder_code:
             # Only the holder decides (第二十七条): a cadre, a buyer or a settlement office cannot sign for it.

@@ -461,3 +461,12 @@ def test_a_retried_payment_with_its_idempotency_key_is_counted_once(clerk, land)
         r = clerk.post(f"/api/v1/transfers/{t['id']}/payments", json=payment, headers={"Idempotency-Key": "pay-88"})
         assert r.status_code == 201
     assert clerk.get(f"/api/v1/transfers/{t['id']}").get_json()["paid"] == "5000.00"
+
+
+def test_a_homestead_cannot_be_leased_or_exchanged(clerk, land, homesteads):
+    for kind, extra in (("lease", {"term_end": "2040-12-31"}), ("exchange", {"price": "0",
+                                                                             "counter_right": land["rb"]})):
+        payload = body(land, kind=kind, right=homesteads["right"], **extra)
+        del payload["parcels"]
+        r = clerk.post("/api/v1/transfers", json=payload)
+        assert r.status_code == 422 and r.get_json()["errors"]["kind"], kind
