@@ -62,6 +62,9 @@ class Transfer(Base):
     consent_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     consent_signed_on: Mapped[dt.date] = mapped_column(Date)
     consent_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    #: an exchange moves the other household's land too: its own signed consent
+    #: {signed_by_person_id, signed_on, document, voluntary}.
+    counter_consent: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     issuer_decision: Mapped[str | None] = mapped_column(String(30), nullable=True)
     issuer_decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     issuer_grounds: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -89,6 +89,8 @@ class TransferCreateSchema(Schema):
     notice_given_on = fields.Date(metadata={"description": "exit of contract land: the day written notice reached "
                                                            "the issuer (6 months before completion)"})
     consent = fields.Nested(ConsentSchema, required=True)
+    counter_consent = fields.Nested(ConsentSchema, metadata={
+        "description": "exchange: the other household's own signed, voluntary consent (it gives land away too)"})
     condition_of_settlement = StrictBoolean(metadata={
         "description": "accepted only to be refused: a transfer made a condition of settling in a city is "
                        "422 NO_SURRENDER_CONDITION"})
@@ -139,6 +141,7 @@ class TransferSchema(Schema):
     term_end = fields.Date(allow_none=True)
     notice_given_on = fields.Date(allow_none=True)
     consent = fields.Dict()
+    counter_consent = fields.Dict(allow_none=True)
     issuer = fields.Dict()
     completed_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()

@@ -102,7 +102,8 @@ def settlement_view(x: Settlement) -> dict:
 # --- transfers ------------------------------------------------------------------------------
 
 def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str, price: Decimal,
-                    consent: dict, from_: str, to: str | dict | None = None, parcels: list[str] | None = None,
+                    consent: dict, from_: str, to: str | dict | None = None, counter_consent: dict | None = None,
+                    parcels: list[str] | None = None,
                     shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
                     notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
                     settlement: int | None = None) -> dict:
@@ -148,6 +149,7 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
                               "party", status=422, errors={"to": ["a household code for this kind"]})
         recipient = None if party else _recipient(s, actor, kind, held, to)
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
+        counter_signed = _counter_consent(s, actor, counter, counter_consent)
         moving = _moving_parcels(s, kind, held, counter, parcels)
         _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving], party)
         _shares_movable(s, held, shares, recipient)
@@ -162,7 +164,8 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
                      counter_right_id=counter.id if counter else None, shares=shares, price=price,
                      term_end=term_end, notice_given_on=notice_given_on,
                      consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
-                     consent_document_id=document, status="pending", created_by=actor.name,
+                     consent_document_id=document, counter_consent=counter_signed, status="pending",
+                     created_by=actor.name,
                      ledger_seq=head.size + 1)  # the entry appended below
         s.add(t)
         s.flush()
@@ -234,6 +237,25 @@ def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: s
     if counter.holder_code != recipient.code or counter.valid_to is not None or counter.type != held.type:
         raise RuleViolation("RIGHT_NOT_HELD", details={"household": recipient.code, "right": counter_right})
     return counter
+
+
+def _counter_consent(s, actor: Principal, counter: Right | None, consent: dict | None) -> dict | None:
+    """An exchange gives the other household's land away too: it signs for itself (第二十七、三十三条)."""
+    if counter is None:
+        if consent is not None:
+            raise DomainError("只有互换需要对方同意书", "counter_consent is for exchanges only", status=422,
+                              errors={"counter_consent": ["only for kind exchange"]})
+        return None
+    signer = s.get(Person, consent["signed_by_person_id"]) if consent else None
+    if consent is None or consent.get("voluntary") is not True or signer is None \
+            or signer.household_code != counter.holder_code:
+        raise RuleViolation("CONSENT_REQUIRED", details={"counter_right": counter.id,
+                                                         "holder": counter.holder_code})
+    if consent["signed_on"] > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="对方同意书签署日期晚于今天",
+                            reason_en="the counterpart's consent is dated in the future")
+    return {"signed_by_person_id": signer.id, "signed_on": consent["signed_on"].isoformat(),
+            "document": visible_document(s, actor, consent.get("document")), "voluntary": True}
 
 
 def _moving_parcels(s, kind: str, held: Right, counter: Right | None,
@@ -367,7 +389,8 @@ def _entry(t: Transfer, moving: list[tuple[str, str]]) -> dict:
             "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
             "term_end": _iso(t.term_end), "notice_given_on": _iso(t.notice_given_on),
             "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on.isoformat(),
-                        "document": t.consent_document_id, "voluntary": True}}
+                        "document": t.consent_document_id, "voluntary": True},
+            "counter_consent": t.counter_consent}
 
 
 def _iso(day: dt.date | None) -> str | None:
@@ -724,6 +747,7 @@ def transfer_view(s, t: Transfer, *, parcels=None, payments=None, management_rig
             "term_end": t.term_end, "notice_given_on": t.notice_given_on,
             "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on,
                         "document": t.consent_document_id, "voluntary": True},
+            "counter_consent": t.counter_consent,
             "issuer": {"decision": t.issuer_decision, "decided_on": t.issuer_decided_on, "grounds": t.issuer_grounds},
             "to_party": t.to_party,
             "management_right": management_right,

@@ -66,7 +66,9 @@ def exchange(clerk, village, h: int) -> None:
     r = clerk.post("/api/v1/transfers", json={
         "kind": "exchange", "right": a["code"] + "J", "counter_right": b["code"] + "J", "from": a["code"],
         "to": b["code"], "parcels": [mine, theirs], "price": "0",
-        "consent": {"signed_by_person_id": a["members"][0]["id"], "signed_on": TODAY.isoformat(), "voluntary": True}})
+        "consent": {"signed_by_person_id": a["members"][0]["id"], "signed_on": TODAY.isoformat(), "voluntary": True},
+        "counter_consent": {"signed_by_person_id": b["members"][0]["id"], "signed_on": TODAY.isoformat(),
+                            "voluntary": True}})
     assert r.status_code == 201, r.get_json()
     assert clerk.post(f"/api/v1/transfers/{r.get_json()['id']}/complete", json={}).status_code == 200
 

@@ -28,6 +28,10 @@ def land(clerk, make_household, make_parcel, make_collective):
             "ra": a["code"] + "J", "rb": b["code"] + "J"}
 
 
+def counter(land, who="b"):
+    return {"signed_by_person_id": land[who]["members"][0]["id"], "signed_on": TODAY.isoformat(), "voluntary": True}
+
+
 def body(land, **over):
     return {"kind": "transfer", "right": land["ra"], "from": land["a"]["code"], "to": land["b"]["code"],
             "parcels": [land["a1"]], "price": "12000.00",
@@ -97,9 +101,18 @@ def test_a_refusal_with_grounds_ends_the_transfer(clerk, land):
     assert clerk.post("/api/v1/transfers", json=body(land)).status_code == 201  # the parcel is free again
 
 
+@pytest.mark.parametrize("who", [None, "a"])
+def test_an_exchange_needs_the_other_households_own_consent(clerk, land, who):
+    payload = body(land, kind="exchange", price="0", counter_right=land["rb"], parcels=[land["a1"], land["b1"]])
+    if who:
+        payload["counter_consent"] = counter(land, who)  # signed by the giver's family, not by B
+    r = clerk.post("/api/v1/transfers", json=payload)
+    assert r.status_code == 422 and r.get_json()["rule"] == "CONSENT_REQUIRED"
+
+
 def test_an_exchange_swaps_the_parcels(clerk, land):
     r = clerk.post("/api/v1/transfers", json=body(land, kind="exchange", price="0", counter_right=land["rb"],
-                                                  parcels=[land["a1"], land["b1"]]))
+                                                  parcels=[land["a1"], land["b1"]], counter_consent=counter(land)))
     assert r.status_code == 201, r.get_json()
     url = f"/api/v1/transfers/{r.get_json()['id']}"
     assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).status_code == 422  # 备案 only
@@ -415,7 +428,8 @@ def test_bad_leases(clerk, land, change, status, rule):
 
 def test_completion_dates_and_closed_transfers(clerk, land):
     t = clerk.post("/api/v1/transfers", json=body(land, kind="exchange", price="0", counter_right=land["rb"],
-                                                  parcels=[land["a1"], land["b1"]])).get_json()
+                                                  parcels=[land["a1"], land["b1"]],
+                                                  counter_consent=counter(land))).get_json()
     url = f"/api/v1/transfers/{t['id']}"
     before_consent = (TODAY - dt.timedelta(days=1)).isoformat()
     r = clerk.post(f"{url}/complete", json={"completed_on": before_consent})
