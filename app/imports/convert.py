@@ -231,6 +231,10 @@ def _households(out: Converted, tables) -> dict[str, HouseholdRow]:
                            relation=relation)
         # The head first, as the one-at-a-time registration lists them.
         h.members.insert(0, member) if relation == "head" else h.members.append(member)
+    several = sorted(h.code for h in households.values() if sum(m.relation == "head" for m in h.members) > 1)
+    if several:
+        out.problems.append(_problem("unsupported_records", several, "一户只能有一名户主（YHZGX 01/02）",
+                                     "a household has one head (YHZGX 01/02)"))
     return households
 
 

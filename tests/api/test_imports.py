@@ -348,3 +348,17 @@ def test_tables_that_contradict_each_other_block_the_commit(clerk, tmp_path):
     r = clerk.post(f"/api/v1/imports/{job['id']}/commit", json={"accept_warnings": True})
     assert r.status_code == 409 and r.get_json()["rule"] == "IMPORT_BLOCKED"
     assert clerk.get("/api/v1/parcels?within=210681").get_json()["features"] == []
+
+
+def test_a_household_with_two_heads_is_blocked(clerk, tmp_path):
+    from tests.packages import make_layer, write_tables, zip_folder
+
+    folder = tmp_path / "two-heads"
+    make_layer(folder / "DK.shp")
+    write_tables(folder)
+    members = (folder / "CBF_JTCY.csv").read_text().rstrip("\n")
+    spouse = "210681101001010001,王秀兰,2,1,210681195603040021,02,1"  # a second member coded 02 户主
+    (folder / "CBF_JTCY.csv").write_text(members + "\n" + spouse + "\n")
+    job = wait(clerk, upload(clerk, zip_folder(folder, tmp_path / "h.zip").read_bytes()).get_json()["id"])
+    assert job["status"] == "ready" and job["blocking"] >= 1
+    assert any(p["check"] == "unsupported_records" and p["codes"] == ["210681101001010001"] for p in job["problems"])
