@@ -154,7 +154,7 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving], party)
         _shares_movable(s, held, shares, recipient)
         if kind == "transfer":
-            _recipient_may_hold(s, held, recipient, shares)
+            _recipient_may_hold(s, held, recipient.code, shares)
         _not_frozen(s, [held.id, *([counter.id] if counter else []), *(code for code, _ in moving)])
         head = ledger.lock_log(s, held.county_code)  # serialises openings in the county: the hold check holds
         _not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
@@ -311,9 +311,9 @@ def _shares_movable(s, held: Right, shares: Decimal | None, recipient: Household
         raise RuleViolation("SHARES_EXCEED_HOLDING", details={"held": str(have), "shares": str(shares)})
 
 
-def _recipient_may_hold(s, held: Right, recipient: Household, shares: Decimal | None) -> None:
+def _recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | None) -> None:
     """What the receiving household must be able to hold once the transfer completes."""
-    theirs = s.get(Right, recipient.code + ID_SUFFIX[held.type])
+    theirs = s.get(Right, recipient + ID_SUFFIX[held.type])
     if held.type == "contract":
         # The land joins the recipient's one contract, which must run to the same end.
         if theirs is not None and theirs.valid_to is None and theirs.end != held.end:
@@ -326,12 +326,12 @@ def _recipient_may_hold(s, held: Right, recipient: Household, shares: Decimal | 
         if theirs is not None and theirs.valid_to is None:
             raise RuleViolation("ONE_HOMESTEAD_PER_HOUSEHOLD", details={"right": theirs.id})
         barred = theirs is not None or s.scalar(select(func.count()).select_from(HouseDisposal).where(
-            HouseDisposal.household_code == recipient.code))
+            HouseDisposal.household_code == recipient))
         if barred:
-            raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={"household": recipient.code})
+            raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={"household": recipient})
     else:
-        if not recognised_members(s, recipient.code):
-            raise RuleViolation("NOT_A_MEMBER", details={"holder": recipient.code,
+        if not recognised_members(s, recipient):
+            raise RuleViolation("NOT_A_MEMBER", details={"holder": recipient,
                                                          "reason": "no recognised member in the household"})
         plan = open_plan(s, held.collective_code)
         cap = None if plan is None else plan.max_holding_per_household
@@ -516,12 +516,12 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                                 "contract term", details={"start": held.start.isoformat(), "end": held.end.isoformat()})
         if t.kind == "transfer":
             _issuer_consent_given(t, policy, on)
-            _recipient_may_hold(s, held, s.get(Household, t.to_household),
-                                None if t.shares is None else Decimal(str(t.shares)))
+            _recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)))
         if held.type == "income_share":
             _shares_movable(s, held, Decimal(str(t.shares)), None)
-        if _paid(s, t) < t.price:
-            raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(_paid(s, t)), "price": str(t.price)})
+        paid = _paid(s, t)
+        if paid < t.price:
+            raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(paid), "price": str(t.price)})
         if t.kind == "exit" and held.type == "contract" and not _notice_in_time(t.notice_given_on, on):
             raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": _iso(t.notice_given_on),
                                                                "completed_on": on.isoformat()})
@@ -529,13 +529,13 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                         *(code for code, _ in moving)])
         seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
                             subjects=_subjects(t, moving),
-                            data=_entry(t, moving) | {"completed_on": on.isoformat(), "paid": str(_paid(s, t)),
+                            data=_entry(t, moving) | {"completed_on": on.isoformat(), "paid": str(paid),
                                                       "issuer_decision": t.issuer_decision})
         _move(s, t, moving, on, seq)
         t.status, t.completed_on = "completed", on
         _release(s, t)
         s.flush()
-        view = transfer_view(s, t)
+        view = transfer_view(s, t, parcels=[code for code, _ in moving])
         uow.commit()
     return view
 

@@ -1,9 +1,8 @@
-"""Land management rights (土地经营权) created by leases and share-ins, their parcels, and the
-counterpart's own consent to an exchange.
+"""Land management rights (土地经营权) created by leases and share-ins, and their parcels.
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 07:45:56.989418
+Create Date: 2026-11-27 07:23:56.353178
 """
 from alembic import op
 import sqlalchemy as sa
@@ -53,15 +52,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_management_right_parcels_management_right_id'), ['management_right_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_management_right_parcels_parcel_code'), ['parcel_code'], unique=False)
 
-    with op.batch_alter_table('transfers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('counter_consent', sa.JSON(), nullable=True))
-
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('transfers', schema=None) as batch_op:
-        batch_op.drop_column('counter_consent')
-
     with op.batch_alter_table('management_right_parcels', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_management_right_parcels_parcel_code'))
         batch_op.drop_index(batch_op.f('ix_management_right_parcels_management_right_id'))
