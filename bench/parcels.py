@@ -291,10 +291,10 @@ def _free_port() -> int:
 
 
 class Gunicorn:
-    """``gunicorn --workers 2 wsgi:app`` on 127.0.0.1 serving ``db``; a context manager."""
+    """``gunicorn --workers 2 [--threads N] wsgi:app`` on 127.0.0.1 serving ``db``; a context manager."""
 
-    def __init__(self, db: BenchDB, workers: int = 2):
-        self.db, self.workers = db, workers
+    def __init__(self, db: BenchDB, workers: int = 2, threads: int = 1):
+        self.db, self.workers, self.threads = db, workers, threads
         self.port = _free_port()
         self.proc = None
 
@@ -302,7 +302,8 @@ class Gunicorn:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         errlog = self.db.dir / "gunicorn.log"
         self.proc = subprocess.Popen(
-            [str(gunicorn), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+            [str(gunicorn), "--workers", str(self.workers), "--threads", str(self.threads),
+             "--bind", f"127.0.0.1:{self.port}",
              "--error-logfile", str(errlog), "wsgi:app"],
             cwd=PROJECT, env=server_env(self.db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60

@@ -79,7 +79,7 @@ def _walk(conn: http.client.HTTPConnection, headers: dict, job: dict, today: str
     return out
 
 
-def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections: int = 8) -> dict:
+def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections: int = 8, threads: int = 1) -> dict:
     prepare(engine, n)
     db = working_copy(engine, n)
     jobs = lifecycles(db, limit=20_000)
@@ -91,7 +91,7 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
     today = dt.date.today().isoformat()
     results: list[tuple[str, float, int]] = []
     lock = threading.Lock()
-    with Gunicorn(db) as server:
+    with Gunicorn(db, threads=threads) as server:
         host, port = "127.0.0.1", server.port
         stop_at = time.perf_counter() + duration
 
@@ -122,7 +122,8 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
             failures[f"{step}:{status}"] += 1
     by_step = {step: percentiles([ms for s, ms, _ in results if s == step], (50, 99))
                for step in ("create", "consent", "pay", "complete")}
-    out = {"engine": engine, "n": n, "connections": connections, "seconds": round(seconds, 1),
+    out = {"engine": engine, "n": n, "connections": connections, "threads_per_worker": threads,
+           "seconds": round(seconds, 1),
            "completed": completed, "completed_per_s": round(completed / seconds, 1),
            "requests_per_s": round(len(results) / seconds, 1),
            "request_ms": percentiles([ms for _, ms, _ in results], (50, 90, 99)), "by_step": by_step,
@@ -138,9 +139,10 @@ def _main(argv=None) -> None:
     p.add_argument("--n", type=int, default=200_000)
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--connections", type=int, default=8)
+    p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread when > 1)")
     args = p.parse_args(argv)
-    print(json.dumps(bench_transfers(args.engine, args.n, duration=args.duration, connections=args.connections),
-                     indent=2))
+    print(json.dumps(bench_transfers(args.engine, args.n, duration=args.duration, connections=args.connections,
+                                     threads=args.threads), indent=2))
 
 
 if __name__ == "__main__":
