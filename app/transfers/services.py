@@ -156,7 +156,6 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         if kind == "transfer":
             _recipient_may_hold(s, held, recipient.code, shares)
         _not_frozen(s, [held.id, *([counter.id] if counter else []), *(code for code, _ in moving)])
-        head = ledger.lock_log(s, held.county_code)  # serialises openings in the county: the hold check holds
         _not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
         t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
                      from_household=held.holder_code, to_household=recipient.code if recipient else None,
@@ -165,14 +164,14 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
                      term_end=term_end, notice_given_on=notice_given_on,
                      consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
                      consent_document_id=document, counter_consent=counter_signed, status="pending",
-                     created_by=actor.name,
-                     ledger_seq=head.size + 1)  # the entry appended below
+                     created_by=actor.name, ledger_seq=0)
         s.add(t)
         s.flush()
         s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
         _hold(s, t, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
-        ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor, subjects=_subjects(t, moving),
-                      data=_entry(t, moving), head=head)
+        # The county's log is locked last, so openings in one county queue only for the append and the commit.
+        t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,
+                                     subjects=_subjects(t, moving), data=_entry(t, moving))
         view = transfer_view(s, t, parcels=[code for code, _ in moving], payments=[], management_right=None)
         uow.commit()
     return view
@@ -369,7 +368,7 @@ def _hold(s, t: Transfer, rights: list[str], parcels: list[str]) -> None:
     s.add_all(TransferHold(key=key, transfer_id=t.id) for key in _hold_keys(rights, parcels))
     try:
         s.flush()
-    except IntegrityError:  # only if something opened a transfer without the county lock
+    except IntegrityError:  # a simultaneous opening claimed it first (checked in _not_held otherwise)
         raise RuleViolation("RIGHT_BUSY", details={"open_transfers": []}) from None
 
 
