@@ -1,7 +1,6 @@
 """Bulk import of NY/T 2539 land-confirmation packages (API.md, GIS)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from flask import current_app, send_file
@@ -39,8 +38,6 @@ class Imports(MethodView):
     def post(self, form, files):
         """Upload a package or parcel layer; it is read and checked in the background."""
         upload = files["file"]
-        if "field_map" in form:
-            form["field_map"] = json.loads(form["field_map"])
         return _run(services.create_import(unit_of_work(), actor=current_principal(), policy=policy(),
                                            stream=upload.stream, filename=upload.filename or "upload", **form))
 

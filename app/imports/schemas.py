@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from marshmallow import ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, post_load, validate
 
 from app.extensions import PageArgsSchema, Schema, StrictBoolean
 from gis.package import DK_FIELDS
@@ -25,17 +25,21 @@ class ImportFormSchema(Schema):
         "description": 'for a plain layer: JSON {"DKBM": "<source field>", …} naming the source field of each '
                        "DK field", "example": '{"DKBM": "code", "DKMC": "name"}'})
 
-    @validates("field_map")
-    def _field_map(self, value, **kwargs):
+    @post_load
+    def _field_map(self, data, **kwargs):
+        """A multipart field is text: the mapping arrives as JSON and leaves as a dict."""
+        if "field_map" not in data:
+            return data
         try:
-            mapping = json.loads(value)
+            mapping = json.loads(data["field_map"])
         except ValueError:
-            raise ValidationError("not JSON") from None
+            raise ValidationError("not JSON", "field_map") from None
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-            raise ValidationError('a JSON object {"DKBM": "<source field>", …}')
+            raise ValidationError('a JSON object {"DKBM": "<source field>", …}', "field_map")
         unknown = sorted(set(mapping) - set(DK_FIELDS))
         if unknown:
-            raise ValidationError(f"not DK fields: {', '.join(unknown)}")
+            raise ValidationError(f"not DK fields: {', '.join(unknown)}", "field_map")
+        return data | {"field_map": mapping}
 
 
 class ImportFileSchema(Schema):

@@ -8,6 +8,7 @@ rights move only when a transfer the holder signed is completed.
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -89,7 +90,7 @@ def _retained(s, actor: Principal, person: Person) -> dict:
                        .order_by(Right.id)).all()
     member = s.scalar(select(func.count()).select_from(Membership).where(
         Membership.person_id == person.id, Membership.valid_to.is_(None))) > 0
-    summary = [{"id": r.id, "type": r.type, "parcels": v["parcels"] and [p["code"] for p in v["parcels"]],
+    summary = [{"id": r.id, "type": r.type, "parcels": [p["code"] for p in v["parcels"]],
                 "shares": v["shares"]} for r in rights for v in [right_view(s, r, actor, as_of=None)]]
     return {"rights": summary, "membership": member}
 
@@ -210,7 +211,10 @@ def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> H
             raise DomainError("退出时权利交回集体，不填受让方", "an exit returns the right to the collective: omit `to`",
                               status=422, errors={"to": ["must be omitted for an exit"]})
         return None
-    household = s.get(Household, to) if to and actor.sees(to) else None
+    if to is None:
+        raise DomainError("请填写受让农户", "give the receiving household (`to`)", status=422,
+                          errors={"to": ["required for this kind"]})
+    household = s.get(Household, to) if actor.sees(to) else None
     if household is None:
         raise NotFound("受让农户", "Household", to)
     if household.code == held.holder_code:
@@ -549,13 +553,12 @@ def _issuer_consent_given(t: Transfer, policy: TransferPolicy, on: dt.date) -> N
 
 
 def _notice_in_time(notice: dt.date | None, on: dt.date) -> bool:
+    """Written notice at least six months before ``on`` (a notice on 31 August allows 28/29 February)."""
     if notice is None:
         return False
-    months = notice.month - 1 + EXIT_NOTICE_MONTHS
-    year, month = notice.year + months // 12, months % 12 + 1
-    day = min(notice.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31,
-                           31, 30, 31, 30, 31][month - 1])
-    return on >= dt.date(year, month, day)
+    month = notice.month - 1 + EXIT_NOTICE_MONTHS
+    year, month = notice.year + month // 12, month % 12 + 1
+    return on >= dt.date(year, month, min(notice.day, calendar.monthrange(year, month)[1]))
 
 
 def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:

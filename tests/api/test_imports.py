@@ -362,3 +362,16 @@ def test_a_household_with_two_heads_is_blocked(clerk, tmp_path):
     job = wait(clerk, upload(clerk, zip_folder(folder, tmp_path / "h.zip").read_bytes()).get_json()["id"])
     assert job["status"] == "ready" and job["blocking"] >= 1
     assert any(p["check"] == "unsupported_records" and p["codes"] == ["210681101001010001"] for p in job["problems"])
+
+
+def test_a_plain_layer_with_a_field_map(clerk, tmp_path):
+    from tests.packages import make_layer, zip_folder
+
+    folder = tmp_path / "plain"
+    make_layer(folder / "parcels.shp", code=[f"21068110100101{i:05d}" for i in (1, 2, 3)], DKBM=["x", "y", "z"])
+    data = zip_folder(folder, tmp_path / "plain.zip").read_bytes()
+    bad = upload(clerk, data, field_map="{not json")
+    assert bad.status_code == 422 and "field_map" in str(bad.get_json()["errors"]), bad.get_json()
+    job = wait(clerk, upload(clerk, data, dry_run=True, collective="21068110100101",
+                             field_map={"DKBM": "code"}).get_json()["id"])
+    assert job["status"] == "ready" and job["counts"]["parcels"] == 3, job["error"]
