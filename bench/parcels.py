@@ -293,8 +293,8 @@ def _free_port() -> int:
 class Gunicorn:
     """``gunicorn --workers 2 [--threads N] wsgi:app`` on 127.0.0.1 serving ``db``; a context manager."""
 
-    def __init__(self, db: BenchDB, workers: int = 2, threads: int = 1):
-        self.db, self.workers, self.threads = db, workers, threads
+    def __init__(self, db: BenchDB, workers: int = 2, threads: int = 1, app: str = "wsgi:app"):
+        self.db, self.workers, self.threads, self.app = db, workers, threads, app
         self.port = _free_port()
         self.proc = None
 
@@ -304,7 +304,7 @@ class Gunicorn:
         self.proc = subprocess.Popen(
             [str(gunicorn), "--workers", str(self.workers), "--threads", str(self.threads),
              "--bind", f"127.0.0.1:{self.port}",
-             "--error-logfile", str(errlog), "wsgi:app"],
+             "--error-logfile", str(errlog), self.app],
             cwd=PROJECT, env=server_env(self.db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

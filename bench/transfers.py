@@ -1,6 +1,7 @@
 """Transfer lifecycle benchmark (issue 5): create, issuer consent, payment, completion over HTTP.
 
     python -m bench.transfers --engine sqlite|postgis --n 200000 [--duration 20] [--connections 8]
+    python -m bench.transfers --engine postgis --ceiling [--duration 10]
 
 On a working copy of the loaded demo county (every household its second-round
 contract), gunicorn with 2 workers serves the API; client threads each walk
@@ -8,6 +9,13 @@ voluntary paid transfers of one contract parcel between two households of one
 collective (disjoint pairs, so transfers never queue on each other's rights)
 through the four requests an exchange desk makes. Prints completed transfers
 per second and the per-request latency percentiles.
+
+``--ceiling`` measures what the same server and client reach with no
+transfer work at all: the smallest Flask app (:mod:`bench.hello`) and an
+authenticated read of one household (``GET /api/v1/households/{code}``),
+requests per second at 2 and 4 connections. A lifecycle is four write
+requests, so completed transfers per second can never exceed a quarter of
+either figure.
 """
 from __future__ import annotations
 
@@ -109,10 +117,10 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
                 results.extend(mine)
 
         t0 = time.perf_counter()
-        threads = [threading.Thread(target=worker) for _ in range(connections)]
-        for t in threads:
+        clients = [threading.Thread(target=worker) for _ in range(connections)]
+        for t in clients:
             t.start()
-        for t in threads:
+        for t in clients:
             t.join()
         seconds = time.perf_counter() - t0
     completed = sum(1 for step, _, status in results if step == "complete" and status == 200)
@@ -133,6 +141,52 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
     return out
 
 
+def _rate(port: int, path: str, headers: dict, connections: int, duration: float) -> float:
+    """GET ``path`` from ``connections`` client threads for ``duration`` seconds; requests per second."""
+    counts, stop_at = [], time.perf_counter() + duration
+
+    def worker() -> None:
+        conn, k = http.client.HTTPConnection("127.0.0.1", port, timeout=30), 0
+        while time.perf_counter() < stop_at:
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                raise RuntimeError(f"GET {path}: {resp.status}")
+            k += 1
+        conn.close()
+        counts.append(k)
+
+    t0 = time.perf_counter()
+    clients = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join()
+    return round(sum(counts) / (time.perf_counter() - t0), 1)
+
+
+def bench_ceiling(engine: str, n: int, *, duration: float = 10.0) -> dict:
+    """Requests per second of the smallest Flask app and of a household read, same server and client."""
+    prepare(engine, n)
+    db = working_copy(engine, n)
+    token = make_token(db, role="exchange", name="bench-ceiling")
+    household = lifecycles(db, limit=1)[0]["from"]
+    out = {"engine": engine, "n": n, "hello_world_req_per_s": {}, "api_read_req_per_s": {}}
+    with Gunicorn(db, app="bench.hello:app") as server:
+        for c in (2, 4):
+            out["hello_world_req_per_s"][c] = _rate(server.port, "/api/v1/health", {}, c, duration)
+    with Gunicorn(db) as server:
+        for c in (2, 4):
+            out["api_read_req_per_s"][c] = _rate(server.port, f"/api/v1/households/{household}",
+                                                 {"Authorization": f"Bearer {token}"}, c, duration)
+    best = max(out["hello_world_req_per_s"].values())
+    out["lifecycles_per_s_bound"] = round(best / 4, 1)
+    log(f"{engine}-{n}: smallest Flask app {out['hello_world_req_per_s']} req/s, household read "
+        f"{out['api_read_req_per_s']} req/s: at most {out['lifecycles_per_s_bound']} four-request lifecycles/s")
+    return out
+
+
 def _main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.transfers")
     p.add_argument("--engine", required=True, choices=("sqlite", "postgis"))
@@ -140,7 +194,12 @@ def _main(argv=None) -> None:
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread when > 1)")
+    p.add_argument("--ceiling", action="store_true",
+                   help="measure the smallest Flask app and a household read on the same server and client")
     args = p.parse_args(argv)
+    if args.ceiling:
+        print(json.dumps(bench_ceiling(args.engine, args.n, duration=min(args.duration, 10.0)), indent=2))
+        return
     print(json.dumps(bench_transfers(args.engine, args.n, duration=args.duration, connections=args.connections,
                                      threads=args.threads), indent=2))
 
