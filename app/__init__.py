@@ -25,6 +25,7 @@ def create_app(config=None) -> Flask:
     from app.db import make_engine, make_session_factory
     from app.errors import register_error_handlers
     from app.extensions import Api, StrictJSONProvider
+    from app.ledger.services import SIGNER, LedgerSigner
 
     if isinstance(config, Settings):
         settings = config
@@ -50,8 +51,11 @@ def create_app(config=None) -> Flask:
         },
     )
     engine = make_engine(settings.sqlalchemy_url)
+    signer = LedgerSigner.load(settings.ledger_key_path, name=settings.ledger_name, every=settings.checkpoint_every,
+                               minutes=settings.checkpoint_minutes)
     app.extensions["sanquan"] = SimpleNamespace(
-        settings=settings, engine=engine, session_factory=make_session_factory(engine))
+        settings=settings, engine=engine, signer=signer,
+        session_factory=make_session_factory(engine, info={SIGNER: signer}))
 
     logging.getLogger("app").setLevel(settings.log_level.upper())
     register_error_handlers(app)

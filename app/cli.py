@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from app import create_app
 
@@ -202,26 +202,84 @@ def ledger():
     """County ledgers."""
 
 
-@ledger.command("verify")
-@click.option("--county", default=None, help="6-digit county code; default every county")
-@with_appcontext
-def ledger_verify(county):
-    """Recompute every hash of the log(s); exit 1 naming the first bad entry."""
+def _counties(county: str | None) -> list[str]:
     from sqlalchemy import select
 
     from app.ledger.models import LedgerHead
-    from app.ledger.services import verify_chain
     with _uow(write=False) as uow:
-        counties = [county] if county else list(uow.session.scalars(select(LedgerHead.log)))
-    bad = False
-    for c in counties:
-        r = verify_chain(_uow(write=False), c)
-        if r["ok"]:
-            click.echo(f"{c}: ok, {r['size']} entries")
-        else:
-            bad = True
-            click.echo(f"{c}: BAD at seq {r['first_bad_seq']}: {r['problem']}", err=True)
-    sys.exit(1 if bad else 0)
+        return [county] if county else list(uow.session.scalars(select(LedgerHead.log).order_by(LedgerHead.log)))
+
+
+def _report(result) -> bool:
+    """Print one log's verdict; True when clean."""
+    if result.ok:
+        extra = f", checkpoint at {result.checkpoint['size']}" if result.checkpoint else ""
+        click.echo(f"{result.log}: ok, {result.size} entries{extra}; " + ", ".join(
+            f"{k} {v}" for k, v in result.checks.items() if k != "head"))
+        return True
+    click.echo(f"{result.log}: BAD at seq {result.first_bad_seq}: {result.problem}", err=True)
+    return False
+
+
+@ledger.command("verify", with_appcontext=False)
+@click.option("--county", default=None, help="6-digit county code; default every county")
+@click.option("--from-export", "export", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="verify an exported log offline (no database)")
+@click.option("--against", type=click.Path(exists=True, path_type=Path), default=None,
+              help="an export or checkpoint kept earlier: the log must extend it")
+@click.option("--key", "verifier", default=None,
+              help="the verifier key (name+id+key) to trust; default the one saved with the export or this deployment's")
+@click.pass_context
+def ledger_verify(ctx, county, export, against, verifier):
+    """Verify hashes, chain, Merkle root, signed checkpoints and (with a database) the tables by replay.
+
+    Exit 0 when everything holds; exit 1 naming the first bad entry.
+    """
+    from app.ledger import verify
+
+    if export is not None:
+        sys.exit(0 if _report(verify.verify_export(export, verifier=verifier, kept=against)) else 1)
+    with ctx.ensure_object(ScriptInfo).load_app().app_context():
+        signer = _ext().signer
+        ok = True
+        for c in _counties(county):
+            with _uow(write=False) as uow:
+                ok &= _report(verify.verify_database(uow.session, c, public_key=signer.public_key,
+                                                     origin=signer.origin(c), kept=against))
+    sys.exit(0 if ok else 1)
+
+
+@ledger.command("checkpoint")
+@click.option("--county", default=None, help="6-digit county code; default every county")
+@with_appcontext
+def ledger_checkpoint(county):
+    """Sign a checkpoint of each log as it stands now and print it (C2SP tlog-checkpoint)."""
+    from app.auth.services import SYSTEM
+    from app.ledger.services import sign_checkpoint
+    for c in _counties(county):
+        click.echo(sign_checkpoint(_uow(), actor=SYSTEM, county=c)["note"])
+
+
+@ledger.command("key")
+@with_appcontext
+def ledger_key():
+    """Print this deployment's verifier key: give it to auditors to check checkpoints offline."""
+    click.echo(_ext().signer.verifier)
+
+
+@ledger.command("export")
+@click.option("--county", required=True, help="6-digit county code")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def ledger_export(county, out):
+    """Write a county's log to OUT/entries.jsonl with a fresh signed checkpoint and the verifier key."""
+    from app.auth.services import SYSTEM
+    from app.ledger.services import sign_checkpoint
+    from app.ledger.verify import export_log
+    point = sign_checkpoint(_uow(), actor=SYSTEM, county=county)
+    with _uow(write=False) as uow:
+        n = export_log(uow.session, county, out, verifier=_ext().signer.verifier, note=point["note"])
+    click.echo(f"{county}: {n} entries and the checkpoint at {point['size']} written to {out}")
 
 
 if __name__ == "__main__":

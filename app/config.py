@@ -45,6 +45,13 @@ class Settings:
     compliance_price_ratio: float = 0.5
     compliance_campaign_exits: int = 5
     compliance_campaign_days: int = 30
+    #: the deployment's Ed25519 checkpoint key; empty → ``<instance>/ledger-ed25519.pem``, made on first run.
+    ledger_key_file: str = ""
+    #: the key's name in signed notes and the prefix of every log's origin (``<name>/ledger/<county>``).
+    ledger_name: str = "sanquan.local"
+    #: a checkpoint is signed when a log passes a multiple of this many entries, or when the last is this old.
+    checkpoint_every: int = 1000
+    checkpoint_minutes: int = 60
     max_vertices: int = 100_000
     max_parts: int = 10_000
     log_level: str = "INFO"
@@ -76,6 +83,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+pysqlite:///{self.instance_path / 'sanquan.db'}"
+
+    @property
+    def ledger_key_path(self) -> Path:
+        return Path(self.ledger_key_file).resolve() if self.ledger_key_file else self.instance_path / "ledger-ed25519.pem"
 
     @property
     def documents_path(self) -> Path:

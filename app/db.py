@@ -121,8 +121,9 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:
+    """Sessions for ``engine``; ``info`` is copied into each session's ``info`` (e.g. the ledger signer)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 class UnitOfWork:

@@ -95,11 +95,27 @@ def settings(database_url, tmp_path):
 
 
 @pytest.fixture
-def app(settings):
+def app(settings, request):
     app = create_app(settings)
     app.config["TESTING"] = True
     yield app
+    if "no_replay_check" not in request.keywords:
+        _assert_logs_replay(app)
     app.extensions["sanquan"].engine.dispose()
+
+
+def _assert_logs_replay(app) -> None:
+    """Whatever a test did, every county's log must still verify and replay to exactly the tables."""
+    from sqlalchemy import select
+
+    from app.ledger.models import LedgerHead
+    from app.ledger.verify import verify_database
+
+    ext = app.extensions["sanquan"]
+    with UnitOfWork(ext.session_factory, write=False) as uow:
+        for log in uow.session.scalars(select(LedgerHead.log)).all():
+            result = verify_database(uow.session, log, public_key=ext.signer.public_key, origin=ext.signer.origin(log))
+            assert result.ok, f"log {log} no longer verifies after the test: {result.problem}"
 
 
 @pytest.fixture

@@ -1,14 +1,18 @@
 """The county ledger (API.md, Ledger)."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from app.auth.access import current_principal
 from app.extensions import Blueprint, Schema, unit_of_work
-from app.ledger import services
+from app.ledger import services, verify
 
-blp = Blueprint("ledger", __name__, description="Append-only, hash-chained county logs")
+blp = Blueprint("ledger", __name__, description="Append-only, hash-chained county logs; RFC 6962 Merkle proofs, "
+                "signed checkpoints and verification")
+_SEQ = validate.Range(min=0, max=2**62)
+_HEX = "lowercase hex"
 
 
 class LedgerQueryArgsSchema(Schema):
@@ -43,3 +47,108 @@ class Ledger(MethodView):
     def get(self, args, county):
         """List a county's ledger entries after a sequence number."""
         return services.list_entries(unit_of_work(write=False), actor=current_principal(), county=county, **args)
+
+
+class CheckpointArgsSchema(Schema):
+    size = fields.Integer(validate=_SEQ, metadata={"description": "the checkpoint at this size (default the newest)"})
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "note"]),
+                           metadata={"description": "`note`: the C2SP tlog-checkpoint signed note as text/plain"})
+
+
+class CheckpointSchema(Schema):
+    log = fields.String()
+    size = fields.Integer(metadata={"description": "entries the checkpoint covers"})
+    root = fields.String(metadata={"description": f"RFC 6962 Merkle tree hash of entries 1..size, {_HEX}"})
+    signed_at = fields.AwareDateTime()
+    key_name = fields.String()
+    key_id = fields.String(metadata={"description": "signed-note key ID (first 4 bytes of the key hash), hex"})
+    signature = fields.String(metadata={"description": "Ed25519 over the checkpoint note text, hex"})
+    verifier_key = fields.String(allow_none=True, metadata={
+        "description": "the signed-note verifier key (name+id+base64 key) to check it offline"})
+    note = fields.String(metadata={"description": "the C2SP tlog-checkpoint signed note"})
+
+
+class InclusionArgsSchema(Schema):
+    seq = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    size = fields.Integer(validate=_SEQ, metadata={"description": "tree size (default the whole log)"})
+
+
+class InclusionSchema(Schema):
+    log = fields.String()
+    seq = fields.Integer()
+    leaf_index = fields.Integer(metadata={"description": "seq − 1, the RFC 9162 leaf index"})
+    size = fields.Integer()
+    leaf_hash = fields.String()
+    root = fields.String()
+    proof = fields.List(fields.String(), metadata={"description": f"audit path, nearest sibling first, {_HEX}"})
+
+
+class ConsistencyArgsSchema(Schema):
+    from_ = fields.Integer(required=True, data_key="from", validate=_SEQ)
+    to = fields.Integer(validate=_SEQ, metadata={"description": "default the whole log"})
+
+
+class ConsistencySchema(Schema):
+    log = fields.String()
+    from_ = fields.Integer(data_key="from")
+    to = fields.Integer()
+    from_root = fields.String()
+    to_root = fields.String()
+    proof = fields.List(fields.String(), metadata={"description": f"RFC 9162 consistency proof, {_HEX}"})
+
+
+class VerifySchema(Schema):
+    log = fields.String()
+    ok = fields.Boolean()
+    size = fields.Integer(metadata={"description": "entries checked"})
+    first_bad_seq = fields.Integer(allow_none=True, metadata={
+        "description": "the first tampered or divergent entry"})
+    problem = fields.String(allow_none=True)
+    checks = fields.Dict(metadata={"description": "each check and what it found"})
+    checkpoint = fields.Dict(allow_none=True, metadata={"description": "the checkpoint the root was checked against"})
+
+
+@blp.route("/ledger/<county>/checkpoint")
+class Checkpoint(MethodView):
+    @blp.arguments(CheckpointArgsSchema, location="query")
+    @blp.response(200, CheckpointSchema)
+    @blp.alt_response(200, description="with ?format=note: the signed note", content_type="text/plain")
+    def get(self, args, county):
+        """The newest signed checkpoint of a county's log (size, Merkle root, time, Ed25519 signature)."""
+        view = services.get_checkpoint(unit_of_work(write=False), actor=current_principal(), county=county,
+                                       size=args.get("size"))
+        if args["format"] == "note":
+            return Response(view["note"], mimetype="text/plain")
+        return view
+
+    @blp.response(201, CheckpointSchema)
+    def post(self, county):
+        """Sign a checkpoint of the log as it stands now (admin, auditor)."""
+        return services.sign_checkpoint(unit_of_work(), actor=current_principal(), county=county)
+
+
+@blp.route("/ledger/<county>/proof/inclusion")
+class InclusionProof(MethodView):
+    @blp.arguments(InclusionArgsSchema, location="query")
+    @blp.response(200, InclusionSchema)
+    def get(self, args, county):
+        """RFC 9162 inclusion proof of entry `seq` in the tree of the first `size` entries."""
+        return services.inclusion(unit_of_work(write=False), actor=current_principal(), county=county, **args)
+
+
+@blp.route("/ledger/<county>/proof/consistency")
+class ConsistencyProof(MethodView):
+    @blp.arguments(ConsistencyArgsSchema, location="query")
+    @blp.response(200, ConsistencySchema)
+    def get(self, args, county):
+        """RFC 9162 consistency proof that the tree of size `to` extends the tree of size `from`, with both roots."""
+        return services.consistency(unit_of_work(write=False), actor=current_principal(), county=county, **args)
+
+
+@blp.route("/ledger/<county>/verify")
+class Verify(MethodView):
+    @blp.response(200, VerifySchema)
+    def get(self, county):
+        """Recompute every hash, the chain, the Merkle root against the newest checkpoint and its signature, and
+        replay the log against the registry's tables."""
+        return verify.verify_log(unit_of_work(write=False), actor=current_principal(), county=county)

@@ -5,16 +5,20 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.db import UnitOfWork, bulk_insert, utcnow
-from app.errors import Forbidden, NotFound
-from app.ledger import jcs
-from app.ledger.models import LedgerEntry, LedgerHead
+from app.errors import DomainError, Forbidden, NotFound
+from app.ledger import checkpoint as notes
+from app.ledger import jcs, merkle
+from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 
 GENESIS_HASH = "0" * 64
 BODY_VERSION = 1
@@ -25,6 +29,46 @@ LEDGER_READERS = frozenset({"admin", "clerk", "auditor"})
 def canonical_json(obj: Any) -> bytes:
     """RFC 8785 (JCS) serialisation: the bytes every hash covers."""
     return jcs.dumps(obj)
+
+
+@dataclass(frozen=True)
+class LedgerSigner:
+    """The deployment's checkpoint key and when to sign (API.md, Ledger).
+
+    A checkpoint is signed when an append takes a log past a multiple of ``every``
+    entries, when the last one is older than ``minutes``, and on demand.
+    """
+
+    name: str  #: the signed-note key name, also the origin's prefix
+    key: Ed25519PrivateKey
+    every: int = 1000
+    minutes: float = 60.0
+
+    @classmethod
+    def load(cls, path: Path, *, name: str, every: int = 1000, minutes: float = 60.0) -> "LedgerSigner":
+        """The key in ``path``, generated there on first use (mode 0600)."""
+        return cls(name=name, key=notes.load_or_create_key(path), every=every, minutes=minutes)
+
+    @property
+    def public_key(self) -> bytes:
+        return notes.public_bytes(self.key)
+
+    @property
+    def key_id(self) -> str:
+        return notes.key_id(self.name, self.public_key).hex()
+
+    @property
+    def verifier(self) -> str:
+        """``name+keyid+base64key``: what an auditor keeps to check checkpoints offline."""
+        return notes.verifier_key(self.name, self.public_key)
+
+    def origin(self, county: str) -> str:
+        """The checkpoint origin line naming one county's log."""
+        return f"{self.name}/ledger/{county}"
+
+
+#: ``Session.info`` key under which the app puts its :class:`LedgerSigner`.
+SIGNER = "ledger_signer"
 
 
 def leaf_hash(seq: int, prev_hash: str, body_sha256: str) -> str:
@@ -97,17 +141,194 @@ def append_many(session: Session, *, county: str, actor: Principal,
     if head is None or head.log != county:
         head = lock_log(session, county)
     at = utcnow()
-    rows, seq, prev = [], head.size, head.head_hash
+    rows, nodes, seq, prev, frontier = [], [], head.size, head.head_hash, unpack_frontier(head.frontier)
     for kind, subjects, data in items:
         seq += 1
         row = _row(seq, prev, county=county, kind=kind, actor=actor, subjects=subjects, data=data, at=at)
         rows.append(row)
         prev = row["leaf_hash"]
+        frontier, done = merkle.frontier_append(frontier, seq - 1, bytes.fromhex(prev))
+        nodes += [{"log": county, "level": level, "index": index, "hash": h.hex()} for level, index, h in done]
     if rows:
         bulk_insert(session, LedgerEntry, rows)
-        head.size, head.head_hash = seq, prev
+        bulk_insert(session, LedgerNode, nodes)
+        head.size, head.head_hash, head.frontier = seq, prev, pack_frontier(frontier)
+        signer = session.info.get(SIGNER)
+        if signer is not None and _checkpoint_due(head, signer, at):
+            _sign_checkpoint(session, head, signer, at)
         session.flush()
     return [r["seq"] for r in rows]
+
+
+def pack_frontier(frontier: Sequence[bytes]) -> str:
+    return "".join(h.hex() for h in frontier)
+
+
+def unpack_frontier(text: str) -> list[bytes]:
+    return [bytes.fromhex(text[i:i + 64]) for i in range(0, len(text), 64)]
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+def _checkpoint_due(head: LedgerHead, signer: LedgerSigner, at: dt.datetime) -> bool:
+    return (head.checkpoint_at is None or head.size // signer.every > head.checkpoint_size // signer.every
+            or (at - head.checkpoint_at).total_seconds() >= signer.minutes * 60)
+
+
+def _sign_checkpoint(session: Session, head: LedgerHead, signer: LedgerSigner, at: dt.datetime) -> LedgerCheckpoint:
+    existing = session.get(LedgerCheckpoint, (head.log, head.size))
+    if existing is not None:
+        return existing
+    point = notes.Checkpoint(origin=signer.origin(head.log), size=head.size,
+                             root=merkle.frontier_root(unpack_frontier(head.frontier)),
+                             signed_at=at.replace(microsecond=0))
+    note, signature = notes.sign(point, signer.name, signer.key)
+    row = LedgerCheckpoint(log=head.log, size=head.size, root=point.root.hex(), signed_at=point.signed_at,
+                           key_name=signer.name, key_id=signer.key_id, signature=signature.hex(), note=note)
+    session.add(row)
+    head.checkpoint_size, head.checkpoint_at = head.size, point.signed_at
+    return row
+
+
+def checkpoint_view(row: LedgerCheckpoint, signer: LedgerSigner | None = None) -> dict:
+    return {"log": row.log, "size": row.size, "root": row.root, "signed_at": row.signed_at,
+            "key_name": row.key_name, "key_id": row.key_id, "signature": row.signature,
+            "verifier_key": signer.verifier if signer is not None and signer.key_id == row.key_id else None,
+            "note": row.note}
+
+
+def _readable_log(actor: Principal, county: str) -> None:
+    if actor.role not in LEDGER_READERS:
+        raise Forbidden("您的角色无权查看台账", "Your role may not read the ledger")
+    if not (county.isdigit() and len(county) == 6 and actor.sees(county) and len(actor.scope) <= 6):
+        raise NotFound("台账", "Ledger", county)
+
+
+def _head(s: Session, county: str) -> LedgerHead:
+    head = s.get(LedgerHead, county)
+    if head is None:
+        raise NotFound("台账", "Ledger", county)
+    return head
+
+
+def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
+    """Sign a checkpoint of the log as it stands now (or return the one already signed at this size).
+
+    Raises:
+        Forbidden: only an admin or an auditor asks for one.
+        NotFound: no such log in the actor's scope.
+        DomainError: 503 when this deployment has no signing key configured.
+    """
+    if actor.role not in ("admin", "auditor"):
+        raise Forbidden("只有管理员和审计员可以要求签署检查点", "Only an admin or an auditor may ask for a checkpoint")
+    _readable_log(actor, county)
+    with uow:
+        s = uow.session
+        signer = s.info.get(SIGNER)
+        if signer is None:
+            raise DomainError("本系统未配置台账签名密钥", "no ledger signing key is configured", status=503)
+        head = lock_log(s, county) if s.get(LedgerHead, county) is not None else _head(s, county)
+        if head.size == 0:
+            raise NotFound("台账", "Ledger", county)
+        view = checkpoint_view(_sign_checkpoint(s, head, signer, utcnow()), signer)
+        uow.commit()
+    return view
+
+
+def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str, size: int | None = None) -> dict:
+    """The newest signed checkpoint of a log (or the one at ``size``)."""
+    _readable_log(actor, county)
+    with uow:
+        s = uow.session
+        q = select(LedgerCheckpoint).where(LedgerCheckpoint.log == county)
+        q = q.where(LedgerCheckpoint.size == size) if size is not None else q.order_by(LedgerCheckpoint.size.desc())
+        row = s.scalars(q.limit(1)).first()
+        if row is None:
+            raise NotFound("检查点", "Checkpoint", county if size is None else f"{county}@{size}")
+        return checkpoint_view(row, s.info.get(SIGNER))
+
+
+# --- proofs ---------------------------------------------------------------------------------
+
+def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored perfect-subtree hashes at ``coords`` (level 0: the entries' leaf hashes), one query a table."""
+    coords = set(coords)
+    leaves = [index + 1 for level, index in coords if level == 0]
+    inner = [(level, index) for level, index in coords if level > 0]
+    found: dict[tuple[int, int], bytes] = {}
+    if leaves:
+        for seq, h in s.execute(select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(
+                LedgerEntry.log == county, LedgerEntry.seq.in_(leaves))):
+            found[(0, seq - 1)] = bytes.fromhex(h)
+    if inner:
+        for level, index, h in s.execute(select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
+                LedgerNode.log == county, tuple_(LedgerNode.level, LedgerNode.index).in_(inner))):
+            found[(level, index)] = bytes.fromhex(h)
+    missing = coords - found.keys()
+    if missing:
+        raise DomainError("台账的默克尔树节点缺失，请运行 sanquan ledger verify",
+                          "Merkle tree nodes are missing from the ledger: run `sanquan ledger verify`",
+                          status=409, details={"missing": sorted(missing)[:10]})
+    return found
+
+
+def tree_root(s: Session, county: str, size: int) -> bytes:
+    """The Merkle root of the log's first ``size`` entries, from O(log n) stored nodes."""
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    coords = merkle.perfect_subtrees(0, size)
+    return merkle.range_hash(0, size, fetch_nodes(s, county, coords))
+
+
+def _proof_size(s: Session, county: str, size: int | None) -> tuple[LedgerHead, int]:
+    head = _head(s, county)
+    size = head.size if size is None else size
+    if size > head.size:
+        raise DomainError(f"树的大小 {size} 超过台账现有条目数 {head.size}",
+                          f"size {size} is larger than the log ({head.size} entries)", status=422,
+                          errors={"size": [f"at most {head.size}"]})
+    return head, size
+
+
+def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size: int | None = None) -> dict:
+    """An RFC 9162 inclusion proof of entry ``seq`` in the tree of the log's first ``size`` entries.
+
+    Raises:
+        NotFound: no such log in scope. DomainError 422: ``seq`` outside ``1..size`` or ``size`` beyond the log.
+    """
+    _readable_log(actor, county)
+    with uow:
+        s = uow.session
+        head, size = _proof_size(s, county, size)
+        if not 1 <= seq <= size:
+            raise DomainError(f"条目 {seq} 不在大小为 {size} 的树中", f"entry {seq} is not in a tree of size {size}",
+                              status=422, errors={"seq": [f"between 1 and {size}"]})
+        ranges = merkle.inclusion_ranges(seq - 1, size)
+        nodes = fetch_nodes(s, county, merkle.nodes_for(ranges) | {(0, seq - 1)} | set(merkle.perfect_subtrees(0, size)))
+        proof = [merkle.range_hash(lo, hi, nodes) for lo, hi in ranges]
+        return {"log": county, "seq": seq, "leaf_index": seq - 1, "size": size,
+                "leaf_hash": nodes[(0, seq - 1)].hex(), "root": merkle.range_hash(0, size, nodes).hex(),
+                "proof": [h.hex() for h in proof]}
+
+
+def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, to: int | None = None) -> dict:
+    """An RFC 9162 consistency proof that the tree of size ``to`` extends the tree of size ``from``."""
+    _readable_log(actor, county)
+    with uow:
+        s = uow.session
+        head, to = _proof_size(s, county, to)
+        if not 0 <= from_ <= to:
+            raise DomainError(f"起始大小 {from_} 须在 0 与 {to} 之间", f"from must be between 0 and {to}",
+                              status=422, errors={"from": [f"between 0 and {to}"]})
+        ranges = merkle.consistency_ranges(from_, to) if from_ else []
+        coords = merkle.nodes_for(ranges) | set(merkle.perfect_subtrees(0, to))
+        if from_:
+            coords |= set(merkle.perfect_subtrees(0, from_))
+        nodes = fetch_nodes(s, county, coords)
+        return {"log": county, "from": from_, "to": to,
+                "from_root": (merkle.range_hash(0, from_, nodes) if from_ else merkle.EMPTY_ROOT).hex(),
+                "to_root": (merkle.range_hash(0, to, nodes) if to else merkle.EMPTY_ROOT).hex(),
+                "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in ranges]}
 
 
 def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, limit: int) -> dict:
@@ -117,14 +338,9 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
         Forbidden: the role may not read ledgers.
         NotFound: the county is not wholly inside the actor's scope, or has no log.
     """
-    if actor.role not in LEDGER_READERS:
-        raise Forbidden("您的角色无权查看台账", "Your role may not read the ledger")
-    if not (county.isdigit() and len(county) == 6 and actor.sees(county) and len(actor.scope) <= 6):
-        raise NotFound("台账", "Ledger", county)
+    _readable_log(actor, county)
     with uow:
-        head = uow.session.get(LedgerHead, county)
-        if head is None:
-            raise NotFound("台账", "Ledger", county)
+        head = _head(uow.session, county)
         rows = uow.session.scalars(
             select(LedgerEntry).where(LedgerEntry.log == county, LedgerEntry.seq > after)
             .order_by(LedgerEntry.seq).limit(limit)
@@ -137,42 +353,3 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
     next_after = entries[-1]["seq"] if entries and entries[-1]["seq"] < head.size else None
     return {"log": county, "size": head.size, "head_hash": head.head_hash,
             "items": entries, "next_after": next_after}
-
-
-def _chain_problem(r: LedgerEntry, expected_seq: int, prev: str) -> str | None:
-    if r.seq != expected_seq:
-        return f"expected seq {expected_seq}, found {r.seq}"
-    if hashlib.sha256(r.body).hexdigest() != r.body_sha256:
-        return "body does not match body_sha256"
-    if r.prev_hash != prev:
-        return "prev_hash does not match the previous leaf"
-    if leaf_hash(r.seq, r.prev_hash, r.body_sha256) != r.leaf_hash:
-        return "leaf_hash does not match"
-    if json.loads(r.body).get("seq") != r.seq:
-        return "body seq differs from row seq"
-    return None
-
-
-def verify_chain(uow: UnitOfWork, county: str) -> dict:
-    """Recompute every body hash, chain link and leaf hash of a county's log.
-
-    Returns:
-        ``{"ok": bool, "size": n, "first_bad_seq": seq | None, "problem": str | None}``.
-    """
-    with uow:
-        head = uow.session.get(LedgerHead, county)
-        prev, expected_seq = GENESIS_HASH, 1
-        rows = uow.session.execute(
-            select(LedgerEntry).where(LedgerEntry.log == county).order_by(LedgerEntry.seq)
-            .execution_options(yield_per=2000)).scalars()
-        with rows:
-            for r in rows:
-                problem = _chain_problem(r, expected_seq, prev)
-                if problem:
-                    return {"ok": False, "size": expected_seq - 1, "first_bad_seq": r.seq, "problem": problem}
-                prev, expected_seq = r.leaf_hash, expected_seq + 1
-        size = expected_seq - 1
-        if head is not None and (head.size != size or head.head_hash != prev):
-            return {"ok": False, "size": size, "first_bad_seq": size + 1 if head.size > size else size,
-                    "problem": "log head does not match the entries (truncated or extended)"}
-    return {"ok": True, "size": size, "first_bad_seq": None, "problem": None}

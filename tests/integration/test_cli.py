@@ -38,6 +38,7 @@ def test_demo_loads_once_and_ledger_verifies(run):
     assert verified.exit_code == 0 and "210681: ok" in verified.output
 
 
+@pytest.mark.no_replay_check
 def test_ledger_verify_exits_1_naming_the_tampered_entry(run, uow_factory, database_url):
     run("demo", "--parcels", "200", "--seed", "5")
     with uow_factory() as uow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from app.auth.services import SYSTEM
-from app.ledger.services import verify_chain
+from app.ledger.verify import verify_county
 from app.parties.services import create_collective, register_household
 from tests.conftest import COLLECTIVE, COUNTY, id_number
 
@@ -20,8 +20,8 @@ def test_concurrent_households_get_consecutive_codes_and_one_chain(uow_factory):
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(register, range(24)))
     assert sorted(codes) == [f"{COLLECTIVE}{n:04d}" for n in range(1, 25)]
-    result = verify_chain(uow_factory(write=False), "210681")
-    assert result["ok"] and result["size"] == 25
+    result = verify_county(uow_factory(write=False), "210681")
+    assert result.ok and result.size == 25
 
 
 def test_concurrent_overlapping_parcels_only_one_registered(uow_factory):

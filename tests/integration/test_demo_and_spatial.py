@@ -7,7 +7,7 @@ import shapely
 from sqlalchemy import func, select
 
 from app.demo import is_empty, load_demo
-from app.ledger.services import verify_chain
+from app.ledger.verify import verify_county
 from app.parcels.models import ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.models import Household, Membership, Person
@@ -39,10 +39,10 @@ def test_demo_county_loads_with_ledger_and_members(uow_factory, demo):
     assert 0.9 * counts["households"] < rights["contract"] <= counts["households"]
     assert 0.8 * counts["households"] < rights["homestead"] <= counts["households"]
     assert rights["income_share"] == counts["households"] and plans >= 1
-    result = verify_chain(uow_factory(write=False), "210681")
+    result = verify_county(uow_factory(write=False), "210681")
     expected = (counts["collectives"] + counts["households"] + counts["persons"] + counts["parcels"]
                 + sum(rights.values()) + plans)
-    assert result["ok"] and result["size"] == expected
+    assert result.ok and result.size == expected
 
 
 def test_point_queries_match_brute_force(uow_factory, demo):

@@ -1,0 +1,321 @@
+"""Rebuild the registry from a county's log and compare it with the tables.
+
+Every change writes its facts into a ledger entry (DESIGN.md, The ledger), so
+the log alone determines who the collectives, households, persons and members
+are, every parcel's current version (down to its geometry's bytes), which
+right holds which parcel, each holding of shares and every transfer's state.
+:class:`Replay` re-derives that state entry by entry from the bodies, applying
+each transfer's legal effect by the same rules the services apply; comparing it
+with the tables finds an edit that bypassed the ledger, and names the entry
+the table no longer agrees with.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from types import SimpleNamespace
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.parcels.models import ParcelVersion
+from app.parties.models import Collective, Household, Membership, Person
+from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
+from app.transfers.models import Transfer, TransferPayment
+
+#: Entry kinds that change nothing the replay compares (their rows are checked by their own hashes).
+PASSIVE = frozenset({
+    "document.stored", "certificate.issued", "settlement.recorded", "household.house_disposed",
+    "collective.homestead_standard_set", "collective.share_plan_set", "import.committed",
+    "freeze.set", "freeze.lifted",
+})
+
+
+class ReplayError(ValueError):
+    """An entry that cannot follow the ones before it (a transfer that was never opened, say)."""
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def _shares(value) -> Decimal:
+    return Decimal(str(value)).normalize()
+
+
+def _area(value) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def wkb_digest(wkb: bytes) -> str:
+    return hashlib.sha256(wkb).hexdigest()
+
+
+class Replay:
+    """The registry's state as the log describes it; ``apply`` one entry body at a time, in order.
+
+    Each object remembers the ``seq`` of the last entry that touched it, so a
+    difference from the tables names that entry.
+    """
+
+    def __init__(self) -> None:
+        #: table → key → (comparable tuple, last seq)
+        self.objects: dict[str, dict] = {t: {} for t in (
+            "collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares",
+            "transfers")}
+        self._links_of: Counter[str] = Counter()
+        self._handlers: dict[str, Callable[[int, dict], None]] = {
+            "collective.registered": self._collective,
+            "household.registered": self._household,
+            "membership.recognised": self._membership,
+            "membership.terminated": self._membership_ended,
+            "parcel.registered": self._parcel,
+            "right.contract.registered": self._contract,
+            "right.contract.extended": self._contract,
+            "right.homestead.registered": self._homestead,
+            "right.income_share.registered": self._income_share,
+            "right.income_share.requantified": self._income_share,
+            "transfer.created": self._transfer_created,
+            "transfer.issuer_decided": self._issuer_decided,
+            "transfer.payment_recorded": self._payment,
+            "transfer.withdrawn": self._withdrawn,
+            "transfer.completed": self._completed,
+        }
+
+    def apply(self, seq: int, kind: str, data: dict) -> None:
+        """Apply one entry.
+
+        Raises:
+            ReplayError: the kind is unknown or the entry cannot follow the state before it.
+        """
+        handler = self._handlers.get(kind)
+        if handler is None:
+            if kind in PASSIVE:
+                return
+            raise ReplayError(f"unknown entry kind {kind!r}")
+        try:
+            handler(seq, data)
+        except (KeyError, TypeError, ArithmeticError) as e:
+            raise ReplayError(f"{kind} does not follow from the entries before it ({type(e).__name__}: {e})") from None
+
+    # --- parties --------------------------------------------------------------------------
+
+    def _put(self, table: str, key, value: tuple, seq: int) -> None:
+        self.objects[table][key] = (value, seq)
+
+    def _get(self, table: str, key) -> tuple:
+        return self.objects[table][key][0]
+
+    def _collective(self, seq: int, d: dict) -> None:
+        self._put("collectives", d["code"], (d["name"], d["level"]), seq)
+
+    def _household(self, seq: int, d: dict) -> None:
+        self._put("households", d["code"], (d["collective"], d["address"]), seq)
+        for p in d["members"]:
+            self._put("persons", p["id"], (d["code"], p["name"], p["id_number"], p["sex"], p["birth_date"],
+                                            p["relation"]), seq)
+
+    def _membership(self, seq: int, d: dict) -> None:
+        self._put("memberships", d["membership"], (d["person"], d["collective"], True), seq)
+
+    def _membership_ended(self, seq: int, d: dict) -> None:
+        person, collective, _ = self._get("memberships", d["membership"])
+        self._put("memberships", d["membership"], (person, collective, False), seq)
+
+    # --- parcels and rights -----------------------------------------------------------------
+
+    def _parcel(self, seq: int, d: dict) -> None:
+        self._put("parcels", d["code"], (d["version"], d["collective"], d["kind"], d["land_use"], d["name"],
+                                         _area(d["declared_area_m2"]), bool(d["basic_farmland"]),
+                                         _area(d["area_m2"]), wkb_digest(bytes.fromhex(d["geometry_wkb"]))), seq)
+
+    def _open_right(self, seq: int, right: str, type_: str, holder: str, start: str | None, end: str | None) -> None:
+        """Income shares carry no term: their start is not compared."""
+        self._put("rights", right, (type_, holder, None if type_ == "income_share" else start, end, True), seq)
+
+    def _close_right(self, seq: int, right: str) -> None:
+        self._put("rights", right, self._get("rights", right)[:4] + (False,), seq)
+
+    def _link(self, seq: int, parcel: str, right: str) -> None:
+        old = self.objects["links"].get(parcel)
+        if old is not None:
+            self._links_of[old[0][0]] -= 1
+        self._put("links", parcel, (right,), seq)
+        self._links_of[right] += 1
+
+    def _unlink(self, parcel: str) -> None:
+        right = self.objects["links"].pop(parcel)[0][0]
+        self._links_of[right] -= 1
+
+    def _contract(self, seq: int, d: dict) -> None:
+        if d["right"] not in self.objects["rights"]:
+            self._open_right(seq, d["right"], "contract", d["holder"], d["start"], d["end"])
+        for p in d["parcels"]:
+            self._link(seq, p["code"], d["right"])
+
+    def _homestead(self, seq: int, d: dict) -> None:
+        self._open_right(seq, d["right"], "homestead", d["holder"], d["approved_on"], None)
+        self._link(seq, d["parcel"], d["right"])
+
+    def _income_share(self, seq: int, d: dict) -> None:
+        if d["right"] not in self.objects["rights"]:
+            self._open_right(seq, d["right"], "income_share", d["holder"], None, None)
+        self._hold(seq, d["right"], _shares(d["shares"]))
+
+    def _hold(self, seq: int, right: str, shares: Decimal) -> None:
+        if shares > 0:
+            self._put("shares", right, (shares,), seq)
+        else:
+            self.objects["shares"].pop(right, None)
+
+    # --- transfers --------------------------------------------------------------------------
+
+    def _transfer_created(self, seq: int, d: dict) -> None:
+        self._put("transfers", d["transfer"], (d["kind"], d["right"], "pending", _money(d["price"]), _money(0),
+                                                None), seq)
+
+    def _set_transfer(self, seq: int, key: int, *, status: str | None = None, paid: Decimal | None = None,
+                      decision: str | None = None) -> None:
+        kind, right, old_status, price, old_paid, old_decision = self._get("transfers", key)
+        paid = old_paid if paid is None else paid
+        decision = old_decision if decision is None else decision
+        if status is None:
+            status = _progress(kind, decision, price, paid)
+        self._put("transfers", key, (kind, right, status, price, paid, decision), seq)
+
+    def _issuer_decided(self, seq: int, d: dict) -> None:
+        refused = d["decision"] == "refused"
+        self._set_transfer(seq, d["transfer"], decision=d["decision"], status="refused" if refused else None)
+
+    def _payment(self, seq: int, d: dict) -> None:
+        self._set_transfer(seq, d["transfer"], paid=self._get("transfers", d["transfer"])[4] + _money(d["amount"]))
+
+    def _withdrawn(self, seq: int, d: dict) -> None:
+        self._set_transfer(seq, d["transfer"], status="withdrawn")
+
+    def _completed(self, seq: int, d: dict) -> None:
+        """The legal effect of a completed transfer, as ``app.transfers.services`` makes it."""
+        self._set_transfer(seq, d["transfer"], status="completed", decision=d.get("issuer_decision"))
+        kind, giver, on = d["kind"], d["right"], d["completed_on"]
+        type_ = self._get("rights", giver)[0]
+        if type_ == "income_share":
+            moving = _shares(d["shares"])
+            left = self._get("shares", giver)[0] - moving
+            self._hold(seq, giver, left)
+            if not left:
+                self._close_right(seq, giver)
+            if kind == "transfer":
+                theirs = d["to"] + ID_SUFFIX["income_share"]
+                if theirs not in self.objects["rights"]:
+                    self._open_right(seq, theirs, "income_share", d["to"], on, None)
+                held = self.objects["shares"].get(theirs)
+                self._hold(seq, theirs, (held[0][0] if held else Decimal(0)) + moving)
+        elif type_ == "homestead":
+            plot = d["parcels"][0]["code"]
+            self._unlink(plot)
+            self._close_right(seq, giver)
+            if kind == "transfer":
+                theirs = d["to"] + ID_SUFFIX["homestead"]
+                self._open_right(seq, theirs, "homestead", d["to"], on, None)
+                self._link(seq, plot, theirs)
+        elif kind in ("transfer", "exchange", "exit"):
+            if kind == "transfer":
+                theirs = d["to"] + ID_SUFFIX["contract"]
+                if theirs not in self.objects["rights"]:
+                    self._open_right(seq, theirs, "contract", d["to"], on, self._get("rights", giver)[3])
+                for p in d["parcels"]:
+                    self._link(seq, p["code"], theirs)
+            elif kind == "exchange":
+                other = {giver: d["counter_right"], d["counter_right"]: giver}
+                for p in d["parcels"]:
+                    self._link(seq, p["code"], other[p["right"]])
+            else:
+                for p in d["parcels"]:
+                    self._unlink(p["code"])
+            if kind != "exchange" and not self._links_of[giver]:
+                self._close_right(seq, giver)
+        # lease and share_in grant a management right and leave the contract as it was
+
+
+def _progress(kind: str, decision: str | None, price: Decimal, paid: Decimal) -> str:
+    from app.transfers.services import _progress as progress
+
+    return progress(SimpleNamespace(kind=kind, issuer_decision=decision, price=price), paid)
+
+
+# --- the tables, in the replay's terms ---------------------------------------------------------
+
+def _iso(day) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def table_state(s: Session, county: str, geometry_wkb: Callable[[], Iterator[tuple[str, bytes]]]) -> dict[str, dict]:
+    """What the tables hold for ``county``, keyed and shaped like :attr:`Replay.objects` (value, row's seq).
+
+    Args:
+        geometry_wkb: yields (parcel code, ISO WKB) of every current parcel version.
+    """
+    out: dict[str, dict] = {}
+    out["collectives"] = {c: ((n, lv), q) for c, n, lv, q in s.execute(
+        select(Collective.code, Collective.name, Collective.level, Collective.ledger_seq)
+        .where(Collective.county_code == county))}
+    out["households"] = {c: ((coll, a), q) for c, coll, a, q in s.execute(
+        select(Household.code, Household.collective_code, Household.address, Household.ledger_seq)
+        .where(Household.county_code == county))}
+    out["persons"] = {p.id: ((p.household_code, p.name, p.id_number, p.sex, _iso(p.birth_date), p.relation),
+                             p.ledger_seq) for p in s.execute(
+        select(Person.id, Person.household_code, Person.name, Person.id_number, Person.sex, Person.birth_date,
+               Person.relation, Household.ledger_seq).join(Household, Household.code == Person.household_code)
+        .where(Person.county_code == county))}
+    out["memberships"] = {m.id: ((m.person_id, m.collective_code, m.valid_to is None),
+                                 m.end_ledger_seq or m.ledger_seq) for m in s.execute(
+        select(Membership.id, Membership.person_id, Membership.collective_code, Membership.valid_to,
+               Membership.ledger_seq, Membership.end_ledger_seq).where(Membership.county_code == county))}
+    digests = {code: wkb_digest(wkb) for code, wkb in geometry_wkb()}
+    out["parcels"] = {v.parcel_code: ((v.version, v.collective_code, v.kind, v.land_use, v.name,
+                                       _area(v.declared_area_m2), bool(v.basic_farmland), _area(v.area_m2),
+                                       digests.get(v.parcel_code)), v.ledger_seq) for v in s.execute(
+        select(ParcelVersion.parcel_code, ParcelVersion.version, ParcelVersion.collective_code, ParcelVersion.kind,
+               ParcelVersion.land_use, ParcelVersion.name, ParcelVersion.declared_area_m2,
+               ParcelVersion.basic_farmland, ParcelVersion.area_m2, ParcelVersion.ledger_seq)
+        .where(ParcelVersion.county_code == county, ParcelVersion.valid_to.is_(None)))}
+    out["rights"] = {r.id: ((r.type, r.holder_code, None if r.type == "income_share" else _iso(r.start),
+                             _iso(r.end), r.valid_to is None), r.ledger_seq) for r in s.execute(
+        select(Right.id, Right.type, Right.holder_code, Right.start, Right.end, Right.valid_to, Right.ledger_seq)
+        .where(Right.county_code == county))}
+    out["links"] = {p: ((r,), q) for p, r, q in s.execute(
+        select(RightParcel.parcel_code, RightParcel.right_id, RightParcel.ledger_seq)
+        .where(RightParcel.county_code == county, RightParcel.valid_to.is_(None)))}
+    out["shares"] = {r: ((_shares(n),), q) for r, n, q in s.execute(
+        select(RightShares.right_id, RightShares.shares, RightShares.ledger_seq)
+        .where(RightShares.county_code == county, RightShares.valid_to.is_(None)))}
+    paid = dict(s.execute(select(TransferPayment.transfer_id, func.sum(TransferPayment.amount))
+                          .join(Transfer, Transfer.id == TransferPayment.transfer_id)
+                          .where(Transfer.county_code == county).group_by(TransferPayment.transfer_id)).all())
+    out["transfers"] = {t.id: ((t.kind, t.right_id, t.status, _money(t.price), _money(paid.get(t.id, 0)),
+                                t.issuer_decision), t.ledger_seq) for t in s.execute(
+        select(Transfer.id, Transfer.kind, Transfer.right_id, Transfer.status, Transfer.price,
+               Transfer.issuer_decision, Transfer.ledger_seq).where(Transfer.county_code == county))}
+    return out
+
+
+def differences(replayed: dict[str, dict], tables: dict[str, dict]) -> list[tuple[int, str]]:
+    """(seq, what differs) for every object on which the log and the tables disagree, earliest entry first.
+
+    The seq is the last entry that touched the object in the log, or, for a row the
+    log never wrote, the entry the row claims.
+    """
+    found = []
+    for table, logged in replayed.items():
+        stored = tables[table]
+        for key, (value, seq) in logged.items():
+            row = stored.get(key)
+            if row is None:
+                found.append((seq, f"{table} {key}: in the log but not in the table"))
+            elif row[0] != value:
+                found.append((seq, f"{table} {key}: the table holds {row[0]!r}, the log says {value!r}"))
+        for key in stored.keys() - logged.keys():
+            found.append((stored[key][1] or 0, f"{table} {key}: in the table but written by no entry"))
+    return sorted(found, key=lambda f: f[0])

@@ -1,0 +1,370 @@
+"""Verify a county's log: hashes, chain, Merkle tree, signed checkpoints, and the tables by replay.
+
+One pass over the entries in ``seq`` order recomputes each body hash, chain
+link and leaf hash, checks that each row's columns say what its body says,
+folds the leaves into the Merkle tree (comparing every perfect subtree with
+the stored node, and the root with every signed checkpoint), and replays the
+bodies (:mod:`app.ledger.replay`). The first entry found wrong is reported by
+its ``seq``. The same pass runs over an export (``sanquan ledger export``)
+without a database, and against an export or checkpoint kept earlier, so an
+auditor can prove that today's log extends the one they hold.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.orm import Session
+
+from app.auth.services import Principal
+from app.db import UnitOfWork
+from app.ledger import checkpoint as notes
+from app.ledger import merkle
+from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from app.ledger.replay import Replay, ReplayError, differences, table_state
+from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, unpack_frontier
+
+#: Rows read from the database per round trip.
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One log entry as stored or exported; ``recorded_at`` as the body writes it."""
+
+    seq: int
+    recorded_at: str
+    actor: str
+    kind: str
+    subjects: list
+    body: bytes
+    body_sha256: str
+    prev_hash: str
+    leaf_hash: str
+
+    def to_json(self) -> str:
+        return json.dumps({"seq": self.seq, "recorded_at": self.recorded_at, "actor": self.actor, "kind": self.kind,
+                           "subjects": self.subjects, "body": self.body.decode(), "body_sha256": self.body_sha256,
+                           "prev_hash": self.prev_hash, "leaf_hash": self.leaf_hash}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> Entry:
+        d = json.loads(line)
+        return cls(seq=d["seq"], recorded_at=d["recorded_at"], actor=d["actor"], kind=d["kind"],
+                   subjects=d["subjects"], body=d["body"].encode(), body_sha256=d["body_sha256"],
+                   prev_hash=d["prev_hash"], leaf_hash=d["leaf_hash"])
+
+
+@dataclass
+class Result:
+    """What a verification found; ``first_bad_seq`` names the first tampered or divergent entry."""
+
+    log: str
+    size: int = 0
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    checks: dict = field(default_factory=dict)
+    checkpoint: dict | None = None
+    roots: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def fail(self, seq: int | None, problem: str) -> Result:
+        if self.problem is None:
+            self.first_bad_seq, self.problem = seq, problem
+        return self
+
+    def view(self) -> dict:
+        return {"log": self.log, "ok": self.ok, "size": self.size, "first_bad_seq": self.first_bad_seq,
+                "problem": self.problem, "checks": self.checks, "checkpoint": self.checkpoint}
+
+
+def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[str | None, dict | None]:
+    """What is wrong with one entry (None if nothing), and its parsed body."""
+    if e.seq != expected_seq:
+        return (f"entry {expected_seq} is missing (found {e.seq} next)" if e.seq > expected_seq
+                else f"entry {e.seq} appears again or out of order after {expected_seq - 1}"), None
+    if hashlib.sha256(e.body).hexdigest() != e.body_sha256:
+        return "the body does not hash to body_sha256", None
+    if e.prev_hash != prev:
+        return "prev_hash is not the previous entry's leaf_hash", None
+    leaf = hashlib.sha256(b"\x00" + e.seq.to_bytes(8, "big") + bytes.fromhex(e.prev_hash)
+                          + bytes.fromhex(e.body_sha256)).hexdigest()
+    if leaf != e.leaf_hash:
+        return "leaf_hash does not match seq, prev_hash and body_sha256", None
+    try:
+        body = json.loads(e.body)
+    except ValueError:
+        return "the body is not JSON", None
+    if body.get("seq") != e.seq or body.get("log") != log:
+        return "the body names another log or seq", None
+    if (body.get("kind") != e.kind or body.get("subjects") != e.subjects
+            or (body.get("actor") or {}).get("name") != e.actor or body.get("at") != e.recorded_at):
+        return "the row's kind, subjects, actor or time differ from its body", None
+    return None, body
+
+
+def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay | None = None,
+         nodes: Iterator[tuple[int, int, str]] | None = None, roots_at: Iterable[int] = ()) -> Result:
+    """One pass over a log's entries in ``seq`` order: every hash, the chain, the Merkle tree, the replay.
+
+    Args:
+        nodes: the stored perfect subtrees (level ≥ 1) in the order appends complete them, to compare.
+        roots_at: tree sizes whose roots to keep in ``result.roots`` (checkpoints to check).
+    """
+    wanted = set(roots_at)
+    if 0 in wanted:
+        result.roots[0] = merkle.EMPTY_ROOT
+    frontier: list[bytes] = []
+    prev, size = GENESIS_HASH, 0
+    for e in entries:
+        problem, body = _entry_problem(e, log, size + 1, prev)
+        if problem:
+            return result.fail(min(e.seq, size + 1), f"entry {min(e.seq, size + 1)}: {problem}")
+        frontier, done = merkle.frontier_append(frontier, size, bytes.fromhex(e.leaf_hash))
+        size, prev = e.seq, e.leaf_hash
+        if nodes is not None:
+            for level, index, h in done:
+                stored = next(nodes, None)
+                if stored != (level, index, h.hex()):
+                    first = (index << level) + 1
+                    return result.fail(first, f"entry {first}: the stored Merkle node (level {level}, index {index}) "
+                                              f"over entries {first}–{(index + 1) << level} is "
+                                              f"{'missing' if stored is None else 'wrong'}")
+        if size in wanted:
+            result.roots[size] = merkle.frontier_root(frontier)
+        if replay is not None:
+            try:
+                replay.apply(e.seq, e.kind, body["data"])
+            except ReplayError as err:
+                return result.fail(e.seq, f"entry {e.seq}: {err}")
+    result.size = size
+    result.checks["entries"] = size
+    result.checks["head"] = {"hash": prev, "root": merkle.frontier_root(frontier).hex(),
+                             "frontier": "".join(h.hex() for h in frontier)}
+    if nodes is not None and next(nodes, None) is not None:
+        return result.fail(size, "the log has Merkle nodes beyond its last entry")
+    return result
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+def check_checkpoints(result: Result, points: list[tuple[notes.Checkpoint, bytes, bytes]], *, origin: str | None,
+                      label: str = "checkpoint") -> Result:
+    """Each (checkpoint, signature, public key) must be signed by that key and match the log's root at its size.
+
+    A checkpoint beyond the log's end means the tail was cut off: the first missing entry is named.
+    """
+    for point, signature, public_key in sorted(points, key=lambda p: p[0].size):
+        if not notes.verify_signature(point, signature, public_key):
+            return result.fail(point.size or None, f"the {label} at size {point.size} is not signed by the key")
+        if origin is not None and point.origin != origin:
+            return result.fail(None, f"the {label} at size {point.size} names another log ({point.origin})")
+        if point.size > result.size:
+            return result.fail(result.size + 1, f"entry {result.size + 1}: the log ends at {result.size} but a signed "
+                                                f"{label} covers {point.size} entries (cut off)")
+        if result.roots.get(point.size) != point.root:
+            return result.fail(point.size, f"the first {point.size} entries no longer hash to the signed {label}'s "
+                                           f"root: the log was rewritten at or before entry {point.size}")
+    result.checks[f"{label}s"] = len(points)
+    return result
+
+
+def compare_with(result: Result, ours: Iterable[Entry], kept: Iterable[Entry]) -> Result:
+    """Against an export kept earlier: its every entry must still be in the log, byte for byte."""
+    n = 0
+    mine = iter(ours)
+    for old in kept:
+        new = next(mine, None)
+        if new is None:
+            return result.fail(old.seq, f"entry {old.seq}: in the export you kept, missing from the log")
+        if (new.seq, new.leaf_hash, new.body) != (old.seq, old.leaf_hash, old.body):
+            return result.fail(old.seq, f"entry {old.seq}: differs from the export you kept (the log was forked)")
+        n += 1
+    result.checks["kept_entries_matched"] = n
+    return result
+
+
+# --- from the database ------------------------------------------------------------------------
+
+def db_entries(s: Session, log: str) -> Iterator[Entry]:
+    q = (select(LedgerEntry.seq, LedgerEntry.recorded_at, LedgerEntry.actor, LedgerEntry.kind, LedgerEntry.subjects,
+                LedgerEntry.body, LedgerEntry.body_sha256, LedgerEntry.prev_hash, LedgerEntry.leaf_hash)
+         .where(LedgerEntry.log == log).order_by(LedgerEntry.seq).execution_options(yield_per=_BATCH))
+    with s.execute(q) as rows:  # a server-side cursor on PostgreSQL: closed even when the caller stops early
+        for r in rows:
+            yield Entry(r.seq, r.recorded_at.isoformat(timespec="microseconds"), r.actor, r.kind, r.subjects,
+                        bytes(r.body), r.body_sha256, r.prev_hash, r.leaf_hash)
+
+
+def db_nodes(s: Session, log: str) -> Iterator[tuple[int, int, str]]:
+    """Stored nodes in the order appends complete them: by the leaf that completes each, then by level."""
+    done_at = (LedgerNode.index + 1).op("<<")(LedgerNode.level)
+    q = (select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(LedgerNode.log == log)
+         .order_by(done_at, LedgerNode.level).execution_options(yield_per=_BATCH))
+    with s.execute(q) as rows:
+        for r in rows:
+            yield r.level, r.index, r.hash
+
+
+def _geometry_wkb(s: Session, log: str):
+    from app.parcels.models import ParcelVersion
+
+    def rows():
+        if s.get_bind().dialect.name == "postgresql":
+            geom = func.ST_AsBinary(literal_column("parcel_versions.geom"))
+        else:
+            geom = literal_column("parcel_versions.geom")
+        q = (select(ParcelVersion.parcel_code, geom).where(ParcelVersion.county_code == log,
+                                                           ParcelVersion.valid_to.is_(None))
+             .execution_options(yield_per=_BATCH))
+        with s.execute(q) as rows:
+            for code, wkb in rows:
+                yield code, bytes(wkb)
+    return rows
+
+
+def stored_checkpoints(s: Session, log: str, public_key: bytes | None) -> list[tuple[notes.Checkpoint, bytes, bytes]]:
+    """The log's stored checkpoints, parsed from their notes, with the key to check them by."""
+    out = []
+    for row in s.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.log == log).order_by(LedgerCheckpoint.size)):
+        body = row.note.split("\n\n", 1)[0] + "\n"
+        point = notes.Checkpoint.parse(body)
+        out.append((point, bytes.fromhex(row.signature), public_key if public_key is not None else b""))
+    return out
+
+
+def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: str | None,
+                    kept: Path | None = None, replay: bool = True) -> Result:
+    """Verify one county's log in the database, its checkpoints, its head, and (``replay``) the tables."""
+    result = Result(log=log)
+    head = s.get(LedgerHead, log)
+    points = stored_checkpoints(s, log, public_key)
+    kept_points, kept_entries = load_kept(kept) if kept else ([], None)
+    replayed = Replay() if replay else None
+    with closing(db_entries(s, log)) as entries, closing(db_nodes(s, log)) as nodes:
+        scan(entries, log=log, result=result, replay=replayed, nodes=nodes,
+             roots_at=[p[0].size for p in points + kept_points])
+    if not result.ok:
+        return result
+    if head is None or (head.size, head.head_hash) != (result.size, result.checks["head"]["hash"]):
+        first = min(result.size, head.size if head else 0) + 1
+        return result.fail(first, f"entry {first}: the log head ({head.size if head else 0} entries) does not match "
+                                  f"the entries ({result.size}): entries were cut off or added behind the ledger")
+    if unpack_frontier(head.frontier) != unpack_frontier(result.checks["head"]["frontier"]):
+        return result.fail(result.size, "the head's Merkle frontier does not match the entries")
+    del result.checks["head"]["frontier"]
+    if public_key is None and points:
+        result.checks["checkpoints"] = "not checked: no key"
+    elif check_checkpoints(result, points, origin=origin).problem:
+        return result
+    if points:
+        newest = points[-1][0]
+        result.checkpoint = {"size": newest.size, "root": newest.root.hex(), "signed_at": newest.signed_at}
+    if kept:
+        if check_checkpoints(result, kept_points, origin=None, label="kept checkpoint").problem:
+            return result
+        if kept_entries is not None:
+            with closing(db_entries(s, log)) as entries:
+                if compare_with(result, entries, kept_entries).problem:
+                    return result
+    if replayed is None:
+        return result
+    found = differences(replayed.objects, table_state(s, log, _geometry_wkb(s, log)))
+    result.checks["replayed_objects"] = sum(len(v) for v in replayed.objects.values())
+    if found:
+        seq, what = found[0]
+        return result.fail(seq, f"entry {seq}: {what}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+    return result
+
+
+def verify_county(uow: UnitOfWork, county: str, *, kept: Path | None = None, replay: bool = True) -> Result:
+    """Verify a county's log with this deployment's key (the unit of work's signer)."""
+    with uow:
+        s = uow.session
+        signer = s.info.get(SIGNER)
+        return verify_database(s, county, public_key=signer.public_key if signer else None,
+                               origin=signer.origin(county) if signer else None, kept=kept, replay=replay)
+
+
+def verify_log(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
+    """``GET /ledger/{county}/verify``: verify the log, its checkpoints and the tables (auditor, admin, clerk)."""
+    _readable_log(actor, county)
+    with uow:
+        _head(uow.session, county)
+    return verify_county(uow, county).view()
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+ENTRIES_FILE = "entries.jsonl"
+CHECKPOINT_FILE = "checkpoint.txt"
+VERIFIER_FILE = "verifier.txt"
+
+
+def export_log(s: Session, log: str, out: Path, *, verifier: str, note: str) -> int:
+    """Write a log as ``entries.jsonl``, its newest signed checkpoint and the verifier key into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with (out / ENTRIES_FILE).open("w", encoding="utf-8") as f:
+        for e in db_entries(s, log):
+            f.write(e.to_json() + "\n")
+            n += 1
+    (out / CHECKPOINT_FILE).write_text(note, encoding="utf-8")
+    (out / VERIFIER_FILE).write_text(verifier + "\n", encoding="utf-8")
+    return n
+
+
+def file_entries(path: Path) -> Iterator[Entry]:
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield Entry.from_json(line)
+
+
+def load_kept(path: Path, verifier: str | None = None) -> tuple[list[tuple[notes.Checkpoint, bytes, bytes]],
+                                                                  Iterator[Entry] | None]:
+    """A kept export directory (checkpoint + entries) or a bare checkpoint note file.
+
+    The note is opened with ``verifier`` if given, else with the verifier key saved beside it.
+    """
+    note_path = path / CHECKPOINT_FILE if path.is_dir() else path
+    key_path = (path if path.is_dir() else path.parent) / VERIFIER_FILE
+    verifier = verifier or key_path.read_text(encoding="utf-8").strip()
+    _, _, public_key = notes.parse_verifier_key(verifier)
+    text = note_path.read_text(encoding="utf-8")
+    point = notes.open_signed(text, verifier)
+    signature = _signature_of(text)
+    entries = file_entries(path / ENTRIES_FILE) if path.is_dir() and (path / ENTRIES_FILE).exists() else None
+    return [(point, signature, public_key)], entries
+
+
+def _signature_of(note: str) -> bytes:
+    import base64
+
+    line = note.split("\n\n", 1)[1].splitlines()[0]
+    return base64.b64decode(line.rsplit(" ", 1)[1])[4:]
+
+
+def verify_export(path: Path, *, verifier: str | None = None, kept: Path | None = None) -> Result:
+    """Verify an exported log offline: hashes, chain, Merkle root against its signed checkpoint, and replay."""
+    points, _ = load_kept(path, verifier)
+    log = points[0][0].origin.rsplit("/", 1)[-1]
+    kept_points, kept_entries = load_kept(kept, verifier) if kept else ([], None)
+    result = Result(log=log)
+    scan(file_entries(path / ENTRIES_FILE), log=log, result=result, replay=Replay(),
+         roots_at=[p[0].size for p in points + kept_points])
+    if result.ok and check_checkpoints(result, points, origin=None).ok and kept:
+        if check_checkpoints(result, kept_points, origin=None, label="kept checkpoint").ok and kept_entries:
+            compare_with(result, file_entries(path / ENTRIES_FILE), kept_entries)
+    if result.ok:
+        point = points[0][0]
+        result.checkpoint = {"size": point.size, "root": point.root.hex(), "signed_at": point.signed_at}
+    return result
