@@ -250,6 +250,15 @@ def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str, size: int 
 
 # --- proofs ---------------------------------------------------------------------------------
 
+def entry_links(s: Session, county: str, seqs: Iterable[int | None]) -> dict[int, dict]:
+    """For each seq: its leaf hash and where to get its inclusion proof (``GET …/proof/inclusion``)."""
+    wanted = {q for q in seqs if q}
+    rows = s.execute(select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.leaf_hash).where(
+        LedgerEntry.log == county, LedgerEntry.seq.in_(wanted))).all() if wanted else []
+    return {q: {"seq": q, "kind": kind, "leaf_hash": leaf,
+                "inclusion_proof": f"/api/v1/ledger/{county}/proof/inclusion?seq={q}"} for q, kind, leaf in rows}
+
+
 def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """The stored perfect-subtree hashes at ``coords`` (level 0: the entries' leaf hashes), one query a table."""
     coords = set(coords)
@@ -299,16 +308,20 @@ def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size:
     _readable_log(actor, county)
     with uow:
         s = uow.session
-        head, size = _proof_size(s, county, size)
+        _, size = _proof_size(s, county, size)
         if not 1 <= seq <= size:
             raise DomainError(f"条目 {seq} 不在大小为 {size} 的树中", f"entry {seq} is not in a tree of size {size}",
                               status=422, errors={"seq": [f"between 1 and {size}"]})
-        ranges = merkle.inclusion_ranges(seq - 1, size)
-        nodes = fetch_nodes(s, county, merkle.nodes_for(ranges) | {(0, seq - 1)} | set(merkle.perfect_subtrees(0, size)))
-        proof = [merkle.range_hash(lo, hi, nodes) for lo, hi in ranges]
-        return {"log": county, "seq": seq, "leaf_index": seq - 1, "size": size,
-                "leaf_hash": nodes[(0, seq - 1)].hex(), "root": merkle.range_hash(0, size, nodes).hex(),
-                "proof": [h.hex() for h in proof]}
+        return inclusion_in(s, county, seq, size)
+
+
+def inclusion_in(s: Session, county: str, seq: int, size: int) -> dict:
+    """The inclusion proof of entry ``seq`` (1 ≤ seq ≤ size ≤ the log's size) from O(log n) stored nodes."""
+    ranges = merkle.inclusion_ranges(seq - 1, size)
+    nodes = fetch_nodes(s, county, merkle.nodes_for(ranges) | {(0, seq - 1)} | set(merkle.perfect_subtrees(0, size)))
+    return {"log": county, "seq": seq, "leaf_index": seq - 1, "size": size,
+            "leaf_hash": nodes[(0, seq - 1)].hex(), "root": merkle.range_hash(0, size, nodes).hex(),
+            "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in ranges]}
 
 
 def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, to: int | None = None) -> dict:

@@ -79,6 +79,9 @@ class ParcelRightSchema(Schema):
     valid_to = fields.Date(allow_none=True)
     ledger_seq = fields.Integer()
     end_ledger_seq = fields.Integer(allow_none=True)
+    ledger = fields.Dict(allow_none=True, metadata={
+        "description": "the entry that opened the link: seq, kind, leaf_hash and its inclusion-proof URL"})
+    end_ledger = fields.Dict(allow_none=True, metadata={"description": "the entry that closed it, likewise"})
 
 
 class ParcelHistorySchema(Schema):

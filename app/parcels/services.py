@@ -262,10 +262,18 @@ def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | N
         geoms = _output_geoms(versions, epsg)
         links = uow.session.execute(select(RightParcel, Right.type, Right.holder_code).join(Right).where(
             RightParcel.parcel_code == code).order_by(RightParcel.valid_from, RightParcel.id)).all()
-        return {"code": code, "versions": [feature(v, g, None) for v, g in zip(versions, geoms)],
+        entries = ledger.entry_links(uow.session, versions[0].county_code, [v.ledger_seq for v in versions] + [
+            q for link, _, _ in links for q in (link.ledger_seq, link.end_ledger_seq)])
+        out = []
+        for v, g in zip(versions, geoms):
+            f = feature(v, g, None)
+            f["properties"]["ledger"] = entries.get(v.ledger_seq)
+            out.append(f)
+        return {"code": code, "versions": out,
                 "rights": [{"right": link.right_id, "type": kind, "holder": holder, "valid_from": link.valid_from,
                             "valid_to": link.valid_to, "ledger_seq": link.ledger_seq,
-                            "end_ledger_seq": link.end_ledger_seq} for link, kind, holder in links]}
+                            "end_ledger_seq": link.end_ledger_seq, "ledger": entries.get(link.ledger_seq),
+                            "end_ledger": entries.get(link.end_ledger_seq)} for link, kind, holder in links]}
 
 
 #: A context ring around a parcel map, in metres.

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
-from app.errors import NotFound, RuleViolation
+from app.errors import DomainError, NotFound, RuleViolation
+from app.ledger import merkle
 from app.ledger import services as ledger
-from app.ledger.models import LedgerEntry
+from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import MAP_MARGIN_M, DEG_PER_M, neighbours_of
 from app.parties.models import Household, Person
@@ -104,6 +105,52 @@ def qr_payload(cert: Certificate) -> str:
     (``GET /ledger/<county>?after=<seq - 1>&limit=1``) and compare the hash.
     """
     return f"{cert.number}|{cert.county_code}|{cert.ledger_seq}|{cert.leaf_hash}"
+
+
+def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
+    """Check a certificate's QR code in one call: its entry, the hash, and the entry's inclusion in the log.
+
+    ``genuine`` when the code names the certificate's own issuing entry, the entry's leaf hash is the
+    code's, and an RFC 9162 inclusion proof takes that leaf to the root of the newest signed checkpoint
+    that covers it (the current log's root if none does yet). ``in_force`` when no re-issue superseded it.
+
+    Raises:
+        DomainError: 422 when the text is not a sanquan certificate code.
+        NotFound: no such certificate in the actor's scope.
+    """
+    parts = qr.strip().split("|")
+    if len(parts) != 4 or not parts[2].isdigit() or len(parts[3]) != 64:
+        raise DomainError("这不是本系统证书上的二维码", "not a sanquan certificate QR code", status=422,
+                          errors={"qr": ["expected <number>|<county>|<seq>|<leaf hash>"]})
+    number, county, seq, leaf = parts[0], parts[1], int(parts[2]), parts[3].lower()
+    with uow:
+        s = uow.session
+        cert = s.get(Certificate, number)
+        if cert is None or not actor.sees(cert.right_id):
+            raise NotFound("证书", "Certificate", number)
+        problems = []
+        if (cert.county_code, cert.ledger_seq, cert.leaf_hash) != (county, seq, leaf):
+            problems.append("the code does not name this certificate's issuing ledger entry")
+        entry = s.get(LedgerEntry, (county, seq))
+        if entry is None or entry.kind != "certificate.issued" or number not in entry.subjects:
+            problems.append("the log holds no issue of this certificate at that entry")
+            proof, point = None, None
+        else:
+            if entry.leaf_hash != leaf:
+                problems.append("the ledger entry's hash differs from the code's")
+            point = s.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.log == county,
+                                                             LedgerCheckpoint.size >= seq)
+                              .order_by(LedgerCheckpoint.size.desc()).limit(1)).first()
+            size = point.size if point is not None else s.get(LedgerHead, county).size
+            proof = ledger.inclusion_in(s, county, seq, size)
+            if not merkle.verify_inclusion(bytes.fromhex(leaf), seq - 1, size,
+                                           [bytes.fromhex(h) for h in proof["proof"]], bytes.fromhex(proof["root"])):
+                problems.append("the inclusion proof does not lead from the code's hash to the log's root")
+            if point is not None and point.root != proof["root"]:
+                problems.append("the log's root differs from its signed checkpoint")
+        return {"genuine": not problems, "in_force": cert.superseded_by is None, "problems": problems,
+                "certificate": certificate_view(cert), "inclusion": proof,
+                "checkpoint": ledger.checkpoint_view(point, s.info.get(ledger.SIGNER)) if point else None}
 
 
 def get_certificate(uow: UnitOfWork, *, actor: Principal, number: str) -> dict:

@@ -9,7 +9,8 @@ from app.extensions import Blueprint, settings, unit_of_work
 from app.rights import certificates, services
 from app.rights.schemas import (AsOfArgsSchema, CertificateCreateSchema, CertificateSchema, HomesteadStandardOutSchema, HomesteadStandardSchema,
                                 HouseDisposalCreateSchema, HouseDisposalSchema, RightCreateSchema, RightPageSchema,
-                                RightQueryArgsSchema, RightSchema, SharePlanOutSchema, SharePlanSchema)
+                                QrCheckArgsSchema, QrCheckSchema, RightQueryArgsSchema, RightSchema, SharePlanOutSchema,
+                                SharePlanSchema)
 
 blp = Blueprint("rights", __name__, description="Land contract, homestead and income-share rights")
 
@@ -89,6 +90,15 @@ class Certificates(MethodView):
     def post(self, data, right_id):
         """Issue a numbered certificate for a right (a re-issue needs a reason and supersedes the last)."""
         return certificates.issue_certificate(unit_of_work(), actor=current_principal(), right_id=right_id, **data)
+
+
+@blp.route("/certificates/check")
+class CertificateCheck(MethodView):
+    @blp.arguments(QrCheckArgsSchema, location="query")
+    @blp.response(200, QrCheckSchema)
+    def get(self, args):
+        """Check a certificate's QR code: its ledger entry, hash and inclusion proof to the signed checkpoint."""
+        return certificates.check_qr(unit_of_work(write=False), actor=current_principal(), **args)
 
 
 @blp.route("/certificates/<number>")

@@ -150,3 +150,18 @@ class CertificateSchema(Schema):
     ledger_seq = fields.Integer()
     ledger_hash = fields.String(metadata={"description": "leaf hash of the issuing ledger entry"})
     qr_payload = fields.String(metadata={"description": "the JSON the printed QR code carries"})
+
+
+class QrCheckArgsSchema(Schema):
+    qr = fields.String(required=True, validate=validate.Length(min=1, max=400),
+                       metadata={"description": "the text the certificate's QR code carries"})
+
+
+class QrCheckSchema(Schema):
+    genuine = fields.Boolean(metadata={"description": "the code names the certificate's issuing entry, the hash "
+                                                      "matches and the entry's inclusion proof verifies"})
+    in_force = fields.Boolean(metadata={"description": "false once a re-issue superseded it"})
+    problems = fields.List(fields.String())
+    certificate = fields.Nested(CertificateSchema)
+    inclusion = fields.Dict(allow_none=True, metadata={"description": "RFC 9162 inclusion proof of the entry"})
+    checkpoint = fields.Dict(allow_none=True, metadata={"description": "the signed checkpoint the proof leads to"})

@@ -1,0 +1,167 @@
+"""The verifiable ledger over HTTP: signed checkpoints, RFC 9162 proofs, verification, history links, QR checks."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from app.auth.services import SYSTEM
+from app.ledger import checkpoint as notes
+from app.ledger import merkle
+from app.ledger.services import append
+from tests.api.test_certificates import _contract
+from tests.conftest import COUNTY
+
+LEDGER = f"/api/v1/ledger/{COUNTY}"
+
+
+def _leaves(caller) -> list[bytes]:
+    items, after = [], 0
+    while True:
+        page = caller.get(f"{LEDGER}?after={after}&limit=1000").get_json()
+        items += page["items"]
+        if page["next_after"] is None:
+            return [bytes.fromhex(e["leaf_hash"]) for e in items]
+        after = page["next_after"]
+
+
+def _fill(uow_factory, n: int) -> None:
+    """n entries the replay knows and ignores (documents' records), so the test is about the tree."""
+    with uow_factory() as uow:
+        for i in range(n):
+            append(uow.session, county=COUNTY, kind="document.stored", actor=SYSTEM, subjects=[f"document:{i}"],
+                   data={"id": i, "kind": "other", "title": f"d{i}", "filename": "f", "sha256": "0" * 64, "size": 1})
+        uow.commit()
+
+
+def test_a_checkpoint_is_signed_over_the_merkle_root_and_opens_with_the_verifier_key(callers, uow_factory):
+    admin, auditor = callers["admin"], callers["auditor"]
+    _fill(uow_factory, 13)
+    r = auditor.post(f"{LEDGER}/checkpoint")
+    assert r.status_code == 201
+    point = r.get_json()
+    leaves = _leaves(auditor)
+    assert point["size"] == len(leaves) == 13
+    assert point["root"] == merkle.root_of(leaves).hex()
+    opened = notes.open_signed(point["note"], point["verifier_key"])  # what an auditor does offline
+    assert (opened.size, opened.root.hex(), opened.origin) == (13, point["root"], f"sanquan.local/ledger/{COUNTY}")
+    name, key_id, public_key = notes.parse_verifier_key(point["verifier_key"])
+    assert key_id.hex() == point["key_id"]
+    assert notes.verify_signature(opened, bytes.fromhex(point["signature"]), public_key)
+    # the newest, as JSON and as the C2SP text; an older one by size
+    assert admin.get(f"{LEDGER}/checkpoint").get_json()["size"] == 13
+    text = admin.get(f"{LEDGER}/checkpoint?format=note")
+    assert text.mimetype == "text/plain" and text.get_data(as_text=True) == point["note"]
+    assert admin.get(f"{LEDGER}/checkpoint?size=1").get_json()["size"] == 1  # the first append signed one
+    assert admin.get(f"{LEDGER}/checkpoint?size=7").status_code == 404
+
+
+def test_checkpoints_are_signed_every_n_entries(settings):
+    from dataclasses import replace
+
+    from sqlalchemy import select
+
+    from app import create_app
+    from app.db import UnitOfWork
+    from app.ledger.models import LedgerCheckpoint
+
+    app = create_app(replace(settings, checkpoint_every=5))
+    factory = app.extensions["sanquan"].session_factory
+    try:
+        _fill(lambda write=True: UnitOfWork(factory, write=write), 12)
+        with UnitOfWork(factory, write=False) as uow:
+            sizes = uow.session.scalars(select(LedgerCheckpoint.size).order_by(LedgerCheckpoint.size)).all()
+    finally:
+        app.extensions["sanquan"].engine.dispose()
+    assert sizes == [1, 5, 10]  # the first append, then each multiple of 5
+
+
+def test_only_admins_and_auditors_ask_for_checkpoints_and_only_readers_see_them(callers, uow_factory):
+    _fill(uow_factory, 2)
+    assert callers["clerk"].post(f"{LEDGER}/checkpoint").status_code == 403
+    assert callers["exchange"].get(f"{LEDGER}/checkpoint").status_code == 403
+    assert callers["other_clerk"].get(f"{LEDGER}/checkpoint").status_code == 404
+    assert callers["admin"].post("/api/v1/ledger/210699/checkpoint").status_code == 404
+
+
+def test_every_inclusion_proof_verifies_against_the_root(callers, uow_factory):
+    auditor = callers["auditor"]
+    _fill(uow_factory, 21)
+    leaves = _leaves(auditor)
+    for size in (1, 2, 7, 8, 13, 21):
+        root = merkle.root_of(leaves[:size])
+        for seq in range(1, size + 1):
+            p = auditor.get(f"{LEDGER}/proof/inclusion?seq={seq}&size={size}").get_json()
+            assert (p["root"], p["leaf_hash"], p["leaf_index"]) == (root.hex(), leaves[seq - 1].hex(), seq - 1)
+            proof = [bytes.fromhex(h) for h in p["proof"]]
+            assert merkle.verify_inclusion(leaves[seq - 1], seq - 1, size, proof, root)
+            assert not merkle.verify_inclusion(leaves[seq - 1], seq - 1, size, proof, bytes(32))
+    whole = auditor.get(f"{LEDGER}/proof/inclusion?seq=3").get_json()
+    assert whole["size"] == 21
+
+
+@pytest.mark.parametrize("query, field", [("seq=0", "seq"), ("seq=5&size=4", "seq"), ("seq=1&size=99", "size"),
+                                          ("seq=x", "seq"), ("size=3", "seq")])
+def test_proofs_outside_the_log_are_refused_with_422(callers, uow_factory, query, field):
+    _fill(uow_factory, 5)
+    r = callers["auditor"].get(f"{LEDGER}/proof/inclusion?{query}")
+    assert r.status_code == 422 and field in str(r.get_json()["errors"])
+
+
+def test_consistency_proofs_show_the_log_extends_an_earlier_checkpoint(callers, uow_factory):
+    auditor = callers["auditor"]
+    _fill(uow_factory, 6)
+    old = auditor.post(f"{LEDGER}/checkpoint").get_json()
+    _fill(uow_factory, 11)
+    leaves = _leaves(auditor)
+    for m in range(1, 18):
+        for n in range(m, 18):
+            p = auditor.get(f"{LEDGER}/proof/consistency?from={m}&to={n}").get_json()
+            assert p["from_root"] == merkle.root_of(leaves[:m]).hex() and p["to_root"] == merkle.root_of(leaves[:n]).hex()
+            assert merkle.verify_consistency(m, n, bytes.fromhex(p["from_root"]), bytes.fromhex(p["to_root"]),
+                                             [bytes.fromhex(h) for h in p["proof"]])
+    today = auditor.get(f"{LEDGER}/proof/consistency?from={old['size']}").get_json()
+    assert today["to"] == 17 and today["from_root"] == old["root"]  # the kept checkpoint is a prefix of today's log
+    assert auditor.get(f"{LEDGER}/proof/consistency?from=9&to=3").status_code == 422
+
+
+def test_verify_endpoint_reports_a_clean_log_and_its_checks(callers, make_household, make_parcel):
+    clerk, auditor = callers["clerk"], callers["auditor"]
+    _contract(clerk, make_household, make_parcel)
+    r = auditor.get(f"{LEDGER}/verify").get_json()
+    assert r["ok"] and r["first_bad_seq"] is None and r["size"] >= 4
+    assert r["checks"]["entries"] == r["size"] and r["checks"]["replayed_objects"] >= 4
+    assert r["checkpoint"]["size"] >= 1
+    assert callers["exchange"].get(f"{LEDGER}/verify").status_code == 403
+
+
+def test_parcel_history_links_each_version_and_right_to_its_entry_and_proof(callers, make_household, make_parcel):
+    clerk, auditor = callers["clerk"], callers["auditor"]
+    _contract(clerk, make_household, make_parcel)
+    code = clerk.get("/api/v1/rights?limit=1").get_json()["items"][0]["parcels"][0]["code"]
+    history = clerk.get(f"/api/v1/parcels/{code}/history").get_json()
+    version = history["versions"][0]["properties"]
+    assert version["ledger"]["seq"] == version["ledger_seq"] and version["ledger"]["kind"] == "parcel.registered"
+    link = history["rights"][0]["ledger"]
+    assert link["kind"] == "right.contract.registered" and history["rights"][0]["end_ledger"] is None
+    p = auditor.get(link["inclusion_proof"]).get_json()
+    assert p["leaf_hash"] == link["leaf_hash"]
+    assert merkle.verify_inclusion(bytes.fromhex(p["leaf_hash"]), p["leaf_index"], p["size"],
+                                   [bytes.fromhex(h) for h in p["proof"]], bytes.fromhex(p["root"]))
+
+
+def test_a_certificate_qr_code_is_checked_in_one_call(callers, make_household, make_parcel):
+    clerk = callers["clerk"]
+    right = _contract(clerk, make_household, make_parcel)
+    cert = clerk.post(f"/api/v1/rights/{right}/certificates", json={}).get_json()
+    callers["admin"].post(f"{LEDGER}/checkpoint")
+    r = clerk.get(f"/api/v1/certificates/check?qr={quote(cert['qr_payload'])}").get_json()
+    assert r["genuine"] and r["in_force"] and r["problems"] == []
+    assert r["inclusion"]["seq"] == cert["ledger_seq"] and r["inclusion"]["root"] == r["checkpoint"]["root"]
+    number, county, seq, leaf = cert["qr_payload"].split("|")
+    forged = clerk.get(f"/api/v1/certificates/check?qr={quote('|'.join([number, county, seq, 'a' * 64]))}").get_json()
+    assert not forged["genuine"] and forged["problems"]
+    clerk.post(f"/api/v1/rights/{right}/certificates", json={"reason": "原证遗失"})
+    assert clerk.get(f"/api/v1/certificates/check?qr={quote(cert['qr_payload'])}").get_json()["in_force"] is False
+    bad = clerk.get("/api/v1/certificates/check?qr=hello")
+    assert bad.status_code == 422 and "qr" in bad.get_json()["errors"]
