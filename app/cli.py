@@ -237,15 +237,15 @@ def ledger_verify(ctx, county, export, against, verifier):
     """
     from app.ledger import verify
 
-    if export is not None:
-        sys.exit(0 if _report(verify.verify_export(export, verifier=verifier, kept=against)) else 1)
-    with ctx.ensure_object(ScriptInfo).load_app().app_context():
-        signer = _ext().signer
-        ok = True
-        for c in _counties(county):
-            with _uow(write=False) as uow:
-                ok &= _report(verify.verify_database(uow.session, c, public_key=signer.public_key,
-                                                     origin=signer.origin(c), kept=against))
+    try:
+        if export is not None:
+            sys.exit(0 if _report(verify.verify_export(export, verifier=verifier, kept=against)) else 1)
+        with ctx.ensure_object(ScriptInfo).load_app().app_context():
+            ok = True
+            for c in _counties(county):
+                ok &= _report(verify.verify_county(_uow(write=False), c, kept=against, verifier=verifier))
+    except (ValueError, OSError) as e:  # a malformed key or an unreadable export: not a verdict on the log
+        raise click.UsageError(str(e)) from None
     sys.exit(0 if ok else 1)
 
 

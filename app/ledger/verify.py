@@ -242,12 +242,19 @@ def stored_checkpoints(s: Session, log: str, public_key: bytes | None) -> list[t
 
 
 def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: str | None,
-                    kept: Path | None = None, replay: bool = True) -> Result:
-    """Verify one county's log in the database, its checkpoints, its head, and (``replay``) the tables."""
+                    kept: Path | None = None, verifier: str | None = None, replay: bool = True) -> Result:
+    """Verify one county's log in the database, its checkpoints, its head, and (``replay``) the tables.
+
+    Args:
+        kept: an export or checkpoint kept earlier, signed by ``verifier``; the log must extend it.
+    """
     result = Result(log=log)
     head = s.get(LedgerHead, log)
     points = stored_checkpoints(s, log, public_key)
-    kept_points, kept_entries = load_kept(kept) if kept else ([], None)
+    try:
+        kept_points, kept_entries = load_kept(kept, verifier) if kept else ([], None)
+    except notes.CheckpointError as e:
+        return result.fail(None, f"the kept checkpoint is not signed by the trusted key: {e}")
     replayed = Replay() if replay else None
     with closing(db_entries(s, log)) as entries, closing(db_nodes(s, log)) as nodes:
         scan(entries, log=log, result=result, replay=replayed, nodes=nodes,
@@ -285,13 +292,15 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
     return result
 
 
-def verify_county(uow: UnitOfWork, county: str, *, kept: Path | None = None, replay: bool = True) -> Result:
+def verify_county(uow: UnitOfWork, county: str, *, kept: Path | None = None, verifier: str | None = None,
+                  replay: bool = True) -> Result:
     """Verify a county's log with this deployment's key (the unit of work's signer)."""
     with uow:
         s = uow.session
         signer = s.info.get(SIGNER)
         return verify_database(s, county, public_key=signer.public_key if signer else None,
-                               origin=signer.origin(county) if signer else None, kept=kept, replay=replay)
+                               origin=signer.origin(county) if signer else None, kept=kept,
+                               verifier=verifier or (signer.verifier if signer else None), replay=replay)
 
 
 def verify_log(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
@@ -333,31 +342,44 @@ def load_kept(path: Path, verifier: str | None = None) -> tuple[list[tuple[notes
                                                                   Iterator[Entry] | None]:
     """A kept export directory (checkpoint + entries) or a bare checkpoint note file.
 
-    The note is opened with ``verifier`` if given, else with the verifier key saved beside it.
+    The note must carry a valid signature by ``verifier`` (default: the verifier key saved beside it).
+
+    Raises:
+        ValueError: the verifier key is malformed or missing.
+        notes.CheckpointError: the note is malformed or not signed by that key.
     """
     note_path = path / CHECKPOINT_FILE if path.is_dir() else path
-    key_path = (path if path.is_dir() else path.parent) / VERIFIER_FILE
-    verifier = verifier or key_path.read_text(encoding="utf-8").strip()
-    _, _, public_key = notes.parse_verifier_key(verifier)
+    if verifier is None:
+        key_path = (path if path.is_dir() else path.parent) / VERIFIER_FILE
+        if not key_path.exists():
+            raise ValueError(f"no verifier key given and none saved in {key_path.parent}")
+        verifier = key_path.read_text(encoding="utf-8").strip()
+    _, key_id, public_key = notes.parse_verifier_key(verifier)
     text = note_path.read_text(encoding="utf-8")
     point = notes.open_signed(text, verifier)
-    signature = _signature_of(text)
     entries = file_entries(path / ENTRIES_FILE) if path.is_dir() and (path / ENTRIES_FILE).exists() else None
-    return [(point, signature, public_key)], entries
+    return [(point, _signature_of(text, key_id), public_key)], entries
 
 
-def _signature_of(note: str) -> bytes:
+def _signature_of(note: str, key_id: bytes) -> bytes:
+    """The signature that the key with ``key_id`` put on a signed note."""
     import base64
 
-    line = note.split("\n\n", 1)[1].splitlines()[0]
-    return base64.b64decode(line.rsplit(" ", 1)[1])[4:]
+    for line in note.split("\n\n", 1)[1].splitlines():
+        raw = base64.b64decode(line.rsplit(" ", 1)[1])
+        if raw[:4] == key_id:
+            return raw[4:]
+    raise notes.CheckpointError("the note carries no signature by the trusted key")
 
 
 def verify_export(path: Path, *, verifier: str | None = None, kept: Path | None = None) -> Result:
     """Verify an exported log offline: hashes, chain, Merkle root against its signed checkpoint, and replay."""
-    points, _ = load_kept(path, verifier)
+    try:
+        points, _ = load_kept(path, verifier)
+        kept_points, kept_entries = load_kept(kept, verifier) if kept else ([], None)
+    except notes.CheckpointError as e:
+        return Result(log=path.name).fail(None, f"the checkpoint is not signed by the trusted key: {e}")
     log = points[0][0].origin.rsplit("/", 1)[-1]
-    kept_points, kept_entries = load_kept(kept, verifier) if kept else ([], None)
     result = Result(log=log)
     scan(file_entries(path / ENTRIES_FILE), log=log, result=result, replay=Replay(),
          roots_at=[p[0].size for p in points + kept_points])

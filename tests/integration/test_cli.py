@@ -54,6 +54,55 @@ def test_ledger_verify_exits_1_naming_the_tampered_entry(run, uow_factory, datab
 
 
 
+def test_an_auditor_exports_the_log_verifies_it_offline_and_later_proves_today_extends_it(run, tmp_path, app):
+    run("demo", "--parcels", "120", "--seed", "3")
+    kept = tmp_path / "kept"
+    exported = run("ledger", "export", "--county", "210681", str(kept))
+    assert exported.exit_code == 0, exported.output
+    lines = (kept / "entries.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) > 120 and (kept / "checkpoint.txt").read_text().startswith("sanquan.local/ledger/210681\n")
+    key = run("ledger", "key").output.strip()
+    assert (kept / "verifier.txt").read_text().strip() == key
+    offline = run("ledger", "verify", "--from-export", str(kept), "--key", key)
+    assert offline.exit_code == 0 and f"{len(lines)} entries" in offline.output
+    # the registry goes on; the log must still extend what the auditor kept
+    clerk = app.test_client()
+    from app.auth.services import SYSTEM, create_user
+    from app.db import UnitOfWork
+    token = create_user(UnitOfWork(app.extensions["sanquan"].session_factory), actor=SYSTEM, name="c", role="clerk",
+                        scope="210681")["token"]
+    r = clerk.post("/api/v1/collectives", json={"code": "21068110100199", "name": "新组"},
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201, r.get_json()
+    assert run("ledger", "verify", "--county", "210681", "--against", str(kept)).exit_code == 0
+    assert run("ledger", "verify", "--county", "210681", "--against", str(kept / "checkpoint.txt")).exit_code == 0
+    assert "BEGIN" not in run("ledger", "checkpoint", "--county", "210681").output
+
+
+@pytest.mark.no_replay_check
+def test_an_export_altered_after_it_was_written_fails_offline_naming_the_entry(run, tmp_path):
+    import json
+
+    run("demo", "--parcels", "60", "--seed", "4")
+    out = tmp_path / "export"
+    run("ledger", "export", "--county", "210681", str(out))
+    path = out / "entries.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    entry = json.loads(lines[29])
+    entry["body"] = entry["body"].replace('"name":"', '"name":"假', 1)
+    lines[29] = json.dumps(entry, ensure_ascii=False)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run("ledger", "verify", "--from-export", str(out))
+    assert result.exit_code == 1 and "seq 30" in result.output
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.ledger import checkpoint as notes
+    other = notes.verifier_key("someone", notes.public_bytes(Ed25519PrivateKey.generate()))  # checked first
+    wrong_key = run("ledger", "verify", "--from-export", str(out), "--key", other)
+    assert wrong_key.exit_code == 1 and "not signed by the trusted key" in wrong_key.output
+    assert run("ledger", "verify", "--from-export", str(out), "--key", "garbage").exit_code == 2
+
+
 def test_import_dry_run_reports_the_sample_overlaps_and_writes_nothing(run, tmp_path, uow_factory):
     import json
 
