@@ -1,7 +1,7 @@
 """Imports every domain's models so Base.metadata knows every table."""
 from app.auth.models import IdempotencyRecord, User  # noqa: F401
 from app.imports.models import ImportJob  # noqa: F401
-from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode  # noqa: F401
+from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject  # noqa: F401
 from app.parcels.models import Parcel, ParcelVersion  # noqa: F401
 from app.parties.models import Collective, Document, Household, Membership, Person  # noqa: F401
 from app.rights.models import Certificate, HouseDisposal, Right, RightParcel, RightShares, SharePlan  # noqa: F401

@@ -66,6 +66,20 @@ class LedgerNode(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class LedgerSubject(Base):
+    """Which entries touch a subject (a household code, right id, parcel code, ``transfer:<id>`` …).
+
+    Written with each entry; it answers histories from the log. Verification checks it
+    against the entries' own subjects.
+    """
+
+    __tablename__ = "ledger_subjects"
+
+    log: Mapped[str] = mapped_column(String(6), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+
+
 class LedgerCheckpoint(Base):
     """A signed statement of a log's size and Merkle root (C2SP tlog-checkpoint in a signed note)."""
 

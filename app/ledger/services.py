@@ -18,7 +18,7 @@ from app.db import UnitOfWork, bulk_insert, utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.ledger import checkpoint as notes
 from app.ledger import jcs, merkle
-from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject
 
 GENESIS_HASH = "0" * 64
 BODY_VERSION = 1
@@ -141,7 +141,8 @@ def append_many(session: Session, *, county: str, actor: Principal,
     if head is None or head.log != county:
         head = lock_log(session, county)
     at = utcnow()
-    rows, nodes, seq, prev, frontier = [], [], head.size, head.head_hash, unpack_frontier(head.frontier)
+    rows, nodes, about = [], [], []
+    seq, prev, frontier = head.size, head.head_hash, unpack_frontier(head.frontier)
     for kind, subjects, data in items:
         seq += 1
         row = _row(seq, prev, county=county, kind=kind, actor=actor, subjects=subjects, data=data, at=at)
@@ -149,9 +150,11 @@ def append_many(session: Session, *, county: str, actor: Principal,
         prev = row["leaf_hash"]
         frontier, done = merkle.frontier_append(frontier, seq - 1, bytes.fromhex(prev))
         nodes += [{"log": county, "level": level, "index": index, "hash": h.hex()} for level, index, h in done]
+        about += [{"log": county, "subject": subject, "seq": seq} for subject in dict.fromkeys(subjects)]
     if rows:
         bulk_insert(session, LedgerEntry, rows)
         bulk_insert(session, LedgerNode, nodes)
+        bulk_insert(session, LedgerSubject, about)
         head.size, head.head_hash, head.frontier = seq, prev, pack_frontier(frontier)
         signer = session.info.get(SIGNER)
         if signer is not None and _checkpoint_due(head, signer, at):
@@ -249,6 +252,21 @@ def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str, size: int 
 
 
 # --- proofs ---------------------------------------------------------------------------------
+
+def subject_history(s: Session, county: str, subjects: Sequence[str], *, after: int = 0, limit: int = 50) -> dict:
+    """The entries that touch any of ``subjects``, oldest first, each with its leaf hash and inclusion-proof link."""
+    touching = (select(LedgerSubject.seq).where(LedgerSubject.log == county, LedgerSubject.subject.in_(subjects),
+                                                 LedgerSubject.seq > after)
+                .distinct().order_by(LedgerSubject.seq).limit(limit + 1).subquery())
+    rows = s.execute(select(LedgerEntry.seq, LedgerEntry.recorded_at, LedgerEntry.actor, LedgerEntry.kind,
+                            LedgerEntry.subjects, LedgerEntry.leaf_hash)
+                     .where(LedgerEntry.log == county, LedgerEntry.seq.in_(select(touching.c.seq)))
+                     .order_by(LedgerEntry.seq)).all()
+    items = [{"seq": r.seq, "recorded_at": r.recorded_at, "actor": r.actor, "kind": r.kind, "subjects": r.subjects,
+              "leaf_hash": r.leaf_hash, "inclusion_proof": f"/api/v1/ledger/{county}/proof/inclusion?seq={r.seq}"}
+             for r in rows[:limit]]
+    return {"items": items, "next_after": items[-1]["seq"] if len(rows) > limit else None}
+
 
 def entry_links(s: Session, county: str, seqs: Iterable[int | None]) -> dict[int, dict]:
     """For each seq: its leaf hash and where to get its inclusion proof (``GET …/proof/inclusion``)."""

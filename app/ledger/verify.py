@@ -25,7 +25,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
-from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
+from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject
 from app.ledger.replay import Replay, ReplayError, differences, table_state
 from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, unpack_frontier
 
@@ -111,14 +111,66 @@ def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[st
     return None, body
 
 
+class _BySeq:
+    """(seq, subject) rows in seq order, taken one entry at a time."""
+
+    def __init__(self, rows: Iterator[tuple[int, str]]):
+        self._rows = rows
+        self._next = next(rows, None)
+
+    def take(self, seq: int) -> list[str]:
+        out = []
+        while self._next is not None and self._next[0] <= seq:
+            out.append(self._next[1] if self._next[0] == seq else None)
+            self._next = next(self._rows, None)
+        return out
+
+    @property
+    def left(self) -> bool:
+        return self._next is not None
+
+
+def _left_leaf_holds(stored: tuple[int, int, str] | None, left_seq: int, left: str, right: Entry | None,
+                     after: Entry | None) -> bool | None:
+    """Whether the stored pair node over entries ``left_seq`` and ``left_seq + 1`` was made from the leaf ``left``.
+
+    A pair's hash alone cannot say which half changed. It can once a copy of the right half's original
+    leaf is at hand: the right entry's leaf_hash or its recomputed leaf (when only its other columns were
+    edited), or the prev_hash or leaf_hash of the entry after it (when entries were moved or replaced). A
+    match proves the left leaf is the appended one. None when there is no such stored node to judge by.
+    """
+    if stored is None or stored[:2] != (1, (left_seq - 1) >> 1):
+        return None
+    copies = [after.prev_hash, after.leaf_hash] if after is not None else []
+    if right is not None:
+        copies += [right.leaf_hash, right.prev_hash]
+        try:
+            copies.append(hashlib.sha256(b"\x00" + right.seq.to_bytes(8, "big") + bytes.fromhex(right.prev_hash)
+                                         + bytes.fromhex(right.body_sha256)).hexdigest())
+        except (ValueError, OverflowError):
+            pass
+    for copy in copies:
+        try:
+            if merkle.node_hash(bytes.fromhex(left), bytes.fromhex(copy)).hex() == stored[2]:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay | None = None,
-         nodes: Iterator[tuple[int, int, str]] | None = None, roots_at: Iterable[int] = ()) -> Result:
+         nodes: Iterator[tuple[int, int, str]] | None = None, subjects: Iterator[tuple[int, str]] | None = None,
+         roots_at: Iterable[int] = (), head_size: int | None = None) -> Result:
     """One pass over a log's entries in ``seq`` order: every hash, the chain, the Merkle tree, the replay.
 
     Args:
         nodes: the stored perfect subtrees (level ≥ 1) in the order appends complete them, to compare.
+        subjects: the stored subject index as (seq, subject) in seq order, to compare with each entry's subjects.
         roots_at: tree sizes whose roots to keep in ``result.roots`` (checkpoints to check).
+        head_size: the size the log head records: where the stored tree must end.
     """
+    about = _BySeq(subjects) if subjects is not None else None
+    entries = iter(entries)
     wanted = set(roots_at)
     if 0 in wanted:
         result.roots[0] = merkle.EMPTY_ROOT
@@ -127,7 +179,13 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
     for e in entries:
         problem, body = _entry_problem(e, log, size + 1, prev)
         if problem:
+            if (size % 2 and e.seq == size + 1 and nodes is not None
+                    and _left_leaf_holds(next(nodes, None), size, prev, e, next(entries, None)) is False):
+                return result.fail(size, f"entry {size}: its leaf is not the one the stored Merkle node over entries "
+                                         f"{size}–{size + 1} was made from (forged or replaced), and entry "
+                                         f"{size + 1} does not follow it: {problem}")
             return result.fail(min(e.seq, size + 1), f"entry {min(e.seq, size + 1)}: {problem}")
+        left = prev
         frontier, done = merkle.frontier_append(frontier, size, bytes.fromhex(e.leaf_hash))
         size, prev = e.seq, e.leaf_hash
         if nodes is not None:
@@ -135,9 +193,15 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
                 stored = next(nodes, None)
                 if stored != (level, index, h.hex()):
                     first = (index << level) + 1
+                    if stored is None and head_size is not None and size > head_size:
+                        first = head_size + 1  # the stored tree ends with the head: these entries came after it
+                    elif level == 1 and _left_leaf_holds(stored, size - 1, left, None, next(entries, None)):
+                        first = size  # the left leaf is the one appended: this entry is not
                     return result.fail(first, f"entry {first}: the stored Merkle node (level {level}, index {index}) "
                                               f"over entries {first}–{(index + 1) << level} is "
                                               f"{'missing' if stored is None else 'wrong'}")
+        if about is not None and sorted(about.take(size), key=str) != sorted(set(e.subjects)):
+            return result.fail(size, f"entry {size}: the subject index does not list exactly the entry's subjects")
         if size in wanted:
             result.roots[size] = merkle.frontier_root(frontier)
         if replay is not None:
@@ -150,7 +214,11 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
     result.checks["head"] = {"hash": prev, "root": merkle.frontier_root(frontier).hex(),
                              "frontier": "".join(h.hex() for h in frontier)}
     if nodes is not None and next(nodes, None) is not None:
-        return result.fail(size, "the log has Merkle nodes beyond its last entry")
+        return result.fail(size + 1, f"entry {size + 1}: the log has Merkle nodes beyond its last entry "
+                                     f"({size}): entries were cut off")
+    if about is not None and about.left:
+        return result.fail(size + 1, f"entry {size + 1}: the subject index names entries beyond the log's last "
+                                     f"({size}): entries were cut off")
     return result
 
 
@@ -214,6 +282,14 @@ def db_nodes(s: Session, log: str) -> Iterator[tuple[int, int, str]]:
             yield r.level, r.index, r.hash
 
 
+def db_subjects(s: Session, log: str) -> Iterator[tuple[int, str]]:
+    q = (select(LedgerSubject.seq, LedgerSubject.subject).where(LedgerSubject.log == log)
+         .order_by(LedgerSubject.seq).execution_options(yield_per=_BATCH))
+    with s.execute(q) as rows:
+        for r in rows:
+            yield r.seq, r.subject
+
+
 def _geometry_wkb(s: Session, log: str):
     from app.parcels.models import ParcelVersion
 
@@ -256,9 +332,10 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
     except notes.CheckpointError as e:
         return result.fail(None, f"the kept checkpoint is not signed by the trusted key: {e}")
     replayed = Replay() if replay else None
-    with closing(db_entries(s, log)) as entries, closing(db_nodes(s, log)) as nodes:
-        scan(entries, log=log, result=result, replay=replayed, nodes=nodes,
-             roots_at=[p[0].size for p in points + kept_points])
+    with closing(db_entries(s, log)) as entries, closing(db_nodes(s, log)) as nodes, \
+            closing(db_subjects(s, log)) as subjects:
+        scan(entries, log=log, result=result, replay=replayed, nodes=nodes, subjects=subjects,
+             roots_at=[p[0].size for p in points + kept_points], head_size=head.size if head else None)
     if not result.ok:
         return result
     if head is None or (head.size, head.head_hash) != (result.size, result.checks["head"]["hash"]):
@@ -276,12 +353,12 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
         newest = points[-1][0]
         result.checkpoint = {"size": newest.size, "root": newest.root.hex(), "signed_at": newest.signed_at}
     if kept:
-        if check_checkpoints(result, kept_points, origin=None, label="kept checkpoint").problem:
-            return result
-        if kept_entries is not None:
+        if kept_entries is not None:  # first: they name the entry that differs, the checkpoint only bounds it
             with closing(db_entries(s, log)) as entries:
                 if compare_with(result, entries, kept_entries).problem:
                     return result
+        if check_checkpoints(result, kept_points, origin=None, label="kept checkpoint").problem:
+            return result
     if replayed is None:
         return result
     found = differences(replayed.objects, table_state(s, log, _geometry_wkb(s, log)))
@@ -384,8 +461,8 @@ def verify_export(path: Path, *, verifier: str | None = None, kept: Path | None 
     scan(file_entries(path / ENTRIES_FILE), log=log, result=result, replay=Replay(),
          roots_at=[p[0].size for p in points + kept_points])
     if result.ok and check_checkpoints(result, points, origin=None).ok and kept:
-        if check_checkpoints(result, kept_points, origin=None, label="kept checkpoint").ok and kept_entries:
-            compare_with(result, file_entries(path / ENTRIES_FILE), kept_entries)
+        if kept_entries is None or compare_with(result, file_entries(path / ENTRIES_FILE), kept_entries).ok:
+            check_checkpoints(result, kept_points, origin=None, label="kept checkpoint")
     if result.ok:
         point = points[0][0]
         result.checkpoint = {"size": point.size, "root": point.root.hex(), "signed_at": point.signed_at}

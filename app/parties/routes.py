@@ -11,7 +11,7 @@ from app.parties.schemas import (CollectiveCreateSchema, CollectivePageSchema, C
                                  CollectiveSchema, DocumentFileSchema, DocumentFormSchema, DocumentSchema,
                                  HouseholdCreateSchema, HouseholdSchema, MembershipCreateSchema,
                                  MembershipPageSchema, MembershipQueryArgsSchema, MembershipSchema,
-                                 TerminationSchema)
+                                 TerminationSchema, HistoryArgsSchema, HouseholdHistorySchema)
 
 blp = Blueprint("parties", __name__, description="Collectives, households, persons and memberships")
 documents = Blueprint("documents", __name__, description="Evidence documents")
@@ -60,6 +60,15 @@ class HouseholdItem(MethodView):
     def get(self, code):
         """Show a household and its members (ID numbers masked for most roles)."""
         return services.get_household(unit_of_work(write=False), actor=current_principal(), code=code)
+
+
+@blp.route("/households/<code>/history")
+class HouseholdHistory(MethodView):
+    @blp.arguments(HistoryArgsSchema, location="query")
+    @blp.response(200, HouseholdHistorySchema)
+    def get(self, args, code):
+        """Every ledger entry about a household and its rights, each with its hash and inclusion-proof link."""
+        return services.household_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)
 
 
 @blp.route("/collectives/<code>/members")

@@ -181,3 +181,25 @@ class DocumentSchema(Schema):
     county = fields.String()
     created_at = fields.AwareDateTime()
     ledger_seq = fields.Integer()
+
+
+class HistoryArgsSchema(Schema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62),
+                           metadata={"description": "entries after this seq (the previous page's next_after)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+
+
+class HistoryEntrySchema(Schema):
+    seq = fields.Integer()
+    recorded_at = fields.AwareDateTime()
+    actor = fields.String()
+    kind = fields.String()
+    subjects = fields.List(fields.String())
+    leaf_hash = fields.String()
+    inclusion_proof = fields.String(metadata={"description": "where to fetch the entry's RFC 9162 inclusion proof"})
+
+
+class HouseholdHistorySchema(Schema):
+    household = fields.String()
+    items = fields.List(fields.Nested(HistoryEntrySchema))
+    next_after = fields.Integer(allow_none=True)

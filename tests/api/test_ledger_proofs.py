@@ -165,3 +165,23 @@ def test_a_certificate_qr_code_is_checked_in_one_call(callers, make_household, m
     assert clerk.get(f"/api/v1/certificates/check?qr={quote(cert['qr_payload'])}").get_json()["in_force"] is False
     bad = clerk.get("/api/v1/certificates/check?qr=hello")
     assert bad.status_code == 422 and "qr" in bad.get_json()["errors"]
+
+
+def test_household_history_lists_every_entry_about_it_and_its_rights(callers, make_household, make_parcel):
+    clerk, auditor = callers["clerk"], callers["auditor"]
+    right = _contract(clerk, make_household, make_parcel)
+    household = right[:-1]
+    clerk.post(f"/api/v1/rights/{right}/certificates", json={})
+    history = clerk.get(f"/api/v1/households/{household}/history").get_json()
+    kinds = [e["kind"] for e in history["items"]]
+    assert kinds[0] == "household.registered" and "right.contract.registered" in kinds
+    assert kinds[-1] == "certificate.issued" and history["next_after"] is None
+    everything = _leaves(auditor)
+    for e in history["items"]:
+        assert household in e["subjects"] or right in e["subjects"]
+        assert bytes.fromhex(e["leaf_hash"]) == everything[e["seq"] - 1]
+    page = clerk.get(f"/api/v1/households/{household}/history?limit=1").get_json()
+    assert len(page["items"]) == 1 and page["next_after"] == history["items"][0]["seq"]
+    rest = clerk.get(f"/api/v1/households/{household}/history?after={page['next_after']}").get_json()
+    assert [e["seq"] for e in rest["items"]] == [e["seq"] for e in history["items"][1:]]
+    assert callers["other_clerk"].get(f"/api/v1/households/{household}/history").status_code == 404
