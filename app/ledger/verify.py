@@ -351,7 +351,8 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
         return result
     if points:
         newest = points[-1][0]
-        result.checkpoint = {"size": newest.size, "root": newest.root.hex(), "signed_at": newest.signed_at}
+        result.checkpoint = {"size": newest.size, "root": newest.root.hex(),
+                             "signed_at": newest.signed_at.isoformat()}
     if kept:
         if kept_entries is not None:  # first: they name the entry that differs, the checkpoint only bounds it
             with closing(db_entries(s, log)) as entries:
@@ -465,5 +466,5 @@ def verify_export(path: Path, *, verifier: str | None = None, kept: Path | None 
             check_checkpoints(result, kept_points, origin=None, label="kept checkpoint")
     if result.ok:
         point = points[0][0]
-        result.checkpoint = {"size": point.size, "root": point.root.hex(), "signed_at": point.signed_at}
+        result.checkpoint = {"size": point.size, "root": point.root.hex(), "signed_at": point.signed_at.isoformat()}
     return result
