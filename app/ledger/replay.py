@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.parcels.models import ParcelVersion
@@ -118,11 +118,11 @@ class Replay:
                                             p["relation"]), seq)
 
     def _membership(self, seq: int, d: dict) -> None:
-        self._put("memberships", d["membership"], (d["person"], d["collective"], True), seq)
+        self._put("memberships", d["membership"], (d["person"], d["collective"], d["basis"], None, None), seq)
 
     def _membership_ended(self, seq: int, d: dict) -> None:
-        person, collective, _ = self._get("memberships", d["membership"])
-        self._put("memberships", d["membership"], (person, collective, False), seq)
+        person, collective, basis, _, _ = self._get("memberships", d["membership"])
+        self._put("memberships", d["membership"], (person, collective, basis, d["decided_on"], d["ground"]), seq)
 
     # --- parcels and rights -----------------------------------------------------------------
 
@@ -133,10 +133,10 @@ class Replay:
 
     def _open_right(self, seq: int, right: str, type_: str, holder: str, start: str | None, end: str | None) -> None:
         """Income shares carry no term: their start is not compared."""
-        self._put("rights", right, (type_, holder, None if type_ == "income_share" else start, end, True), seq)
+        self._put("rights", right, (type_, holder, None if type_ == "income_share" else start, end, None), seq)
 
-    def _close_right(self, seq: int, right: str) -> None:
-        self._put("rights", right, self._get("rights", right)[:4] + (False,), seq)
+    def _close_right(self, seq: int, right: str, on: str) -> None:
+        self._put("rights", right, self._get("rights", right)[:4] + (on,), seq)
 
     def _link(self, seq: int, parcel: str, right: str) -> None:
         old = self.objects["links"].get(parcel)
@@ -173,31 +173,33 @@ class Replay:
     # --- transfers --------------------------------------------------------------------------
 
     def _transfer_created(self, seq: int, d: dict) -> None:
-        self._put("transfers", d["transfer"], (d["kind"], d["right"], "pending", _money(d["price"]), _money(0),
-                                                None), seq)
+        self._put("transfers", d["transfer"], transfer_state(
+            kind=d["kind"], right=d["right"], from_=d["from"], to=d["to"], counter_right=d["counter_right"],
+            price=d["price"], term_end=d["term_end"], status="pending", decision=None, completed_on=None,
+            payments=()), seq)
 
-    def _set_transfer(self, seq: int, key: int, *, status: str | None = None, paid: Decimal | None = None,
-                      decision: str | None = None) -> None:
-        kind, right, old_status, price, old_paid, old_decision = self._get("transfers", key)
-        paid = old_paid if paid is None else paid
-        decision = old_decision if decision is None else decision
-        if status is None:
-            status = _progress(kind, decision, price, paid)
-        self._put("transfers", key, (kind, right, status, price, paid, decision), seq)
+    def _set_transfer(self, seq: int, key: int, **changes) -> None:
+        t = self._get("transfers", key) | changes
+        if t["status"] not in ("refused", "withdrawn", "completed"):
+            paid = sum((amount for amount, _, _ in t["payments"]), Decimal("0.00"))
+            t["status"] = _progress(t["kind"], t["decision"], t["price"], paid)
+        self._put("transfers", key, t, seq)
 
     def _issuer_decided(self, seq: int, d: dict) -> None:
-        refused = d["decision"] == "refused"
-        self._set_transfer(seq, d["transfer"], decision=d["decision"], status="refused" if refused else None)
+        self._set_transfer(seq, d["transfer"], decision=d["decision"],
+                           **({"status": "refused"} if d["decision"] == "refused" else {}))
 
     def _payment(self, seq: int, d: dict) -> None:
-        self._set_transfer(seq, d["transfer"], paid=self._get("transfers", d["transfer"])[4] + _money(d["amount"]))
+        paid = self._get("transfers", d["transfer"])["payments"]
+        self._set_transfer(seq, d["transfer"], payments=paid + ((_money(d["amount"]), d["paid_on"], d["reference"]),))
 
     def _withdrawn(self, seq: int, d: dict) -> None:
         self._set_transfer(seq, d["transfer"], status="withdrawn")
 
     def _completed(self, seq: int, d: dict) -> None:
         """The legal effect of a completed transfer, as ``app.transfers.services`` makes it."""
-        self._set_transfer(seq, d["transfer"], status="completed", decision=d.get("issuer_decision"))
+        self._set_transfer(seq, d["transfer"], status="completed", completed_on=d["completed_on"],
+                           **({"decision": d["issuer_decision"]} if d.get("issuer_decision") else {}))
         kind, giver, on = d["kind"], d["right"], d["completed_on"]
         type_ = self._get("rights", giver)[0]
         if type_ == "income_share":
@@ -205,7 +207,7 @@ class Replay:
             left = self._get("shares", giver)[0] - moving
             self._hold(seq, giver, left)
             if not left:
-                self._close_right(seq, giver)
+                self._close_right(seq, giver, on)
             if kind == "transfer":
                 theirs = d["to"] + ID_SUFFIX["income_share"]
                 if theirs not in self.objects["rights"]:
@@ -215,7 +217,7 @@ class Replay:
         elif type_ == "homestead":
             plot = d["parcels"][0]["code"]
             self._unlink(plot)
-            self._close_right(seq, giver)
+            self._close_right(seq, giver, on)
             if kind == "transfer":
                 theirs = d["to"] + ID_SUFFIX["homestead"]
                 self._open_right(seq, theirs, "homestead", d["to"], on, None)
@@ -235,8 +237,16 @@ class Replay:
                 for p in d["parcels"]:
                     self._unlink(p["code"])
             if kind != "exchange" and not self._links_of[giver]:
-                self._close_right(seq, giver)
+                self._close_right(seq, giver, on)
         # lease and share_in grant a management right and leave the contract as it was
+
+
+def transfer_state(*, kind, right, from_, to, counter_right, price, term_end, status, decision, completed_on,
+                   payments) -> dict:
+    """A transfer as the replay and the tables both describe it (dates as ISO text, money as Decimal)."""
+    return {"kind": kind, "right": right, "from": from_, "to": to, "counter_right": counter_right,
+            "price": _money(price), "term_end": term_end, "status": status, "decision": decision,
+            "completed_on": completed_on, "payments": tuple(payments)}
 
 
 def _progress(kind: str, decision: str | None, price: Decimal, paid: Decimal) -> str:
@@ -269,10 +279,11 @@ def table_state(s: Session, county: str, geometry_wkb: Callable[[], Iterator[tup
         select(Person.id, Person.household_code, Person.name, Person.id_number, Person.sex, Person.birth_date,
                Person.relation, Household.ledger_seq).join(Household, Household.code == Person.household_code)
         .where(Person.county_code == county))}
-    out["memberships"] = {m.id: ((m.person_id, m.collective_code, m.valid_to is None),
+    out["memberships"] = {m.id: ((m.person_id, m.collective_code, m.basis, _iso(m.valid_to), m.end_ground),
                                  m.end_ledger_seq or m.ledger_seq) for m in s.execute(
-        select(Membership.id, Membership.person_id, Membership.collective_code, Membership.valid_to,
-               Membership.ledger_seq, Membership.end_ledger_seq).where(Membership.county_code == county))}
+        select(Membership.id, Membership.person_id, Membership.collective_code, Membership.basis,
+               Membership.valid_to, Membership.end_ground, Membership.ledger_seq, Membership.end_ledger_seq)
+        .where(Membership.county_code == county))}
     digests = {code: wkb_digest(wkb) for code, wkb in geometry_wkb()}
     out["parcels"] = {v.parcel_code: ((v.version, v.collective_code, v.kind, v.land_use, v.name,
                                        _area(v.declared_area_m2), bool(v.basic_farmland), _area(v.area_m2),
@@ -282,7 +293,7 @@ def table_state(s: Session, county: str, geometry_wkb: Callable[[], Iterator[tup
                ParcelVersion.basic_farmland, ParcelVersion.area_m2, ParcelVersion.ledger_seq)
         .where(ParcelVersion.county_code == county, ParcelVersion.valid_to.is_(None)))}
     out["rights"] = {r.id: ((r.type, r.holder_code, None if r.type == "income_share" else _iso(r.start),
-                             _iso(r.end), r.valid_to is None), r.ledger_seq) for r in s.execute(
+                             _iso(r.end), _iso(r.valid_to)), r.ledger_seq) for r in s.execute(
         select(Right.id, Right.type, Right.holder_code, Right.start, Right.end, Right.valid_to, Right.ledger_seq)
         .where(Right.county_code == county))}
     out["links"] = {p: ((r,), q) for p, r, q in s.execute(
@@ -291,13 +302,17 @@ def table_state(s: Session, county: str, geometry_wkb: Callable[[], Iterator[tup
     out["shares"] = {r: ((_shares(n),), q) for r, n, q in s.execute(
         select(RightShares.right_id, RightShares.shares, RightShares.ledger_seq)
         .where(RightShares.county_code == county, RightShares.valid_to.is_(None)))}
-    paid = dict(s.execute(select(TransferPayment.transfer_id, func.sum(TransferPayment.amount))
-                          .join(Transfer, Transfer.id == TransferPayment.transfer_id)
-                          .where(Transfer.county_code == county).group_by(TransferPayment.transfer_id)).all())
-    out["transfers"] = {t.id: ((t.kind, t.right_id, t.status, _money(t.price), _money(paid.get(t.id, 0)),
-                                t.issuer_decision), t.ledger_seq) for t in s.execute(
-        select(Transfer.id, Transfer.kind, Transfer.right_id, Transfer.status, Transfer.price,
-               Transfer.issuer_decision, Transfer.ledger_seq).where(Transfer.county_code == county))}
+    payments: dict[int, list] = {}
+    for p in s.execute(select(TransferPayment.transfer_id, TransferPayment.amount, TransferPayment.paid_on,
+                              TransferPayment.reference)
+                       .join(Transfer, Transfer.id == TransferPayment.transfer_id)
+                       .where(Transfer.county_code == county).order_by(TransferPayment.id)):
+        payments.setdefault(p.transfer_id, []).append((_money(p.amount), _iso(p.paid_on), p.reference))
+    out["transfers"] = {t.id: (transfer_state(
+        kind=t.kind, right=t.right_id, from_=t.from_household, to=t.to_household, counter_right=t.counter_right_id,
+        price=t.price, term_end=_iso(t.term_end), status=t.status, decision=t.issuer_decision,
+        completed_on=_iso(t.completed_on), payments=payments.get(t.id, ())), t.ledger_seq) for t in s.execute(
+        select(Transfer).where(Transfer.county_code == county)).scalars()}
     return out
 
 

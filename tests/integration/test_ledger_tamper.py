@@ -756,6 +756,9 @@ def registry_mutations(lab: Lab) -> list:
 
     def right_valid_to(conn, rng):
         right, _, _, _, valid_to = rng.choice(t["rights"])
+        if valid_to is not None and rng.random() < 0.5:  # an ended right's end date moved
+            conn.execute(update(R).where(R.c.id == right).values(valid_to=valid_to - dt.timedelta(days=40)))
+            return w["rights"][right], f"right {right}'s end date moved"
         conn.execute(update(R).where(R.c.id == right).values(valid_to=TODAY if valid_to is None else None))
         return w["rights"][right], f"right {right} {'ended' if valid_to is None else 'revived'} behind the ledger"
 
@@ -776,6 +779,10 @@ def registry_mutations(lab: Lab) -> list:
 
     def membership(conn, rng):
         mid, valid_to = rng.choice(t["memberships"])
+        if valid_to is not None and rng.random() < 0.5:  # an ended membership's end date or ground rewritten
+            conn.execute(update(M).where(M.c.id == mid).values(rng.choice([
+                {"valid_to": valid_to - dt.timedelta(days=3)}, {"end_ground": "settled_in_city"}])))
+            return w["memberships"][mid], f"membership {mid}'s ending rewritten"
         conn.execute(update(M).where(M.c.id == mid).values(valid_to=TODAY if valid_to is None else None))
         return w["memberships"][mid], f"membership {mid} {'closed' if valid_to is None else 'reopened'}"
 
@@ -792,14 +799,24 @@ def registry_mutations(lab: Lab) -> list:
 
     def payment(conn, rng):
         pid, tid = rng.choice(t["payments"])
-        how = rng.choice(["amount", "deleted", "added"])
+        how = rng.choice(["amount", "deleted", "added", "reference", "date"])
         if how == "amount":
             conn.execute(update(TP).where(TP.c.id == pid).values(amount=TP.c.amount + rng.choice([1, -100, 0.01])))
+        elif how == "reference":
+            conn.execute(update(TP).where(TP.c.id == pid).values(reference="现金"))
+        elif how == "date":
+            conn.execute(update(TP).where(TP.c.id == pid).values(paid_on=dt.date(2020, 1, 1)))
         elif how == "deleted":
             conn.execute(delete(TP).where(TP.c.id == pid))
         else:
             conn.execute(insert(TP).values(transfer_id=tid, amount=500, paid_on=TODAY, reference="伪造", ledger_seq=0))
         return w["transfers"][tid], f"a payment of transfer {tid}: {how}"
+
+    def transfer_party(conn, rng):
+        tid, _ = rng.choice(t["transfers"])
+        conn.execute(update(T).where(T.c.id == tid).values(
+            to_household=rng.choice([h for h in households]), term_end=dt.date(2040, 1, 1)))
+        return w["transfers"][tid], f"transfer {tid}'s recipient and term rewritten"
 
     def household_inserted(conn, rng):
         claimed = pick_seq(rng, county)
@@ -821,7 +838,8 @@ def registry_mutations(lab: Lab) -> list:
             ("right valid_to", right_valid_to, 1), ("contract end", contract_end, 1),
             ("link moved", link_moved, 2), ("share holding", holding, 1), ("membership", membership, 1),
             ("transfer status", transfer_status, 1), ("transfer price", transfer_price, 1),
-            ("payment", payment, 1), ("household inserted", household_inserted, 1),
+            ("payment", payment, 1), ("transfer party", transfer_party, 1),
+            ("household inserted", household_inserted, 1),
             ("person inserted", person_inserted, 1)]
 
 
