@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, SmallInteger, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -74,6 +74,7 @@ class LedgerSubject(Base):
     """
 
     __tablename__ = "ledger_subjects"
+    __table_args__ = (Index("ix_ledger_subjects_log_seq", "log", "seq"),)
 
     log: Mapped[str] = mapped_column(String(6), primary_key=True)
     subject: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -12,12 +12,16 @@ auditor can prove that today's log extends the one they hold.
 from __future__ import annotations
 
 import hashlib
+import gc
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from itertools import count
+from typing import NamedTuple
 from pathlib import Path
 
+import orjson
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
@@ -25,7 +29,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
-from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject
+from app.ledger.models import LedgerCheckpoint, LedgerHead
 from app.ledger.replay import Replay, ReplayError, differences, table_state
 from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, unpack_frontier
 
@@ -33,8 +37,7 @@ from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, unpa
 _BATCH = 5000
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One log entry as stored or exported; ``recorded_at`` as the body writes it."""
 
     seq: int
@@ -100,8 +103,8 @@ def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[st
     if leaf != e.leaf_hash:
         return "leaf_hash does not match seq, prev_hash and body_sha256", None
     try:
-        body = json.loads(e.body)
-    except ValueError:
+        body = orjson.loads(e.body)
+    except orjson.JSONDecodeError:
         return "the body is not JSON", None
     if body.get("seq") != e.seq or body.get("log") != log:
         return "the body names another log or seq", None
@@ -109,6 +112,10 @@ def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[st
             or (body.get("actor") or {}).get("name") != e.actor or body.get("at") != e.recorded_at):
         return "the row's kind, subjects, actor or time differ from its body", None
     return None, body
+
+
+def _at(level: int, stored: tuple[int, str] | None) -> tuple[int, int, str] | None:
+    return None if stored is None else (level, *stored)
 
 
 class _BySeq:
@@ -159,12 +166,12 @@ def _left_leaf_holds(stored: tuple[int, int, str] | None, left_seq: int, left: s
 
 
 def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay | None = None,
-         nodes: Iterator[tuple[int, int, str]] | None = None, subjects: Iterator[tuple[int, str]] | None = None,
+         nodes: StoredNodes | None = None, subjects: Iterator[tuple[int, str]] | None = None,
          roots_at: Iterable[int] = (), head_size: int | None = None) -> Result:
     """One pass over a log's entries in ``seq`` order: every hash, the chain, the Merkle tree, the replay.
 
     Args:
-        nodes: the stored perfect subtrees (level ≥ 1) in the order appends complete them, to compare.
+        nodes: the stored perfect subtrees (level ≥ 1), to compare with those the appends complete.
         subjects: the stored subject index as (seq, subject) in seq order, to compare with each entry's subjects.
         roots_at: tree sizes whose roots to keep in ``result.roots`` (checkpoints to check).
         head_size: the size the log head records: where the stored tree must end.
@@ -180,7 +187,7 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
         problem, body = _entry_problem(e, log, size + 1, prev)
         if problem:
             if (size % 2 and e.seq == size + 1 and nodes is not None
-                    and _left_leaf_holds(next(nodes, None), size, prev, e, next(entries, None)) is False):
+                    and _left_leaf_holds(_at(1, nodes.next(1)), size, prev, e, next(entries, None)) is False):
                 return result.fail(size, f"entry {size}: its leaf is not the one the stored Merkle node over entries "
                                          f"{size}–{size + 1} was made from (forged or replaced), and entry "
                                          f"{size + 1} does not follow it: {problem}")
@@ -190,7 +197,7 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
         size, prev = e.seq, e.leaf_hash
         if nodes is not None:
             for level, index, h in done:
-                stored = next(nodes, None)
+                stored = _at(level, nodes.next(level))
                 if stored != (level, index, h.hex()):
                     first = (index << level) + 1
                     if stored is None and head_size is not None and size > head_size:
@@ -213,7 +220,7 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
     result.checks["entries"] = size
     result.checks["head"] = {"hash": prev, "root": merkle.frontier_root(frontier).hex(),
                              "frontier": "".join(h.hex() for h in frontier)}
-    if nodes is not None and next(nodes, None) is not None:
+    if nodes is not None and nodes.left_over():
         return result.fail(size + 1, f"entry {size + 1}: the log has Merkle nodes beyond its last entry "
                                      f"({size}): entries were cut off")
     if about is not None and about.left:
@@ -262,32 +269,89 @@ def compare_with(result: Result, ours: Iterable[Entry], kept: Iterable[Entry]) -
 
 # --- from the database ------------------------------------------------------------------------
 
+_CURSORS = count()
+
+
+@contextmanager
+def paused_gc():
+    """No cyclic garbage collection while millions of entries stream by: the replay keeps
+    millions of small objects alive, and each full collection would walk them all again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _raw_rows(s: Session, sql: str, log: str) -> Iterator[tuple]:
+    """Rows of ``sql`` (one ``:log`` parameter) straight from the driver, in batches: a whole log is
+    millions of rows, and the DB-API's tuples cost a fraction of SQLAlchemy's rows. PostgreSQL reads
+    through a server-side cursor, closed even when the caller stops early."""
+    conn = s.connection()
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        with raw.cursor(name=f"ledger_verify_{next(_CURSORS)}") as cur:
+            cur.itersize = _BATCH
+            cur.execute(sql.replace(":log", "%s"), (log,))
+            yield from cur
+        return
+    cur = raw.cursor()
+    try:
+        cur.execute(sql.replace(":log", "?"), (log,))
+        while rows := cur.fetchmany(_BATCH):
+            yield from rows
+    finally:
+        cur.close()
+
+
 def db_entries(s: Session, log: str) -> Iterator[Entry]:
-    q = (select(LedgerEntry.seq, LedgerEntry.recorded_at, LedgerEntry.actor, LedgerEntry.kind, LedgerEntry.subjects,
-                LedgerEntry.body, LedgerEntry.body_sha256, LedgerEntry.prev_hash, LedgerEntry.leaf_hash)
-         .where(LedgerEntry.log == log).order_by(LedgerEntry.seq).execution_options(yield_per=_BATCH))
-    with s.execute(q) as rows:  # a server-side cursor on PostgreSQL: closed even when the caller stops early
-        for r in rows:
-            yield Entry(r.seq, r.recorded_at.isoformat(timespec="microseconds"), r.actor, r.kind, r.subjects,
-                        bytes(r.body), r.body_sha256, r.prev_hash, r.leaf_hash)
+    if s.get_bind().dialect.name == "postgresql":
+        at = """to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+        subjects = "subjects::text"
+    else:
+        at, subjects = "recorded_at", "subjects"  # naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
+    sql = (f"SELECT seq, {at}, actor, kind, {subjects}, body, body_sha256, prev_hash, leaf_hash "
+           "FROM ledger_entries WHERE log = :log ORDER BY seq")
+    sqlite = s.get_bind().dialect.name != "postgresql"
+    loads = orjson.loads
+    for seq, recorded, actor, kind, subj, body, body_sha, prev, leaf in _raw_rows(s, sql, log):
+        if sqlite:
+            recorded = f"{recorded[:10]}T{recorded[11:]}+00:00"
+        yield Entry(seq, recorded, actor, kind, loads(subj), bytes(body), body_sha, prev, leaf)
 
 
-def db_nodes(s: Session, log: str) -> Iterator[tuple[int, int, str]]:
-    """Stored nodes in the order appends complete them: by the leaf that completes each, then by level."""
-    done_at = (LedgerNode.index + 1).op("<<")(LedgerNode.level)
-    q = (select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(LedgerNode.log == log)
-         .order_by(done_at, LedgerNode.level).execution_options(yield_per=_BATCH))
-    with s.execute(q) as rows:
-        for r in rows:
-            yield r.level, r.index, r.hash
+class StoredNodes:
+    """The stored perfect subtrees of one log, level by level in index order (the primary key's order:
+    no sort), which is the order appends complete them within each level."""
+
+    def __init__(self, s: Session, log: str):
+        self._s, self._log, self._levels = s, log, {}
+
+    def next(self, level: int) -> tuple[int, str] | None:
+        rows = self._levels.get(level)
+        if rows is None:
+            rows = self._levels[level] = _raw_rows(
+                self._s, f'SELECT "index", hash FROM ledger_nodes WHERE log = :log AND level = {int(level)} '
+                         'ORDER BY "index"', self._log)
+        return next(rows, None)
+
+    def left_over(self) -> bool:
+        """Whether any level holds nodes beyond those taken, or levels never reached hold any."""
+        taken = set(self._levels)
+        if any(next(rows, None) is not None for rows in self._levels.values()):
+            return True
+        return any(level not in taken for level, in _raw_rows(
+            self._s, "SELECT DISTINCT level FROM ledger_nodes WHERE log = :log", self._log))
+
+    def close(self) -> None:
+        for rows in self._levels.values():
+            rows.close()
 
 
 def db_subjects(s: Session, log: str) -> Iterator[tuple[int, str]]:
-    q = (select(LedgerSubject.seq, LedgerSubject.subject).where(LedgerSubject.log == log)
-         .order_by(LedgerSubject.seq).execution_options(yield_per=_BATCH))
-    with s.execute(q) as rows:
-        for r in rows:
-            yield r.seq, r.subject
+    return _raw_rows(s, "SELECT seq, subject FROM ledger_subjects WHERE log = :log ORDER BY seq", log)
 
 
 def _geometry_wkb(s: Session, log: str):
@@ -332,7 +396,7 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
     except notes.CheckpointError as e:
         return result.fail(None, f"the kept checkpoint is not signed by the trusted key: {e}")
     replayed = Replay() if replay else None
-    with closing(db_entries(s, log)) as entries, closing(db_nodes(s, log)) as nodes, \
+    with paused_gc(), closing(db_entries(s, log)) as entries, closing(StoredNodes(s, log)) as nodes, \
             closing(db_subjects(s, log)) as subjects:
         scan(entries, log=log, result=result, replay=replayed, nodes=nodes, subjects=subjects,
              roots_at=[p[0].size for p in points + kept_points], head_size=head.size if head else None)

@@ -24,6 +24,8 @@ def upgrade() -> None:
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('log', 'subject', 'seq', name=op.f('pk_ledger_subjects'))
     )
+    # verification reads the index in log order
+    op.create_index('ix_ledger_subjects_log_seq', 'ledger_subjects', ['log', 'seq'])
     bind = op.get_bind()
     table = sa.table('ledger_subjects', sa.column('log'), sa.column('subject'), sa.column('seq'))
     rows = bind.execute(sa.text("SELECT log, seq, subjects FROM ledger_entries ORDER BY log, seq")).all()
