@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
@@ -288,8 +288,14 @@ def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> d
                 LedgerEntry.log == county, LedgerEntry.seq.in_(leaves))):
             found[(0, seq - 1)] = bytes.fromhex(h)
     if inner:
+        by_level: dict[int, list[int]] = {}
+        for level, index in inner:
+            by_level.setdefault(level, []).append(index)
+        # one (level = L AND index IN …) term a level, so both engines walk the primary key
+        # (a row-value IN over (level, index) made SQLite scan every node)
         for level, index, h in s.execute(select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
-                LedgerNode.log == county, tuple_(LedgerNode.level, LedgerNode.index).in_(inner))):
+                LedgerNode.log == county, or_(*(and_(LedgerNode.level == level, LedgerNode.index.in_(indexes))
+                                                for level, indexes in by_level.items())))):
             found[(level, index)] = bytes.fromhex(h)
     missing = coords - found.keys()
     if missing:
