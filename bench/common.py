@@ -212,16 +212,7 @@ def _load_here(db: BenchDB, seed: int) -> dict:
     counts = load_demo(lambda: UnitOfWork(factory), seed=seed, parcels=db.n, progress=progress)
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    # What a DBA (or autovacuum, a little later) does after a bulk load: fresh planner statistics.
-    if db.engine == "postgis":
-        with eng.connect() as c:
-            c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
-        eng.dispose()
-    else:
-        eng.dispose()
-        with sqlite3.connect(db.sqlite_path, isolation_level=None) as c:
-            c.execute("ANALYZE")
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    analyze(db, eng)
     analyze_s = time.perf_counter() - t1
     return {"counts": counts, "load_s": round(load_s, 2), "analyze_s": round(analyze_s, 2),
             "parcels_per_s": round(counts["parcels"] / load_s, 1),
@@ -277,9 +268,27 @@ def prepare(engine: str, n: int, *, seed: int = SEED, force: bool = False) -> di
 def working_copy(engine: str, n: int) -> BenchDB:
     """A fresh copy of the pristine database for benchmarks that write."""
     pristine = BenchDB(engine, n)
-    work = pristine.working()
+    return copy_database(pristine, pristine.working())
+
+
+def analyze(db: BenchDB, eng) -> None:
+    """What a DBA (or autovacuum, a little later) does after a bulk load: fresh planner statistics.
+    Disposes of ``eng``."""
+    if db.engine == "postgis":
+        with eng.connect() as c:
+            c.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
+        eng.dispose()
+    else:
+        eng.dispose()
+        with sqlite3.connect(db.sqlite_path, isolation_level=None) as c:
+            c.execute("ANALYZE")
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def copy_database(pristine: BenchDB, work: BenchDB) -> BenchDB:
+    """Replace ``work`` with a copy of ``pristine`` (SQLite file copy, PostgreSQL template) and an empty instance."""
     drop(work)
-    if engine == "sqlite":
+    if pristine.engine == "sqlite":
         with sqlite3.connect(pristine.sqlite_path) as c:
             c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.copyfile(pristine.sqlite_path, work.sqlite_path)
