@@ -230,7 +230,8 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
         signer = s.info.get(SIGNER)
         if signer is None:
             raise DomainError("本系统未配置台账签名密钥", "no ledger signing key is configured", status=503)
-        head = lock_log(s, county) if s.get(LedgerHead, county) is not None else _head(s, county)
+        _head(s, county)  # no log, no checkpoint: 404 rather than an empty log made here
+        head = lock_log(s, county)
         if head.size == 0:
             raise NotFound("台账", "Ledger", county)
         view = checkpoint_view(_sign_checkpoint(s, head, signer, utcnow()), signer)
@@ -303,14 +304,6 @@ def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> d
                           "Merkle tree nodes are missing from the ledger: run `sanquan ledger verify`",
                           status=409, details={"missing": sorted(missing)[:10]})
     return found
-
-
-def tree_root(s: Session, county: str, size: int) -> bytes:
-    """The Merkle root of the log's first ``size`` entries, from O(log n) stored nodes."""
-    if size == 0:
-        return merkle.EMPTY_ROOT
-    coords = merkle.perfect_subtrees(0, size)
-    return merkle.range_hash(0, size, fetch_nodes(s, county, coords))
 
 
 def _proof_size(s: Session, county: str, size: int | None) -> tuple[LedgerHead, int]:
