@@ -191,6 +191,7 @@ def prepare():
     click.echo(f"  docs     {base}/api/v1/docs")
     click.echo(f"  OpenAPI  {base}/api/v1/openapi.json")
     click.echo(f"  OGC API  {base}/ogc   (QGIS/GDAL: send the token as an Authorization header)")
+    click.echo(f"  ledger verifier key  {_ext().signer.verifier}   (auditors check checkpoints with it)")
     if token_file.exists() or settings.admin_token:
         shown = settings.admin_token or token_file.read_text().strip()
         click.echo(f"  admin token  {shown}")
