@@ -1,4 +1,4 @@
-"""Ledger benchmarks (issue 6): verifying a county log of 10^6 entries, proofs, and the cost of an append.
+"""Ledger benchmarks: verifying a county log of 10^6 entries, proofs, and the cost of an append.
 
     python -m bench.ledger build --engine sqlite|postgis [--entries 1000000]   # build (or reuse) only
     python -m bench.ledger --engine sqlite|postgis [--entries 1000000] [--proofs 1000] [--proof-seconds 60]
