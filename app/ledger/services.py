@@ -306,14 +306,15 @@ def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> d
     return found
 
 
-def _proof_size(s: Session, county: str, size: int | None) -> tuple[LedgerHead, int]:
+def _proof_size(s: Session, county: str, size: int | None) -> int:
+    """``size``, or the whole log when None; 422 beyond the log's end."""
     head = _head(s, county)
     size = head.size if size is None else size
     if size > head.size:
         raise DomainError(f"树的大小 {size} 超过台账现有条目数 {head.size}",
                           f"size {size} is larger than the log ({head.size} entries)", status=422,
                           errors={"size": [f"at most {head.size}"]})
-    return head, size
+    return size
 
 
 def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size: int | None = None) -> dict:
@@ -325,7 +326,7 @@ def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size:
     _readable_log(actor, county)
     with uow:
         s = uow.session
-        _, size = _proof_size(s, county, size)
+        size = _proof_size(s, county, size)
         if not 1 <= seq <= size:
             raise DomainError(f"条目 {seq} 不在大小为 {size} 的树中", f"entry {seq} is not in a tree of size {size}",
                               status=422, errors={"seq": [f"between 1 and {size}"]})
@@ -346,7 +347,7 @@ def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, t
     _readable_log(actor, county)
     with uow:
         s = uow.session
-        head, to = _proof_size(s, county, to)
+        to = _proof_size(s, county, to)
         if not 0 <= from_ <= to:
             raise DomainError(f"起始大小 {from_} 须在 0 与 {to} 之间", f"from must be between 0 and {to}",
                               status=422, errors={"from": [f"between 0 and {to}"]})

@@ -31,7 +31,7 @@ from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
 from app.ledger.replay import Replay, ReplayError, differences, table_state
-from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, unpack_frontier
+from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, leaf_hash, unpack_frontier
 
 #: Rows read from the database per round trip.
 _BATCH = 5000
@@ -98,9 +98,7 @@ def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[st
         return "the body does not hash to body_sha256", None
     if e.prev_hash != prev:
         return "prev_hash is not the previous entry's leaf_hash", None
-    leaf = hashlib.sha256(b"\x00" + e.seq.to_bytes(8, "big") + bytes.fromhex(e.prev_hash)
-                          + bytes.fromhex(e.body_sha256)).hexdigest()
-    if leaf != e.leaf_hash:
+    if leaf_hash(e.seq, e.prev_hash, e.body_sha256) != e.leaf_hash:
         return "leaf_hash does not match seq, prev_hash and body_sha256", None
     try:
         body = orjson.loads(e.body)
@@ -152,8 +150,7 @@ def _left_leaf_holds(stored: tuple[int, int, str] | None, left_seq: int, left: s
     if right is not None:
         copies += [right.leaf_hash, right.prev_hash]
         try:
-            copies.append(hashlib.sha256(b"\x00" + right.seq.to_bytes(8, "big") + bytes.fromhex(right.prev_hash)
-                                         + bytes.fromhex(right.body_sha256)).hexdigest())
+            copies.append(leaf_hash(right.seq, right.prev_hash, right.body_sha256))
         except (ValueError, OverflowError):
             pass
     for copy in copies:
