@@ -166,7 +166,7 @@ class UnitOfWork:
 
 
 #: Below this many rows a plain INSERT costs less than setting up a COPY.
-_COPY_FROM_ROWS = 50
+COPY_FROM_ROWS = 50
 
 
 def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
@@ -188,7 +188,7 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
     columns = [table.c[name] for name in rows[0]]
     connection = session.connection()
     dialect = connection.dialect
-    if dialect.name != "postgresql" or len(rows) < _COPY_FROM_ROWS:
+    if dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS:
         connection.execute(table.insert(), rows)
         return
     processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]

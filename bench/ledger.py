@@ -418,18 +418,16 @@ def _write(factory, actor, i: int, *, append: bool) -> tuple[float, int | None]:
     t0 = time.perf_counter()
     with UnitOfWork(factory) as uow:
         s = uow.session
+        seq = ledger.next_seq(s, COUNTY) if append else None  # as the services do: the row is inserted with it
         doc = Document(county_code=COUNTY, kind="resolution", title=title, filename=f"决议-{i}.pdf",
                        content_type="application/pdf", sha256=sha, size=120_000 + i, uploaded_by=actor.name,
-                       ledger_seq=0)
+                       ledger_seq=seq or 0)
         s.add(doc)
         s.flush()
-        seq = None
         if append:
-            seq = doc.ledger_seq = ledger.append(
-                s, county=COUNTY, kind="document.stored", actor=actor, subjects=[f"document:{doc.id}"],
-                data={"id": doc.id, "kind": doc.kind, "title": doc.title, "filename": doc.filename, "sha256": sha,
-                      "size": doc.size})
-            s.flush()
+            ledger.append(s, county=COUNTY, kind="document.stored", actor=actor, subjects=[f"document:{doc.id}"],
+                          data={"id": doc.id, "kind": doc.kind, "title": doc.title, "filename": doc.filename,
+                                "sha256": sha, "size": doc.size})
         uow.commit()
     return (time.perf_counter() - t0) * 1000, seq
 

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork, bulk_insert, utcnow
+from app.db import COPY_FROM_ROWS, UnitOfWork, bulk_insert, utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.ledger import checkpoint as notes
 from app.ledger import jcs, merkle
@@ -78,28 +79,67 @@ def leaf_hash(seq: int, prev_hash: str, body_sha256: str) -> str:
     ).hexdigest()
 
 
-def lock_log(session: Session, county: str) -> LedgerHead:
+@dataclass
+class Head:
+    """A county log's tip, locked for the current transaction (:func:`lock_log`)."""
+
+    log: str
+    size: int
+    head_hash: str
+    frontier: list[bytes]  #: the Merkle compact range, largest subtree first
+    checkpoint_size: int
+    checkpoint_at: dt.datetime | None
+
+
+#: ``Session.info`` key: (the transaction, {county: Head}) of the heads it has locked.
+_LOCKED = "ledger_locked_heads"
+#: The head's columns, read by the engine's own SQL: the lock is on every write's path.
+_LOCK_HEAD = {
+    "postgresql": "SELECT size, head_hash, frontier, checkpoint_size, checkpoint_at FROM ledger_heads "
+                  "WHERE log = %(log)s FOR UPDATE",
+    "sqlite": "SELECT size, head_hash, frontier, checkpoint_size, checkpoint_at FROM ledger_heads WHERE log = :log",
+}
+
+
+def lock_log(session: Session, county: str) -> Head:
     """Lock a county's log head until the transaction ends and return it.
 
     PostgreSQL: the row lock serialises appends (and anything else that takes
     it first) within one county and leaves other counties free. SQLite:
-    BEGIN IMMEDIATE already serialises every writer.
+    BEGIN IMMEDIATE already serialises every writer. The head is kept for the
+    rest of the transaction, so locking again (as :func:`append` does after a
+    service has locked) costs no round trip.
     """
-    head = session.execute(
-        select(LedgerHead).where(LedgerHead.log == county).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
+    locked = session.info.get(_LOCKED)
+    if locked is not None and locked[0] is session.get_transaction() and county in locked[1]:
+        return locked[1][county]
+    connection = session.connection()
+    dialect = connection.dialect
+    row = connection.exec_driver_sql(_LOCK_HEAD[dialect.name], {"log": county}).first()
+    if row is None:
+        if dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert
         else:
             from sqlalchemy.dialects.sqlite import insert as upsert
-        session.execute(upsert(LedgerHead).values(log=county, size=0, head_hash=GENESIS_HASH)
-                        .on_conflict_do_nothing())
-        head = session.execute(
-            select(LedgerHead).where(LedgerHead.log == county).with_for_update()
-        ).scalar_one()
+        connection.execute(upsert(LedgerHead).values(log=county, size=0, head_hash=GENESIS_HASH)
+                           .on_conflict_do_nothing())
+        row = connection.exec_driver_sql(_LOCK_HEAD[dialect.name], {"log": county}).one()
+    size, head_hash, frontier, checkpoint_size, checkpoint_at = row
+    if isinstance(checkpoint_at, str):  # SQLite's text: naive UTC, as UTCDateTime writes it
+        checkpoint_at = dt.datetime.fromisoformat(checkpoint_at).replace(tzinfo=dt.timezone.utc)
+    head = Head(county, size, head_hash, unpack_frontier(frontier or ""), checkpoint_size or 0, checkpoint_at)
+    transaction = session.get_transaction()
+    if locked is None or locked[0] is not transaction:
+        session.info[_LOCKED] = locked = (transaction, {})
+    locked[1][county] = head
     return head
+
+
+def next_seq(session: Session, county: str) -> int:
+    """The ``seq`` the next append to ``county``'s log in this transaction will get (the log is locked),
+    so a row can be inserted with its ``ledger_seq`` instead of updated after."""
+    return lock_log(session, county).size + 1
+
 
 
 def _row(seq: int, prev: str, *, county: str, kind: str, actor: Principal, subjects: Sequence[str],
@@ -116,7 +156,7 @@ def _row(seq: int, prev: str, *, county: str, kind: str, actor: Principal, subje
 
 
 def append(session: Session, *, county: str, kind: str, actor: Principal,
-           subjects: Sequence[str], data: dict, head: LedgerHead | None = None) -> int:
+           subjects: Sequence[str], data: dict, head: Head | None = None) -> int:
     """Append one entry inside the caller's transaction and return its ``seq``.
 
     Args:
@@ -132,8 +172,12 @@ def append(session: Session, *, county: str, kind: str, actor: Principal,
 
 
 def append_many(session: Session, *, county: str, actor: Principal,
-                items: Iterable[tuple[str, Sequence[str], dict]], head: LedgerHead | None = None) -> list[int]:
-    """Append many entries to one log with one bulk insert (COPY on PostgreSQL).
+                items: Iterable[tuple[str, Sequence[str], dict]], head: Head | None = None) -> list[int]:
+    """Append many entries to one log, with their Merkle nodes, subject index rows and the new head.
+
+    A few entries are written in one round trip on PostgreSQL (one statement) and
+    four cheap ones on SQLite; a bulk load goes through :func:`app.db.bulk_insert`
+    (COPY on PostgreSQL).
 
     Returns:
         The ``seq`` of each entry, in order.
@@ -142,7 +186,7 @@ def append_many(session: Session, *, county: str, actor: Principal,
         head = lock_log(session, county)
     at = utcnow()
     rows, nodes, about = [], [], []
-    seq, prev, frontier = head.size, head.head_hash, unpack_frontier(head.frontier)
+    seq, prev, frontier = head.size, head.head_hash, head.frontier
     for kind, subjects, data in items:
         seq += 1
         row = _row(seq, prev, county=county, kind=kind, actor=actor, subjects=subjects, data=data, at=at)
@@ -151,16 +195,68 @@ def append_many(session: Session, *, county: str, actor: Principal,
         frontier, done = merkle.frontier_append(frontier, seq - 1, bytes.fromhex(prev))
         nodes += [{"log": county, "level": level, "index": index, "hash": h.hex()} for level, index, h in done]
         about += [{"log": county, "subject": subject, "seq": seq} for subject in dict.fromkeys(subjects)]
-    if rows:
+    if not rows:
+        return []
+    head.size, head.head_hash, head.frontier = seq, prev, frontier
+    signer = session.info.get(SIGNER)
+    point = _signed_checkpoint(head, signer, at) if signer is not None and _checkpoint_due(head, signer, at) else None
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) + len(about) < COPY_FROM_ROWS:
+        connection.exec_driver_sql(_PG_APPEND, _pg_append_params(head, rows, nodes, about, point))
+    else:
         bulk_insert(session, LedgerEntry, rows)
         bulk_insert(session, LedgerNode, nodes)
         bulk_insert(session, LedgerSubject, about)
-        head.size, head.head_hash, head.frontier = seq, prev, pack_frontier(frontier)
-        signer = session.info.get(SIGNER)
-        if signer is not None and _checkpoint_due(head, signer, at):
-            _sign_checkpoint(session, head, signer, at)
-        session.flush()
+        bulk_insert(session, LedgerCheckpoint, [point] if point else [])
+        _save_head(connection, head)
     return [r["seq"] for r in rows]
+
+
+#: One statement appends a few entries on PostgreSQL: the entries, the nodes they complete, their subject
+#: index rows and a checkpoint when one is due go in as one JSON document a table (cheaper to send than
+#: arrays), and the head is updated.
+_PG_APPEND = """\
+WITH entries AS (
+  INSERT INTO ledger_entries (log, seq, recorded_at, actor, kind, subjects, body, body_sha256, prev_hash, leaf_hash)
+  SELECT %(log)s, seq, recorded_at, actor, kind, subjects, decode(body, 'hex'), body_sha256, prev_hash, leaf_hash
+  FROM json_to_recordset(%(entries)s::json) AS e(seq bigint, recorded_at timestamptz, actor text, kind text,
+                                                 subjects json, body text, body_sha256 text, prev_hash text,
+                                                 leaf_hash text)
+), nodes AS (
+  INSERT INTO ledger_nodes (log, level, "index", hash)
+  SELECT %(log)s, level, "index", hash
+  FROM json_to_recordset(%(nodes)s::json) AS n(level smallint, "index" bigint, hash text)
+), subjects AS (
+  INSERT INTO ledger_subjects (log, subject, seq)
+  SELECT %(log)s, subject, seq FROM json_to_recordset(%(subjects)s::json) AS s(subject text, seq bigint)
+), checkpoints AS (
+  INSERT INTO ledger_checkpoints (log, size, root, signed_at, key_name, key_id, signature, note)
+  SELECT %(log)s, size, root, signed_at, key_name, key_id, signature, note
+  FROM json_to_recordset(%(checkpoints)s::json) AS c(size bigint, root text, signed_at timestamptz, key_name text,
+                                                     key_id text, signature text, note text)
+)
+UPDATE ledger_heads SET size = %(size)s, head_hash = %(head_hash)s, frontier = %(frontier)s,
+                        checkpoint_size = %(checkpoint_size)s, checkpoint_at = %(checkpoint_at)s
+WHERE log = %(log)s"""
+
+
+def _pg_append_params(head: Head, rows: list[dict], nodes: list[dict], about: list[dict],
+                      point: dict | None) -> dict:
+    entries = [{"seq": r["seq"], "recorded_at": r["recorded_at"].isoformat(), "actor": r["actor"], "kind": r["kind"],
+                "subjects": r["subjects"], "body": r["body"].hex(), "body_sha256": r["body_sha256"],
+                "prev_hash": r["prev_hash"], "leaf_hash": r["leaf_hash"]} for r in rows]
+    return {"log": head.log, "entries": orjson.dumps(entries).decode(), "nodes": orjson.dumps(nodes).decode(),
+            "subjects": orjson.dumps(about).decode(),
+            "checkpoints": orjson.dumps([point | {"signed_at": point["signed_at"].isoformat()}] if point else []).decode(),
+            "size": head.size, "head_hash": head.head_hash,
+            "frontier": pack_frontier(head.frontier), "checkpoint_size": head.checkpoint_size,
+            "checkpoint_at": head.checkpoint_at}
+
+
+def _save_head(connection, head: Head) -> None:
+    connection.execute(update(LedgerHead).where(LedgerHead.log == head.log).values(
+        size=head.size, head_hash=head.head_hash, frontier=pack_frontier(head.frontier),
+        checkpoint_size=head.checkpoint_size, checkpoint_at=head.checkpoint_at))
 
 
 def pack_frontier(frontier: Sequence[bytes]) -> str:
@@ -173,24 +269,19 @@ def unpack_frontier(text: str) -> list[bytes]:
 
 # --- checkpoints ----------------------------------------------------------------------------
 
-def _checkpoint_due(head: LedgerHead, signer: LedgerSigner, at: dt.datetime) -> bool:
+def _checkpoint_due(head: Head, signer: LedgerSigner, at: dt.datetime) -> bool:
     return (head.checkpoint_at is None or head.size // signer.every > head.checkpoint_size // signer.every
             or (at - head.checkpoint_at).total_seconds() >= signer.minutes * 60)
 
 
-def _sign_checkpoint(session: Session, head: LedgerHead, signer: LedgerSigner, at: dt.datetime) -> LedgerCheckpoint:
-    existing = session.get(LedgerCheckpoint, (head.log, head.size))
-    if existing is not None:
-        return existing
-    point = notes.Checkpoint(origin=signer.origin(head.log), size=head.size,
-                             root=merkle.frontier_root(unpack_frontier(head.frontier)),
+def _signed_checkpoint(head: Head, signer: LedgerSigner, at: dt.datetime) -> dict:
+    """A checkpoint of the log at ``head`` as a ``ledger_checkpoints`` row; the head records it."""
+    point = notes.Checkpoint(origin=signer.origin(head.log), size=head.size, root=merkle.frontier_root(head.frontier),
                              signed_at=at.replace(microsecond=0))
     note, signature = notes.sign(point, signer.name, signer.key)
-    row = LedgerCheckpoint(log=head.log, size=head.size, root=point.root.hex(), signed_at=point.signed_at,
-                           key_name=signer.name, key_id=signer.key_id, signature=signature.hex(), note=note)
-    session.add(row)
     head.checkpoint_size, head.checkpoint_at = head.size, point.signed_at
-    return row
+    return {"log": head.log, "size": head.size, "root": point.root.hex(), "signed_at": point.signed_at,
+            "key_name": signer.name, "key_id": signer.key_id, "signature": signature.hex(), "note": note}
 
 
 def checkpoint_view(row: LedgerCheckpoint, signer: LedgerSigner | None = None) -> dict:
@@ -234,7 +325,12 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
         head = lock_log(s, county)
         if head.size == 0:
             raise NotFound("台账", "Ledger", county)
-        view = checkpoint_view(_sign_checkpoint(s, head, signer, utcnow()), signer)
+        row = s.get(LedgerCheckpoint, (county, head.size))
+        if row is None:
+            row = LedgerCheckpoint(**_signed_checkpoint(head, signer, utcnow()))
+            s.add(row)
+            _save_head(s.connection(), head)
+        view = checkpoint_view(row, signer)
         uow.commit()
     return view
 

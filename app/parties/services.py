@@ -424,14 +424,12 @@ def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], file
         s = uow.session
         doc = Document(county_code=county, kind=kind, title=title, filename=_safe_filename(filename),
                        content_type=content_type[:100], sha256=sha, size=size,
-                       uploaded_by=actor.name, ledger_seq=0)
+                       uploaded_by=actor.name, ledger_seq=ledger.next_seq(s, county))
         s.add(doc)
         s.flush()
-        doc.ledger_seq = ledger.append(s, county=county, kind="document.stored", actor=actor,
-                                       subjects=[f"document:{doc.id}"],
-                                       data={"id": doc.id, "kind": kind, "title": doc.title,
-                                             "filename": doc.filename, "sha256": sha, "size": size})
-        s.flush()
+        ledger.append(s, county=county, kind="document.stored", actor=actor, subjects=[f"document:{doc.id}"],
+                      data={"id": doc.id, "kind": kind, "title": doc.title, "filename": doc.filename,
+                            "sha256": sha, "size": size})
         view = document_view(doc)
         uow.commit()
     return view
