@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
@@ -374,47 +374,69 @@ def entry_links(s: Session, county: str, seqs: Iterable[int | None]) -> dict[int
                 "inclusion_proof": f"/api/v1/ledger/{county}/proof/inclusion?seq={q}"} for q, kind, leaf in rows}
 
 
-def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored perfect-subtree hashes at ``coords`` (level 0: the entries' leaf hashes), one query a table."""
+def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> tuple[int | None, dict]:
+    """The log's size and the stored perfect-subtree hashes at ``coords`` (level 0: the entries' leaf
+    hashes), in one query whatever their number: the head, the leaves by primary key, and the inner
+    nodes by joining a ``VALUES`` list to the primary key (a row-value ``IN`` made SQLite scan every node).
+
+    Returns:
+        (the log's size, or None when there is no log; {(level, index): hash} of those found).
+    """
     coords = set(coords)
-    leaves = [index + 1 for level, index in coords if level == 0]
-    inner = [(level, index) for level, index in coords if level > 0]
-    found: dict[tuple[int, int], bytes] = {}
+    leaves = ", ".join(str(int(index) + 1) for level, index in coords if level == 0)
+    inner = ", ".join(f"({int(level)}, {int(index)})" for level, index in coords if level > 0)
+    log = "%(log)s" if s.get_bind().dialect.name == "postgresql" else ":log"
+    parts = [f"SELECT -1, size, head_hash FROM ledger_heads WHERE log = {log}"]
     if leaves:
-        for seq, h in s.execute(select(LedgerEntry.seq, LedgerEntry.leaf_hash).where(
-                LedgerEntry.log == county, LedgerEntry.seq.in_(leaves))):
-            found[(0, seq - 1)] = bytes.fromhex(h)
+        parts.append(f"SELECT 0, seq - 1, leaf_hash FROM ledger_entries WHERE log = {log} AND seq IN ({leaves})")
     if inner:
-        by_level: dict[int, list[int]] = {}
-        for level, index in inner:
-            by_level.setdefault(level, []).append(index)
-        # one (level = L AND index IN …) term a level, so both engines walk the primary key
-        # (a row-value IN over (level, index) made SQLite scan every node)
-        for level, index, h in s.execute(select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
-                LedgerNode.log == county, or_(*(and_(LedgerNode.level == level, LedgerNode.index.in_(indexes))
-                                                for level, indexes in by_level.items())))):
+        parts.append('SELECT n.level, n."index", n.hash FROM wanted JOIN ledger_nodes n '
+                     f'ON n.log = {log} AND n.level = wanted.level AND n."index" = wanted.idx')
+    sql = (f"WITH wanted(level, idx) AS (VALUES {inner}) " if inner else "") + " UNION ALL ".join(parts)
+    size, found = None, {}
+    for level, index, h in s.connection().exec_driver_sql(sql, {"log": county}):
+        if level < 0:
+            size = index
+        else:
             found[(level, index)] = bytes.fromhex(h)
-    missing = coords - found.keys()
+    return size, found
+
+
+def _complete(nodes: dict, coords: set[tuple[int, int]]) -> dict:
+    missing = coords - nodes.keys()
     if missing:
         raise DomainError("台账的默克尔树节点缺失，请运行 sanquan ledger verify",
                           "Merkle tree nodes are missing from the ledger: run `sanquan ledger verify`",
                           status=409, details={"missing": sorted(missing)[:10]})
-    return found
+    return nodes
 
 
-def _proof_size(s: Session, county: str, size: int | None) -> int:
-    """``size``, or the whole log when None; 422 beyond the log's end."""
-    head = _head(s, county)
-    size = head.size if size is None else size
-    if size > head.size:
-        raise DomainError(f"树的大小 {size} 超过台账现有条目数 {head.size}",
-                          f"size {size} is larger than the log ({head.size} entries)", status=422,
-                          errors={"size": [f"at most {head.size}"]})
+def _log_size(s: Session, county: str) -> int:
+    size, _ = fetch_nodes(s, county, ())
+    if size is None:
+        raise NotFound("台账", "Ledger", county)
     return size
+
+
+def _within_log(county: str, size: int, logged: int | None) -> None:
+    """404 when there is no log; 422 when ``size`` is beyond its end."""
+    if logged is None:
+        raise NotFound("台账", "Ledger", county)
+    if size > logged:
+        raise DomainError(f"树的大小 {size} 超过台账现有条目数 {logged}",
+                          f"size {size} is larger than the log ({logged} entries)", status=422,
+                          errors={"size": [f"at most {logged}"]})
+
+
+def _inclusion_coords(seq: int, size: int) -> set[tuple[int, int]]:
+    return (merkle.nodes_for(merkle.inclusion_ranges(seq - 1, size)) | {(0, seq - 1)}
+            | set(merkle.perfect_subtrees(0, size)))
 
 
 def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size: int | None = None) -> dict:
     """An RFC 9162 inclusion proof of entry ``seq`` in the tree of the log's first ``size`` entries.
+
+    One query reads the log's size and every node the proof needs (two when ``size`` is not given).
 
     Raises:
         NotFound: no such log in scope. DomainError 422: ``seq`` outside ``1..size`` or ``size`` beyond the log.
@@ -422,36 +444,50 @@ def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size:
     _readable_log(actor, county)
     with uow:
         s = uow.session
-        size = _proof_size(s, county, size)
+        if size is None:
+            size = _log_size(s, county)
+        coords = _inclusion_coords(seq, size) if 1 <= seq <= size else set()
+        logged, nodes = fetch_nodes(s, county, coords)
+        _within_log(county, size, logged)
         if not 1 <= seq <= size:
             raise DomainError(f"条目 {seq} 不在大小为 {size} 的树中", f"entry {seq} is not in a tree of size {size}",
                               status=422, errors={"seq": [f"between 1 and {size}"]})
-        return inclusion_in(s, county, seq, size)
+        return _inclusion_view(county, seq, size, _complete(nodes, coords))
 
 
 def inclusion_in(s: Session, county: str, seq: int, size: int) -> dict:
     """The inclusion proof of entry ``seq`` (1 ≤ seq ≤ size ≤ the log's size) from O(log n) stored nodes."""
-    ranges = merkle.inclusion_ranges(seq - 1, size)
-    nodes = fetch_nodes(s, county, merkle.nodes_for(ranges) | {(0, seq - 1)} | set(merkle.perfect_subtrees(0, size)))
+    coords = _inclusion_coords(seq, size)
+    return _inclusion_view(county, seq, size, _complete(fetch_nodes(s, county, coords)[1], coords))
+
+
+def _inclusion_view(county: str, seq: int, size: int, nodes: dict) -> dict:
     return {"log": county, "seq": seq, "leaf_index": seq - 1, "size": size,
             "leaf_hash": nodes[(0, seq - 1)].hex(), "root": merkle.range_hash(0, size, nodes).hex(),
-            "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in ranges]}
+            "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in merkle.inclusion_ranges(seq - 1, size)]}
 
 
 def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, to: int | None = None) -> dict:
-    """An RFC 9162 consistency proof that the tree of size ``to`` extends the tree of size ``from``."""
+    """An RFC 9162 consistency proof that the tree of size ``to`` extends the tree of size ``from``.
+
+    One query reads the log's size and every node the proof needs (two when ``to`` is not given).
+    """
     _readable_log(actor, county)
     with uow:
         s = uow.session
-        to = _proof_size(s, county, to)
+        if to is None:
+            to = _log_size(s, county)
+        ranges, coords = [], set()
+        if 0 <= from_ <= to:
+            ranges = merkle.consistency_ranges(from_, to) if from_ else []
+            coords = merkle.nodes_for(ranges) | set(merkle.perfect_subtrees(0, to)) | set(
+                merkle.perfect_subtrees(0, from_))
+        logged, nodes = fetch_nodes(s, county, coords)
+        _within_log(county, to, logged)
         if not 0 <= from_ <= to:
             raise DomainError(f"起始大小 {from_} 须在 0 与 {to} 之间", f"from must be between 0 and {to}",
                               status=422, errors={"from": [f"between 0 and {to}"]})
-        ranges = merkle.consistency_ranges(from_, to) if from_ else []
-        coords = merkle.nodes_for(ranges) | set(merkle.perfect_subtrees(0, to))
-        if from_:
-            coords |= set(merkle.perfect_subtrees(0, from_))
-        nodes = fetch_nodes(s, county, coords)
+        _complete(nodes, coords)
         return {"log": county, "from": from_, "to": to,
                 "from_root": (merkle.range_hash(0, from_, nodes) if from_ else merkle.EMPTY_ROOT).hex(),
                 "to_root": (merkle.range_hash(0, to, nodes) if to else merkle.EMPTY_ROOT).hex(),
