@@ -230,8 +230,10 @@ def _report(result) -> bool:
               help="an export or checkpoint kept earlier: the log must extend it")
 @click.option("--key", "verifier", default=None,
               help="the verifier key (name+id+key) to trust; default the one saved with the export or this deployment's")
+@click.option("--workers", type=click.IntRange(1, 2), default=2, show_default=True,
+              help="processes sharing a large log (100,000 entries or more); 1 for one")
 @click.pass_context
-def ledger_verify(ctx, county, export, against, verifier):
+def ledger_verify(ctx, county, export, against, verifier, workers):
     """Verify hashes, chain, Merkle root, signed checkpoints and (with a database) the tables by replay.
 
     Exit 0 when everything holds; exit 1 naming the first bad entry.
@@ -244,7 +246,8 @@ def ledger_verify(ctx, county, export, against, verifier):
         with ctx.ensure_object(ScriptInfo).load_app().app_context():
             ok = True
             for c in _counties(county):
-                ok &= _report(verify.verify_county(_uow(write=False), c, kept=against, verifier=verifier))
+                ok &= _report(verify.verify_county(_uow(write=False), c, kept=against, verifier=verifier,
+                                                   workers=workers))
     except (ValueError, OSError) as e:  # a malformed key or an unreadable export: not a verdict on the log
         raise click.UsageError(str(e)) from None
     sys.exit(0 if ok else 1)

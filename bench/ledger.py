@@ -210,13 +210,13 @@ def working_copy(pristine: BenchDB) -> BenchDB:
 
 # --- 1. verification ----------------------------------------------------------------------------
 
-def _verify(factory, signer, *, replay: bool):
+def _verify(factory, signer, *, replay: bool, workers: int = 1):
     from app.db import UnitOfWork
     from app.ledger.verify import verify_database
 
     with UnitOfWork(factory, write=False) as uow:
         return verify_database(uow.session, COUNTY, public_key=signer.public_key, origin=signer.origin(COUNTY),
-                               replay=replay)
+                               replay=replay, workers=workers)
 
 
 def _profile(fn, top: int = 15) -> dict:
@@ -241,14 +241,16 @@ def bench_verify(db: BenchDB, *, export: bool = True, profile: bool = False) -> 
     engine, factory = _factory(db, signer)
     out: dict = {}
     try:
-        for name, replay in (("hashes_chain_nodes_checkpoints", False), ("full_with_replay", True)):
+        for name, replay, workers in (("hashes_chain_nodes_checkpoints", False, 1), ("full_with_replay", True, 1),
+                                      ("full_with_replay_2_workers", True, 2)):
             t0 = time.perf_counter()
-            result = _verify(factory, signer, replay=replay)
+            result = _verify(factory, signer, replay=replay, workers=workers)
             seconds = time.perf_counter() - t0
             if not result.ok:
                 raise RuntimeError(f"verification failed: {result.view()}")
             out[name] = {"seconds": round(seconds, 2), "entries": result.size,
                          "entries_per_s": round(result.size / seconds), "peak_rss_mb_so_far": peak_rss_mb(),
+                         "workers": workers,
                          "checks": {k: v for k, v in result.checks.items() if k != "head"},
                          "target_s": VERIFY_TARGET_S, "met": seconds <= VERIFY_TARGET_S}
             log(f"{db.engine}: verify {result.size:,} entries ({name}): {seconds:.1f} s = "

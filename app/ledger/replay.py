@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
+from app.db import driver_rows
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
@@ -53,36 +53,53 @@ def wkb_digest(wkb: bytes) -> str:
     return hashlib.sha256(wkb).hexdigest()
 
 
+#: What the replay rebuilds, as table_state names it.
+TABLES = ("collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares", "transfers")
+#: Parcel versions depend on nothing else in the log and nothing else on them, so they replay apart.
+PARCEL_KINDS = frozenset({"parcel.registered"})
+PARCEL_TABLES = ("parcels",)
+
+
+#: The method that applies each kind of entry (names, not bound methods: a replay holding its own
+#: bound methods would be a reference cycle, freed only by a full garbage collection of millions of objects).
+_HANDLERS = {
+    "collective.registered": "_collective",
+    "household.registered": "_household",
+    "membership.recognised": "_membership",
+    "membership.terminated": "_membership_ended",
+    "parcel.registered": "_parcel",
+    "right.contract.registered": "_contract",
+    "right.contract.extended": "_contract",
+    "right.homestead.registered": "_homestead",
+    "right.income_share.registered": "_income_share",
+    "right.income_share.requantified": "_income_share",
+    "transfer.created": "_transfer_created",
+    "transfer.issuer_decided": "_issuer_decided",
+    "transfer.payment_recorded": "_payment",
+    "transfer.withdrawn": "_withdrawn",
+    "transfer.completed": "_completed",
+}
+
+
 class Replay:
     """The registry's state as the log describes it; ``apply`` one entry body at a time, in order.
 
     Each object remembers the ``seq`` of the last entry that touched it, so a
     difference from the tables names that entry.
+
+    Args:
+        parcels: None replays everything; True only parcel versions (:data:`PARCEL_KINDS`); False all
+            but those. The two halves are independent, so two processes can replay a log between them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, parcels: bool | None = None) -> None:
+        self.parcels = parcels
+        #: the tables this replay rebuilds
+        self.tables = TABLES if parcels is None else tuple(
+            t for t in TABLES if (t in PARCEL_TABLES) == parcels)
         #: table → key → (comparable tuple, last seq)
-        self.objects: dict[str, dict] = {t: {} for t in (
-            "collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares",
-            "transfers")}
+        self.objects: dict[str, dict] = {t: {} for t in self.tables}
         self._links_of: Counter[str] = Counter()
-        self._handlers: dict[str, Callable[[int, dict], None]] = {
-            "collective.registered": self._collective,
-            "household.registered": self._household,
-            "membership.recognised": self._membership,
-            "membership.terminated": self._membership_ended,
-            "parcel.registered": self._parcel,
-            "right.contract.registered": self._contract,
-            "right.contract.extended": self._contract,
-            "right.homestead.registered": self._homestead,
-            "right.income_share.registered": self._income_share,
-            "right.income_share.requantified": self._income_share,
-            "transfer.created": self._transfer_created,
-            "transfer.issuer_decided": self._issuer_decided,
-            "transfer.payment_recorded": self._payment,
-            "transfer.withdrawn": self._withdrawn,
-            "transfer.completed": self._completed,
-        }
 
     def apply(self, seq: int, kind: str, data: dict) -> None:
         """Apply one entry.
@@ -90,14 +107,16 @@ class Replay:
         Raises:
             ReplayError: the kind is unknown or the entry cannot follow the state before it.
         """
-        handler = self._handlers.get(kind)
+        if self.parcels is not None and (kind in PARCEL_KINDS) != self.parcels:
+            return
+        handler = _HANDLERS.get(kind)
         if handler is None:
             if kind in PASSIVE:
                 return
             raise ReplayError(f"unknown entry kind {kind!r}")
         try:
-            handler(seq, data)
-        except (KeyError, TypeError, ArithmeticError) as e:
+            getattr(self, handler)(seq, data)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
             raise ReplayError(f"{kind} does not follow from the entries before it ({type(e).__name__}: {e})") from None
 
     # --- parties --------------------------------------------------------------------------
@@ -258,61 +277,80 @@ def _progress(kind: str, decision: str | None, price: Decimal, paid: Decimal) ->
 # --- the tables, in the replay's terms ---------------------------------------------------------
 
 def _iso(day) -> str | None:
-    return None if day is None else day.isoformat()
+    """A date as ISO text: PostgreSQL's driver gives dates, SQLite's the text itself."""
+    return day if day is None or isinstance(day, str) else day.isoformat()
 
 
-def table_state(s: Session, county: str, geometry_wkb: Callable[[], Iterator[tuple[str, bytes]]]) -> dict[str, dict]:
-    """What the tables hold for ``county``, keyed and shaped like :attr:`Replay.objects` (value, row's seq).
+def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> dict[str, dict]:
+    """What ``tables`` hold for ``county``, keyed and shaped like :attr:`Replay.objects` (value, row's seq).
 
-    Args:
-        geometry_wkb: yields (parcel code, ISO WKB) of every current parcel version.
+    Read by :func:`app.db.driver_rows` (a county is millions of rows), so values arrive as the driver
+    gives them and are normalised here as the replay normalises the bodies.
     """
+    def rows(*columns, where, join=None, order=None):
+        q = select(*columns).where(*where)
+        q = q.join(*join) if join is not None else q
+        return driver_rows(s, q.order_by(order) if order is not None else q)
+
+    geom = literal_column("parcel_versions.geom")
+    if s.get_bind().dialect.name == "postgresql":
+        geom = func.ST_AsBinary(geom)
     out: dict[str, dict] = {}
-    out["collectives"] = {c: ((n, lv), q) for c, n, lv, q in s.execute(
-        select(Collective.code, Collective.name, Collective.level, Collective.ledger_seq)
-        .where(Collective.county_code == county))}
-    out["households"] = {c: ((coll, a), q) for c, coll, a, q in s.execute(
-        select(Household.code, Household.collective_code, Household.address, Household.ledger_seq)
-        .where(Household.county_code == county))}
-    out["persons"] = {p.id: ((p.household_code, p.name, p.id_number, p.sex, _iso(p.birth_date), p.relation),
-                             p.ledger_seq) for p in s.execute(
-        select(Person.id, Person.household_code, Person.name, Person.id_number, Person.sex, Person.birth_date,
-               Person.relation, Household.ledger_seq).join(Household, Household.code == Person.household_code)
-        .where(Person.county_code == county))}
-    out["memberships"] = {m.id: ((m.person_id, m.collective_code, m.basis, _iso(m.valid_to), m.end_ground),
-                                 m.end_ledger_seq or m.ledger_seq) for m in s.execute(
-        select(Membership.id, Membership.person_id, Membership.collective_code, Membership.basis,
-               Membership.valid_to, Membership.end_ground, Membership.ledger_seq, Membership.end_ledger_seq)
-        .where(Membership.county_code == county))}
-    digests = {code: wkb_digest(wkb) for code, wkb in geometry_wkb()}
-    out["parcels"] = {v.parcel_code: ((v.version, v.collective_code, v.kind, v.land_use, v.name,
-                                       _area(v.declared_area_m2), bool(v.basic_farmland), _area(v.area_m2),
-                                       digests.get(v.parcel_code)), v.ledger_seq) for v in s.execute(
-        select(ParcelVersion.parcel_code, ParcelVersion.version, ParcelVersion.collective_code, ParcelVersion.kind,
-               ParcelVersion.land_use, ParcelVersion.name, ParcelVersion.declared_area_m2,
-               ParcelVersion.basic_farmland, ParcelVersion.area_m2, ParcelVersion.ledger_seq)
-        .where(ParcelVersion.county_code == county, ParcelVersion.valid_to.is_(None)))}
-    out["rights"] = {r.id: ((r.type, r.holder_code, None if r.type == "income_share" else _iso(r.start),
-                             _iso(r.end), _iso(r.valid_to)), r.ledger_seq) for r in s.execute(
-        select(Right.id, Right.type, Right.holder_code, Right.start, Right.end, Right.valid_to, Right.ledger_seq)
-        .where(Right.county_code == county))}
-    out["links"] = {p: ((r,), q) for p, r, q in s.execute(
-        select(RightParcel.parcel_code, RightParcel.right_id, RightParcel.ledger_seq)
-        .where(RightParcel.county_code == county, RightParcel.valid_to.is_(None)))}
-    out["shares"] = {r: ((_shares(n),), q) for r, n, q in s.execute(
-        select(RightShares.right_id, RightShares.shares, RightShares.ledger_seq)
-        .where(RightShares.county_code == county, RightShares.valid_to.is_(None)))}
-    payments: dict[int, list] = {}
-    for p in s.execute(select(TransferPayment.transfer_id, TransferPayment.amount, TransferPayment.paid_on,
-                              TransferPayment.reference)
-                       .join(Transfer, Transfer.id == TransferPayment.transfer_id)
-                       .where(Transfer.county_code == county).order_by(TransferPayment.id)):
-        payments.setdefault(p.transfer_id, []).append((_money(p.amount), _iso(p.paid_on), p.reference))
-    out["transfers"] = {t.id: (transfer_state(
-        kind=t.kind, right=t.right_id, from_=t.from_household, to=t.to_household, counter_right=t.counter_right_id,
-        price=t.price, term_end=_iso(t.term_end), status=t.status, decision=t.issuer_decision,
-        completed_on=_iso(t.completed_on), payments=payments.get(t.id, ())), t.ledger_seq) for t in s.execute(
-        select(Transfer).where(Transfer.county_code == county)).scalars()}
+    if "collectives" in tables:
+        out["collectives"] = {c: ((n, lv), q) for c, n, lv, q in rows(
+            Collective.code, Collective.name, Collective.level, Collective.ledger_seq,
+            where=[Collective.county_code == county])}
+    if "households" in tables:
+        out["households"] = {c: ((coll, a), q) for c, coll, a, q in rows(
+            Household.code, Household.collective_code, Household.address, Household.ledger_seq,
+            where=[Household.county_code == county])}
+    if "persons" in tables:
+        out["persons"] = {i: ((h, n, idn, sex, _iso(born), rel), q) for i, h, n, idn, sex, born, rel, q in rows(
+            Person.id, Person.household_code, Person.name, Person.id_number, Person.sex, Person.birth_date,
+            Person.relation, Household.ledger_seq, join=(Household, Household.code == Person.household_code),
+            where=[Person.county_code == county])}
+    if "memberships" in tables:
+        out["memberships"] = {i: ((p, c, basis, _iso(to), ground), end_q or q)
+                              for i, p, c, basis, to, ground, q, end_q in rows(
+            Membership.id, Membership.person_id, Membership.collective_code, Membership.basis, Membership.valid_to,
+            Membership.end_ground, Membership.ledger_seq, Membership.end_ledger_seq,
+            where=[Membership.county_code == county])}
+    if "parcels" in tables:
+        out["parcels"] = {code: ((version, coll, kind, use, name, _area(declared), bool(basic), _area(area),
+                                  wkb_digest(bytes(wkb))), q)
+                          for code, version, coll, kind, use, name, declared, basic, area, q, wkb in rows(
+            ParcelVersion.parcel_code, ParcelVersion.version, ParcelVersion.collective_code, ParcelVersion.kind,
+            ParcelVersion.land_use, ParcelVersion.name, ParcelVersion.declared_area_m2, ParcelVersion.basic_farmland,
+            ParcelVersion.area_m2, ParcelVersion.ledger_seq, geom,
+            where=[ParcelVersion.county_code == county, ParcelVersion.valid_to.is_(None)])}
+    if "rights" in tables:
+        out["rights"] = {i: ((type_, holder, None if type_ == "income_share" else _iso(start), _iso(end),
+                              _iso(to)), q) for i, type_, holder, start, end, to, q in rows(
+            Right.id, Right.type, Right.holder_code, Right.start, Right.end, Right.valid_to, Right.ledger_seq,
+            where=[Right.county_code == county])}
+    if "links" in tables:
+        out["links"] = {p: ((r,), q) for p, r, q in rows(
+            RightParcel.parcel_code, RightParcel.right_id, RightParcel.ledger_seq,
+            where=[RightParcel.county_code == county, RightParcel.valid_to.is_(None)])}
+    if "shares" in tables:
+        out["shares"] = {r: ((_shares(n),), q) for r, n, q in rows(
+            RightShares.right_id, RightShares.shares, RightShares.ledger_seq,
+            where=[RightShares.county_code == county, RightShares.valid_to.is_(None)])}
+    if "transfers" in tables:
+        payments: dict[int, list] = {}
+        for t, amount, paid_on, reference in rows(
+                TransferPayment.transfer_id, TransferPayment.amount, TransferPayment.paid_on,
+                TransferPayment.reference, join=(Transfer, Transfer.id == TransferPayment.transfer_id),
+                where=[Transfer.county_code == county], order=TransferPayment.id):
+            payments.setdefault(t, []).append((_money(amount), _iso(paid_on), reference))
+        out["transfers"] = {i: (transfer_state(
+            kind=kind, right=right, from_=from_, to=to, counter_right=counter, price=price, term_end=_iso(term_end),
+            status=status, decision=decision, completed_on=_iso(completed_on), payments=payments.get(i, ())), q)
+            for i, kind, right, from_, to, counter, price, term_end, status, decision, completed_on, q in rows(
+                Transfer.id, Transfer.kind, Transfer.right_id, Transfer.from_household, Transfer.to_household,
+                Transfer.counter_right_id, Transfer.price, Transfer.term_end, Transfer.status,
+                Transfer.issuer_decision, Transfer.completed_on, Transfer.ledger_seq,
+                where=[Transfer.county_code == county])}
     return out
 
 
@@ -323,8 +361,8 @@ def differences(replayed: dict[str, dict], tables: dict[str, dict]) -> list[tupl
     log never wrote, the entry the row claims.
     """
     found = []
-    for table, logged in replayed.items():
-        stored = tables[table]
+    for table, stored in tables.items():
+        logged = replayed[table]
         for key, (value, seq) in logged.items():
             row = stored.get(key)
             if row is None:

@@ -245,9 +245,9 @@ def _pg_append_params(head: Head, rows: list[dict], nodes: list[dict], about: li
     entries = [{"seq": r["seq"], "recorded_at": r["recorded_at"].isoformat(), "actor": r["actor"], "kind": r["kind"],
                 "subjects": r["subjects"], "body": r["body"].hex(), "body_sha256": r["body_sha256"],
                 "prev_hash": r["prev_hash"], "leaf_hash": r["leaf_hash"]} for r in rows]
+    points = [point | {"signed_at": point["signed_at"].isoformat()}] if point else []
     return {"log": head.log, "entries": orjson.dumps(entries).decode(), "nodes": orjson.dumps(nodes).decode(),
-            "subjects": orjson.dumps(about).decode(),
-            "checkpoints": orjson.dumps([point | {"signed_at": point["signed_at"].isoformat()}] if point else []).decode(),
+            "subjects": orjson.dumps(about).decode(), "checkpoints": orjson.dumps(points).decode(),
             "size": head.size, "head_hash": head.head_hash,
             "frontier": pack_frontier(head.frontier), "checkpoint_size": head.checkpoint_size,
             "checkpoint_at": head.checkpoint_at}

@@ -11,27 +11,30 @@ auditor can prove that today's log extends the one they hold.
 """
 from __future__ import annotations
 
-import hashlib
 import gc
+import hashlib
 import json
+import multiprocessing
+import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from itertools import count
 from typing import NamedTuple
 from pathlib import Path
 
 import orjson
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, driver_rows
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
-from app.ledger.replay import Replay, ReplayError, differences, table_state
-from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, leaf_hash, unpack_frontier
+from app.ledger.replay import PARCEL_KINDS, Replay, ReplayError, differences, table_state
+from app.ledger.services import (GENESIS_HASH, SIGNER, _head, _readable_log, fetch_nodes, leaf_hash,
+                                 unpack_frontier)
 
 #: Rows read from the database per round trip.
 _BATCH = 5000
@@ -104,6 +107,8 @@ def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[st
         body = orjson.loads(e.body)
     except orjson.JSONDecodeError:
         return "the body is not JSON", None
+    if not isinstance(body, dict):
+        return "the body is not a JSON object", None
     if body.get("seq") != e.seq or body.get("log") != log:
         return "the body names another log or seq", None
     if (body.get("kind") != e.kind or body.get("subjects") != e.subjects
@@ -164,7 +169,8 @@ def _left_leaf_holds(stored: tuple[int, int, str] | None, left_seq: int, left: s
 
 def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay | None = None,
          nodes: StoredNodes | None = None, subjects: Iterator[tuple[int, str]] | None = None,
-         roots_at: Iterable[int] = (), head_size: int | None = None) -> Result:
+         roots_at: Iterable[int] = (), head_size: int | None = None,
+         start: tuple[int, str, list[bytes]] = (0, GENESIS_HASH, []), last: int | None = None) -> Result:
     """One pass over a log's entries in ``seq`` order: every hash, the chain, the Merkle tree, the replay.
 
     Args:
@@ -172,15 +178,20 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
         subjects: the stored subject index as (seq, subject) in seq order, to compare with each entry's subjects.
         roots_at: tree sizes whose roots to keep in ``result.roots`` (checkpoints to check).
         head_size: the size the log head records: where the stored tree must end.
+        start: (size, leaf hash of the last entry, frontier) before the first entry given: a pass over
+            the later part of a log (:func:`verify_database` with two workers).
+        last: stop after this entry (the earlier part of a log); ``entries``, ``nodes`` and ``subjects``
+            may run on past it, and are checked to their end only if the log ends before it.
     """
     about = _BySeq(subjects) if subjects is not None else None
     entries = iter(entries)
     wanted = set(roots_at)
     if 0 in wanted:
         result.roots[0] = merkle.EMPTY_ROOT
-    frontier: list[bytes] = []
-    prev, size = GENESIS_HASH, 0
+    size, prev, frontier = start[0], start[1], list(start[2])
     for e in entries:
+        if size == last:
+            break
         problem, body = _entry_problem(e, log, size + 1, prev)
         if problem:
             if (size % 2 and e.seq == size + 1 and nodes is not None
@@ -189,8 +200,12 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
                                          f"{size}–{size + 1} was made from (forged or replaced), and entry "
                                          f"{size + 1} does not follow it: {problem}")
             return result.fail(min(e.seq, size + 1), f"entry {min(e.seq, size + 1)}: {problem}")
-        left = prev
-        frontier, done = merkle.frontier_append(frontier, size, bytes.fromhex(e.leaf_hash))
+        left, h, index, done = prev, bytes.fromhex(e.leaf_hash), size, []
+        while index & 1:  # merkle.frontier_append, in place: the nodes this leaf completes
+            h = merkle.node_hash(frontier.pop(), h)
+            index >>= 1
+            done.append((len(done) + 1, index, h))
+        frontier.append(h)
         size, prev = e.seq, e.leaf_hash
         if nodes is not None:
             for level, index, h in done:
@@ -204,19 +219,22 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
                     return result.fail(first, f"entry {first}: the stored Merkle node (level {level}, index {index}) "
                                               f"over entries {first}–{(index + 1) << level} is "
                                               f"{'missing' if stored is None else 'wrong'}")
-        if about is not None and sorted(about.take(size), key=str) != sorted(set(e.subjects)):
+        if about is not None and (listed := about.take(size)) != e.subjects and \
+                sorted(listed, key=str) != sorted(set(e.subjects)):  # most often listed in the entry's order
             return result.fail(size, f"entry {size}: the subject index does not list exactly the entry's subjects")
         if size in wanted:
             result.roots[size] = merkle.frontier_root(frontier)
         if replay is not None:
             try:
-                replay.apply(e.seq, e.kind, body["data"])
+                replay.apply(e.seq, e.kind, body.get("data"))
             except ReplayError as err:
                 return result.fail(e.seq, f"entry {e.seq}: {err}")
     result.size = size
     result.checks["entries"] = size
     result.checks["head"] = {"hash": prev, "root": merkle.frontier_root(frontier).hex(),
                              "frontier": "".join(h.hex() for h in frontier)}
+    if last is not None and size == last:
+        return result  # what lies beyond is the next part's
     if nodes is not None and nodes.left_over():
         return result.fail(size + 1, f"entry {size + 1}: the log has Merkle nodes beyond its last entry "
                                      f"({size}): entries were cut off")
@@ -266,9 +284,6 @@ def compare_with(result: Result, ours: Iterable[Entry], kept: Iterable[Entry]) -
 
 # --- from the database ------------------------------------------------------------------------
 
-_CURSORS = count()
-
-
 @contextmanager
 def paused_gc():
     """No cyclic garbage collection while millions of entries stream by: the replay keeps
@@ -282,38 +297,19 @@ def paused_gc():
             gc.enable()
 
 
-def _raw_rows(s: Session, sql: str, log: str) -> Iterator[tuple]:
-    """Rows of ``sql`` (one ``:log`` parameter) straight from the driver, in batches: a whole log is
-    millions of rows, and the DB-API's tuples cost a fraction of SQLAlchemy's rows. PostgreSQL reads
-    through a server-side cursor, closed even when the caller stops early."""
-    conn = s.connection()
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        with raw.cursor(name=f"ledger_verify_{next(_CURSORS)}") as cur:
-            cur.itersize = _BATCH
-            cur.execute(sql.replace(":log", "%s"), (log,))
-            yield from cur
-        return
-    cur = raw.cursor()
-    try:
-        cur.execute(sql.replace(":log", "?"), (log,))
-        while rows := cur.fetchmany(_BATCH):
-            yield from rows
-    finally:
-        cur.close()
-
-
-def db_entries(s: Session, log: str) -> Iterator[Entry]:
+def db_entries(s: Session, log: str, *, after: int = 0) -> Iterator[Entry]:
+    """The log's entries after ``after``, in seq order."""
     if s.get_bind().dialect.name == "postgresql":
         at = """to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
         subjects = "subjects::text"
     else:
         at, subjects = "recorded_at", "subjects"  # naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
     sql = (f"SELECT seq, {at}, actor, kind, {subjects}, body, body_sha256, prev_hash, leaf_hash "
-           "FROM ledger_entries WHERE log = :log ORDER BY seq")
+           "FROM ledger_entries WHERE log = :log AND seq > :after ORDER BY seq")
     sqlite = s.get_bind().dialect.name != "postgresql"
     loads = orjson.loads
-    for seq, recorded, actor, kind, subj, body, body_sha, prev, leaf in _raw_rows(s, sql, log):
+    for seq, recorded, actor, kind, subj, body, body_sha, prev, leaf in driver_rows(
+            s, sql, {"log": log, "after": after}, batch=_BATCH):
         if sqlite:
             recorded = f"{recorded[:10]}T{recorded[11:]}+00:00"
         yield Entry(seq, recorded, actor, kind, loads(subj), bytes(body), body_sha, prev, leaf)
@@ -321,17 +317,25 @@ def db_entries(s: Session, log: str) -> Iterator[Entry]:
 
 class StoredNodes:
     """The stored perfect subtrees of one log, level by level in index order (the primary key's order:
-    no sort), which is the order appends complete them within each level."""
+    no sort), which is the order appends complete them within each level.
 
-    def __init__(self, s: Session, log: str):
-        self._s, self._log, self._levels = s, log, {}
+    Args:
+        after: only the nodes that the appends of entries after this one complete (a node over
+            leaves ``[i·2^l, (i+1)·2^l)`` is completed by entry ``(i+1)·2^l``).
+    """
+
+    def __init__(self, s: Session, log: str, *, after: int = 0):
+        self._s, self._log, self._after, self._levels = s, log, after, {}
+
+    def _query(self, columns: str, level: str, order: str = "") -> Iterator[tuple]:
+        return driver_rows(self._s, f'SELECT {columns} FROM ledger_nodes WHERE log = :log AND {level} '
+                                    f'AND "index" >= (CAST(:after AS BIGINT) >> level){order}',
+                           {"log": self._log, "after": self._after}, batch=_BATCH)
 
     def next(self, level: int) -> tuple[int, str] | None:
         rows = self._levels.get(level)
         if rows is None:
-            rows = self._levels[level] = _raw_rows(
-                self._s, f'SELECT "index", hash FROM ledger_nodes WHERE log = :log AND level = {int(level)} '
-                         'ORDER BY "index"', self._log)
+            rows = self._levels[level] = self._query('"index", hash', f"level = {int(level)}", ' ORDER BY "index"')
         return next(rows, None)
 
     def left_over(self) -> bool:
@@ -339,33 +343,16 @@ class StoredNodes:
         taken = set(self._levels)
         if any(next(rows, None) is not None for rows in self._levels.values()):
             return True
-        return any(level not in taken for level, in _raw_rows(
-            self._s, "SELECT DISTINCT level FROM ledger_nodes WHERE log = :log", self._log))
+        return any(level not in taken for level, in self._query("DISTINCT level", "level > 0"))
 
     def close(self) -> None:
         for rows in self._levels.values():
             rows.close()
 
 
-def db_subjects(s: Session, log: str) -> Iterator[tuple[int, str]]:
-    return _raw_rows(s, "SELECT seq, subject FROM ledger_subjects WHERE log = :log ORDER BY seq", log)
-
-
-def _geometry_wkb(s: Session, log: str):
-    from app.parcels.models import ParcelVersion
-
-    def rows():
-        if s.get_bind().dialect.name == "postgresql":
-            geom = func.ST_AsBinary(literal_column("parcel_versions.geom"))
-        else:
-            geom = literal_column("parcel_versions.geom")
-        q = (select(ParcelVersion.parcel_code, geom).where(ParcelVersion.county_code == log,
-                                                           ParcelVersion.valid_to.is_(None))
-             .execution_options(yield_per=_BATCH))
-        with s.execute(q) as rows:
-            for code, wkb in rows:
-                yield code, bytes(wkb)
-    return rows
+def db_subjects(s: Session, log: str, *, after: int = 0) -> Iterator[tuple[int, str]]:
+    return driver_rows(s, "SELECT seq, subject FROM ledger_subjects WHERE log = :log AND seq > :after ORDER BY seq",
+                       {"log": log, "after": after}, batch=_BATCH)
 
 
 def stored_checkpoints(s: Session, log: str, public_key: bytes | None) -> list[tuple[notes.Checkpoint, bytes, bytes]]:
@@ -379,11 +366,14 @@ def stored_checkpoints(s: Session, log: str, public_key: bytes | None) -> list[t
 
 
 def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: str | None,
-                    kept: Path | None = None, verifier: str | None = None, replay: bool = True) -> Result:
+                    kept: Path | None = None, verifier: str | None = None, replay: bool = True,
+                    workers: int = 1) -> Result:
     """Verify one county's log in the database, its checkpoints, its head, and (``replay``) the tables.
 
     Args:
         kept: an export or checkpoint kept earlier, signed by ``verifier``; the log must extend it.
+        workers: 2 splits a log of :data:`PARALLEL_FROM` entries or more between this process and a
+            second one (:func:`_two_parts`); the verdict is the one a single pass gives.
     """
     result = Result(log=log)
     head = s.get(LedgerHead, log)
@@ -392,11 +382,28 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
         kept_points, kept_entries = load_kept(kept, verifier) if kept else ([], None)
     except notes.CheckpointError as e:
         return result.fail(None, f"the kept checkpoint is not signed by the trusted key: {e}")
-    replayed = Replay() if replay else None
-    with paused_gc(), closing(db_entries(s, log)) as entries, closing(StoredNodes(s, log)) as nodes, \
-            closing(db_subjects(s, log)) as subjects:
-        scan(entries, log=log, result=result, replay=replayed, nodes=nodes, subjects=subjects,
-             roots_at=[p[0].size for p in points + kept_points], head_size=head.size if head else None)
+    with paused_gc():
+        return _verify_database(s, log, head=head, points=points, kept=kept, kept_points=kept_points,
+                                kept_entries=kept_entries, public_key=public_key, origin=origin, replay=replay,
+                                workers=workers)
+
+
+def _verify_database(s: Session, log: str, *, head: LedgerHead | None, points: list, kept: Path | None,
+                     kept_points: list, kept_entries, public_key: bytes | None, origin: str | None, replay: bool,
+                     workers: int) -> Result:
+    result = Result(log=log)
+    roots_at = [p[0].size for p in points + kept_points]
+    head_size = head.size if head else None
+    url = _shareable_url(s)
+    found = replayed_objects = None
+    if workers > 1 and replay and url is not None and (head_size or 0) >= PARALLEL_FROM:
+        result, found, replayed_objects = _two_parts(s, url, log, roots_at, head_size)
+    else:
+        replayed = Replay() if replay else None
+        with closing(db_entries(s, log)) as entries, closing(StoredNodes(s, log)) as nodes, \
+                closing(db_subjects(s, log)) as subjects:
+            scan(entries, log=log, result=result, replay=replayed, nodes=nodes, subjects=subjects,
+                 roots_at=roots_at, head_size=head_size)
     if not result.ok:
         return result
     if head is None or (head.size, head.head_hash) != (result.size, result.checks["head"]["hash"]):
@@ -421,25 +428,200 @@ def verify_database(s: Session, log: str, *, public_key: bytes | None, origin: s
                     return result
         if check_checkpoints(result, kept_points, origin=None, label="kept checkpoint").problem:
             return result
-    if replayed is None:
+    if not replay:
         return result
-    found = differences(replayed.objects, table_state(s, log, _geometry_wkb(s, log)))
-    result.checks["replayed_objects"] = sum(len(v) for v in replayed.objects.values())
+    if replayed_objects is None:  # one process: the tables are compared here
+        found = _earliest(differences(replayed.objects, table_state(s, log)))
+        replayed_objects = sum(len(v) for v in replayed.objects.values())
+    result.checks["replayed_objects"] = replayed_objects
     if found:
-        seq, what = found[0]
-        return result.fail(seq, f"entry {seq}: {what}" + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""))
+        seq, what, n = found
+        return result.fail(seq, f"entry {seq}: {what}" + (f" (and {n - 1} more)" if n > 1 else ""))
     return result
 
 
+def _earliest(found: list[tuple[int, str]]) -> tuple[int, str, int] | None:
+    """The earliest difference and how many there are."""
+    return (*found[0], len(found)) if found else None
+
+
+# --- two workers ------------------------------------------------------------------------------
+
+#: Below this many entries one process verifies: starting a second costs more than it saves.
+PARALLEL_FROM = 100_000
+#: The lower worker's share of the entries to check. It replays every entry but parcel versions
+#: (eight tables to the upper worker's one) while the upper worker starts a second late (a new
+#: interpreter); 0.48 makes the two finish together on the demo county (bench/ledger.py).
+LOWER_SHARE = 0.48
+
+
+@dataclass
+class Part:
+    """What one of two workers found (it crosses a process boundary, so it is small)."""
+
+    scan: Result  #: the full check of its range of entries, with the replay of its range
+    replay_problem: tuple[int, str] | None = None  #: the replay of the other range (not checked here)
+    differences: tuple[int, str, int] | None = None  #: its tables against its replay (earliest, count)
+    replayed: int = 0
+    seconds: float = 0.0
+
+
+def _shareable_url(s: Session) -> str | None:
+    """The database URL a second process can open, or None (an in-memory SQLite database)."""
+    url = s.get_bind().engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+def _two_parts(s: Session, url: str, log: str, roots_at: list[int],
+               head_size: int) -> tuple[Result, tuple[int, str, int] | None, int]:
+    """Verify a log in two processes and combine what they found as one pass would have.
+
+    The entries split at ``m`` (:data:`LOWER_SHARE` of them). The lower worker (here) checks entries 1…m; the upper one
+    (a spawned process with its own connection) checks m+1…, starting from entry m's stored leaf hash and
+    the stored Merkle nodes of the first m entries, which the lower worker checks. The replay splits by
+    object: parcel versions depend on no other entry, so the upper worker replays every parcel entry and
+    compares parcel versions, the lower one everything else; each reads the other range's entries of its
+    kinds without checking them (the other worker does). The verdict is the earliest problem, a check of
+    an entry before a replay of it, which is what a single pass reports.
+
+    Returns:
+        (the combined result, the earliest table difference or None, objects replayed)
+    """
+    m = _split_point(head_size)
+    with _upper_worker(s, url, log, m, roots_at, head_size) as upper_future:
+        lower = _part(s, log, upper=False, m=m, roots_at=roots_at, head_size=head_size)
+        upper = upper_future.result()
+    # the log may end in the lower range (then the head check below fails): the upper range has no entries
+    parts = [lower] if lower.scan.ok and lower.scan.size < m else [lower, upper]
+    # at one seq a single pass reports the lower range's check first (the upper worker can only judge entry m
+    # by the entry after it), then any other check, then a replay
+    problems = [(part.scan.first_bad_seq or 0, rank, part.scan.problem) for rank, part in enumerate(parts)
+                if not part.scan.ok]
+    problems += [(seq, 2, problem) for part in (lower, upper) if part.replay_problem
+                 for seq, problem in [part.replay_problem]]
+    result = Result(log=log)
+    if problems:
+        seq, _, problem = min(problems)
+        return result.fail(seq, problem), None, 0
+    last = parts[-1].scan
+    result.size, result.checks = last.size, dict(last.checks) | {"worker_seconds": [lower.seconds, upper.seconds]}
+    result.roots = {size: root for part in parts for size, root in part.scan.roots.items()}
+    found = [part.differences for part in parts if part.differences]
+    earliest = min(found) if found else None
+    if earliest is not None:
+        earliest = (earliest[0], earliest[1], sum(f[2] for f in found))
+    return result, earliest, sum(part.replayed for part in parts)
+
+
+def _split_point(head_size: int) -> int:
+    """The last entry the lower worker checks."""
+    return max(1, int(head_size * LOWER_SHARE))
+
+
+@contextmanager
+def _upper_worker(s: Session, url: str, log: str, m: int, roots_at: list[int], head_size: int):
+    """Start the upper worker in a new interpreter (spawned: nothing of this process is inherited, no
+    connection, no thread); yield the future of its :class:`Part`."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.submit(_upper_part, url, log, m, roots_at, head_size)
+
+
+def _upper_part(url: str, log: str, m: int, roots_at: list[int], head_size: int) -> Part:
+    """The upper worker, in its own process: its own engine and connection."""
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s, paused_gc():
+            return _part(s, log, upper=True, m=m, roots_at=roots_at, head_size=head_size)
+    finally:
+        engine.dispose()
+
+
+def _part(s: Session, log: str, *, upper: bool, m: int, roots_at: list[int], head_size: int) -> Part:
+    """One worker's share: check its range of entries; replay its kinds of entries over the whole log;
+    compare its tables."""
+    t0 = time.perf_counter()
+    replay = Replay(parcels=upper)
+    result = Result(log=log)
+    part = Part(scan=result)
+    try:
+        _check_part(s, log, part, replay, upper=upper, m=m, roots_at=roots_at, head_size=head_size)
+    finally:
+        part.seconds = round(time.perf_counter() - t0, 2)
+    return part
+
+
+def _check_part(s: Session, log: str, part: Part, replay: Replay, *, upper: bool, m: int, roots_at: list[int],
+                head_size: int) -> None:
+    result = part.scan
+    if upper:
+        part.replay_problem = _replay_only(s, log, replay, upto=m)
+        start = _state_after(s, log, m)
+        if part.replay_problem is not None:
+            return  # the problem lies in the lower range: nothing here comes before it
+        if start is None:
+            result.fail(m, f"entry {m}: its leaf hash or the Merkle nodes over the entries up to it are missing")
+            return
+        with closing(db_entries(s, log, after=m)) as entries, closing(StoredNodes(s, log, after=m)) as nodes, \
+                closing(db_subjects(s, log, after=m)) as subjects:
+            scan(entries, log=log, result=result, replay=replay, nodes=nodes, subjects=subjects, roots_at=roots_at,
+                 head_size=head_size, start=start)
+    else:
+        with closing(db_entries(s, log)) as entries, closing(StoredNodes(s, log)) as nodes, \
+                closing(db_subjects(s, log)) as subjects:
+            scan(entries, log=log, result=result, replay=replay, nodes=nodes, subjects=subjects, roots_at=roots_at,
+                 head_size=head_size, last=m)
+        if result.ok:
+            part.replay_problem = _replay_only(s, log, replay, after=m)
+    if result.ok and part.replay_problem is None:
+        part.differences = _earliest(differences(replay.objects, table_state(s, log, replay.tables)))
+        part.replayed = sum(len(v) for v in replay.objects.values())
+
+
+def _state_after(s: Session, log: str, m: int) -> tuple[int, str, list[bytes]] | None:
+    """(m, entry m's leaf hash, the Merkle frontier of the first m entries) as stored, or None if missing."""
+    coords = merkle.frontier_coords(m)
+    _, nodes = fetch_nodes(s, log, set(coords) | {(0, m - 1)})
+    if any(c not in nodes for c in coords) or (0, m - 1) not in nodes:
+        return None
+    return m, nodes[(0, m - 1)].hex(), [nodes[c] for c in coords]
+
+
+def _replay_only(s: Session, log: str, replay: Replay, *, after: int = 0,
+                 upto: int | None = None) -> tuple[int, str] | None:
+    """Replay the entries of ``replay``'s kinds in ``after + 1 … upto`` without checking them (the other
+    worker checks them); the first that cannot be replayed as (seq, problem)."""
+    sql = (f"SELECT seq, kind, body FROM ledger_entries WHERE log = :log AND seq > :after"
+           f"{' AND seq <= :upto' if upto is not None else ''} AND kind {'=' if replay.parcels else '<>'} :kind "
+           "ORDER BY seq")
+    args = {"log": log, "after": after, "kind": next(iter(PARCEL_KINDS))} | (
+        {"upto": upto} if upto is not None else {})
+    with closing(driver_rows(s, sql, args, batch=_BATCH)) as rows:
+        for seq, kind, body in rows:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                return seq, f"entry {seq}: the body is not JSON"
+            try:
+                replay.apply(seq, kind, data.get("data") if isinstance(data, dict) else None)
+            except ReplayError as err:
+                return seq, f"entry {seq}: {err}"
+    return None
+
+
 def verify_county(uow: UnitOfWork, county: str, *, kept: Path | None = None, verifier: str | None = None,
-                  replay: bool = True) -> Result:
+                  replay: bool = True, workers: int = 1) -> Result:
     """Verify a county's log with this deployment's key (the unit of work's signer)."""
     with uow:
         s = uow.session
         signer = s.info.get(SIGNER)
         return verify_database(s, county, public_key=signer.public_key if signer else None,
                                origin=signer.origin(county) if signer else None, kept=kept,
-                               verifier=verifier or (signer.verifier if signer else None), replay=replay)
+                               verifier=verifier or (signer.verifier if signer else None), replay=replay,
+                               workers=workers)
 
 
 def verify_log(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:

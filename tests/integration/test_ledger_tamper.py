@@ -17,6 +17,7 @@ import json
 import random
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +31,14 @@ from sqlalchemy.orm import Session
 
 from app.auth.services import SYSTEM
 from app.cli import main as cli
+from app.db import UnitOfWork
 from app.demo import load_demo
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from app.ledger.services import GENESIS_HASH, append, canonical_json, leaf_hash, pack_frontier
-from app.ledger.verify import CHECKPOINT_FILE, export_log, verify_database, verify_export
+from app.ledger import verify
+from app.ledger.verify import CHECKPOINT_FILE, export_log, verify_county, verify_database, verify_export
 from app.parcels.models import ParcelVersion
 from app.parties.models import Household, Membership, Person
 from app.rights.models import Right, RightParcel, RightShares
@@ -242,6 +245,24 @@ def _written_by(bodies: dict[int, dict], targets: dict[str, list]) -> dict[str, 
 # --- the laboratory: one transaction per mutation -------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _split_here(m: int):
+    """Make ``verify_database(workers=2)`` split any log after entry ``m`` and run its upper worker in
+    this process, on the caller's session."""
+    @contextlib.contextmanager
+    def upper_here(s, url, log, m_, roots_at, head_size):
+        done = Future()
+        done.set_result(verify._part(s, log, upper=True, m=m_, roots_at=roots_at, head_size=head_size))
+        yield done
+
+    saved = verify.PARALLEL_FROM, verify._split_point, verify._upper_worker
+    verify.PARALLEL_FROM, verify._split_point, verify._upper_worker = 1, lambda head_size: m, upper_here
+    try:
+        yield
+    finally:
+        verify.PARALLEL_FROM, verify._split_point, verify._upper_worker = saved
+
+
 class Lab:
     """Runs tamperings in rolled-back transactions and checks what the verifier says about each."""
 
@@ -251,6 +272,7 @@ class Lab:
         self.engine, self.signer = ext.engine, ext.signer
         self.sqlite = self.engine.dialect.name == "sqlite"
         self.rng = random.Random(seed)
+        self.split_rng = random.Random(seed + 1)  # its own, so the tamperings drawn stay those of the seed
         self.counts: Counter[str] = Counter()
         self.failures: list[str] = []
         with self.engine.connect() as conn:
@@ -290,16 +312,25 @@ class Lab:
             finally:
                 trans.rollback()
 
-    def verify(self, conn, kept: Path | None = None):
+    def verify(self, conn, kept: Path | None = None, *, split_at: int | None = None):
+        """One pass; or, with ``split_at``, the two-worker verification split after that entry, its upper
+        worker run here on the same connection (a second process could not see this transaction)."""
         with Session(bind=conn) as s:
-            return verify_database(s, LOG, public_key=self.signer.public_key, origin=self.signer.origin(LOG),
-                                   kept=kept)
+            if split_at is None:
+                return verify_database(s, LOG, public_key=self.signer.public_key,
+                                       origin=self.signer.origin(LOG), kept=kept)
+            with _split_here(split_at):
+                return verify_database(s, LOG, public_key=self.signer.public_key,
+                                       origin=self.signer.origin(LOG), kept=kept, workers=2)
 
     def assert_clean(self) -> None:
         with self.engine.connect() as conn, conn.begin():
             result = self.verify(conn)
             assert result.ok and result.size == self.county.size, result.view()
             assert self.verify(conn, kept=self.county.kept).ok
+            for m in (1, self.county.size // 2, self.county.size - 1):
+                split = self.verify(conn, split_at=m)
+                assert split.ok and split.size == self.county.size and "worker_seconds" in split.checks, split.view()
 
     # one mutation
 
@@ -311,11 +342,21 @@ class Lab:
         with self.tampering() as conn:
             expected, what = mutate(conn, self.rng)
             result = self.verify(conn, kept=kept)
+            # the same verdict from two workers, split at or beside the entry named, or anywhere
+            rng = self.split_rng
+            near = expected if isinstance(expected, int) else rng.randint(1, self.county.size)
+            split_at = min(max(1, rng.choice([near - 1, near, near + 1, rng.randint(1, self.county.size)])),
+                           self.county.size - 1)
+            split = self.verify(conn, kept=kept, split_at=split_at)
         self.counts[kind] += 1
         if callable(expected):
             wrong = expected(result)
         else:
             wrong = None if (not result.ok and result.first_bad_seq == expected) else f"expected seq {expected}"
+        if not wrong and (split.ok, split.first_bad_seq, split.problem) != (result.ok, result.first_bad_seq,
+                                                                            result.problem):
+            wrong = (f"split after entry {split_at}, two workers said ok={split.ok} "
+                     f"first_bad_seq={split.first_bad_seq} problem={split.problem!r}")
         if wrong:
             self.failures.append(f"[seed {self.seed}, mutation {sum(self.counts.values())}] {kind}: {what}: "
                                  f"{wrong}; the verifier said ok={result.ok} first_bad_seq={result.first_bad_seq} "
@@ -935,3 +976,45 @@ def test_the_cli_and_the_api_name_committed_tamperings(app, county, callers):
     assert clean.exit_code == 0 and f"{LOG}: ok" in clean.output, clean.output
     assert auditor.get(f"/api/v1/ledger/{LOG}/verify").get_json()["ok"] is True
     lab.report("committed tamperings through the CLI and the API", started)
+
+
+def test_two_processes_name_committed_tamperings_as_one_does(app, county, monkeypatch):
+    """``verify --workers 2`` in earnest: a second interpreter on its own connection checks the upper part
+    of the log and replays the parcels; committed tamperings on either side of the split, in the entries
+    and behind the ledger, get the verdict of a single pass."""
+    lab, started = lab_for(app, county, "two processes")
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 1)
+    m = verify._split_point(county.size)
+    t, w = county.targets, county.written_by
+    E, P, PV = ENTRIES, Person.__table__, ParcelVersion.__table__
+    vid, code, use = lab.rng.choice(t["parcels"])
+    pid, _ = lab.rng.choice(t["persons"])
+    lower, upper = lab.rng.randint(2, m - 1), lab.rng.randint(m + 2, county.size)
+    cases = [(E, E.c.seq, lower, "leaf_hash", other_hex(lab.rng, county.rows[lower]["leaf_hash"]), lower),
+             (E, E.c.seq, upper, "prev_hash", other_hex(lab.rng, county.rows[upper]["prev_hash"]), upper),
+             (P, P.c.id, pid, "name", "伪造姓名", w["persons"][pid]),
+             (PV, PV.c.id, vid, "land_use", "forest" if use != "forest" else "garden", w["parcels"][code])]
+
+    def where(table, key_column, key):
+        return (key_column == key) & (table.c.log == LOG) if table is E else key_column == key
+
+    def both(**kw):
+        return [verify_county(UnitOfWork(lab.app.extensions["sanquan"].session_factory, write=False), LOG,
+                              workers=workers, **kw) for workers in (1, 2)]
+
+    for table, key_column, key, column, value, expected in cases:
+        with committed(lab) as conn:
+            old = conn.execute(select(table.c[column]).where(where(table, key_column, key))).scalar_one()
+            conn.execute(update(table).where(where(table, key_column, key)).values({column: value}))
+        one, two = both()
+        lab.counts[f"{table.name}.{column}"] += 1
+        if not (one.first_bad_seq == two.first_bad_seq == expected and one.problem == two.problem):
+            lab.failures.append(f"[seed {lab.seed}] {table.name}.{column} of {key} (split after {m}): one process "
+                                f"said {one.first_bad_seq} {one.problem!r}, two said {two.first_bad_seq} "
+                                f"{two.problem!r}, expected seq {expected}")
+        with committed(lab) as conn:
+            conn.execute(update(table).where(where(table, key_column, key)).values({column: old}))
+    one, two = both()
+    assert one.ok and two.ok and two.size == one.size == county.size, (one.view(), two.view())
+    assert len(two.checks["worker_seconds"]) == 2 and two.checks["replayed_objects"] == one.checks["replayed_objects"]
+    lab.report("committed tamperings verified by two processes", started)
