@@ -230,12 +230,19 @@ def driver_rows(session: Session, statement: Executable | str, params: dict | No
     For reading whole tables (verification reads millions of rows): the DB-API's
     tuples cost a fraction of SQLAlchemy's rows, with no type processing, so
     values come as the driver gives them (SQLite: dates as ISO text, numerics as
-    numbers). PostgreSQL reads through a server-side cursor, closed even when the
-    caller stops early.
+    numbers). PostgreSQL reads through a server-side cursor in binary format
+    (bytea arrives as bytes, not hex), closed even when the caller stops early.
 
     Args:
         statement: a Core statement, or SQL text with ``:name`` parameters given in ``params``.
     """
+    for rows in driver_batches(session, statement, params, batch=batch):
+        yield from rows
+
+
+def driver_batches(session: Session, statement: Executable | str, params: dict | None = None, *,
+                   batch: int = 5000) -> Iterator[list[tuple]]:
+    """:func:`driver_rows` a list of ``batch`` rows at a time, for loops that count every microsecond."""
     connection = session.connection()
     dialect = connection.dialect
     if isinstance(statement, str):
@@ -249,16 +256,11 @@ def driver_rows(session: Session, statement: Executable | str, params: dict | No
         args = (tuple(compiled.params[name] for name in compiled.positiontup) if compiled.positiontup is not None
                 else compiled.params)
     raw = connection.connection.driver_connection
-    if dialect.name == "postgresql":
-        with raw.cursor(name=f"driver_rows_{next(_CURSORS)}") as cur:
-            cur.itersize = batch
-            cur.execute(sql, args)
-            yield from cur
-        return
-    cur = raw.cursor()
+    cur = raw.cursor(name=f"driver_rows_{next(_CURSORS)}", binary=True) if dialect.name == "postgresql" \
+        else raw.cursor()
     try:
         cur.execute(sql, args)
         while rows := cur.fetchmany(batch):
-            yield from rows
+            yield rows
     finally:
         cur.close()

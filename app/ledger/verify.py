@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork, driver_rows
+from app.db import UnitOfWork, driver_batches, driver_rows
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
@@ -308,11 +308,14 @@ def db_entries(s: Session, log: str, *, after: int = 0) -> Iterator[Entry]:
            "FROM ledger_entries WHERE log = :log AND seq > :after ORDER BY seq")
     sqlite = s.get_bind().dialect.name != "postgresql"
     loads = orjson.loads
-    for seq, recorded, actor, kind, subj, body, body_sha, prev, leaf in driver_rows(
-            s, sql, {"log": log, "after": after}, batch=_BATCH):
-        if sqlite:
-            recorded = f"{recorded[:10]}T{recorded[11:]}+00:00"
-        yield Entry(seq, recorded, actor, kind, loads(subj), bytes(body), body_sha, prev, leaf)
+    with closing(driver_batches(s, sql, {"log": log, "after": after}, batch=_BATCH)) as batches:
+        for rows in batches:
+            if sqlite:
+                yield from [Entry(seq, f"{at[:10]}T{at[11:]}+00:00", actor, kind, loads(subj), body, body_sha, prev,
+                                  leaf) for seq, at, actor, kind, subj, body, body_sha, prev, leaf in rows]
+            else:
+                yield from [Entry(seq, at, actor, kind, loads(subj), body, body_sha, prev, leaf)
+                            for seq, at, actor, kind, subj, body, body_sha, prev, leaf in rows]
 
 
 class StoredNodes:
