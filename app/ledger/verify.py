@@ -59,8 +59,8 @@ class Entry(NamedTuple):
                            "prev_hash": self.prev_hash, "leaf_hash": self.leaf_hash}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, line: str) -> Entry:
-        d = json.loads(line)
+    def from_json(cls, line: str | bytes) -> Entry:
+        d = orjson.loads(line)
         return cls(seq=d["seq"], recorded_at=d["recorded_at"], actor=d["actor"], kind=d["kind"],
                    subjects=d["subjects"], body=d["body"].encode(), body_sha256=d["body_sha256"],
                    prev_hash=d["prev_hash"], leaf_hash=d["leaf_hash"])
@@ -656,7 +656,7 @@ def export_log(s: Session, log: str, out: Path, *, verifier: str, note: str) -> 
 
 
 def file_entries(path: Path) -> Iterator[Entry]:
-    with path.open(encoding="utf-8") as f:
+    with path.open("rb") as f:
         for line in f:
             if line.strip():
                 yield Entry.from_json(line)
@@ -705,8 +705,9 @@ def verify_export(path: Path, *, verifier: str | None = None, kept: Path | None 
         return Result(log=path.name).fail(None, f"the checkpoint is not signed by the trusted key: {e}")
     log = points[0][0].origin.rsplit("/", 1)[-1]
     result = Result(log=log)
-    scan(file_entries(path / ENTRIES_FILE), log=log, result=result, replay=Replay(),
-         roots_at=[p[0].size for p in points + kept_points])
+    with paused_gc():
+        scan(file_entries(path / ENTRIES_FILE), log=log, result=result, replay=Replay(),
+             roots_at=[p[0].size for p in points + kept_points])
     if result.ok and check_checkpoints(result, points, origin=None).ok and kept:
         if kept_entries is None or compare_with(result, file_entries(path / ENTRIES_FILE), kept_entries).ok:
             check_checkpoints(result, kept_points, origin=None, label="kept checkpoint")
