@@ -290,7 +290,7 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
     def rows(*columns, where, join=None, order=None):
         q = select(*columns).where(*where)
         q = q.join(*join) if join is not None else q
-        return driver_rows(s, q.order_by(order) if order is not None else q)
+        return driver_rows(s, q.order_by(order) if order is not None else q, whole=True)
 
     geom = literal_column("parcel_versions.geom")
     if s.get_bind().dialect.name == "postgresql":
@@ -317,7 +317,7 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
             where=[Membership.county_code == county])}
     if "parcels" in tables:
         out["parcels"] = {code: ((version, coll, kind, use, name, _area(declared), bool(basic), _area(area),
-                                  wkb_digest(bytes(wkb))), q)
+                                  wkb_digest(bytes(wkb)) if wkb is not None else None), q)
                           for code, version, coll, kind, use, name, declared, basic, area, q, wkb in rows(
             ParcelVersion.parcel_code, ParcelVersion.version, ParcelVersion.collective_code, ParcelVersion.kind,
             ParcelVersion.land_use, ParcelVersion.name, ParcelVersion.declared_area_m2, ParcelVersion.basic_farmland,
