@@ -19,7 +19,9 @@ Measured, with the issue's targets:
 
 1. ``verify_database`` on the pristine database, without and with the replay
    (hashes, chain, stored Merkle nodes, signed checkpoints, head; then the
-   replay compared with the tables): seconds, entries/s, peak RSS (≤ 15 s).
+   replay compared with the tables) in one process, and with the replay in two
+   (``sanquan ledger verify``'s default; ``checks.worker_seconds`` says how the
+   work split): seconds, entries/s, peak RSS of this process (≤ 15 s).
    ``export_log`` + ``verify_export`` of the same log. ``--profile`` adds a
    cProfile of the full verification (top 15 by cumulative and own time).
 2. Inclusion and consistency proofs for random (seq, size) / (from, to)

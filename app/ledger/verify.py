@@ -7,7 +7,9 @@ the stored node, and the root with every signed checkpoint), and replays the
 bodies (:mod:`app.ledger.replay`). The first entry found wrong is reported by
 its ``seq``. The same pass runs over an export (``sanquan ledger export``)
 without a database, and against an export or checkpoint kept earlier, so an
-auditor can prove that today's log extends the one they hold.
+auditor can prove that today's log extends the one they hold. A large log in a
+database is shared between two processes (:func:`verify_database`,
+``workers=2``) whose combined verdict is the single pass's.
 """
 from __future__ import annotations
 
