@@ -108,7 +108,8 @@ def lock_log(session: Session, county: str) -> Head:
     it first) within one county and leaves other counties free. SQLite:
     BEGIN IMMEDIATE already serialises every writer. The head is kept for the
     rest of the transaction, so locking again (as :func:`append` does after a
-    service has locked) costs no round trip.
+    service has locked) costs no round trip; appends keep it current (a savepoint
+    rolled back after an append would leave it ahead of the table: none is used).
     """
     locked = session.info.get(_LOCKED)
     if locked is not None and locked[0] is session.get_transaction() and county in locked[1]:
@@ -139,7 +140,6 @@ def next_seq(session: Session, county: str) -> int:
     """The ``seq`` the next append to ``county``'s log in this transaction will get (the log is locked),
     so a row can be inserted with its ``ledger_seq`` instead of updated after."""
     return lock_log(session, county).size + 1
-
 
 
 def _row(seq: int, prev: str, *, county: str, kind: str, actor: Principal, subjects: Sequence[str],

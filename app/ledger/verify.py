@@ -21,10 +21,10 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
-from itertools import chain
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from itertools import chain
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from sqlalchemy import select
