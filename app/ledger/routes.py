@@ -150,5 +150,8 @@ class Verify(MethodView):
     @blp.response(200, VerifySchema)
     def get(self, county):
         """Recompute every hash, the chain, the Merkle root against the newest checkpoint and its signature, and
-        replay the log against the registry's tables."""
+        replay the log against the registry's tables.
+
+        In this request's process: a county of 10^6 entries takes about 20 s. ``sanquan ledger verify`` shares
+        a large log between two processes (about 12–14 s) and gives the same verdict."""
         return verify.verify_log(unit_of_work(write=False), actor=current_principal(), county=county)
