@@ -534,8 +534,8 @@ def _two_parts(s: Session, url: str, log: str, roots_at: list[int],
                head_size: int) -> tuple[Result, tuple[int, str, int] | None, int]:
     """Verify a log in two processes and combine what they found as one pass would have.
 
-    The entries split at ``m`` (:data:`LOWER_SHARE` of them). The lower worker (here) checks entries 1…m; the upper one
-    (a spawned process with its own connection) checks m+1…, starting from entry m's stored leaf hash and
+    The entries split at ``m`` (:data:`LOWER_SHARE` of them). The lower worker (here) checks entries 1…m;
+    the upper one (a spawned process with its own connection) checks m+1…, starting from entry m's stored leaf hash and
     the stored Merkle nodes of the first m entries, which the lower worker checks. The replay splits by
     object: parcel versions depend on no other entry, so the upper worker replays every parcel entry and
     compares parcel versions, the lower one everything else; each reads the other range's entries of its
@@ -579,7 +579,8 @@ def _split_point(head_size: int) -> int:
 @contextmanager
 def _upper_worker(s: Session, url: str, log: str, m: int, roots_at: list[int], head_size: int):
     """Start the upper worker in a new interpreter (spawned: nothing of this process is inherited, no
-    connection, no thread); yield the future of its :class:`Part`."""
+    connection, no thread); yield the future of its :class:`Part`. (``s`` is for a stand-in that runs
+    it on this session, as the mutation suite does inside its uncommitted transactions.)"""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         yield pool.submit(_upper_part, url, log, m, roots_at, head_size)
 
@@ -612,23 +613,21 @@ def _part(s: Session, log: str, *, upper: bool, m: int, roots_at: list[int], hea
 
 def _check_part(s: Session, log: str, part: Part, replay: Replay, *, upper: bool, m: int, roots_at: list[int],
                 head_size: int) -> None:
-    result = part.scan
+    result, ahead = part.scan, read_ahead(s)
     if upper:
         part.replay_problem = _replay_only(s, log, replay, upto=m)
-        start = _state_after(s, log, m)
         if part.replay_problem is not None:
             return  # the problem lies in the lower range: nothing here comes before it
+        start = _state_after(s, log, m)
         if start is None:
             result.fail(m, f"entry {m}: its leaf hash or the Merkle nodes over the entries up to it are missing")
             return
-        ahead = read_ahead(s)
         with closing(StoredNodes(s, log, after=m, preload=ahead)) as nodes, \
                 closing(db_subjects(s, log, after=m, preload=ahead)) as subjects, \
                 closing(db_entries(s, log, after=m, whole=ahead)) as entries:
             scan(entries, log=log, result=result, replay=replay, nodes=nodes, subjects=subjects, roots_at=roots_at,
                  head_size=head_size, start=start)
     else:
-        ahead = read_ahead(s)
         with closing(StoredNodes(s, log, upto=m, preload=ahead)) as nodes, \
                 closing(db_subjects(s, log, upto=m, preload=ahead)) as subjects, \
                 closing(db_entries(s, log, upto=m + 1, whole=ahead)) as entries:
@@ -644,8 +643,9 @@ def _check_part(s: Session, log: str, part: Part, replay: Replay, *, upper: bool
 def _state_after(s: Session, log: str, m: int) -> tuple[int, str, list[bytes]] | None:
     """(m, entry m's leaf hash, the Merkle frontier of the first m entries) as stored, or None if missing."""
     coords = merkle.frontier_coords(m)
-    _, nodes = fetch_nodes(s, log, set(coords) | {(0, m - 1)})
-    if any(c not in nodes for c in coords) or (0, m - 1) not in nodes:
+    wanted = set(coords) | {(0, m - 1)}
+    _, nodes = fetch_nodes(s, log, wanted)
+    if not wanted <= nodes.keys():
         return None
     return m, nodes[(0, m - 1)].hex(), [nodes[c] for c in coords]
 
