@@ -288,3 +288,29 @@ def ledger_export(county, out):
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def calendar():
+    """The working-day calendar statutory deadlines are counted on."""
+
+
+@calendar.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def calendar_load(file):
+    """Load a year's official schedule for a year chinese-calendar does not know.
+
+    FILE is CSV, a row a day: date,workday[,name] with 0/休 for each holiday and 1/班 for each adjusted
+    working day, as the State Council publishes them; the year's other days follow Monday–Friday.
+    """
+    from app.auth.services import SYSTEM
+    from app.disputes.services import load_schedule, parse_schedule
+    from app.errors import DomainError
+    try:
+        loaded = load_schedule(_uow(), actor=SYSTEM, rows=parse_schedule(file.read_text(encoding="utf-8-sig")))
+    except DomainError as e:
+        detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in (e.errors or {}).items())
+        raise click.ClickException(e.zh + (f" ({detail})" if detail else "")) from None
+    click.echo(f"{loaded['year']}: {len(loaded['rest_days'])} rest days, "
+               f"{len(loaded['working_days'])} adjusted working days loaded")
