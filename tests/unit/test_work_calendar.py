@@ -10,7 +10,8 @@ import datetime as dt
 
 import pytest
 
-from app.disputes.calendar import ASSUMED, LOADED, OFFICIAL, Due, WorkCalendar
+from app.disputes.calendar import (ASSUMED, LOADED, OFFICIAL, Due, WorkCalendar, deadlines, hearing_notice_by,
+                                   time_barred)
 
 D = dt.date.fromisoformat
 OFFICIAL_ONLY = WorkCalendar()
@@ -90,3 +91,55 @@ def test_a_period_is_at_least_one_day(n):
         OFFICIAL_ONLY.add_working_days(D("2025-06-09"), n)
     with pytest.raises(ValueError):
         OFFICIAL_ONLY.add_days(D("2025-06-09"), n)
+
+
+# --- the statutory periods of an arbitration ------------------------------------------------------------
+
+
+def test_an_application_received_before_national_day_gets_every_deadline_of_its_steps():
+    events = {"received": D("2025-09-26"), "accepted": D("2025-09-30"), "copy_served": D("2025-10-14")}
+    due = {d.key: (d.due_on, d.basis) for d in deadlines(OFFICIAL_ONLY, events)}
+    assert due == {
+        # Fri 26 Sep + 5 working days (see above)
+        "acceptance_decision": (D("2025-10-10"), "农村土地承包经营纠纷调解仲裁法 第二十三、二十四条"),
+        # Tue 30 Sep + 5 working days: Thu 9, Fri 10, Sat 11 (adjusted), Mon 13, Tue 14
+        "copy_to_respondent": (D("2025-10-14"), "农村土地承包经营纠纷调解仲裁法 第二十五条"),
+        # 10 days from Tue 14 Oct: Fri 24 Oct
+        "defence": (D("2025-10-24"), "农村土地承包经营纠纷调解仲裁法 第二十五条"),
+        # 60 days from 30 Sep: Sat 29 Nov, so Monday 1 December
+        "case_closed": (D("2025-12-01"), "农村土地承包经营纠纷调解仲裁法 第四十七条"),
+    }
+    # steps not reached have no deadline yet; the list runs earliest first
+    assert [d.key for d in deadlines(OFFICIAL_ONLY, events)] == [
+        "acceptance_decision", "copy_to_respondent", "defence", "case_closed"]
+
+
+def test_the_one_extension_of_at_most_thirty_days_moves_the_close_of_the_case():
+    events = {"accepted": D("2025-09-30")}
+    closed = {d.key: d.due_on for d in deadlines(OFFICIAL_ONLY, events, extension_days=30)}["case_closed"]
+    assert closed == D("2025-12-29")  # 90 days from 30 September: Monday 29 December
+    with pytest.raises(ValueError):
+        deadlines(OFFICIAL_ONLY, events, extension_days=31)
+
+
+def test_the_award_is_served_within_three_working_days_and_binds_after_thirty_days():
+    # award made Thursday 12 February 2026: Fri 13, Sat 14 (adjusted), then 15–23 rest: Tue 24
+    # received Wednesday 25 February: 30 days end on Friday 27 March
+    due = {d.key: d.due_on for d in deadlines(OFFICIAL_ONLY, {"award_made": D("2026-02-12"),
+                                                              "award_received": D("2026-02-25")})}
+    assert due == {"award_served": D("2026-02-24"), "lawsuit": D("2026-03-27")}
+
+
+def test_a_hearing_is_notified_five_working_days_before_it():
+    # hearing Monday 16 June 2025: Fri 13, Thu 12, Wed 11, Tue 10, Mon 9
+    assert hearing_notice_by(OFFICIAL_ONLY, D("2025-06-16")) == Due(D("2025-06-09"))
+    # hearing Thursday 16 October 2025: Wed 15, Tue 14, Mon 13, Sat 11 (adjusted), Fri 10
+    assert hearing_notice_by(OFFICIAL_ONLY, D("2025-10-16")) == Due(D("2025-10-10"))
+
+
+def test_an_application_after_two_years_is_time_barred_but_not_on_the_last_day():
+    assert not time_barred(OFFICIAL_ONLY, D("2024-03-10"), D("2026-03-10"))
+    assert time_barred(OFFICIAL_ONLY, D("2024-03-10"), D("2026-03-11"))
+    # the last day, 3 October 2025, is a holiday: an application on Thursday 9 October is in time
+    assert not time_barred(OFFICIAL_ONLY, D("2023-10-03"), D("2025-10-09"))
+    assert time_barred(OFFICIAL_ONLY, D("2023-10-03"), D("2025-10-10"))
