@@ -17,6 +17,7 @@ import gc
 import hashlib
 import json
 import multiprocessing
+import re
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -581,17 +582,27 @@ def _upper_worker(s: Session, url: str, log: str, m: int, roots_at: list[int], h
     """Start the upper worker in a new interpreter (spawned: nothing of this process is inherited, no
     connection, no thread); yield the future of its :class:`Part`. (``s`` is for a stand-in that runs
     it on this session, as the mutation suite does inside its uncommitted transactions.)"""
+    snapshot = None
+    if s.get_bind().dialect.name == "postgresql":  # the second process reads what this transaction reads
+        snapshot = s.connection().exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield pool.submit(_upper_part, url, log, m, roots_at, head_size)
+        yield pool.submit(_upper_part, url, log, m, roots_at, head_size, snapshot)
 
 
-def _upper_part(url: str, log: str, m: int, roots_at: list[int], head_size: int) -> Part:
-    """The upper worker, in its own process: its own engine and connection."""
+def _upper_part(url: str, log: str, m: int, roots_at: list[int], head_size: int,
+                snapshot: str | None = None) -> Part:
+    """The upper worker, in its own process: its own engine and connection, on the first worker's
+    PostgreSQL snapshot when given one."""
     from app.db import make_engine
 
     engine = make_engine(url)
     try:
         with Session(engine) as s, paused_gc():
+            if snapshot is not None:
+                if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):
+                    raise ValueError(f"not a snapshot id: {snapshot!r}")
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"}).exec_driver_sql(
+                    f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             return _part(s, log, upper=True, m=m, roots_at=roots_at, head_size=head_size)
     finally:
         engine.dispose()
@@ -677,9 +688,14 @@ def _replay_only(s: Session, log: str, replay: Replay, *, after: int = 0,
 
 def verify_county(uow: UnitOfWork, county: str, *, kept: Path | None = None, verifier: str | None = None,
                   replay: bool = True, workers: int = 1) -> Result:
-    """Verify a county's log with this deployment's key (the unit of work's signer)."""
+    """Verify a county's log with this deployment's key (the unit of work's signer).
+
+    On PostgreSQL the read is one snapshot (REPEATABLE READ), which a second worker shares: entries
+    committed meanwhile are not seen half-way."""
     with uow:
         s = uow.session
+        if s.get_bind().dialect.name == "postgresql":
+            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         signer = s.info.get(SIGNER)
         return verify_database(s, county, public_key=signer.public_key if signer else None,
                                origin=signer.origin(county) if signer else None, kept=kept,
