@@ -85,6 +85,7 @@ def _upload_limit():
 def _register_blueprints(app: Flask, api) -> None:
     from app import docs, health
     from app.auth.routes import blp as users
+    from app.disputes.routes import blp as disputes
     from app.imports.routes import blp as imports
     from app.imports.routes import exports_blp as exports
     from app.ledger.routes import blp as ledger
@@ -99,7 +100,8 @@ def _register_blueprints(app: Flask, api) -> None:
 
     app.register_blueprint(docs.blp)
     app.register_blueprint(ogc)
-    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, imports, exports, reports, ledger):
+    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, disputes, imports, exports, reports,
+                ledger):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -1,6 +1,6 @@
 """Imports every domain's models so Base.metadata knows every table."""
 from app.auth.models import IdempotencyRecord, User  # noqa: F401
-from app.disputes.models import CalendarDay  # noqa: F401
+from app.disputes.models import CalendarDay, Dispute  # noqa: F401
 from app.imports.models import ImportJob  # noqa: F401
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject  # noqa: F401
 from app.parcels.models import Parcel, ParcelVersion  # noqa: F401

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Date, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -19,3 +19,41 @@ class CalendarDay(Base):
     name: Mapped[str] = mapped_column(String(50), default="")  #: 春节, 国庆节 …
     loaded_by: Mapped[str] = mapped_column(String(100))
     loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+#: Dispute categories the arbitration committees take (农村土地承包经营纠纷调解仲裁法 第二条; 农村集体经济组织法
+#: 第五十六条 for membership and income distribution); expropriation is named so it can be refused.
+CATEGORIES = ("contract", "transfer", "taking_back", "confirmation", "infringement", "membership",
+              "income_distribution", "expropriation")
+PROCEDURES = ("mediation", "arbitration")
+DISPUTE_STATUSES = ("received", "accepted", "rejected", "closed")
+
+
+class Dispute(Base):
+    """A dispute brought to the county's mediation or arbitration, from the application on.
+
+    ``events`` records the day each step happened (``received``, ``accepted`` …); the statutory
+    deadlines are computed from them on the working-day calendar (:mod:`app.disputes.calendar`).
+    """
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    procedure: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(30))
+    #: ``{kind: household|person|collective|outside, code?, name}``
+    applicant: Mapped[dict] = mapped_column(JSON)
+    respondent: Mapped[dict] = mapped_column(JSON)
+    rights: Mapped[list] = mapped_column(JSON)
+    parcels: Mapped[list] = mapped_column(JSON)
+    claims: Mapped[str] = mapped_column(Text)
+    knew_of_harm_on: Mapped[dt.date] = mapped_column(Date)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    time_barred: Mapped[bool] = mapped_column(Boolean)
+    freeze: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    events: Mapped[dict] = mapped_column(JSON)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    opened_by: Mapped[str] = mapped_column(String(100))
+    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

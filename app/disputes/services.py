@@ -1,4 +1,5 @@
-"""Disputes: the deadline calendar (more to come with the cases themselves)."""
+"""Disputes: cases from the application on, their statutory deadlines and freezes, and the calendar
+those deadlines are counted on (RULES.md §4; API.md, Disputes)."""
 from __future__ import annotations
 
 import csv
@@ -11,9 +12,14 @@ from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.db import UnitOfWork, utcnow
-from app.disputes.calendar import WorkCalendar
-from app.disputes.models import CalendarDay
-from app.errors import DomainError, Forbidden
+from app.disputes.calendar import PERIODS, WorkCalendar, deadlines, time_barred
+from app.disputes.models import CalendarDay, Dispute
+from app.errors import DomainError, Forbidden, NotFound, RuleViolation
+from app.ledger import services as ledger
+from app.parcels.models import Parcel
+from app.parties.models import Collective, Household, Person
+from app.rights.models import Right
+from app.transfers.models import Freeze
 
 #: Words a schedule file may use for a working day and for a rest day (besides 1 and 0).
 _WORK = {"1", "true", "work", "workday", "班", "上班", "工作日"}
@@ -87,3 +93,176 @@ def load_schedule(uow: UnitOfWork, *, actor: Principal, rows: list[tuple[dt.date
         uow.commit()
     return {"year": year, "rest_days": sorted(d.isoformat() for d, w, _ in rows if not w),
             "working_days": sorted(d.isoformat() for d, w, _ in rows if w), "loaded_by": actor.name}
+
+
+# --- cases ----------------------------------------------------------------------------------------
+
+#: Roles that run cases: the arbitration committee's staff, and admins.
+CASE_ROLES = frozenset({"arbitrator", "admin"})
+#: Roles that may read cases (the parties' personal data is in them).
+CASE_READERS = CASE_ROLES | {"clerk", "auditor"}
+#: The event that completes each deadline: until it happens the deadline is pending.
+_DONE_BY = {"acceptance_decision": ("accepted", "rejected"), "copy_to_respondent": ("copy_served",),
+            "defence": ("defence_filed",), "tribunal_notice": ("tribunal_notified",),
+            "award_served": ("award_served",), "case_closed": ("closed",), "lawsuit": ("lawsuit_filed",)}
+assert set(_DONE_BY) == {p.key for p in PERIODS}
+
+
+def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category: str, applicant: dict,
+                 respondent: dict, subjects: dict, claims: str, knew_of_harm_on: dt.date, received_on: dt.date,
+                 freeze: bool = False, today: dt.date | None = None) -> dict:
+    """Record an application for mediation or arbitration, with its deadlines; ``freeze`` keeps the
+    status quo of its rights and parcels while it is open (第四十二条).
+
+    Raises:
+        Forbidden: only the committee's staff (arbitrator) or an admin opens a case.
+        RuleViolation: DISPUTE_OUT_OF_SCOPE (expropriation), DATE_ORDER (harm known after the application,
+            or an application dated in the future).
+        NotFound: a party, right or parcel of the registry that is not there or not in the actor's scope.
+        DomainError 422: nothing in dispute, or rights and parcels of more than one county.
+    """
+    if actor.role not in CASE_ROLES:
+        raise Forbidden("只有仲裁委员会工作人员可以登记纠纷", "Only the arbitration committee's staff may open a case")
+    if category == "expropriation":
+        raise RuleViolation("DISPUTE_OUT_OF_SCOPE", details={"category": category})
+    today = today or dt.date.today()
+    if received_on > today:
+        raise RuleViolation("DATE_ORDER", reason_zh="收到申请的日期晚于今天", reason_en="received_on is in the future")
+    if knew_of_harm_on > received_on:
+        raise RuleViolation("DATE_ORDER", reason_zh="知道权利受侵害的日期晚于收到申请的日期",
+                            reason_en="knew_of_harm_on is after received_on")
+    rights, parcels = list(dict.fromkeys(subjects.get("rights", []))), list(dict.fromkeys(subjects.get("parcels", [])))
+    counties = {code[:6] for code in rights + parcels}
+    if len(counties) != 1:
+        raise DomainError("纠纷须指明同一县内的权利或地块", "name the rights or parcels in dispute, all in one county",
+                          status=422, errors={"subjects": [f"counties {sorted(counties)}"]})
+    county = counties.pop()
+    with uow:
+        s = uow.session
+        for right in rights:
+            if not actor.sees(right) or s.get(Right, right) is None:
+                raise NotFound("权利", "Right", right)
+        for code in parcels:
+            if not actor.sees(code) or s.get(Parcel, code) is None:
+                raise NotFound("地块", "Parcel", code)
+        parties = {role: _party(s, actor, party) for role, party in (("applicant", applicant),
+                                                                     ("respondent", respondent))}
+        calendar = work_calendar(s)
+        seq = ledger.next_seq(s, county)
+        d = Dispute(county_code=county, procedure=procedure, category=category, applicant=parties["applicant"],
+                    respondent=parties["respondent"], rights=rights, parcels=parcels, claims=claims,
+                    knew_of_harm_on=knew_of_harm_on, received_on=received_on,
+                    time_barred=time_barred(calendar, knew_of_harm_on, received_on), freeze=freeze,
+                    status="received", events={"received": received_on.isoformat()}, extension_days=0,
+                    opened_by=actor.name, ledger_seq=seq)
+        s.add(d)
+        s.flush()
+        ledger.append(s, county=county, kind="dispute.opened", actor=actor,
+                      subjects=[f"dispute:{d.id}", *rights, *parcels,
+                                *(p.get("household") or p["code"] for p in parties.values() if p.get("code"))],
+                      data={"dispute": d.id, "procedure": procedure, "category": category, "applicant": d.applicant,
+                            "respondent": d.respondent, "rights": rights, "parcels": parcels, "claims": claims,
+                            "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
+                            "time_barred": d.time_barred, "freeze": freeze})
+        if freeze:
+            frozen = rights + parcels
+            freeze_seq = ledger.append(s, county=county, kind="freeze.set", actor=actor, subjects=frozen,
+                                       data={"dispute": d.id, "subjects": frozen, "on": received_on.isoformat(),
+                                             "basis": "农村土地承包经营纠纷调解仲裁法 第四十二条"})
+            s.add_all(Freeze(subject=code, county_code=county, reason=f"纠纷 {d.id} 审理期间维持现状",
+                             dispute_ref=f"dispute:{d.id}", active=True, frozen_on=received_on, ledger_seq=freeze_seq)
+                      for code in frozen)
+        view = dispute_view(d, calendar, today=today)
+        uow.commit()
+    return view
+
+
+def _party(s: Session, actor: Principal, party: dict) -> dict:
+    """A party as the case records it: a household, person or collective of the registry (its name read
+    from there), or someone outside it by name."""
+    kind = party["kind"]
+    if kind == "outside":
+        return {"kind": kind, "name": party["name"]}
+    code = str(party.get("code") or "")
+    if kind == "person":  # a person of the registry by its id; in scope through its household
+        row = s.get(Person, int(code)) if code.isdigit() and len(code) < 10 else None
+        if row is None or not actor.sees(row.household_code):
+            raise NotFound("成员", "Person", code)
+        return {"kind": kind, "code": code, "name": row.name, "household": row.household_code}
+    model, what = {"household": (Household, ("农户", "Household")),
+                   "collective": (Collective, ("集体经济组织", "Collective"))}[kind]
+    row = s.get(model, code)
+    if row is None or not actor.sees(code):
+        raise NotFound(*what, code)
+    name = row.name if kind == "collective" else s.scalar(
+        select(Person.name).where(Person.household_code == code, Person.relation == "head")) or code
+    return {"kind": kind, "code": code, "name": name}
+
+
+def get_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, today: dt.date | None = None) -> dict:
+    with uow:
+        s = uow.session
+        d = _visible(s, actor, dispute_id)
+        return dispute_view(d, work_calendar(s), today=today or dt.date.today())
+
+
+def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, due_before: dt.date | None = None,
+                  status: str | None = None, limit: int = 50, cursor: str | None = None,
+                  today: dt.date | None = None) -> dict:
+    """The committee's dashboard: cases in scope, oldest first; ``overdue`` keeps those with a pending
+    deadline already past, ``due_before`` those with one falling before that day."""
+    _readable(actor)
+    today = today or dt.date.today()
+    with uow:
+        s = uow.session
+        calendar = work_calendar(s)
+        q = select(Dispute).where(Dispute.county_code.startswith(actor.scope[:6]))
+        if status:
+            q = q.where(Dispute.status == status)
+        if cursor:
+            q = q.where(Dispute.id > int(cursor))
+        items, last = [], None
+        for d in s.scalars(q.order_by(Dispute.id)):
+            if not actor.sees(d.county_code) and not d.county_code.startswith(actor.scope):
+                continue
+            view = dispute_view(d, calendar, today=today)
+            pending = [x["due_on"] for x in view["deadlines"].values() if x["pending"]]
+            if overdue and not any(due < today for due in pending):
+                continue
+            if due_before is not None and not any(due < due_before for due in pending):
+                continue
+            if len(items) == limit:
+                return {"items": items, "next_cursor": str(last)}
+            items.append(view)
+            last = d.id
+    return {"items": items, "next_cursor": None}
+
+
+def _readable(actor: Principal) -> None:
+    if actor.role not in CASE_READERS:
+        raise Forbidden("您的角色无权查看纠纷案件", "Your role may not read dispute cases")
+
+
+def _visible(s: Session, actor: Principal, dispute_id: int) -> Dispute:
+    _readable(actor)
+    d = s.get(Dispute, dispute_id)
+    if d is None or not (actor.sees(d.county_code) or d.county_code.startswith(actor.scope)):
+        raise NotFound("纠纷案件", "Dispute", dispute_id)
+    return d
+
+
+def dispute_view(d: Dispute, calendar: WorkCalendar, *, today: dt.date) -> dict:
+    """A case as the API shows it, each statutory deadline with whether it is still pending or overdue."""
+    events = {k: dt.date.fromisoformat(v) for k, v in d.events.items()}
+    due = {}
+    for x in deadlines(calendar, events, extension_days=d.extension_days):
+        pending = not any(e in events for e in _DONE_BY[x.key])
+        due[x.key] = {"due_on": x.due_on, "basis": x.basis, "what": x.zh, "pending": pending,
+                      "overdue": pending and x.due_on < today, "assumed_years": sorted(x.assumed_years)}
+    return {"id": d.id, "county": d.county_code, "procedure": d.procedure, "category": d.category,
+            "status": d.status, "applicant": d.applicant, "respondent": d.respondent,
+            "subjects": {"rights": d.rights, "parcels": d.parcels}, "claims": d.claims,
+            "knew_of_harm_on": d.knew_of_harm_on, "received_on": d.received_on, "time_barred": d.time_barred,
+            "freeze": d.freeze, "events": events, "deadlines": due,
+            "calendar_assumed": sorted({y for x in due.values() for y in x["assumed_years"]}),
+            "opened_by": d.opened_by, "ledger_seq": d.ledger_seq}

@@ -1,0 +1,35 @@
+"""Disputes (API.md, Disputes): applications for mediation and arbitration, with their deadlines."""
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from app.auth.access import current_principal
+from app.disputes import services
+from app.disputes.schemas import DisputeCreateSchema, DisputePageSchema, DisputeQueryArgsSchema, DisputeSchema
+from app.extensions import Blueprint, unit_of_work
+
+blp = Blueprint("disputes", __name__, description="Mediation and arbitration cases and their statutory deadlines")
+
+
+@blp.route("/disputes")
+class Disputes(MethodView):
+    @blp.arguments(DisputeCreateSchema)
+    @blp.response(201, DisputeSchema)
+    def post(self, data):
+        """Record an application, with every statutory deadline it starts and, with `freeze`, a freeze of
+        its rights and parcels."""
+        return services.open_dispute(unit_of_work(), actor=current_principal(), **data)
+
+    @blp.arguments(DisputeQueryArgsSchema, location="query")
+    @blp.response(200, DisputePageSchema)
+    def get(self, args):
+        """The committee's dashboard: cases in scope, `overdue` or with a deadline `due_before` a day."""
+        return services.list_disputes(unit_of_work(write=False), actor=current_principal(), **args)
+
+
+@blp.route("/disputes/<int(max=2147483647):dispute_id>")
+class DisputeItem(MethodView):
+    @blp.response(200, DisputeSchema)
+    def get(self, dispute_id):
+        """A case with its events and deadlines."""
+        return services.get_dispute(unit_of_work(write=False), actor=current_principal(), dispute_id=dispute_id)

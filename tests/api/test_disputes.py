@@ -1,0 +1,122 @@
+"""Opening mediation and arbitration cases: deadlines, the limitation flag, freezes and the dashboard, on
+both engines."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import COLLECTIVE
+
+TODAY = dt.date.today()
+LAW = "农村土地承包经营纠纷调解仲裁法"
+
+
+@pytest.fixture
+def land(clerk, make_household, make_parcel):
+    """Household A holds parcels a1 and a2 under contract; B holds none."""
+    make_parcel(0, 0)
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, a2 = (make_parcel(x, 0)["id"] for x in (100, 200))
+    r = clerk.post("/api/v1/rights", json={"type": "contract", "holder": a["code"], "parcels": [a1, a2],
+                                           "start": "2018-01-01", "end": "2047-12-31"})
+    assert r.status_code == 201, r.get_json()
+    return {"a": a, "b": b, "a1": a1, "a2": a2, "ra": a["code"] + "J"}
+
+
+def application(land, **over):
+    return {"procedure": "arbitration", "category": "infringement",
+            "applicant": {"kind": "household", "code": land["a"]["code"]},
+            "respondent": {"kind": "household", "code": land["b"]["code"]},
+            "subjects": {"rights": [land["ra"]], "parcels": [land["a1"]]},
+            "claims": "被申请人占用承包地，请求停止侵害、返还土地", "knew_of_harm_on": "2025-08-01",
+            "received_on": "2025-09-26"} | over
+
+
+def test_an_application_gets_its_deadline_and_freezes_what_it_names(callers, land):
+    arbitrator, clerk, auditor = callers["arbitrator"], callers["clerk"], callers["auditor"]
+    r = arbitrator.post("/api/v1/disputes", json=application(land, freeze=True))
+    assert r.status_code == 201, r.get_json()
+    d = r.get_json()
+    assert (d["status"], d["time_barred"], d["freeze"]) == ("received", False, True)
+    assert d["applicant"]["name"] == land["a"]["members"][0]["name"]  # the head, read from the registry
+    # 5 working days from Friday 26 September 2025, across National Day: Friday 10 October
+    assert d["deadlines"] == {"acceptance_decision": {
+        "due_on": "2025-10-10", "basis": f"{LAW} 第二十三、二十四条", "what": "书面决定受理或者不予受理",
+        "pending": True, "overdue": TODAY > dt.date(2025, 10, 10), "assumed_years": []}}
+    assert d["calendar_assumed"] == []
+    entries = auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq'] - 1}&limit=2").get_json()["items"]
+    assert [e["kind"] for e in entries] == ["dispute.opened", "freeze.set"]
+    assert f"dispute:{d['id']}" in entries[0]["subjects"] and land["a1"] in entries[1]["subjects"]
+    # the frozen right refuses a transfer until the case ends
+    refused = clerk.post("/api/v1/transfers", json={
+        "kind": "transfer", "right": land["ra"], "from": land["a"]["code"], "to": land["b"]["code"],
+        "parcels": [land["a2"]], "price": "1000.00",
+        "consent": {"signed_by_person_id": land["a"]["members"][0]["id"], "signed_on": TODAY.isoformat(),
+                    "voluntary": True}})
+    assert refused.status_code == 409 and refused.get_json()["rule"] == "RIGHT_IN_DISPUTE"
+    assert auditor.get(f"/api/v1/disputes/{d['id']}").get_json() == d
+
+
+def test_an_application_after_two_years_is_flagged_not_refused(callers, land):
+    late = callers["arbitrator"].post("/api/v1/disputes", json=application(
+        land, knew_of_harm_on="2023-09-25", received_on="2025-09-26"))
+    assert late.status_code == 201 and late.get_json()["time_barred"] is True
+    # two years from 3 October 2023 end on a holiday, so Thursday 9 October 2025 is still in time
+    in_time = callers["arbitrator"].post("/api/v1/disputes", json=application(
+        land, knew_of_harm_on="2023-10-03", received_on="2025-10-09"))
+    assert in_time.status_code == 201 and in_time.get_json()["time_barred"] is False
+
+
+def test_the_dashboard_lists_overdue_cases_and_those_due_before_a_day(callers, land):
+    arbitrator = callers["arbitrator"]
+    old = arbitrator.post("/api/v1/disputes", json=application(land)).get_json()
+    new = arbitrator.post("/api/v1/disputes", json=application(
+        land, procedure="mediation", category="contract", received_on=TODAY.isoformat(),
+        knew_of_harm_on=TODAY.isoformat())).get_json()
+    ids = lambda q: [d["id"] for d in arbitrator.get(f"/api/v1/disputes{q}").get_json()["items"]]  # noqa: E731
+    assert ids("") == [old["id"], new["id"]]
+    assert ids("?overdue=true") == [old["id"]]
+    assert ids("?due_before=2025-10-11") == [old["id"]]
+    assert ids("?due_before=2025-10-10") == []
+    assert ids(f"?due_before={(TODAY + dt.timedelta(days=30)).isoformat()}") == [old["id"], new["id"]]
+    page = arbitrator.get("/api/v1/disputes?limit=1").get_json()
+    assert [d["id"] for d in page["items"]] == [old["id"]]
+    assert [d["id"] for d in arbitrator.get(f"/api/v1/disputes?limit=1&cursor={page['next_cursor']}")
+            .get_json()["items"]] == [new["id"]]
+    assert callers["other_clerk"].get("/api/v1/disputes").get_json()["items"] == []  # another county's scope
+
+
+@pytest.mark.parametrize("change, status, rule", [
+    ({"category": "expropriation"}, 422, "DISPUTE_OUT_OF_SCOPE"),
+    ({"knew_of_harm_on": "2025-09-27"}, 422, "DATE_ORDER"),
+    ({"received_on": (TODAY + dt.timedelta(days=1)).isoformat()}, 422, "DATE_ORDER"),
+    ({"subjects": {"rights": ["210681101001010099J"]}}, 404, None),
+    ({"subjects": {}}, 422, None),
+    ({"respondent": {"kind": "household", "code": "210681101001019999"}}, 404, None),
+    ({"respondent": {"kind": "outside"}}, 422, None),
+    ({"respondent": {"kind": "person", "code": "abc"}}, 422, None),
+    ({"category": "weather"}, 422, None),
+])
+def test_bad_applications_name_the_problem_and_store_nothing(callers, land, change, status, rule):
+    arbitrator, auditor = callers["arbitrator"], callers["auditor"]
+    size = auditor.get("/api/v1/ledger/210681?limit=1").get_json()["size"]
+    r = arbitrator.post("/api/v1/disputes", json=application(land, **change))
+    assert r.status_code == status, r.get_json()
+    if rule:
+        assert r.get_json()["rule"] == rule
+    if rule == "DISPUTE_OUT_OF_SCOPE":
+        assert r.get_json()["basis"] == f"{LAW} 第二条" and "征收" in r.get_json()["message"]
+    assert arbitrator.get("/api/v1/disputes").get_json()["items"] == []
+    assert auditor.get("/api/v1/ledger/210681?limit=1").get_json()["size"] == size
+
+
+def test_only_the_committee_opens_cases_and_parties_may_be_outside_the_registry(callers, land):
+    assert callers["clerk"].post("/api/v1/disputes", json=application(land)).status_code == 403
+    outsider = callers["arbitrator"].post("/api/v1/disputes", json=application(
+        land, respondent={"kind": "outside", "name": "某农业公司"},
+        applicant={"kind": "person", "code": str(land["a"]["members"][0]["id"])}))
+    assert outsider.status_code == 201, outsider.get_json()
+    d = outsider.get_json()
+    assert d["respondent"] == {"kind": "outside", "name": "某农业公司"}
+    assert d["applicant"]["household"] == land["a"]["code"] and d["freeze"] is False
