@@ -223,7 +223,7 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
             q = q.where(Dispute.id > int(cursor))
         items, last = [], None
         for d in s.scalars(q.order_by(Dispute.id)):
-            if not actor.sees(d.county_code) and not d.county_code.startswith(actor.scope):
+            if not actor.overlaps(d.county_code):
                 continue
             view = dispute_view(d, calendar, today=today)
             pending = [x["due_on"] for x in view["deadlines"].values() if x["pending"]]
@@ -246,7 +246,7 @@ def _readable(actor: Principal) -> None:
 def _visible(s: Session, actor: Principal, dispute_id: int) -> Dispute:
     _readable(actor)
     d = s.get(Dispute, dispute_id)
-    if d is None or not (actor.sees(d.county_code) or d.county_code.startswith(actor.scope)):
+    if d is None or not actor.overlaps(d.county_code):
         raise NotFound("纠纷案件", "Dispute", dispute_id)
     return d
 
