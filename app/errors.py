@@ -156,6 +156,8 @@ RULES: dict[str, Rule] = _rules(
          "同等条件下本集体经济组织成员享有优先权", "Members of the collective have priority on equal terms"),
     Rule("DEADLINE_EXTENSION_EXCEEDED", 422, "农村土地承包经营纠纷调解仲裁法 第四十七条",
          "仲裁期限只能延长一次，且不超过三十日", "One extension of at most 30 days"),
+    Rule("DISPUTE_STEP_ORDER", 409, None, "案件当前为“{status}”，不能办理“{step}”",
+         "The case is {status}: it cannot take the step {step} now"),
     Rule("DISPUTE_OUT_OF_SCOPE", 422, "农村土地承包经营纠纷调解仲裁法 第二条",
          "因征收集体所有的土地及其补偿发生的纠纷，不属于农村土地承包仲裁委员会的受理范围，可以通过行政复议或者诉讼等方式解决",
          "Disputes over the expropriation of collective land and its compensation are outside the committee's "

@@ -5,7 +5,8 @@ from flask.views import MethodView
 
 from app.auth.access import current_principal
 from app.disputes import services
-from app.disputes.schemas import DisputeCreateSchema, DisputePageSchema, DisputeQueryArgsSchema, DisputeSchema
+from app.disputes.schemas import (AcceptSchema, DisputeCreateSchema, DisputePageSchema, DisputeQueryArgsSchema,
+                                  DisputeSchema, RejectSchema)
 from app.extensions import Blueprint, unit_of_work
 
 blp = Blueprint("disputes", __name__, description="Mediation and arbitration cases and their statutory deadlines")
@@ -27,9 +28,30 @@ class Disputes(MethodView):
         return services.list_disputes(unit_of_work(write=False), actor=current_principal(), **args)
 
 
-@blp.route("/disputes/<int(max=2147483647):dispute_id>")
+_ID = "<int(max=2147483647):dispute_id>"
+
+
+@blp.route(f"/disputes/{_ID}")
 class DisputeItem(MethodView):
     @blp.response(200, DisputeSchema)
     def get(self, dispute_id):
         """A case with its events and deadlines."""
         return services.get_dispute(unit_of_work(write=False), actor=current_principal(), dispute_id=dispute_id)
+
+
+@blp.route(f"/disputes/{_ID}/accept")
+class Accept(MethodView):
+    @blp.arguments(AcceptSchema)
+    @blp.response(200, DisputeSchema)
+    def post(self, data, dispute_id):
+        """Accept the application in writing (第二十四条): the copy to the respondent and the case's 60 days run."""
+        return services.accept_dispute(unit_of_work(), actor=current_principal(), dispute_id=dispute_id, **data)
+
+
+@blp.route(f"/disputes/{_ID}/reject")
+class Reject(MethodView):
+    @blp.arguments(RejectSchema)
+    @blp.response(200, DisputeSchema)
+    def post(self, data, dispute_id):
+        """Refuse the application in writing, with grounds (第二十四条); the case ends and its freeze lifts."""
+        return services.reject_dispute(unit_of_work(), actor=current_principal(), dispute_id=dispute_id, **data)

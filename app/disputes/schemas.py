@@ -96,3 +96,12 @@ class DisputeQueryArgsSchema(PageArgsSchema):
 class DisputePageSchema(Schema):
     items = fields.List(fields.Nested(DisputeSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class AcceptSchema(Schema):
+    on = fields.Date(required=True, metadata={"description": "the day of the written decision to accept"})
+
+
+class RejectSchema(Schema):
+    on = fields.Date(required=True, metadata={"description": "the day of the written decision to refuse"})
+    grounds = Text(required=True, max_length=2000, metadata={"description": "the grounds, as the decision states them"})

@@ -177,6 +177,63 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
     return view
 
 
+def accept_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date,
+                   today: dt.date | None = None) -> dict:
+    """Accept the application (第二十四条): the copy to the respondent and the case's 60 days run from ``on``.
+
+    Raises:
+        RuleViolation: DISPUTE_STEP_ORDER (already decided), DATE_ORDER (before receipt or in the future).
+    """
+    return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, accepted=True, grounds=None, today=today)
+
+
+def reject_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
+                   today: dt.date | None = None) -> dict:
+    """Refuse the application in writing with its grounds (第二十四条); the case ends and its freeze lifts.
+
+    Raises:
+        RuleViolation: DISPUTE_STEP_ORDER (already decided), DATE_ORDER (before receipt or in the future).
+    """
+    return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, accepted=False, grounds=grounds, today=today)
+
+
+def _decide(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, accepted: bool,
+            grounds: str | None, today: dt.date | None) -> dict:
+    if actor.role not in CASE_ROLES:
+        raise Forbidden("只有仲裁委员会工作人员可以办理案件", "Only the arbitration committee's staff may act on a case")
+    today = today or dt.date.today()
+    step, event = ("accept", "accepted") if accepted else ("reject", "rejected")
+    with uow:
+        s = uow.session
+        d = _visible(s, actor, dispute_id, lock=True)
+        if d.status != "received":
+            raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": step})
+        if not d.received_on <= on <= today:
+            raise RuleViolation("DATE_ORDER", reason_zh="决定日期须在收到申请之后、今天之前",
+                                reason_en=f"{event} on must lie between received_on and today")
+        d.status, d.events = event, {**d.events, event: on.isoformat()}
+        ledger.append(s, county=d.county_code, kind=f"dispute.{event}", actor=actor, subjects=[f"dispute:{d.id}"],
+                      data={"dispute": d.id, "on": on.isoformat(), "grounds": grounds,
+                            "basis": "农村土地承包经营纠纷调解仲裁法 第二十四条"})
+        if not accepted:
+            _lift_freeze(s, actor, d, on)
+        view = dispute_view(d, work_calendar(s), today=today)
+        uow.commit()
+    return view
+
+
+def _lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> None:
+    """The case ended: its rights and parcels may move again."""
+    frozen = s.scalars(select(Freeze).where(Freeze.dispute_ref == f"dispute:{d.id}", Freeze.active.is_(True))).all()
+    if not frozen:
+        return
+    subjects = [f.subject for f in frozen]
+    ledger.append(s, county=d.county_code, kind="freeze.lifted", actor=actor, subjects=subjects,
+                  data={"dispute": d.id, "on": on.isoformat(), "subjects": subjects})
+    for f in frozen:
+        f.active, f.lifted_on = False, on
+
+
 def _party(s: Session, actor: Principal, party: dict) -> dict:
     """A party as the case records it: a household, person or collective of the registry (its name read
     from there), or someone outside it by name."""
@@ -243,9 +300,9 @@ def _readable(actor: Principal) -> None:
         raise Forbidden("您的角色无权查看纠纷案件", "Your role may not read dispute cases")
 
 
-def _visible(s: Session, actor: Principal, dispute_id: int) -> Dispute:
+def _visible(s: Session, actor: Principal, dispute_id: int, *, lock: bool = False) -> Dispute:
     _readable(actor)
-    d = s.get(Dispute, dispute_id)
+    d = s.get(Dispute, dispute_id, with_for_update=lock)
     if d is None or not actor.overlaps(d.county_code):
         raise NotFound("纠纷案件", "Dispute", dispute_id)
     return d

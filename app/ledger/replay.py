@@ -30,7 +30,7 @@ PASSIVE = frozenset({
     "document.stored", "certificate.issued", "settlement.recorded", "household.house_disposed",
     "collective.homestead_standard_set", "collective.share_plan_set", "import.committed",
     "freeze.set", "freeze.lifted",
-    "dispute.opened",  # cases and their freezes are not replayed yet
+    "dispute.opened", "dispute.accepted", "dispute.rejected",  # cases and their freezes are not replayed yet
 })
 
 

@@ -120,3 +120,64 @@ def test_only_the_committee_opens_cases_and_parties_may_be_outside_the_registry(
     d = outsider.get_json()
     assert d["respondent"] == {"kind": "outside", "name": "某农业公司"}
     assert d["applicant"]["household"] == land["a"]["code"] and d["freeze"] is False
+
+
+def transfer_of(land):
+    return {"kind": "transfer", "right": land["ra"], "from": land["a"]["code"], "to": land["b"]["code"],
+            "parcels": [land["a2"]], "price": "1000.00",
+            "consent": {"signed_by_person_id": land["a"]["members"][0]["id"], "signed_on": TODAY.isoformat(),
+                        "voluntary": True}}
+
+
+def test_acceptance_starts_the_copy_and_the_cases_sixty_days(callers, land):
+    arbitrator, auditor = callers["arbitrator"], callers["auditor"]
+    d = arbitrator.post("/api/v1/disputes", json=application(land)).get_json()
+    r = arbitrator.post(f"/api/v1/disputes/{d['id']}/accept", json={"on": "2025-09-30"})
+    assert r.status_code == 200, r.get_json()
+    a = r.get_json()
+    assert (a["status"], a["events"]) == ("accepted", {"received": "2025-09-26", "accepted": "2025-09-30"})
+    due = {k: (v["due_on"], v["pending"]) for k, v in a["deadlines"].items()}
+    # decided in time; then 5 working days across National Day, and 60 days ending on a Saturday
+    assert due == {"acceptance_decision": ("2025-10-10", False), "copy_to_respondent": ("2025-10-14", True),
+                   "case_closed": ("2025-12-01", True)}
+    assert a["deadlines"]["acceptance_decision"]["overdue"] is False
+    entry = auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq']}&limit=1").get_json()["items"][0]
+    assert entry["kind"] == "dispute.accepted" and entry["subjects"] == [f"dispute:{d['id']}"]
+
+
+@pytest.mark.parametrize("first, then, body, status, rule", [
+    ("accept", "accept", {"on": "2025-09-30"}, 409, "DISPUTE_STEP_ORDER"),
+    ("accept", "reject", {"on": "2025-09-30", "grounds": "不属于受理范围"}, 409, "DISPUTE_STEP_ORDER"),
+    (None, "accept", {"on": "2025-09-25"}, 422, "DATE_ORDER"),
+    (None, "accept", {"on": (TODAY + dt.timedelta(days=1)).isoformat()}, 422, "DATE_ORDER"),
+    (None, "reject", {"on": "2025-09-30"}, 422, None),
+])
+def test_steps_out_of_order_or_out_of_time_change_nothing(callers, land, first, then, body, status, rule):
+    arbitrator, auditor = callers["arbitrator"], callers["auditor"]
+    d = arbitrator.post("/api/v1/disputes", json=application(land)).get_json()
+    if first:
+        assert arbitrator.post(f"/api/v1/disputes/{d['id']}/{first}", json={"on": "2025-09-29"}).status_code == 200
+    before = arbitrator.get(f"/api/v1/disputes/{d['id']}").get_json()
+    size = auditor.get("/api/v1/ledger/210681?limit=1").get_json()["size"]
+    r = arbitrator.post(f"/api/v1/disputes/{d['id']}/{then}", json=body)
+    assert r.status_code == status, r.get_json()
+    assert r.get_json().get("rule") == rule
+    assert arbitrator.get(f"/api/v1/disputes/{d['id']}").get_json() == before
+    assert auditor.get("/api/v1/ledger/210681?limit=1").get_json()["size"] == size
+
+
+def test_a_refusal_ends_the_case_and_lifts_its_freeze(callers, land):
+    arbitrator, clerk, auditor = callers["arbitrator"], callers["clerk"], callers["auditor"]
+    d = arbitrator.post("/api/v1/disputes", json=application(land, freeze=True)).get_json()
+    assert clerk.post("/api/v1/transfers", json=transfer_of(land)).get_json()["rule"] == "RIGHT_IN_DISPUTE"
+    assert clerk.post(f"/api/v1/disputes/{d['id']}/reject", json={"on": "2025-09-29", "grounds": "x"}) \
+        .status_code == 403
+    r = arbitrator.post(f"/api/v1/disputes/{d['id']}/reject", json={"on": "2025-09-29",
+                                                                    "grounds": "申请人不是本案的利害关系人"})
+    assert r.status_code == 200 and r.get_json()["status"] == "rejected"
+    assert r.get_json()["deadlines"]["acceptance_decision"]["pending"] is False
+    kinds = [e["kind"] for e in auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq'] + 1}&limit=5")
+             .get_json()["items"]]
+    assert kinds == ["dispute.rejected", "freeze.lifted"]
+    assert clerk.post("/api/v1/transfers", json=transfer_of(land)).status_code == 201
+    assert [x["id"] for x in arbitrator.get("/api/v1/disputes?status=rejected").get_json()["items"]] == [d["id"]]
