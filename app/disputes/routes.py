@@ -1,6 +1,7 @@
 """Disputes (API.md, Disputes): applications for mediation and arbitration, with their deadlines."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 
 from app.auth.access import current_principal
@@ -55,3 +56,13 @@ class Reject(MethodView):
     def post(self, data, dispute_id):
         """Refuse the application in writing, with grounds (第二十四条); the case ends and its freeze lifts."""
         return services.reject_dispute(unit_of_work(), actor=current_principal(), dispute_id=dispute_id, **data)
+
+
+@blp.route(f"/disputes/{_ID}/acceptance-notice.pdf")
+class AcceptanceNoticePdf(MethodView):
+    @blp.response(200, description="the acceptance notice as PDF", content_type="application/pdf")
+    def get(self, dispute_id):
+        """Print the acceptance notice (受理通知书): the parties, the claims and the deadlines the acceptance starts."""
+        pdf = services.acceptance_notice_pdf(unit_of_work(write=False), actor=current_principal(),
+                                             dispute_id=dispute_id)
+        return Response(pdf, mimetype="application/pdf")

@@ -323,3 +323,25 @@ def dispute_view(d: Dispute, calendar: WorkCalendar, *, today: dt.date) -> dict:
             "freeze": d.freeze, "events": events, "deadlines": due,
             "calendar_assumed": sorted({y for x in due.values() for y in x["assumed_years"]}),
             "opened_by": d.opened_by, "ledger_seq": d.ledger_seq}
+
+
+def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
+    """The acceptance notice (受理通知书) of an accepted case, with the deadlines its acceptance started.
+
+    Raises:
+        RuleViolation: DISPUTE_STEP_ORDER before the case is accepted (or when it was refused).
+    """
+    from app.disputes.documents import AcceptanceNotice, render_acceptance_notice
+
+    with uow:
+        s = uow.session
+        d = _visible(s, actor, dispute_id)
+        if "accepted" not in d.events:
+            raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": "acceptance notice"})
+        accepted_on = dt.date.fromisoformat(d.events["accepted"])
+        started = deadlines(work_calendar(s), {"accepted": accepted_on}, extension_days=d.extension_days)
+        notice = AcceptanceNotice(
+            number=f"（{accepted_on.year}）{d.county_code}农仲字第{d.id}号", applicant=d.applicant["name"],
+            respondent=d.respondent["name"], claims=d.claims, received_on=d.received_on, accepted_on=accepted_on,
+            deadlines=tuple((x.zh, x.due_on, x.basis) for x in started))
+    return render_acceptance_notice(notice)
