@@ -9,12 +9,10 @@ from the ledger alone.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
-from xml.sax.saxutils import escape
 
 import segno
 from reportlab.lib import colors
@@ -22,9 +20,6 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab import rl_config
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
     Flowable,
     Image,
@@ -37,7 +32,13 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-FONT = "STSong-Light"
+from app.pdf import FONT
+from app.pdf import NONE as _NONE
+from app.pdf import date_zh as _date_zh
+from app.pdf import register_font as _register_font
+from app.pdf import styles as _styles
+from app.pdf import text as _text
+
 TITLES = {
     "contract": "农村土地承包经营权证",
     "homestead": "宅基地使用权证",
@@ -45,13 +46,10 @@ TITLES = {
 }
 SIDES = ("east", "south", "west", "north")
 _SIDE_ZH = {"east": "东至", "south": "南至", "west": "西至", "north": "北至"}
-_NONE = "—"
 _MARGIN = 15 * mm
 _FRAME_WIDTH = A4[0] - 2 * _MARGIN
 _QR_SIZE = 32 * mm
 
-_font_lock = threading.Lock()
-_font_registered = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,58 +145,6 @@ def render_certificate(cert: CertificateData) -> bytes:
     footer = _footer(cert.number)
     document.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()
-
-
-def _register_font() -> None:
-    # Registration mutates reportlab's global font table; do it once, on first use.
-    global _font_registered
-    if _font_registered:
-        return
-    with _font_lock:
-        if not _font_registered:
-            pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-            # Write image streams as binary: reportlab's ASCII85 encoder is pure Python
-            # without its C accelerator and took most of a certificate's time.
-            rl_config.useA85 = 0
-            _font_registered = True
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    body = ParagraphStyle(
-        "body", fontName=FONT, fontSize=10, leading=14, wordWrap="CJK"
-    )
-    return {
-        "title": ParagraphStyle(
-            "title",
-            parent=body,
-            fontSize=20,
-            leading=26,
-            alignment=1,
-            spaceAfter=2 * mm,
-        ),
-        "number": ParagraphStyle("number", parent=body, alignment=1),
-        "void": ParagraphStyle(
-            "void", parent=body, fontSize=12, leading=18, alignment=1, textColor=colors.red
-        ),
-        "heading": ParagraphStyle(
-            "heading", parent=body, fontSize=11, leading=16, spaceAfter=1.5 * mm
-        ),
-        "body": body,
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5),
-        "cell_right": ParagraphStyle(
-            "cell_right", parent=body, fontSize=7.5, leading=9.5, alignment=2
-        ),
-        "small": ParagraphStyle("small", parent=body, fontSize=6.5, leading=8.5),
-    }
-
-
-def _text(value: Any) -> str:
-    """Escape free text for reportlab's paragraph markup."""
-    return escape("" if value is None else str(value))
-
-
-def _date_zh(day: date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else _NONE
 
 
 def _term_zh(start: date | None, end: date | None) -> str:
