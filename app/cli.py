@@ -307,8 +307,16 @@ def calendar_load(file):
     from app.auth.services import SYSTEM
     from app.disputes.services import load_schedule, parse_schedule
     from app.errors import DomainError
+    raw = file.read_bytes()
+    try:  # UTF-8, or GB 18030 as Excel saves a CSV on a Chinese system
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise click.ClickException("日历文件须为 UTF-8 或 GB18030 编码的 CSV 文本") from None
     try:
-        loaded = load_schedule(_uow(), actor=SYSTEM, rows=parse_schedule(file.read_text(encoding="utf-8-sig")))
+        loaded = load_schedule(_uow(), actor=SYSTEM, rows=parse_schedule(text))
     except DomainError as e:
         detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in (e.errors or {}).items())
         raise click.ClickException(e.zh + (f" ({detail})" if detail else "")) from None

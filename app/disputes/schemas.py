@@ -87,6 +87,8 @@ class DisputeSchema(Schema):
 
 
 class DisputeQueryArgsSchema(PageArgsSchema):
+    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,10}$"),
+                           metadata={"description": "`next_cursor` of the previous page."})
     overdue = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
                              metadata={"description": "only cases with a deadline past due"})
     due_before = fields.Date(load_default=None, metadata={"description": "only cases with a deadline due before"})

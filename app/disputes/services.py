@@ -283,10 +283,10 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
             if not actor.overlaps(d.county_code):
                 continue
             view = dispute_view(d, calendar, today=today)
-            pending = [x["due_on"] for x in view["deadlines"].values() if x["pending"]]
-            if overdue and not any(due < today for due in pending):
+            if overdue and not any(x["overdue"] for x in view["deadlines"].values()):
                 continue
-            if due_before is not None and not any(due < due_before for due in pending):
+            if due_before is not None and not any(x["pending"] and x["due_on"] < due_before
+                                                  for x in view["deadlines"].values()):
                 continue
             if len(items) == limit:
                 return {"items": items, "next_cursor": str(last)}

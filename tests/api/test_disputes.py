@@ -85,6 +85,8 @@ def test_the_dashboard_lists_overdue_cases_and_those_due_before_a_day(callers, l
     assert [d["id"] for d in arbitrator.get(f"/api/v1/disputes?limit=1&cursor={page['next_cursor']}")
             .get_json()["items"]] == [new["id"]]
     assert callers["other_clerk"].get("/api/v1/disputes").get_json()["items"] == []  # another county's scope
+    for bad in ("cursor=abc", "cursor=99999999999", "overdue=maybe", "due_before=tomorrow", "status=open"):
+        assert arbitrator.get(f"/api/v1/disputes?{bad}").status_code == 422, bad
 
 
 @pytest.mark.parametrize("change, status, rule", [

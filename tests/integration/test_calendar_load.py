@@ -57,8 +57,8 @@ def test_a_loaded_year_moves_deadlines_the_assumption_got_wrong(run, uow_factory
     assert calendar.add_working_days(D("2026-12-30"), 5) == Due(D("2027-01-07"))
     # Friday 5 February + 2 working days: 6–12 rest, Saturday 13 worked, Monday 15
     assert calendar.add_working_days(D("2027-02-05"), 2) == Due(D("2027-02-15"))
-    # loading the year again replaces it
-    path.write_text("2027-01-01,休,元旦\n", encoding="utf-8")
+    # loading the year again replaces it; a CSV Excel saved in GB 18030 reads as well
+    path.write_bytes("2027-01-01,休,元旦\n".encode("gb18030"))
     assert run("calendar", "load", str(path)).exit_code == 0
     with uow_factory(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(CalendarDay)) == 1
