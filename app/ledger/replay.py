@@ -30,7 +30,10 @@ PASSIVE = frozenset({
     "document.stored", "certificate.issued", "settlement.recorded", "household.house_disposed",
     "collective.homestead_standard_set", "collective.share_plan_set", "import.committed",
     "freeze.set", "freeze.lifted",
-    "dispute.opened", "dispute.accepted", "dispute.rejected",  # cases and their freezes are not replayed yet
+    # cases and their freezes are not replayed yet; what an award changes in the registry is, by its own entries
+    "dispute.opened", "dispute.accepted", "dispute.rejected", "dispute.served", "dispute.defence", "dispute.tribunal",
+    "dispute.recusal", "dispute.hearing", "dispute.interim_freeze", "dispute.extended", "dispute.mediated",
+    "dispute.awarded", "dispute.lawsuit", "dispute.withdrawn", "dispute.finalized",
 })
 
 
@@ -57,7 +60,7 @@ def wkb_digest(wkb: bytes) -> str:
 #: What the replay rebuilds, as table_state names it.
 TABLES = ("collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares", "transfers")
 #: Parcel versions depend on nothing else in the log and nothing else on them, so they replay apart.
-PARCEL_KINDS = frozenset({"parcel.registered"})
+PARCEL_KINDS = frozenset({"parcel.registered", "parcel.revised"})
 PARCEL_TABLES = ("parcels",)
 
 
@@ -69,16 +72,19 @@ _HANDLERS = {
     "membership.recognised": "_membership",
     "membership.terminated": "_membership_ended",
     "parcel.registered": "_parcel",
+    "parcel.revised": "_parcel",  # a new version replaces the current one
     "right.contract.registered": "_contract",
     "right.contract.extended": "_contract",
     "right.homestead.registered": "_homestead",
     "right.income_share.registered": "_income_share",
     "right.income_share.requantified": "_income_share",
+    "right.parcels_moved": "_parcels_moved",
     "transfer.created": "_transfer_created",
     "transfer.issuer_decided": "_issuer_decided",
     "transfer.payment_recorded": "_payment",
     "transfer.withdrawn": "_withdrawn",
     "transfer.completed": "_completed",
+    "transfer.voided": "_voided",
 }
 
 
@@ -179,6 +185,18 @@ class Replay:
         self._open_right(seq, d["right"], "homestead", d["holder"], d["approved_on"], None)
         self._link(seq, d["parcel"], d["right"])
 
+    def _parcels_moved(self, seq: int, d: dict) -> None:
+        """An award's order, as ``app.rights.services.move_parcels`` makes it: a contract left without land ends."""
+        if self._get("rights", d["to"])[4] is not None:
+            raise ValueError(f"{d['to']} had ended")
+        for p in d["parcels"]:
+            if self._get("links", p["code"]) != (p["from"],):
+                raise ValueError(f"{p['code']} was not under {p['from']}")
+            self._link(seq, p["code"], d["to"])
+        for giver in dict.fromkeys(p["from"] for p in d["parcels"]):
+            if not self._links_of[giver]:
+                self._close_right(seq, giver, d["on"])
+
     def _income_share(self, seq: int, d: dict) -> None:
         if d["right"] not in self.objects["rights"]:
             self._open_right(seq, d["right"], "income_share", d["holder"], None, None)
@@ -200,7 +218,7 @@ class Replay:
 
     def _set_transfer(self, seq: int, key: int, **changes) -> None:
         t = self._get("transfers", key) | changes
-        if t["status"] not in ("refused", "withdrawn", "completed"):
+        if t["status"] not in ("refused", "withdrawn", "completed", "voided"):
             paid = sum((amount for amount, _, _ in t["payments"]), Decimal("0.00"))
             t["status"] = _progress(t["kind"], t["decision"], t["price"], paid)
         self._put("transfers", key, t, seq)
@@ -259,6 +277,39 @@ class Replay:
             if kind != "exchange" and not self._links_of[giver]:
                 self._close_right(seq, giver, on)
         # lease and share_in grant a management right and leave the contract as it was
+
+    def _voided(self, seq: int, d: dict) -> None:
+        """A transfer voided by an award, a completed one undone as ``app.transfers.services.void_transfer`` does.
+
+        The entry names the links that move back and the rights that reopen or end; each link must
+        leave the right the log says holds it, shares are recomputed from the holdings and must agree
+        with the entry, and a right that ends must be left with no land and no shares.
+        """
+        self._set_transfer(seq, d["transfer"], status="voided")
+        if d["status_before"] != "completed":
+            return
+        for right in d["reopened"]:
+            self._put("rights", right, self._get("rights", right)[:4] + (None,), seq)
+        for link in d["links"]:
+            now = self.objects["links"].get(link["parcel"])
+            if (now[0][0] if now else None) != link["from"]:
+                raise ValueError(f"parcel {link['parcel']} is not under {link['from']}")
+            self._link(seq, link["parcel"], link["to"])
+        if d["holdings"]:
+            moved = _shares(d["shares"])
+            change = {d["right"]: moved} | ({d["to"] + ID_SUFFIX["income_share"]: -moved} if d["kind"] == "transfer"
+                                             else {})
+            after = {h["right"]: _shares(h["shares"]) for h in d["holdings"]}
+            for right, delta in change.items():
+                held = self.objects["shares"].get(right)
+                shares = (held[0][0] if held else Decimal(0)) + delta
+                if shares < 0 or after.get(right) != shares:
+                    raise ValueError(f"{right} would hold {shares} shares, the entry says {after.get(right)}")
+                self._hold(seq, right, shares)
+        for right in d["ended"]:
+            if self._links_of[right] or right in self.objects["shares"]:
+                raise ValueError(f"{right} still holds land or shares")
+            self._close_right(seq, right, d["on"])
 
 
 def transfer_state(*, kind, right, from_, to, counter_right, price, term_end, status, decision, completed_on,

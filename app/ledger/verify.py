@@ -665,11 +665,11 @@ def _replay_only(s: Session, log: str, replay: Replay, *, after: int = 0,
                  upto: int | None = None) -> tuple[int, str] | None:
     """Replay the entries of ``replay``'s kinds in ``after + 1 … upto`` without checking them (the other
     worker checks them); the first that cannot be replayed as (seq, problem)."""
+    kinds = {f"kind{i}": kind for i, kind in enumerate(sorted(PARCEL_KINDS))}
     sql = (f"SELECT seq, kind, body FROM ledger_entries WHERE log = :log AND seq > :after"
-           f"{' AND seq <= :upto' if upto is not None else ''} AND kind {'=' if replay.parcels else '<>'} :kind "
-           "ORDER BY seq")
-    args = {"log": log, "after": after, "kind": next(iter(PARCEL_KINDS))} | (
-        {"upto": upto} if upto is not None else {})
+           f"{' AND seq <= :upto' if upto is not None else ''} AND kind {'IN' if replay.parcels else 'NOT IN'} "
+           f"({', '.join(':' + k for k in kinds)}) ORDER BY seq")
+    args = {"log": log, "after": after, **kinds} | ({"upto": upto} if upto is not None else {})
     problem = None
     for seq, kind, body in driver_rows(s, sql, args, batch=_BATCH, whole=True):  # read to the end: see whole
         if problem is not None:

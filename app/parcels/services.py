@@ -1,15 +1,17 @@
 """Parcels: intake of geometry, area, 四至, overlap refusal, history."""
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.codes import CodeError, parse_parcel_code
-from app.db import UnitOfWork
+from app.db import UnitOfWork, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import PARCEL_KINDS, Parcel, ParcelVersion
@@ -169,6 +171,30 @@ def version_entry(v: ParcelVersion, wkb_hex: str | None = None) -> dict:
             "geometry_wkb": wkb_hex if wkb_hex is not None else shapely.to_wkb(v.geom, hex=True)}
 
 
+def check_overlaps(repo: ParcelRepository, geom, tolerance_m2: float, *,
+                   exclude: str | None = None) -> list[dict]:
+    """Refuse ``geom`` if it overlaps a current parcel by more than the tolerance.
+
+    Args:
+        exclude: a parcel code left out of the check (a parcel does not overlap its own earlier boundary).
+    Returns:
+        The overlaps within the tolerance, ``{"code", "overlap_m2"}``, largest first.
+    Raises:
+        RuleViolation: PARCEL_OVERLAP, with every overlap above the tolerance.
+    """
+    rows, geoms = repo.overlapping(geom)
+    if exclude is not None:
+        keep = [i for i, r in enumerate(rows) if r.parcel_code != exclude]
+        rows, geoms = [rows[i] for i in keep], geoms[keep]
+    overlaps = gis_area.overlap_areas_m2(geom, geoms) if rows else np.array([])
+    found = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
+                    for r, a in zip(rows, overlaps) if round(a, 2) > 0), key=lambda o: -o["overlap_m2"])
+    blocking = [o for o in found if o["overlap_m2"] > tolerance_m2]
+    if blocking:
+        raise RuleViolation("PARCEL_OVERLAP", details={"tolerance_m2": tolerance_m2, "overlaps": blocking})
+    return found
+
+
 def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, collective: str,
                     kind: str, land_use: str, geometry, crs: str | None = None, code: str | None = None,
                     name: str | None = None, declared_area_m2: float | None = None,
@@ -193,14 +219,7 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         ledger.lock_log(s, coll.county_code)
         repo = ParcelRepository(s)
         code = _parcel_code(s, repo, coll.code, code)
-        rows, geoms = repo.overlapping(geom)
-        overlaps = gis_area.overlap_areas_m2(geom, geoms) if rows else np.array([])
-        found = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
-                        for r, a in zip(rows, overlaps) if round(a, 2) > 0), key=lambda o: -o["overlap_m2"])
-        blocking = [o for o in found if o["overlap_m2"] > policy.overlap_tolerance_m2]
-        if blocking:
-            raise RuleViolation("PARCEL_OVERLAP", details={"tolerance_m2": policy.overlap_tolerance_m2,
-                                                           "overlaps": blocking})
+        found = check_overlaps(repo, geom, policy.overlap_tolerance_m2)
         area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
         s.add(Parcel(code=code, collective_code=coll.code, county_code=coll.county_code))
         version = new_version(code=code, version=1, collective=coll.code, kind=kind, land_use=land_use,
@@ -216,6 +235,58 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
                 {"rule": "PARCEL_OVERLAP", "message": "与已登记地块有容差内的微小重叠", **o} for o in found]
         uow.commit()
     return out
+
+
+def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code: str, geometry,
+                    crs: str | None = None, on: dt.date, cause: dict) -> ParcelVersion:
+    """Correct a parcel's boundary as a new version (the old one is closed, never overwritten).
+
+    Runs inside the caller's transaction and neither commits nor checks the actor's role: the
+    caller (an arbitration award's registry order, say) authorises. The new version keeps everything
+    but the geometry and its measured area; overlaps within the tolerance are accepted, as at
+    registration, and not reported.
+
+    Args:
+        s: the caller's session; the new version and its ledger entry commit or roll back with it.
+        geometry: the corrected boundary, GeoJSON in ``crs`` (default EPSG:4490), checked as at registration.
+        on: the day the correction takes legal effect (the order's date), recorded in the ledger entry.
+        cause: JSON-ready facts of why (``{"dispute": 12, "award": "..."}``), recorded in the ledger entry.
+    Returns:
+        The new current version, flushed, with its ``ledger_seq``.
+    Raises:
+        NotFound: the parcel is unknown, has no current version, or is outside the actor's scope.
+        RuleViolation: GEOMETRY_INVALID, GEOMETRY_TOO_COMPLEX, CRS_UNSUPPORTED, OUTSIDE_SUPPORTED_AREA,
+            PARCEL_OVERLAP (with another parcel; the parcel's own boundary does not count).
+        DomainError: 422 when the boundary is the current one (nothing would change).
+    """
+    parcel = s.get(Parcel, code) if actor.sees(code) else None
+    if parcel is None:
+        raise NotFound("地块", "Parcel", code)
+    geom = intake_geometry(geometry, crs, policy.limits)
+    ledger.lock_log(s, parcel.county_code)
+    repo = ParcelRepository(s)
+    current = repo.current(code)
+    if current is None:
+        raise NotFound("地块", "Parcel", code)
+    if shapely.equals(geom, current.geom):
+        raise DomainError("新界址与地块现有界址相同，无需更正", "the new boundary is the parcel's current one: "
+                          "nothing changes", status=422, details={"code": code})
+    check_overlaps(repo, geom, policy.overlap_tolerance_m2, exclude=code)
+    area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
+    version = new_version(code=code, version=current.version + 1, collective=current.collective_code,
+                          kind=current.kind, land_use=current.land_use, name=current.name,
+                          declared_area_m2=current.declared_area_m2, basic_farmland=current.basic_farmland,
+                          area_m2=area_m2, geom=geom)
+    # The lifespans meet; the close is flushed first, as the one-current-version index and the
+    # SQLite R*Tree trigger (which drops a closed version's box) need.
+    current.valid_to = version.valid_from = utcnow()
+    s.flush()
+    version.ledger_seq = ledger.append(s, county=parcel.county_code, kind="parcel.revised", actor=actor,
+                                       subjects=[code], data=version_entry(version) | {
+                                           "on": on.isoformat(), "cause": cause})
+    s.add(version)
+    s.flush()
+    return version
 
 
 def get_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, code: str,

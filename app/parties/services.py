@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
@@ -291,34 +292,87 @@ def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str,
         NotFound: collective, person or document unknown or outside scope.
     """
     require_role(actor, REGISTRY_WRITERS)
-    _not_future(decided_on, "decided_on")
     with uow:
-        s = uow.session
-        collective, person, doc = _membership_parties(s, actor, collective_code, person_id, resolution_document)
-        if not belongs(person.household_code, collective.code):
-            raise RuleViolation("PERSON_NOT_IN_COLLECTIVE",
-                                details={"household": person.household_code, "collective": collective.code})
-        if decided_on < person.birth_date:
-            raise RuleViolation("DATE_ORDER", reason_zh="决议日期早于出生日期",
-                                reason_en="decided_on is before the person's birth date")
-        current = s.scalar(select(Membership).where(Membership.person_id == person.id,
-                                                    Membership.valid_to.is_(None)))
-        if current is not None:
-            rule = "ALREADY_A_MEMBER" if current.collective_code == collective.code else "MEMBER_OF_OTHER_COLLECTIVE"
-            raise RuleViolation(rule, details={"collective": current.collective_code,
-                                               "membership": current.id})
-        m = Membership(collective_code=collective.code, person_id=person.id,
-                       county_code=collective.county_code, basis=basis, decided_on=decided_on,
-                       resolution_document_id=doc, valid_from=decided_on, ledger_seq=0)
-        s.add(m)
-        s.flush()
-        m.ledger_seq = ledger.append(
-            s, county=collective.county_code, kind="membership.recognised", actor=actor,
-            subjects=[collective.code, person.household_code], data=membership_entry(m, person.id_number))
-        s.flush()
+        m = recognise(uow.session, actor=actor, collective_code=collective_code, person_id=person_id, basis=basis,
+                      decided_on=decided_on, resolution_document=resolution_document)
         view = membership_view(m, actor)
         uow.commit()
     return view
+
+
+def recognise(s: Session, *, actor: Principal, collective_code: str, person_id: int, basis: str,
+              decided_on: dt.date, resolution_document: int | None = None, cause: dict | None = None) -> Membership:
+    """Recognise a membership inside the caller's transaction (the body of :func:`recognise_member`).
+
+    No role check and no commit: the caller authorises and commits. ``cause`` (an award's order, say)
+    goes into the ledger entry when given.
+
+    Raises:
+        RuleViolation: PERSON_NOT_IN_COLLECTIVE, ALREADY_A_MEMBER, MEMBER_OF_OTHER_COLLECTIVE, DATE_ORDER.
+        NotFound: collective, person or document unknown or outside scope.
+    """
+    _not_future(decided_on, "decided_on")
+    collective, person, doc = _membership_parties(s, actor, collective_code, person_id, resolution_document)
+    ledger.lock_log(s, collective.county_code)
+    if not belongs(person.household_code, collective.code):
+        raise RuleViolation("PERSON_NOT_IN_COLLECTIVE",
+                            details={"household": person.household_code, "collective": collective.code})
+    if decided_on < person.birth_date:
+        raise RuleViolation("DATE_ORDER", reason_zh="决议日期早于出生日期",
+                            reason_en="decided_on is before the person's birth date")
+    current = s.scalar(select(Membership).where(Membership.person_id == person.id,
+                                                Membership.valid_to.is_(None)))
+    if current is not None:
+        rule = "ALREADY_A_MEMBER" if current.collective_code == collective.code else "MEMBER_OF_OTHER_COLLECTIVE"
+        raise RuleViolation(rule, details={"collective": current.collective_code,
+                                           "membership": current.id})
+    m = Membership(collective_code=collective.code, person_id=person.id,
+                   county_code=collective.county_code, basis=basis, decided_on=decided_on,
+                   resolution_document_id=doc, valid_from=decided_on, ledger_seq=0)
+    s.add(m)
+    s.flush()
+    data = membership_entry(m, person.id_number) | ({"cause": cause} if cause is not None else {})
+    m.ledger_seq = ledger.append(s, county=collective.county_code, kind="membership.recognised", actor=actor,
+                                 subjects=[collective.code, person.household_code], data=data)
+    s.flush()
+    return m
+
+
+def restore_membership(s: Session, *, actor: Principal, collective_code: str, person_id: int, on: dt.date,
+                       cause: dict) -> int:
+    """Recognise again a person whose membership of the collective was ended unlawfully (an award's order).
+
+    The new membership takes the basis of the person's last ended membership of that collective and
+    begins ``on`` (not before that membership ended). Inside the caller's transaction: no role check,
+    no commit.
+
+    Returns:
+        The ``seq`` of the ``membership.recognised`` entry, which carries ``cause``.
+
+    Raises:
+        RuleViolation: NOT_A_MEMBER (the person never was a member of that collective),
+            PERSON_NOT_IN_COLLECTIVE, ALREADY_A_MEMBER, MEMBER_OF_OTHER_COLLECTIVE,
+            DATE_ORDER (``on`` in the future, before the birth date or before the last membership ended).
+        NotFound: collective or person unknown or outside scope.
+    """
+    collective = visible_collective(s, actor, collective_code)
+    person = _visible_person(s, actor, person_id)
+    ledger.lock_log(s, collective.county_code)
+    last = s.scalar(select(Membership).where(
+        Membership.person_id == person.id, Membership.collective_code == collective.code,
+        Membership.valid_to.is_not(None)).order_by(Membership.valid_to.desc(), Membership.id.desc()).limit(1))
+    if last is None:
+        raise RuleViolation("NOT_A_MEMBER", reason_zh="此人从未是该集体经济组织成员，无可恢复的成员身份",
+                            reason_en="the person never was a member of this collective: nothing to restore",
+                            details={"person": person.id, "collective": collective.code,
+                                     "reason": "never a member of this collective"})
+    if on < last.valid_to:
+        raise RuleViolation("DATE_ORDER", reason_zh="恢复日期早于原成员身份终止日期",
+                            reason_en="on is before the last membership ended",
+                            details={"membership": last.id, "ended_on": last.valid_to.isoformat()})
+    m = recognise(s, actor=actor, collective_code=collective.code, person_id=person.id, basis=last.basis,
+                  decided_on=on, cause=cause)
+    return m.ledger_seq
 
 
 def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
@@ -16,6 +17,7 @@ from app.parties.models import Collective, Household, Membership, Person
 from app.parties.services import (REGISTRY_WRITERS, belongs, person_view, require_role, visible_collective,
                                   visible_document)
 from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, SharePlan
+from app.transfers.models import TransferHold
 from gis.area import m2_to_mu
 
 #: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
@@ -360,54 +362,202 @@ def register_income_share(uow: UnitOfWork, *, actor: Principal, holder: str, sha
 
     Raises:
         RuleViolation: SHARE_PLAN_REQUIRED, SHARES_NOT_WHOLE, SHARES_EXCEED_PLAN, SHARE_HOLDING_CAP,
-            NOT_A_MEMBER (the household has no recognised member of the collective).
+            NOT_A_MEMBER (the household has no recognised member of the collective),
+            RIGHT_NOT_ACTIVE (the household's income-share right has ended).
+        NotFound: the household is unknown or outside the actor's scope.
     """
     require_role(actor, REGISTRY_WRITERS)
     with uow:
         s = uow.session
-        household = _visible_household(s, actor, holder)
-        ledger.lock_log(s, household.county_code)
-        plan = open_plan(s, household.collective_code)
-        if plan is None:
-            raise RuleViolation("SHARE_PLAN_REQUIRED", details={"collective": household.collective_code})
-        if plan.whole_shares and shares != shares.to_integral_value():
-            raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
-        if not recognised_members(s, household.code):
-            raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code,
-                                                         "reason": "no recognised member in the household"})
-        right_id = household.code + ID_SUFFIX["income_share"]
-        total = _allocated(s, household.collective_code, except_right=right_id) + shares
-        if total > Decimal(str(plan.total_shares)):
-            raise RuleViolation("SHARES_EXCEED_PLAN", details={"requested": str(shares), "would_total": str(total),
-                                                               "total_shares": str(plan.total_shares)})
-        cap = plan.max_holding_per_household
-        if cap is not None and shares > Decimal(str(cap)):
-            raise RuleViolation("SHARE_HOLDING_CAP", details={"requested": str(shares),
-                                                              "max_holding_per_household": str(cap)})
-        today = dt.date.today()
-        right = s.get(Right, right_id)
-        kind = "right.income_share.requantified" if right is not None else "right.income_share.registered"
-        if right is None:
-            right = Right(id=right_id, type="income_share", holder_code=household.code,
-                          collective_code=household.collective_code, county_code=household.county_code,
-                          start=today, valid_from=today, ledger_seq=0)
-            s.add(right)
-            s.flush()
-        current = s.scalar(select(RightShares).where(RightShares.right_id == right_id,
-                                                     RightShares.valid_to.is_(None)))
-        if current is not None:
-            current.valid_to = today
-        seq = ledger.append(s, county=household.county_code, kind=kind, actor=actor,
-                            subjects=[right_id, household.code],
-                            data=shares_entry(right_id, household.code, shares, plan.total_shares))
-        if not right.ledger_seq:
-            right.ledger_seq = seq
-        s.add(RightShares(right_id=right_id, county_code=household.county_code, shares=shares,
-                          valid_from=today, ledger_seq=seq))
-        s.flush()
+        right = quantify_shares(s, actor=actor, holder=holder, shares=shares)
         view = right_view(s, right, actor, as_of=None)
         uow.commit()
     return view
+
+
+def quantify_shares(s: Session, *, actor: Principal, holder: str, shares: Decimal, on: dt.date | None = None,
+                    cause: dict | None = None) -> Right:
+    """Quantify (or re-quantify) a household's shares inside the caller's transaction.
+
+    The body of :func:`register_income_share`, also run by an award's order: no role check, no commit.
+    The holding changes ``on`` (today when None); ``on`` and ``cause`` go into the ledger entry when given.
+
+    Raises:
+        RuleViolation: SHARE_PLAN_REQUIRED, SHARES_NOT_WHOLE, SHARES_EXCEED_PLAN, SHARE_HOLDING_CAP,
+            NOT_A_MEMBER (the household has no recognised member of the collective),
+            RIGHT_NOT_ACTIVE (the household's income-share right has ended),
+            DATE_ORDER (``on`` in the future, or before the current holding or the right began).
+        DomainError: 422 when ``shares`` is not above zero.
+        NotFound: the household is unknown or outside the actor's scope.
+    """
+    shares = Decimal(str(shares))
+    if not shares > 0:
+        raise DomainError("份额须大于零", "shares must be above zero", status=422,
+                          errors={"shares": ["must be above zero"]})
+    today = dt.date.today()
+    if on is not None and on > today:
+        raise RuleViolation("DATE_ORDER", reason_zh="量化日期晚于今天", reason_en="on is in the future")
+    day = today if on is None else on
+    household = _visible_household(s, actor, holder)
+    ledger.lock_log(s, household.county_code)
+    plan = open_plan(s, household.collective_code)
+    if plan is None:
+        raise RuleViolation("SHARE_PLAN_REQUIRED", details={"collective": household.collective_code})
+    if plan.whole_shares and shares != shares.to_integral_value():
+        raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
+    if not recognised_members(s, household.code):
+        raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code,
+                                                     "reason": "no recognised member in the household"})
+    right_id = household.code + ID_SUFFIX["income_share"]
+    total = _allocated(s, household.collective_code, except_right=right_id) + shares
+    if total > Decimal(str(plan.total_shares)):
+        raise RuleViolation("SHARES_EXCEED_PLAN", details={"requested": str(shares), "would_total": str(total),
+                                                           "total_shares": str(plan.total_shares)})
+    cap = plan.max_holding_per_household
+    if cap is not None and shares > Decimal(str(cap)):
+        raise RuleViolation("SHARE_HOLDING_CAP", details={"requested": str(shares),
+                                                          "max_holding_per_household": str(cap)})
+    right = s.get(Right, right_id)
+    if right is not None and right.valid_to is not None:
+        # its shares would count against no plan (_allocated reads open rights only)
+        raise RuleViolation("RIGHT_NOT_ACTIVE", reason_zh="该户集体收益分配权已终止",
+                            reason_en="the household's income-share right has ended",
+                            details={"right": right.id, "valid_to": right.valid_to.isoformat()})
+    current = s.scalar(select(RightShares).where(RightShares.right_id == right_id,
+                                                 RightShares.valid_to.is_(None)))
+    began = max([x.valid_from for x in (right, current) if x is not None], default=day)
+    if day < began:
+        raise RuleViolation("DATE_ORDER", reason_zh="量化日期早于现有份额的起始日期",
+                            reason_en="on is before the current holding began", details={"valid_from": began.isoformat()})
+    kind = "right.income_share.requantified" if right is not None else "right.income_share.registered"
+    if right is None:
+        right = Right(id=right_id, type="income_share", holder_code=household.code,
+                      collective_code=household.collective_code, county_code=household.county_code,
+                      start=day, valid_from=day, ledger_seq=0)
+        s.add(right)
+        s.flush()
+    if current is not None:
+        current.valid_to = day
+    data = shares_entry(right_id, household.code, shares, plan.total_shares)
+    data |= ({"on": on.isoformat()} if on is not None else {}) | ({"cause": cause} if cause is not None else {})
+    seq = ledger.append(s, county=household.county_code, kind=kind, actor=actor,
+                        subjects=[right_id, household.code], data=data)
+    if not right.ledger_seq:
+        right.ledger_seq = seq
+    s.add(RightShares(right_id=right_id, county_code=household.county_code, shares=shares,
+                      valid_from=day, ledger_seq=seq))
+    s.flush()
+    return right
+
+
+def restore_shares(s: Session, *, actor: Principal, holder: str, shares: Decimal, on: dt.date, cause: dict) -> int:
+    """Set a household's income shares to ``shares`` from ``on``, as an award orders, inside the caller's
+    transaction. Every plan rule applies: an award lowering one household to raise another orders the
+    lowering first.
+
+    Returns:
+        The ``seq`` of the ``right.income_share.registered`` / ``.requantified`` entry, which carries ``cause``.
+
+    Raises:
+        RuleViolation: SHARE_PLAN_REQUIRED, SHARES_NOT_WHOLE, SHARES_EXCEED_PLAN, SHARE_HOLDING_CAP,
+            NOT_A_MEMBER, RIGHT_NOT_ACTIVE, DATE_ORDER (as :func:`quantify_shares`).
+        DomainError: 422 when ``shares`` is not above zero.
+        NotFound: the household is unknown or outside the actor's scope.
+    """
+    right = quantify_shares(s, actor=actor, holder=holder, shares=shares, on=on, cause=cause)
+    return s.scalar(select(RightShares.ledger_seq).where(RightShares.right_id == right.id,
+                                                         RightShares.valid_to.is_(None)))
+
+
+def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: str, on: dt.date,
+                 cause: dict) -> int:
+    """Move parcels from the contracts they are under to another household's contract (an award's order).
+
+    Inside the caller's transaction: no role check, no commit. Each parcel's link to its contract ends
+    ``on`` and a link to ``to_right`` opens ``on`` with the same contract area, as a completed transfer
+    does; a contract left without land ends ``on`` (农村土地承包法 第三十四条). The receiving contract keeps
+    its own term. Nothing changes when any check refuses.
+
+    Returns:
+        The ``seq`` of the ``right.parcels_moved`` entry.
+
+    Raises:
+        NotFound: ``to_right`` or a parcel unknown or outside the actor's scope.
+        RuleViolation: RIGHT_NOT_ACTIVE (``to_right`` has ended), PARCEL_KIND_MISMATCH (``to_right`` is not
+            a contract), PARCEL_NOT_IN_RIGHT (a parcel under no open contract), PARCEL_ALREADY_CONTRACTED
+            (a parcel already under ``to_right``), SAME_COLLECTIVE_ONLY (a parcel's contract is of another
+            collective; 第三十三、三十四条), RIGHT_BUSY (an open transfer holds a parcel),
+            DATE_ORDER (``on`` in the future, before a current link began or outside ``to_right``'s term).
+        DomainError: 422 for an empty or repeated parcel list.
+    """
+    if not parcels:
+        raise DomainError("请给出要移转的地块", "give the parcels to move", status=422,
+                          errors={"parcels": ["empty"]})
+    if on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="移转日期晚于今天", reason_en="on is in the future")
+    target = s.get(Right, to_right) if isinstance(to_right, str) and actor.sees(to_right) else None
+    if target is None:
+        raise NotFound("权利", "Right", to_right)
+    ledger.lock_log(s, target.county_code)
+    s.refresh(target, with_for_update=True)  # read again under the log's lock
+    if target.type != "contract":
+        raise RuleViolation("PARCEL_KIND_MISMATCH", details={"right": target.id, "type": target.type,
+                                                             "required": "contract"})
+    if target.valid_to is not None:
+        raise RuleViolation("RIGHT_NOT_ACTIVE", reason_zh="接收地块的承包合同已终止",
+                            reason_en="the receiving contract has ended",
+                            details={"right": target.id, "valid_to": target.valid_to.isoformat()})
+    _current_versions(s, actor, parcels)
+    links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
+        RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None)).with_for_update())}
+    givers = {r.id: r for r in s.scalars(select(Right).where(
+        Right.id.in_(sorted({link.right_id for link in links.values()}))))}
+    loose = [c for c in parcels if c not in links or givers[links[c].right_id].type != "contract"
+             or givers[links[c].right_id].valid_to is not None]
+    if loose:
+        raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={"parcels": loose,
+                                                            "reason": "under no open contract"})
+    already = [c for c in parcels if links[c].right_id == target.id]
+    if already:
+        raise RuleViolation("PARCEL_ALREADY_CONTRACTED",
+                            details={"parcels": [{"code": c, "right": target.id} for c in already]})
+    foreign = [{"code": c, "right": links[c].right_id, "collective": givers[links[c].right_id].collective_code}
+               for c in parcels if givers[links[c].right_id].collective_code != target.collective_code]
+    if foreign:
+        raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"collective": target.collective_code,
+                                                             "parcels": foreign})
+    busy = s.scalars(select(TransferHold.transfer_id).where(
+        TransferHold.key.in_([f"parcel:{c}" for c in parcels]))).all()
+    if busy:
+        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))})
+    began = max(link.valid_from for link in links.values())
+    if on < began or on < target.start or (target.end is not None and on > target.end):
+        raise RuleViolation("DATE_ORDER", reason_zh="移转日期早于地块现有承包关系的起始日期，或不在接收合同的承包期内",
+                            reason_en="on is before a parcel's current link began or outside the receiving "
+                            "contract's term", details={"links_from": began.isoformat(),
+                                                         "start": target.start.isoformat(),
+                                                         "end": None if target.end is None else target.end.isoformat()})
+    from_rights = list(dict.fromkeys(links[c].right_id for c in parcels))
+    seq = ledger.append(s, county=target.county_code, kind="right.parcels_moved", actor=actor,
+                        subjects=[target.id, *from_rights, *parcels],
+                        data={"parcels": [{"code": c, "from": links[c].right_id,
+                                           "contract_area_m2": None if links[c].contract_area_m2 is None
+                                           else float(links[c].contract_area_m2)} for c in parcels],
+                              "to": target.id, "on": on.isoformat(), "cause": cause})
+    for link in links.values():
+        link.valid_to, link.end_ledger_seq = on, seq
+    s.flush()  # the partial unique index allows one open link per parcel: close before opening
+    s.add_all(RightParcel(right_id=target.id, parcel_code=c, county_code=links[c].county_code, valid_from=on,
+                          contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c in parcels)
+    s.flush()
+    left = dict(s.execute(select(RightParcel.right_id, func.count()).where(
+        RightParcel.right_id.in_(from_rights), RightParcel.valid_to.is_(None))
+        .group_by(RightParcel.right_id)).all())
+    for right_id in from_rights:
+        if not left.get(right_id):  # 第三十四条: a contract left without land ends with it
+            givers[right_id].valid_to = on
+    s.flush()
+    return seq
 
 
 def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history: bool = False) -> dict:

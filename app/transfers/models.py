@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, UTCDateTime, utcnow
 
 TRANSFER_KINDS = ("transfer", "exchange", "lease", "share_in", "exit")
-#: pending → (issuer consent) → paid → completed; or withdrawn / refused.
-TRANSFER_STATUSES = ("pending", "consented", "paid", "completed", "withdrawn", "refused")
+#: pending → (issuer consent) → paid → completed; or withdrawn / refused; or voided, open or completed, by a
+#: binding award that found it made under duress (民法典 第一百五十条; see ``void_transfer``).
+TRANSFER_STATUSES = ("pending", "consented", "paid", "completed", "withdrawn", "refused", "voided")
 OPEN_STATUSES = ("pending", "consented", "paid")
 #: The issuer's answer to a 转让 (农村土地承包法 第三十四条; 司法解释 第十三条: a refusal without
 #: legal grounds, or no answer, does not make the transfer void).

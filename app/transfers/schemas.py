@@ -125,14 +125,15 @@ class TransferQueryArgsSchema(PageArgsSchema):
 class TransferSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
-    status = fields.String(metadata={"description": "pending, consented, paid, completed, withdrawn or refused"})
+    status = fields.String(metadata={"description": "pending, consented, paid, completed, withdrawn, refused, or "
+                                                    "voided by an arbitration award"})
     right = fields.String()
     from_ = fields.String(data_key="from")
     to = fields.String(allow_none=True)
     counter_right = fields.String(allow_none=True)
     to_party = fields.Dict(allow_none=True, metadata={"description": "an outside party taking a management right"})
     management_right = fields.Integer(allow_none=True, metadata={"description": "the 土地经营权 a completed lease "
-                                                                               "or share-in created"})
+                                                                               "or share-in created (ended if voided)"})
     parcels = fields.List(fields.String())
     shares = fields.String(allow_none=True)
     price = fields.String()
