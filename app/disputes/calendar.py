@@ -15,6 +15,7 @@ that leaned on the assumption says so (``assumed_years``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -22,6 +23,16 @@ import chinese_calendar
 
 #: How the day was known: the package's official data, a schedule an admin loaded, or Monday–Friday.
 OFFICIAL, LOADED, ASSUMED = "official", "loaded", "assumed"
+
+
+@functools.lru_cache(maxsize=16384)
+def _official(d: dt.date) -> bool | None:
+    """Whether ``d`` is an official working day, None for a year the package does not ship. Cached: the
+    package scans its whole table to validate every date it is asked about."""
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -58,10 +69,10 @@ class WorkCalendar:
         """(whether ``d`` is a working day, how that is known)."""
         if d.year in self.loaded_years:
             return self.loaded.get(d, d.weekday() < 5), LOADED
-        try:
-            return chinese_calendar.is_workday(d), OFFICIAL
-        except NotImplementedError:  # a year the package does not ship
+        official = _official(d)
+        if official is None:  # a year the package does not ship
             return d.weekday() < 5, ASSUMED
+        return official, OFFICIAL
 
     def add_working_days(self, start: dt.date, n: int) -> Due:
         """The ``n``-th working day after ``start`` (``n`` ≥ 1; the start day is not counted)."""
@@ -120,6 +131,8 @@ class Period:
     working: bool  #: working days (工作日) rather than calendar days
     article: str
     zh: str  #: what must be done by then
+    #: whose period it is: the committee's duty (overdue when missed), or a party's time (it lapses)
+    by: str = "committee"
 
     @property
     def basis(self) -> str:
@@ -129,11 +142,12 @@ class Period:
 PERIODS = (
     Period("acceptance_decision", "received", 5, True, "第二十三、二十四条", "书面决定受理或者不予受理"),
     Period("copy_to_respondent", "accepted", 5, True, "第二十五条", "将受理通知书、仲裁规则、仲裁员名册和申请书副本送达被申请人"),
-    Period("defence", "copy_served", 10, False, "第二十五条", "被申请人提交答辩书"),
+    Period("defence", "copy_served", 10, False, "第二十五条", "被申请人提交答辩书", by="respondent"),
     Period("tribunal_notice", "tribunal_formed", 2, True, "第二十七条", "将仲裁庭组成情况书面通知当事人"),
     Period("award_served", "award_made", 3, True, "第四十五条", "送达裁决书"),
     Period("case_closed", "accepted", CASE_DAYS, False, "第四十七条", "仲裁结案"),
-    Period("lawsuit", "award_received", 30, False, "第四十八条", "不服裁决的，向人民法院起诉；逾期不起诉的，裁决书发生法律效力"),
+    Period("lawsuit", "award_served", 30, False, "第四十八条", "不服裁决的，向人民法院起诉；逾期不起诉的，裁决书发生法律效力",
+           by="parties"),
 )
 
 
@@ -144,6 +158,7 @@ class Deadline:
     basis: str
     zh: str
     assumed_years: frozenset[int] = frozenset()
+    by: str = "committee"
 
 
 def deadlines(calendar: WorkCalendar, events: Mapping[str, dt.date], *, extension_days: int = 0) -> list[Deadline]:
@@ -151,7 +166,7 @@ def deadlines(calendar: WorkCalendar, events: Mapping[str, dt.date], *, extensio
 
     Args:
         events: event → the day it happened (``received``, ``accepted``, ``copy_served``,
-            ``tribunal_formed``, ``award_made``, ``award_received``).
+            ``tribunal_formed``, ``award_made``, ``award_served``: the day the award reached the parties).
         extension_days: the one extension of the case's 60 days the chair approved (0 to 30).
 
     Raises:
@@ -166,7 +181,7 @@ def deadlines(calendar: WorkCalendar, events: Mapping[str, dt.date], *, extensio
             continue
         days = p.days + (extension_days if p.key == "case_closed" else 0)
         due = calendar.add_working_days(start, days) if p.working else calendar.add_days(start, days)
-        out.append(Deadline(p.key, due.due_on, p.basis, p.zh, due.assumed_years))
+        out.append(Deadline(p.key, due.due_on, p.basis, p.zh, due.assumed_years, p.by))
     return sorted(out, key=lambda d: (d.due_on, d.key))
 
 

@@ -1,4 +1,5 @@
-"""The committee's documents as A4 PDF: the acceptance notice (受理通知书) with the case's deadlines.
+"""The committee's documents as A4 PDF: the acceptance notice (受理通知书) with the case's deadlines, and
+the award (裁决书) with its result, its registry orders, the time to sue and the day it binds.
 
 Set with the certificates' font and styles (:mod:`app.pdf`); the layout takes plain data, never a model
 or a session.
@@ -31,24 +32,90 @@ class AcceptanceNotice:
     committee: str = "农村土地承包仲裁委员会"
 
 
-def render_acceptance_notice(n: AcceptanceNotice) -> bytes:
-    """The notice to both parties that the application was accepted (第二十四、二十五条)."""
-    register_font()
-    sheet = styles()
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
-                            bottomMargin=20 * mm, title=f"受理通知书 {n.number}", author=n.committee)
-    body = sheet["body"]
-    rows = [[Paragraph(text(what), body), Paragraph(date_zh(due), body), Paragraph(text(basis), body)]
-            for what, due, basis in n.deadlines]
-    table = Table([[Paragraph(h, body) for h in ("事项", "期限届满日", "依据")], *rows],
-                  colWidths=(80 * mm, 35 * mm, 55 * mm))
+@dataclass(frozen=True, kw_only=True)
+class AwardDocument:
+    """Everything an award prints, already resolved to text and dates (第四十五条)."""
+
+    number: str
+    applicant: str
+    respondent: str
+    claims: str
+    defence: str | None
+    reasons: str
+    result: str
+    orders: tuple[str, ...]  #: each registry order in words
+    made_on: date
+    by_default: bool
+    tribunal: tuple[tuple[str, str], ...]  #: (role, name): 首席仲裁员 / 仲裁员 / 独任仲裁员
+    dissent: str | None
+    served_by: date  #: the day the committee must serve it (三个工作日)
+    served_on: date | None
+    sue_by: date | None  #: 30 days from service (第四十八条), once served
+    committee: str = "农村土地承包仲裁委员会"
+
+
+def _sheet() -> dict:
+    register_font()  # before any paragraph is made in the font
+    return styles()
+
+
+def _table(rows: list[tuple[str, ...]], widths: tuple[float, ...], body) -> Table:
+    table = Table([[Paragraph(text(cell), body) for cell in row] for row in rows], colWidths=widths)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONTNAME", (0, 0), (-1, -1), FONT),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story = [
-        Paragraph("受理通知书", sheet["title"]),
-        Paragraph(text(n.number), sheet["number"]),
-        Spacer(1, 6 * mm),
+    return table
+
+
+def _build(title: str, number: str, committee: str, signed_on: date, story: list) -> bytes:
+    """An A4 document: its title and number above ``story``, the committee and the day below."""
+    sheet = _sheet()
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
+                            bottomMargin=20 * mm, title=f"{title} {number}", author=committee)
+    doc.build([Paragraph(title, sheet["title"]), Paragraph(text(number), sheet["number"]), Spacer(1, 6 * mm),
+               *story, Spacer(1, 10 * mm),
+               Paragraph(f"{text(committee)}　　{date_zh(signed_on)}", sheet["number"])])
+    return out.getvalue()
+
+
+def render_award(a: AwardDocument) -> bytes:
+    """The award as the law asks it to read (第四十五条): the claims, the facts in dispute, the reasons,
+    the result, the day, the tribunal, and the right and time to sue."""
+    sheet = _sheet()
+    body, heading = sheet["body"], sheet["heading"]
+    story = [Paragraph(f"申请人：{text(a.applicant)}", body), Paragraph(f"被申请人：{text(a.respondent)}", body),
+             Spacer(1, 3 * mm), Paragraph("仲裁请求", heading), Paragraph(text(a.claims), body)]
+    if a.defence:
+        story += [Paragraph("被申请人答辩", heading), Paragraph(text(a.defence), body)]
+    story += [Paragraph("裁决理由", heading), Paragraph(text(a.reasons), body),
+              Paragraph("裁决结果", heading), Paragraph(text(a.result), body)]
+    if a.orders:
+        story += [Paragraph("本裁决发生法律效力后，登记机构依下列事项办理登记：", body),
+                  *(Paragraph(f"{i}．{text(order)}", body) for i, order in enumerate(a.orders, start=1))]
+    if a.by_default:
+        story.append(Paragraph("被申请人经书面通知，无正当理由不到庭，本庭依法缺席裁决（第三十五条）。", body))
+    story += [Spacer(1, 3 * mm),
+              Paragraph("当事人不服本裁决的，可以自收到裁决书之日起三十日内向人民法院起诉；逾期不起诉的，"
+                        "裁决书即发生法律效力（第四十八条）。一方当事人逾期不履行的，另一方当事人可以向被申请人住所地"
+                        "或者财产所在地的基层人民法院申请执行（第四十九条）。", body),
+              Spacer(1, 2 * mm)]
+    deadlines = [("事项", "日期", "依据"), ("裁决作出", date_zh(a.made_on), "第四十四条"),
+                 ("送达裁决书", date_zh(a.served_on) if a.served_on else f"应于{date_zh(a.served_by)}前", "第四十五条")]
+    if a.sue_by:
+        deadlines.append(("不服裁决向人民法院起诉的期限届满", date_zh(a.sue_by), "第四十八条"))
+    story += [_table(deadlines, (80 * mm, 45 * mm, 45 * mm), body), Spacer(1, 4 * mm),
+              *(Paragraph(f"{text(role)}：{text(name)}", body) for role, name in a.tribunal)]
+    if a.dissent:
+        story.append(Paragraph(f"少数仲裁员的不同意见（记入笔录）：{text(a.dissent)}", body))
+    return _build("裁决书", a.number, a.committee, a.made_on, story)
+
+
+def render_acceptance_notice(n: AcceptanceNotice) -> bytes:
+    """The notice to both parties that the application was accepted (第二十四、二十五条)."""
+    body = _sheet()["body"]
+    table = _table([("事项", "期限届满日", "依据"), *((what, date_zh(due), basis) for what, due, basis in n.deadlines)],
+                   (80 * mm, 35 * mm, 55 * mm), body)
+    return _build("受理通知书", n.number, n.committee, n.accepted_on, [
         Paragraph(f"申请人：{text(n.applicant)}", body),
         Paragraph(f"被申请人：{text(n.respondent)}", body),
         Spacer(1, 3 * mm),
@@ -64,8 +131,4 @@ def render_acceptance_notice(n: AcceptanceNotice) -> bytes:
         Paragraph("被申请人应当自收到仲裁申请书副本之日起十日内向本委员会提交答辩书；书面答辩确有困难的，可以口头答辩"
                   "（第二十五条）。当事人可以依法申请仲裁员回避，回避申请应当在首次开庭前提出。"
                   "农村土地承包经营纠纷仲裁不得向当事人收取费用（第五十二条）。", body),
-        Spacer(1, 10 * mm),
-        Paragraph(f"{text(n.committee)}　　{date_zh(n.accepted_on)}", sheet["number"]),
-    ]
-    doc.build(story)
-    return out.getvalue()
+    ])

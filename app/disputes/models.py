@@ -26,7 +26,12 @@ class CalendarDay(Base):
 CATEGORIES = ("contract", "transfer", "taking_back", "confirmation", "infringement", "membership",
               "income_distribution", "expropriation")
 PROCEDURES = ("mediation", "arbitration")
-DISPUTE_STATUSES = ("received", "accepted", "rejected", "closed")
+#: ``received`` (applied; for mediation: being mediated), ``accepted``, then one of the ends: ``rejected``,
+#: ``withdrawn``, ``mediated`` (an agreement signed: binding), ``awarded`` (binding once the time to sue
+#: has passed), ``in_court`` (a party sued), ``finalized`` (its registry orders executed).
+DISPUTE_STATUSES = ("received", "accepted", "rejected", "withdrawn", "mediated", "awarded", "in_court", "finalized")
+#: Statuses in which nothing more happens at the committee.
+ENDED = frozenset({"rejected", "withdrawn", "in_court", "finalized"})
 
 
 class Dispute(Base):
@@ -34,6 +39,8 @@ class Dispute(Base):
 
     ``events`` records the day each step happened (``received``, ``accepted`` …); the statutory
     deadlines are computed from them on the working-day calendar (:mod:`app.disputes.calendar`).
+    ``record`` keeps what each step decided (the tribunal, hearings, recusals, the award and its
+    registry orders …) with the evidence documents attached to it.
     """
 
     __tablename__ = "disputes"
@@ -55,5 +62,6 @@ class Dispute(Base):
     status: Mapped[str] = mapped_column(String(20), default="received")
     events: Mapped[dict] = mapped_column(JSON)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    record: Mapped[dict] = mapped_column(JSON, default=dict)
     opened_by: Mapped[str] = mapped_column(String(100))
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -5,6 +5,7 @@ import re
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.disputes.models import CATEGORIES, DISPUTE_STATUSES, PROCEDURES
+from app.disputes.orders import ORDER_TYPES
 from app.extensions import PageArgsSchema, Schema, StrictBoolean, Text
 
 
@@ -60,6 +61,8 @@ class DeadlineSchema(Schema):
     what = fields.String()
     pending = fields.Boolean()
     overdue = fields.Boolean()
+    by = fields.String(metadata={"description": "`committee` (overdue when missed), `respondent` or `parties` "
+                                                "(their time runs out)"})
     assumed_years = fields.List(fields.Integer(), metadata={
         "description": "years whose official schedule is not known yet: Monday–Friday was assumed"})
 
@@ -82,6 +85,10 @@ class DisputeSchema(Schema):
     events = fields.Dict(keys=fields.String(), values=fields.Date())
     deadlines = fields.Dict(keys=fields.String(), values=fields.Nested(DeadlineSchema))
     calendar_assumed = fields.List(fields.Integer())
+    binding = fields.Boolean(metadata={"description": "the agreement or award binds (第四十八条)"})
+    binding_on = fields.Date(allow_none=True)
+    extension_days = fields.Integer()
+    record = fields.Dict(metadata={"description": "what each step decided, with its documents"})
     opened_by = fields.String()
     ledger_seq = fields.Integer()
 
@@ -92,6 +99,8 @@ class DisputeQueryArgsSchema(PageArgsSchema):
     overdue = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
                              metadata={"description": "only cases with a deadline past due"})
     due_before = fields.Date(load_default=None, metadata={"description": "only cases with a deadline due before"})
+    within = fields.Integer(load_default=None, validate=validate.Range(min=0, max=366), metadata={
+        "description": "only cases with a deadline pending in the next so many days (with `overdue`: either)"})
     status = fields.String(load_default=None, validate=validate.OneOf(DISPUTE_STATUSES))
 
 
@@ -100,10 +109,159 @@ class DisputePageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-class AcceptSchema(Schema):
+_DOCUMENTS = {"description": "evidence documents of this step: ids from `POST /api/v1/documents`"}
+
+
+class StepSchema(Schema):
+    documents = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647)),
+                            load_default=list, validate=validate.Length(max=50), metadata=_DOCUMENTS)
+
+
+class AcceptSchema(StepSchema):
     on = fields.Date(required=True, metadata={"description": "the day of the written decision to accept"})
 
 
-class RejectSchema(Schema):
+class RejectSchema(StepSchema):
     on = fields.Date(required=True, metadata={"description": "the day of the written decision to refuse"})
     grounds = Text(required=True, max_length=2000, metadata={"description": "the grounds, as the decision states them"})
+
+
+class ServiceSchema(StepSchema):
+    document = fields.String(required=True, validate=validate.OneOf(("application_copy", "tribunal_notice", "award")),
+                             metadata={"description": "`application_copy` (with the acceptance notice, to the "
+                                                      "respondent: 第二十五条), `tribunal_notice` (第二十七条), "
+                                                      "`award` (第四十五条; the 30 days to sue run from it)"})
+    on = fields.Date(required=True, metadata={"description": "the day it reached the parties (送达回证); the later "
+                                                             "day when they received it on different days"})
+
+
+class DefenceSchema(StepSchema):
+    on = fields.Date(required=True)
+    summary = Text(required=True, max_length=4000)
+    oral = StrictBoolean(load_default=False, metadata={"description": "an oral defence, put on record (第二十五条)"})
+    counterclaim = Text(load_default=None, max_length=4000)
+
+
+class ArbitratorSchema(Schema):
+    name = Text(required=True, max_length=100)
+    chosen_by = fields.String(required=True, validate=validate.OneOf(("applicant", "respondent", "both", "chair")))
+
+
+class TribunalSchema(StepSchema):
+    formed_on = fields.Date(required=True)
+    arbitrators = fields.List(fields.Nested(ArbitratorSchema), required=True, validate=validate.Length(min=1, max=5))
+    presiding = Text(load_default=None, max_length=100, metadata={"description": "one of the three (首席仲裁员)"})
+    sole_by_agreement = StrictBoolean(load_default=False, metadata={
+        "description": "both parties agreed to one arbitrator (第二十七条)"})
+
+
+class RecusalSchema(StepSchema):
+    on = fields.Date(required=True, metadata={"description": "the day the request was made"})
+    arbitrator = Text(required=True, max_length=100)
+    requested_by = fields.String(required=True, validate=validate.OneOf(("applicant", "respondent", "arbitrator")))
+    grounds = Text(required=True, max_length=2000)
+    learned_after_first_hearing = StrictBoolean(load_default=False, metadata={
+        "description": "the cause became known after the first hearing: allowed until the last one ends"})
+    decision = fields.String(required=True, validate=validate.OneOf(("granted", "refused")))
+    decided_by = Text(required=True, max_length=100, metadata={"description": "the committee's chair (第二十九条)"})
+    replacement = Text(load_default=None, max_length=100, metadata={"description": "who takes the seat when granted"})
+
+
+class HearingSchema(StepSchema):
+    on = fields.Date(required=True, metadata={"description": "the hearing's day: after today schedules it; today or "
+                                                             "before records it as held"})
+    place = Text(load_default=None, max_length=200)
+    notified_on = fields.Date(load_default=None, metadata={"description": "the day the parties were told: five "
+                                                                          "working days before (第三十一条)"})
+    applicant_present = StrictBoolean(load_default=None)
+    respondent_present = StrictBoolean(load_default=None)
+    last = StrictBoolean(load_default=False, metadata={"description": "the hearings ended with this one"})
+
+
+class FreezeSchema(StepSchema):
+    on = fields.Date(required=True)
+    grounds = Text(required=True, max_length=2000)
+    rights = fields.List(fields.String(validate=validate.Length(equal=19)), load_default=None)
+    parcels = fields.List(fields.String(validate=validate.Length(equal=19)), load_default=None)
+
+
+class ExtendSchema(StepSchema):
+    days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=366), metadata={
+        "description": "at most 30 (DEADLINE_EXTENSION_EXCEEDED), once"})
+    approved_on = fields.Date(required=True)
+    approved_by = Text(required=True, max_length=100, metadata={"description": "the committee's chair"})
+    reason = Text(required=True, max_length=2000)
+
+
+class OrderSchema(Schema):
+    """One registry order of an award or agreement; the fields its ``type`` needs."""
+
+    type = fields.String(required=True, validate=validate.OneOf(ORDER_TYPES))
+    parcels = fields.List(fields.String(validate=validate.Regexp(r"^\d{19}$")), validate=validate.Length(min=1, max=200))
+    to_right = fields.String(validate=validate.Length(equal=19))
+    parcel = fields.String(validate=validate.Regexp(r"^\d{19}$"))
+    geometry = fields.Dict()
+    crs = fields.String(load_default=None, validate=validate.Length(max=20))
+    collective = fields.String(validate=validate.Regexp(r"^\d{14}$"))
+    person = fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647))
+    household = fields.String(validate=validate.Regexp(r"^\d{18}$"))
+    shares = fields.String(validate=validate.Regexp(r"^\d{1,9}(\.\d{1,4})?$", error="a number of shares"))
+    transfer = fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647))
+    grounds = Text(max_length=2000)
+
+    _NEEDS = {"move_parcels": ("parcels", "to_right"), "correct_boundary": ("parcel", "geometry"),
+              "restore_membership": ("collective", "person"), "restore_shares": ("household", "shares"),
+              "void_transfer": ("transfer", "grounds")}
+
+    @validates_schema
+    def _complete(self, data, **kwargs):
+        missing = [f for f in self._NEEDS.get(data.get("type"), ()) if data.get(f) is None]
+        if missing:
+            raise ValidationError({f: [f"required for {data['type']}"] for f in missing})
+
+
+_ORDERS = {"description": "registry orders `finalize` executes once it binds: move_parcels {parcels, to_right}, "
+                          "correct_boundary {parcel, geometry, crs?}, restore_membership {collective, person}, "
+                          "restore_shares {household, shares}, void_transfer {transfer, grounds}. Each is checked "
+                          "against the registry now: an order the registry would refuse is refused with its rule"}
+
+
+class AgreementSchema(StepSchema):
+    on = fields.Date(required=True, metadata={"description": "the day both parties signed (签收)"})
+    terms = Text(required=True, max_length=8000)
+    signed_by_applicant = StrictBoolean(required=True)
+    signed_by_respondent = StrictBoolean(required=True)
+    mediator = Text(required=True, max_length=200, metadata={
+        "description": "the mediator who signed (village committee, township; in arbitration the tribunal)"})
+    orders = fields.List(fields.Nested(OrderSchema), load_default=list, validate=validate.Length(max=50),
+                         metadata=_ORDERS)
+
+
+class AwardSchema(StepSchema):
+    on = fields.Date(required=True)
+    result = Text(required=True, max_length=8000)
+    reasons = Text(required=True, max_length=8000)
+    majority = fields.List(Text(max_length=100), required=True, validate=validate.Length(min=1, max=5),
+                           metadata={"description": "the arbitrators who made the award: more than half"})
+    dissent = Text(load_default=None, max_length=4000)
+    by_default = StrictBoolean(load_default=False, metadata={
+        "description": "缺席裁决: the respondent, notified in writing, missed a hearing (第三十五条)"})
+    orders = fields.List(fields.Nested(OrderSchema), load_default=list, validate=validate.Length(max=50),
+                         metadata=_ORDERS)
+
+
+class LawsuitSchema(StepSchema):
+    filed_on = fields.Date(required=True)
+    by = fields.String(required=True, validate=validate.OneOf(("applicant", "respondent")))
+    court = Text(required=True, max_length=200)
+
+
+class WithdrawSchema(StepSchema):
+    on = fields.Date(required=True)
+    reason = Text(required=True, max_length=2000)
+    deemed = StrictBoolean(load_default=False, metadata={
+        "description": "the applicant, notified in writing, missed a hearing (第三十五条)"})
+
+
+class FinalizeSchema(StepSchema):
+    on = fields.Date(required=True, metadata={"description": "the day the orders take effect"})

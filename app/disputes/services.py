@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from contextlib import closing
 
 import chinese_calendar
 from sqlalchemy import delete, extract, select
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork, utcnow
 from app.disputes.calendar import PERIODS, WorkCalendar, deadlines, time_barred
-from app.disputes.models import CalendarDay, Dispute
+from app.disputes.models import ENDED, CalendarDay, Dispute
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import Parcel
@@ -101,10 +102,11 @@ def load_schedule(uow: UnitOfWork, *, actor: Principal, rows: list[tuple[dt.date
 CASE_ROLES = frozenset({"arbitrator", "admin"})
 #: Roles that may read cases (the parties' personal data is in them).
 CASE_READERS = CASE_ROLES | {"clerk", "auditor"}
-#: The event that completes each deadline: until it happens the deadline is pending.
+#: The events that complete each deadline: until one happens the deadline is pending.
 _DONE_BY = {"acceptance_decision": ("accepted", "rejected"), "copy_to_respondent": ("copy_served",),
             "defence": ("defence_filed",), "tribunal_notice": ("tribunal_notified",),
-            "award_served": ("award_served",), "case_closed": ("closed",), "lawsuit": ("lawsuit_filed",)}
+            "award_served": ("award_served",), "case_closed": ("award_made", "agreement_signed", "withdrawn"),
+            "lawsuit": ("lawsuit_filed",)}
 assert set(_DONE_BY) == {p.key for p in PERIODS}
 
 
@@ -165,73 +167,40 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                             "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
                             "time_barred": d.time_barred, "freeze": freeze})
         if freeze:
-            frozen = rights + parcels
-            freeze_seq = ledger.append(s, county=county, kind="freeze.set", actor=actor, subjects=frozen,
-                                       data={"dispute": d.id, "subjects": frozen, "on": received_on.isoformat(),
-                                             "basis": "农村土地承包经营纠纷调解仲裁法 第四十二条"})
-            s.add_all(Freeze(subject=code, county_code=county, reason=f"纠纷 {d.id} 审理期间维持现状",
-                             dispute_ref=f"dispute:{d.id}", active=True, frozen_on=received_on, ledger_seq=freeze_seq)
-                      for code in frozen)
+            freeze_subjects(s, actor, d, rights + parcels, received_on, "申请时请求维持现状")
         view = dispute_view(d, calendar, today=today)
         uow.commit()
     return view
 
 
-def accept_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date,
-                   today: dt.date | None = None) -> dict:
-    """Accept the application (第二十四条): the copy to the respondent and the case's 60 days run from ``on``.
-
-    Raises:
-        RuleViolation: DISPUTE_STEP_ORDER (already decided), DATE_ORDER (before receipt or in the future).
-    """
-    return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, accepted=True, grounds=None, today=today)
-
-
-def reject_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
-                   today: dt.date | None = None) -> dict:
-    """Refuse the application in writing with its grounds (第二十四条); the case ends and its freeze lifts.
-
-    Raises:
-        RuleViolation: DISPUTE_STEP_ORDER (already decided), DATE_ORDER (before receipt or in the future).
-    """
-    return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, accepted=False, grounds=grounds, today=today)
+def freeze_subjects(s: Session, actor: Principal, d: Dispute, subjects: list[str], on: dt.date, grounds: str) -> list[str]:
+    """Keep the status quo of ``subjects`` (第四十二条) for this case, those not frozen by it already;
+    returns what it froze."""
+    ref = f"dispute:{d.id}"
+    held = set(s.scalars(select(Freeze.subject).where(Freeze.dispute_ref == ref, Freeze.active.is_(True))))
+    new = [code for code in dict.fromkeys(subjects) if code not in held]
+    if not new:
+        return []
+    seq = ledger.append(s, county=d.county_code, kind="freeze.set", actor=actor, subjects=new,
+                        data={"dispute": d.id, "subjects": new, "on": on.isoformat(), "grounds": grounds,
+                              "basis": "农村土地承包经营纠纷调解仲裁法 第四十二条"})
+    s.add_all(Freeze(subject=code, county_code=d.county_code, reason=f"纠纷 {d.id} 审理期间维持现状",
+                     dispute_ref=ref, active=True, frozen_on=on, ledger_seq=seq) for code in new)
+    d.freeze = True
+    return new
 
 
-def _decide(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, accepted: bool,
-            grounds: str | None, today: dt.date | None) -> dict:
-    if actor.role not in CASE_ROLES:
-        raise Forbidden("只有仲裁委员会工作人员可以办理案件", "Only the arbitration committee's staff may act on a case")
-    today = today or dt.date.today()
-    step, event = ("accept", "accepted") if accepted else ("reject", "rejected")
-    with uow:
-        s = uow.session
-        d = _visible(s, actor, dispute_id, lock=True)
-        if d.status != "received":
-            raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": step})
-        if not d.received_on <= on <= today:
-            raise RuleViolation("DATE_ORDER", reason_zh="决定日期须在收到申请之后、今天之前",
-                                reason_en=f"{event} on must lie between received_on and today")
-        d.status, d.events = event, {**d.events, event: on.isoformat()}
-        ledger.append(s, county=d.county_code, kind=f"dispute.{event}", actor=actor, subjects=[f"dispute:{d.id}"],
-                      data={"dispute": d.id, "on": on.isoformat(), "grounds": grounds,
-                            "basis": "农村土地承包经营纠纷调解仲裁法 第二十四条"})
-        if not accepted:
-            _lift_freeze(s, actor, d, on)
-        view = dispute_view(d, work_calendar(s), today=today)
-        uow.commit()
-    return view
-
-
-def _lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> None:
-    """The case ended: its rights and parcels may move again."""
+def lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> list[str]:
+    """The case ended: its rights and parcels may move again. Returns what was lifted."""
     frozen = s.scalars(select(Freeze).where(Freeze.dispute_ref == f"dispute:{d.id}", Freeze.active.is_(True))).all()
     if not frozen:
-        return
+        return []
     subjects = [f.subject for f in frozen]
     ledger.append(s, county=d.county_code, kind="freeze.lifted", actor=actor, subjects=subjects,
                   data={"dispute": d.id, "on": on.isoformat(), "subjects": subjects})
     for f in frozen:
         f.active, f.lifted_on = False, on
+    return subjects
 
 
 def _party(s: Session, actor: Principal, party: dict) -> dict:
@@ -264,35 +233,48 @@ def get_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, today: dt
 
 
 def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, due_before: dt.date | None = None,
-                  status: str | None = None, limit: int = 50, cursor: str | None = None,
+                  within: int | None = None, status: str | None = None, limit: int = 50, cursor: str | None = None,
                   today: dt.date | None = None) -> dict:
-    """The committee's dashboard: cases in scope, oldest first; ``overdue`` keeps those with a pending
-    deadline already past, ``due_before`` those with one falling before that day."""
+    """The committee's dashboard: cases in scope, oldest first. ``overdue`` keeps those with a duty of the
+    committee past due, ``within`` those with a deadline pending in the next so many days (both given: either);
+    ``due_before`` those with a deadline pending before that day."""
     _readable(actor)
     today = today or dt.date.today()
+    horizon = None if within is None else today + dt.timedelta(days=within)
+
+    def wanted(deadlines: list[dict]) -> bool:
+        if (overdue or horizon) and not any(overdue and x["overdue"] or horizon and x["pending"]
+                                            and today <= x["due_on"] <= horizon for x in deadlines):
+            return False
+        return due_before is None or any(x["pending"] and x["due_on"] < due_before for x in deadlines)
+
     with uow:
         s = uow.session
         calendar = work_calendar(s)
         q = select(Dispute).where(Dispute.county_code.startswith(actor.scope[:6]))
         if status:
             q = q.where(Dispute.status == status)
+        if overdue or within is not None or due_before is not None:
+            q = q.where(Dispute.status.notin_(ENDED))  # nothing of an ended case is pending
         if cursor:
             q = q.where(Dispute.id > int(cursor))
-        items, last = [], None
-        for d in s.scalars(q.order_by(Dispute.id)):
-            if not actor.overlaps(d.county_code):
-                continue
-            view = dispute_view(d, calendar, today=today)
-            if overdue and not any(x["overdue"] for x in view["deadlines"].values()):
-                continue
-            if due_before is not None and not any(x["pending"] and x["due_on"] < due_before
-                                                  for x in view["deadlines"].values()):
-                continue
-            if len(items) == limit:
-                return {"items": items, "next_cursor": str(last)}
-            items.append(view)
-            last = d.id
-    return {"items": items, "next_cursor": None}
+        q = q.order_by(Dispute.id)
+        if not (overdue or within is not None or due_before is not None):
+            q = q.limit(limit + 1)  # no filter on the deadlines: the page is the query's
+        items, more = [], False
+        # filtered: read on, 200 at a time, until the page is full (closing the server-side cursor after)
+        with closing(s.scalars(q.execution_options(yield_per=200))) as cases:
+            for d in cases:
+                if not actor.overlaps(d.county_code):
+                    continue
+                view = dispute_view(d, calendar, today=today)
+                if not wanted(list(view["deadlines"].values())):
+                    continue
+                if len(items) == limit:
+                    more = True
+                    break
+                items.append(view)
+    return {"items": items, "next_cursor": str(items[-1]["id"]) if more else None}
 
 
 def _readable(actor: Principal) -> None:
@@ -308,21 +290,45 @@ def _visible(s: Session, actor: Principal, dispute_id: int, *, lock: bool = Fals
     return d
 
 
+def event_days(d: Dispute) -> dict[str, dt.date]:
+    """Each step's day, as the deadlines count from them."""
+    return {k: dt.date.fromisoformat(v) for k, v in d.events.items()}
+
+
+def binding_on(d: Dispute, calendar: WorkCalendar) -> dt.date | None:
+    """The day the case's outcome binds (第四十八条): a mediation agreement the day it was signed; an award
+    the day after the 30 days to sue ran out with no lawsuit. None while it cannot (no award served yet,
+    or a party sued)."""
+    events = event_days(d)
+    if "agreement_signed" in events:
+        return events["agreement_signed"]
+    if "award_served" not in events or "lawsuit_filed" in events:
+        return None
+    sue_by = next(x.due_on for x in deadlines(calendar, events) if x.key == "lawsuit")
+    return sue_by + dt.timedelta(days=1)
+
+
 def dispute_view(d: Dispute, calendar: WorkCalendar, *, today: dt.date) -> dict:
-    """A case as the API shows it, each statutory deadline with whether it is still pending or overdue."""
-    events = {k: dt.date.fromisoformat(v) for k, v in d.events.items()}
+    """A case as the API shows it: every statutory deadline with whose it is and whether it is still
+    pending or overdue (a committee's duty past due; a party's period just runs out), whether its outcome
+    binds, and what each step decided."""
+    events = event_days(d)
     due = {}
-    for x in deadlines(calendar, events, extension_days=d.extension_days):
-        pending = not any(e in events for e in _DONE_BY[x.key])
-        due[x.key] = {"due_on": x.due_on, "basis": x.basis, "what": x.zh, "pending": pending,
-                      "overdue": pending and x.due_on < today, "assumed_years": sorted(x.assumed_years)}
+    if d.procedure == "arbitration":  # a village or township mediation has no statutory periods
+        for x in deadlines(calendar, events, extension_days=d.extension_days):
+            pending = d.status not in ENDED and not any(e in events for e in _DONE_BY[x.key])
+            due[x.key] = {"due_on": x.due_on, "basis": x.basis, "what": x.zh, "by": x.by, "pending": pending,
+                          "overdue": pending and x.by == "committee" and x.due_on < today,
+                          "assumed_years": sorted(x.assumed_years)}
+    binds = binding_on(d, calendar)
     return {"id": d.id, "county": d.county_code, "procedure": d.procedure, "category": d.category,
             "status": d.status, "applicant": d.applicant, "respondent": d.respondent,
             "subjects": {"rights": d.rights, "parcels": d.parcels}, "claims": d.claims,
             "knew_of_harm_on": d.knew_of_harm_on, "received_on": d.received_on, "time_barred": d.time_barred,
             "freeze": d.freeze, "events": events, "deadlines": due,
             "calendar_assumed": sorted({y for x in due.values() for y in x["assumed_years"]}),
-            "opened_by": d.opened_by, "ledger_seq": d.ledger_seq}
+            "binding": binds is not None and binds <= today, "binding_on": binds, "extension_days": d.extension_days,
+            "record": d.record or {}, "opened_by": d.opened_by, "ledger_seq": d.ledger_seq}
 
 
 def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
@@ -345,3 +351,48 @@ def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int)
             respondent=d.respondent["name"], claims=d.claims, received_on=d.received_on, accepted_on=accepted_on,
             deadlines=tuple((x.zh, x.due_on, x.basis) for x in started))
     return render_acceptance_notice(notice)
+
+
+def _order_words(s: Session, o: dict) -> str:
+    """A registry order as the award states it."""
+    if o["type"] == "move_parcels":
+        right = s.get(Right, o["to_right"])
+        holder = s.scalar(select(Person.name).where(Person.household_code == right.holder_code,
+                                                    Person.relation == "head")) if right else None
+        return f"地块 {'、'.join(o['parcels'])} 调整至承包合同 {o['to_right']}（承包方：{holder or '—'}）"
+    if o["type"] == "correct_boundary":
+        return f"更正地块 {o['parcel']} 的界址，登记为该地块的新版本"
+    if o["type"] == "restore_membership":
+        person = s.get(Person, o["person"])
+        return f"恢复 {person.name if person else o['person']} 在集体经济组织 {o['collective']} 的成员身份"
+    if o["type"] == "restore_shares":
+        return f"农户 {o['household']} 的集体收益分配份额恢复为 {o['shares']} 份"
+    return f"第 {o['transfer']} 号流转因胁迫无效，恢复原状（{o['grounds']}）"
+
+
+def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
+    """The award (裁决书) with its result, registry orders, tribunal, the time to sue and its deadlines.
+
+    Raises:
+        RuleViolation: DISPUTE_STEP_ORDER before an award is made.
+    """
+    from app.disputes.documents import AwardDocument, render_award
+
+    with uow:
+        s = uow.session
+        d = _visible(s, actor, dispute_id)
+        a = d.record.get("award")
+        if a is None:
+            raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": "award document"})
+        due = {x.key: x.due_on for x in deadlines(work_calendar(s), event_days(d))}
+        tribunal = d.record["tribunal"]
+        roles = [("独任仲裁员", x["name"]) for x in tribunal["arbitrators"]] if len(tribunal["arbitrators"]) == 1 else [
+            ("首席仲裁员" if x["name"] == tribunal["presiding"] else "仲裁员", x["name"]) for x in tribunal["arbitrators"]]
+        made_on = dt.date.fromisoformat(a["on"])
+        document = AwardDocument(
+            number=f"（{made_on.year}）{d.county_code}农仲裁字第{d.id}号", applicant=d.applicant["name"],
+            respondent=d.respondent["name"], claims=d.claims, defence=(d.record.get("defence") or {}).get("summary"),
+            reasons=a["reasons"], result=a["result"], orders=tuple(_order_words(s, o) for o in a["orders"]),
+            made_on=made_on, by_default=a["by_default"], tribunal=tuple(roles), dissent=a["dissent"],
+            served_by=due["award_served"], served_on=event_days(d).get("award_served"), sue_by=due.get("lawsuit"))
+    return render_award(document)

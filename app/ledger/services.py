@@ -109,7 +109,7 @@ def lock_log(session: Session, county: str) -> Head:
     BEGIN IMMEDIATE already serialises every writer. The head is kept for the
     rest of the transaction, so locking again (as :func:`append` does after a
     service has locked) costs no round trip; appends keep it current (a savepoint
-    rolled back after an append would leave it ahead of the table: none is used).
+    rolled back after an append leaves it ahead of the table: call :func:`forget_heads`).
     """
     locked = session.info.get(_LOCKED)
     if locked is not None and locked[0] is session.get_transaction() and county in locked[1]:
@@ -134,6 +134,12 @@ def lock_log(session: Session, county: str) -> Head:
         session.info[_LOCKED] = locked = (transaction, {})
     locked[1][county] = head
     return head
+
+
+def forget_heads(session: Session) -> None:
+    """Drop the heads kept for this transaction, after a savepoint holding appends was rolled back: the
+    next append reads the head again (the row lock is still held)."""
+    session.info.pop(_LOCKED, None)
 
 
 def next_seq(session: Session, county: str) -> int:

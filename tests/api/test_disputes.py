@@ -43,7 +43,8 @@ def test_an_application_gets_its_deadline_and_freezes_what_it_names(callers, lan
     # 5 working days from Friday 26 September 2025, across National Day: Friday 10 October
     assert d["deadlines"] == {"acceptance_decision": {
         "due_on": "2025-10-10", "basis": f"{LAW} 第二十三、二十四条", "what": "书面决定受理或者不予受理",
-        "pending": True, "overdue": TODAY > dt.date(2025, 10, 10), "assumed_years": []}}
+        "by": "committee", "pending": True, "overdue": TODAY > dt.date(2025, 10, 10),
+        "assumed_years": []}}
     assert d["calendar_assumed"] == []
     entries = auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq'] - 1}&limit=2").get_json()["items"]
     assert [e["kind"] for e in entries] == ["dispute.opened", "freeze.set"]
@@ -72,20 +73,26 @@ def test_the_dashboard_lists_overdue_cases_and_those_due_before_a_day(callers, l
     arbitrator = callers["arbitrator"]
     old = arbitrator.post("/api/v1/disputes", json=application(land)).get_json()
     new = arbitrator.post("/api/v1/disputes", json=application(
-        land, procedure="mediation", category="contract", received_on=TODAY.isoformat(),
-        knew_of_harm_on=TODAY.isoformat())).get_json()
+        land, category="contract", received_on=TODAY.isoformat(), knew_of_harm_on=TODAY.isoformat())).get_json()
+    mediation = arbitrator.post("/api/v1/disputes", json=application(
+        land, procedure="mediation", received_on=TODAY.isoformat(), knew_of_harm_on=TODAY.isoformat())).get_json()
+    assert mediation["deadlines"] == {}  # a village or township mediation keeps no statutory clock
     ids = lambda q: [d["id"] for d in arbitrator.get(f"/api/v1/disputes{q}").get_json()["items"]]  # noqa: E731
-    assert ids("") == [old["id"], new["id"]]
+    assert ids("") == [old["id"], new["id"], mediation["id"]]
     assert ids("?overdue=true") == [old["id"]]
     assert ids("?due_before=2025-10-11") == [old["id"]]
     assert ids("?due_before=2025-10-10") == []
     assert ids(f"?due_before={(TODAY + dt.timedelta(days=30)).isoformat()}") == [old["id"], new["id"]]
+    # five working days are at least a week away: due within 14 days, not within 4
+    assert ids("?within=14") == [new["id"]] and ids("?within=4") == []
+    assert ids("?overdue=true&within=14") == [old["id"], new["id"]]
     page = arbitrator.get("/api/v1/disputes?limit=1").get_json()
     assert [d["id"] for d in page["items"]] == [old["id"]]
     assert [d["id"] for d in arbitrator.get(f"/api/v1/disputes?limit=1&cursor={page['next_cursor']}")
             .get_json()["items"]] == [new["id"]]
     assert callers["other_clerk"].get("/api/v1/disputes").get_json()["items"] == []  # another county's scope
-    for bad in ("cursor=abc", "cursor=99999999999", "overdue=maybe", "due_before=tomorrow", "status=open"):
+    for bad in ("cursor=abc", "cursor=99999999999", "overdue=maybe", "due_before=tomorrow", "status=open",
+                "within=-1", "within=x"):
         assert arbitrator.get(f"/api/v1/disputes?{bad}").status_code == 422, bad
 
 
@@ -180,7 +187,7 @@ def test_a_refusal_ends_the_case_and_lifts_its_freeze(callers, land):
     assert r.get_json()["deadlines"]["acceptance_decision"]["pending"] is False
     kinds = [e["kind"] for e in auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq'] + 1}&limit=5")
              .get_json()["items"]]
-    assert kinds == ["dispute.rejected", "freeze.lifted"]
+    assert kinds == ["freeze.lifted", "dispute.rejected"]  # the step records what it lifted
     assert clerk.post("/api/v1/transfers", json=transfer_of(land)).status_code == 201
     assert [x["id"] for x in arbitrator.get("/api/v1/disputes?status=rejected").get_json()["items"]] == [d["id"]]
 

@@ -126,7 +126,7 @@ def test_the_award_is_served_within_three_working_days_and_binds_after_thirty_da
     # award made Thursday 12 February 2026: Fri 13, Sat 14 (adjusted), then 15–23 rest: Tue 24
     # received Wednesday 25 February: 30 days end on Friday 27 March
     due = {d.key: d.due_on for d in deadlines(OFFICIAL_ONLY, {"award_made": D("2026-02-12"),
-                                                              "award_received": D("2026-02-25")})}
+                                                              "award_served": D("2026-02-25")})}
     assert due == {"award_served": D("2026-02-24"), "lawsuit": D("2026-03-27")}
 
 
