@@ -58,7 +58,7 @@ class Dispute(Base):
     knew_of_harm_on: Mapped[dt.date] = mapped_column(Date)
     received_on: Mapped[dt.date] = mapped_column(Date)
     time_barred: Mapped[bool] = mapped_column(Boolean)
-    freeze: Mapped[bool] = mapped_column(Boolean)
+    freeze: Mapped[bool] = mapped_column(Boolean)  #: its rights and parcels are frozen now (until the case ends)
     status: Mapped[str] = mapped_column(String(20), default="received")
     events: Mapped[dict] = mapped_column(JSON)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,23 +22,10 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.disputes import orders as registry_orders
-from app.disputes.calendar import (
-    MAX_EXTENSION_DAYS,
-    WorkCalendar,
-    deadlines,
-    hearing_notice_by,
-)
+from app.disputes.calendar import MAX_EXTENSION_DAYS, WorkCalendar, deadlines, hearing_notice_by
 from app.disputes.models import ENDED, Dispute
-from app.disputes.services import (
-    CASE_ROLES,
-    _visible,
-    binding_on,
-    dispute_view,
-    event_days,
-    freeze_subjects,
-    lift_freeze,
-    work_calendar,
-)
+from app.disputes.services import (CASE_ROLES, binding_on, dispute_view, event_days, freeze_subjects, lift_freeze,
+                                   visible_case, work_calendar)
 from app.errors import DomainError, Forbidden, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.services import ParcelPolicy
@@ -97,7 +84,7 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
     today = today or dt.date.today()
     with uow:
         s = uow.session
-        d = _visible(s, actor, dispute_id, lock=True)
+        d = visible_case(s, actor, dispute_id, lock=True)
         st = Step(s, actor, d, work_calendar(s), today)
         data = apply(st)
         ledger.append(s, county=d.county_code, kind=f"dispute.{step.replace('-', '_')}", actor=actor,
@@ -116,15 +103,7 @@ def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, d
     Raises:
         RuleViolation: DISPUTE_STEP_ORDER (a mediation, or already decided), DATE_ORDER.
     """
-    def apply(st: Step) -> dict:
-        st.require(st.arbitration and st.d.status == "received", "accept")
-        st.day(on, "received", "受理日期")
-        st.d.status = "accepted"
-        st.event("accepted", on)
-        docs = st.documents(documents)
-        st.note("acceptance", {"on": on.isoformat(), "documents": docs})
-        return {"on": on.isoformat(), "documents": docs, "basis": f"{LAW} 第二十四条"}
-    return _act(uow, actor=actor, dispute_id=dispute_id, step="accepted", today=today, apply=apply)
+    return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, grounds=None, documents=documents, today=today)
 
 
 def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
@@ -134,16 +113,26 @@ def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, g
     Raises:
         RuleViolation: DISPUTE_STEP_ORDER (a mediation, or already decided), DATE_ORDER.
     """
+    return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, grounds=grounds, documents=documents, today=today)
+
+
+def _decide(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str | None,
+            documents: list[int], today: dt.date | None) -> dict:
+    """Accept (``grounds`` None) or refuse the application."""
+    event, record = ("accepted", "acceptance") if grounds is None else ("rejected", "rejection")
+
     def apply(st: Step) -> dict:
-        st.require(st.arbitration and st.d.status == "received", "reject")
-        st.day(on, "received", "不予受理日期")
-        st.d.status = "rejected"
-        st.event("rejected", on)
-        docs = st.documents(documents)
-        st.note("rejection", {"on": on.isoformat(), "grounds": grounds, "documents": docs})
-        lift_freeze(st.s, st.actor, st.d, on)
-        return {"on": on.isoformat(), "grounds": grounds, "documents": docs, "basis": f"{LAW} 第二十四条"}
-    return _act(uow, actor=actor, dispute_id=dispute_id, step="rejected", today=today, apply=apply)
+        st.require(st.arbitration and st.d.status == "received", "accept" if grounds is None else "reject")
+        st.day(on, "received", "受理或者不予受理的决定日期")
+        st.d.status = event
+        st.event(event, on)
+        entry = {"on": on.isoformat(), "documents": st.documents(documents)}
+        if grounds is not None:
+            entry["grounds"] = grounds
+            lift_freeze(st.s, st.actor, st.d, on)
+        st.note(record, entry)
+        return entry | {"basis": f"{LAW} 第二十四条"}
+    return _act(uow, actor=actor, dispute_id=dispute_id, step=event, today=today, apply=apply)
 
 
 # --- service of documents, defence ----------------------------------------------------------------

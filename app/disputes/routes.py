@@ -1,4 +1,4 @@
-"""Disputes (API.md, Disputes): applications for mediation and arbitration, with their deadlines."""
+"""Disputes (API.md, Disputes): mediation and arbitration cases from the application to the enforced award."""
 from __future__ import annotations
 
 from flask import Response
@@ -6,26 +6,10 @@ from flask.views import MethodView
 
 from app.auth.access import current_principal
 from app.disputes import proceedings, services
-from app.disputes.schemas import (
-    AcceptSchema,
-    AgreementSchema,
-    AwardSchema,
-    DefenceSchema,
-    DisputeCreateSchema,
-    DisputePageSchema,
-    DisputeQueryArgsSchema,
-    DisputeSchema,
-    ExtendSchema,
-    FinalizeSchema,
-    FreezeSchema,
-    HearingSchema,
-    LawsuitSchema,
-    RecusalSchema,
-    RejectSchema,
-    ServiceSchema,
-    TribunalSchema,
-    WithdrawSchema,
-)
+from app.disputes.schemas import (AcceptSchema, AgreementSchema, AwardSchema, DefenceSchema, DisputeCreateSchema,
+                                  DisputePageSchema, DisputeQueryArgsSchema, DisputeSchema, ExtendSchema,
+                                  FinalizeSchema, FreezeSchema, HearingSchema, LawsuitSchema, RecusalSchema,
+                                  RejectSchema, ServiceSchema, TribunalSchema, WithdrawSchema)
 from app.extensions import Blueprint, unit_of_work
 from app.parcels.routes import policy as parcel_policy
 

@@ -81,7 +81,8 @@ class DisputeSchema(Schema):
     received_on = fields.Date()
     time_barred = fields.Boolean(metadata={"description": "applied after the two-year limitation (第十八条); "
                                                           "the committee may still decide"})
-    freeze = fields.Boolean()
+    freeze = fields.Boolean(metadata={"description": "its rights and parcels are frozen now (RIGHT_IN_DISPUTE); "
+                                                     "false again once the case ended and the freeze lifted"})
     events = fields.Dict(keys=fields.String(), values=fields.Date())
     deadlines = fields.Dict(keys=fields.String(), values=fields.Nested(DeadlineSchema))
     calendar_assumed = fields.List(fields.Integer())

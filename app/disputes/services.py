@@ -173,7 +173,8 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
     return view
 
 
-def freeze_subjects(s: Session, actor: Principal, d: Dispute, subjects: list[str], on: dt.date, grounds: str) -> list[str]:
+def freeze_subjects(s: Session, actor: Principal, d: Dispute, subjects: list[str], on: dt.date,
+                    grounds: str) -> list[str]:
     """Keep the status quo of ``subjects`` (第四十二条) for this case, those not frozen by it already;
     returns what it froze."""
     ref = f"dispute:{d.id}"
@@ -200,6 +201,7 @@ def lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> list[s
                   data={"dispute": d.id, "on": on.isoformat(), "subjects": subjects})
     for f in frozen:
         f.active, f.lifted_on = False, on
+    d.freeze = False  # the case no longer holds anything still
     return subjects
 
 
@@ -228,7 +230,7 @@ def _party(s: Session, actor: Principal, party: dict) -> dict:
 def get_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, today: dt.date | None = None) -> dict:
     with uow:
         s = uow.session
-        d = _visible(s, actor, dispute_id)
+        d = visible_case(s, actor, dispute_id)
         return dispute_view(d, work_calendar(s), today=today or dt.date.today())
 
 
@@ -282,7 +284,7 @@ def _readable(actor: Principal) -> None:
         raise Forbidden("您的角色无权查看纠纷案件", "Your role may not read dispute cases")
 
 
-def _visible(s: Session, actor: Principal, dispute_id: int, *, lock: bool = False) -> Dispute:
+def visible_case(s: Session, actor: Principal, dispute_id: int, *, lock: bool = False) -> Dispute:
     _readable(actor)
     d = s.get(Dispute, dispute_id, with_for_update=lock)
     if d is None or not actor.overlaps(d.county_code):
@@ -341,7 +343,7 @@ def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int)
 
     with uow:
         s = uow.session
-        d = _visible(s, actor, dispute_id)
+        d = visible_case(s, actor, dispute_id)
         if "accepted" not in d.events:
             raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": "acceptance notice"})
         accepted_on = dt.date.fromisoformat(d.events["accepted"])
@@ -380,7 +382,7 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
 
     with uow:
         s = uow.session
-        d = _visible(s, actor, dispute_id)
+        d = visible_case(s, actor, dispute_id)
         a = d.record.get("award")
         if a is None:
             raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": "award document"})

@@ -129,7 +129,7 @@ def test_an_arbitration_runs_from_application_to_an_enforced_award_that_moves_a_
         assert words in text, words
     size = case.ledger_size()
     d = case.post("finalize", {"on": "2025-11-28"})
-    assert d["status"] == "finalized" and d["freeze"] is True
+    assert d["status"] == "finalized" and d["freeze"] is False
     # the registry changed exactly as ruled: a1 is on B's contract, a2 stays with A
     assert sorted(p["code"] for p in clerk.get(f"/api/v1/rights/{land['rb']}").get_json()["parcels"]) == \
         sorted([land["a1"], land["b1"]])

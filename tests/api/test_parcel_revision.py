@@ -1,9 +1,7 @@
 """Correcting a parcel's boundary as a new version (``revise_boundary``, run by an award's registry order)."""
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from concurrent.futures import Future
 
 import pytest
 import shapely
@@ -16,6 +14,7 @@ from app.ledger.models import LedgerEntry, LedgerHead
 from app.parcels.models import ParcelVersion
 from app.parcels.services import ParcelPolicy, revise_boundary
 from tests.conftest import COUNTY, square
+from tests.integration.test_ledger_tamper import _split_here
 
 ARBITRATOR = Principal(id=None, name="arbitrator", role="arbitrator", scope=COUNTY)
 ON = dt.date(2025, 3, 14)
@@ -161,24 +160,6 @@ def test_revision_outside_scope_or_of_unknown_parcel_is_not_found(make_parcel, r
         revise(code[:-1] + "9", square(10, 0))
 
 
-@contextlib.contextmanager
-def _split_after(m: int):
-    """Make ``verify_database(workers=2)`` split the log after entry ``m`` and run its upper (parcel) worker
-    here, on the same session."""
-    @contextlib.contextmanager
-    def upper_here(s, url, log, m_, roots_at, head_size):
-        done = Future()
-        done.set_result(verify._part(s, log, upper=True, m=m_, roots_at=roots_at, head_size=head_size))
-        yield done
-
-    saved = verify.PARALLEL_FROM, verify._split_point, verify._upper_worker
-    verify.PARALLEL_FROM, verify._split_point, verify._upper_worker = 1, lambda head_size: m, upper_here
-    try:
-        yield
-    finally:
-        verify.PARALLEL_FROM, verify._split_point, verify._upper_worker = saved
-
-
 def test_two_worker_verification_replays_revisions(app, make_parcel, revise, uow_factory):
     """The parcel worker replays registrations and revisions alike, whichever side of the split they are on."""
     make_parcel(500, 0)  # registered before the split and never revised
@@ -189,7 +170,7 @@ def test_two_worker_verification_replays_revisions(app, make_parcel, revise, uow
     with uow_factory(write=False) as uow:
         size = uow.session.scalar(select(func.max(LedgerEntry.seq)).where(LedgerEntry.log == COUNTY))
         for m in range(revised_at - 1, size):
-            with _split_after(m):
+            with _split_here(m):
                 result = verify.verify_database(uow.session, COUNTY, public_key=signer.public_key,
                                                 origin=signer.origin(COUNTY), workers=2)
             assert result.ok and "worker_seconds" in result.checks, (m, result.view())

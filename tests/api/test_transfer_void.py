@@ -13,8 +13,12 @@ from sqlalchemy import select
 
 from app.auth.services import Principal
 from app.errors import NotFound, RuleViolation
+from tests.api import test_transfers
 from tests.api.test_transfers import END, START, TODAY, _walk, body, counter, parcels_of
+from tests.api.test_transfers import _shares as shares_of
 from tests.conftest import COLLECTIVE, COUNTY
+
+share_holdings = test_transfers.share_holdings  # the fixture: a plan of 100 shares, A holds 30, B 10
 
 #: The arbitration committee as the dispute module acts for it.
 COMMITTEE = Principal(id=None, name="东港市农村土地承包仲裁委员会", role="arbitrator", scope=COUNTY)
@@ -142,26 +146,6 @@ def test_a_voided_lease_ends_the_management_right_and_frees_the_land(clerk, land
     again = clerk.post("/api/v1/transfers", json=body(land, kind="lease", to=land["b"]["code"],
                                                       term_end="2030-12-31", price="100"))
     assert again.status_code == 201, again.get_json()
-
-
-@pytest.fixture
-def share_holdings(clerk, land):
-    """A plan of 100 shares, at most 40 per household; A holds 30, B holds 10."""
-    for h in (land["a"], land["b"]):
-        r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/members",
-                       json={"person_id": h["members"][0]["id"], "basis": "original", "decided_on": "2020-01-01"})
-        assert r.status_code == 201, r.get_json()
-    clerk.put(f"/api/v1/collectives/{COLLECTIVE}/share-plan",
-              json={"total_shares": 100, "max_holding_per_household": 40, "whole_shares": True})
-    for h, n in ((land["a"], 30), (land["b"], 10)):
-        assert clerk.post("/api/v1/rights", json={"type": "income_share", "holder": h["code"],
-                                                  "shares": n}).status_code == 201
-    return {"a": land["a"]["code"] + "G", "b": land["b"]["code"] + "G"}
-
-
-def shares_of(clerk, right):
-    r = clerk.get(f"/api/v1/rights/{right}").get_json()
-    return r["shares"], r["status"]
 
 
 def share_transfer(land, right, n, **over):
