@@ -28,7 +28,8 @@ class Disputes(MethodView):
     @blp.arguments(DisputeQueryArgsSchema, location="query")
     @blp.response(200, DisputePageSchema)
     def get(self, args):
-        """The committee's dashboard: cases in scope, `overdue` or with a deadline `due_before` a day."""
+        """The committee's dashboard: cases in scope with a duty `overdue` or a deadline due `within` so many days
+        (either), or before `due_before`."""
         return services.list_disputes(unit_of_work(write=False), actor=current_principal(), **args)
 
 

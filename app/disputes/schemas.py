@@ -39,7 +39,15 @@ class SubjectsSchema(Schema):
             raise ValidationError("name the rights or parcels in dispute")
 
 
+def documents(what: str) -> fields.List:
+    """Evidence files of a step: ids from ``POST /api/v1/documents``."""
+    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647)),
+                       load_default=list, validate=validate.Length(max=50),
+                       metadata={"description": f"{what}: ids from `POST /api/v1/documents`"})
+
+
 class DisputeCreateSchema(Schema):
+    documents = documents("the application and its evidence")
     procedure = fields.String(required=True, validate=validate.OneOf(PROCEDURES))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES),
                              metadata={"description": "农村土地承包经营纠纷调解仲裁法 第二条; `expropriation` is "
@@ -110,12 +118,8 @@ class DisputePageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
-_DOCUMENTS = {"description": "evidence documents of this step: ids from `POST /api/v1/documents`"}
-
-
 class StepSchema(Schema):
-    documents = fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647)),
-                            load_default=list, validate=validate.Length(max=50), metadata=_DOCUMENTS)
+    documents = documents("evidence documents of this step")
 
 
 class AcceptSchema(StepSchema):

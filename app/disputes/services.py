@@ -19,6 +19,7 @@ from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import Parcel
 from app.parties.models import Collective, Household, Person
+from app.parties.services import visible_document
 from app.rights.models import Right
 from app.transfers.models import Freeze
 
@@ -112,9 +113,9 @@ assert set(_DONE_BY) == {p.key for p in PERIODS}
 
 def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category: str, applicant: dict,
                  respondent: dict, subjects: dict, claims: str, knew_of_harm_on: dt.date, received_on: dt.date,
-                 freeze: bool = False, today: dt.date | None = None) -> dict:
-    """Record an application for mediation or arbitration, with its deadlines; ``freeze`` keeps the
-    status quo of its rights and parcels while it is open (第四十二条).
+                 freeze: bool = False, documents: list[int] = (), today: dt.date | None = None) -> dict:
+    """Record an application for mediation or arbitration, with its deadlines and evidence ``documents``;
+    ``freeze`` keeps the status quo of its rights and parcels while it is open (第四十二条).
 
     Raises:
         Forbidden: only the committee's staff (arbitrator) or an admin opens a case.
@@ -149,6 +150,7 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                 raise NotFound("地块", "Parcel", code)
         parties = {role: _party(s, actor, party) for role, party in (("applicant", applicant),
                                                                      ("respondent", respondent))}
+        docs = [visible_document(s, actor, i) for i in dict.fromkeys(documents)]
         calendar = work_calendar(s)
         seq = ledger.next_seq(s, county)
         d = Dispute(county_code=county, procedure=procedure, category=category, applicant=parties["applicant"],
@@ -156,7 +158,7 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                     knew_of_harm_on=knew_of_harm_on, received_on=received_on,
                     time_barred=time_barred(calendar, knew_of_harm_on, received_on), freeze=freeze,
                     status="received", events={"received": received_on.isoformat()}, extension_days=0,
-                    opened_by=actor.name, ledger_seq=seq)
+                    record={"application": {"documents": docs}}, opened_by=actor.name, ledger_seq=seq)
         s.add(d)
         s.flush()
         ledger.append(s, county=county, kind="dispute.opened", actor=actor,
@@ -165,7 +167,7 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                       data={"dispute": d.id, "procedure": procedure, "category": category, "applicant": d.applicant,
                             "respondent": d.respondent, "rights": rights, "parcels": parcels, "claims": claims,
                             "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
-                            "time_barred": d.time_barred, "freeze": freeze})
+                            "time_barred": d.time_barred, "freeze": freeze, "documents": docs})
         if freeze:
             freeze_subjects(s, actor, d, rights + parcels, received_on, "申请时请求维持现状")
         view = dispute_view(d, calendar, today=today)

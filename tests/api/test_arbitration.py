@@ -324,6 +324,9 @@ def test_evidence_documents_attach_to_a_step_and_only_the_committee_acts(callers
                           content_type="multipart/form-data")
     assert doc.status_code == 201, doc.get_json()
     case.refused("accept", {"on": "2025-09-29", "documents": [999999]}, 404, None)
+    with_evidence = arbitrator.post("/api/v1/disputes", json=application(land, documents=[doc.get_json()["id"]]))
+    assert with_evidence.get_json()["record"]["application"]["documents"] == [doc.get_json()["id"]]
+    assert arbitrator.post("/api/v1/disputes", json=application(land, documents=[999999])).status_code == 404
     d = case.post("accept", {"on": "2025-09-29", "documents": [doc.get_json()["id"]]})
     assert d["record"]["acceptance"]["documents"] == [doc.get_json()["id"]]
     assert clerk.post(f"/api/v1/disputes/{case.id}/defence", json={"on": "2025-10-09", "summary": "x"}) \
