@@ -4,10 +4,11 @@ executes, on both engines."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 
-from tests.api.test_disputes import LAW, TODAY, application, transfer_of
+from tests.api.test_disputes import LAW, TODAY, application, pdf_text, transfer_of
 from tests.conftest import COLLECTIVE
 
 ARBITRATORS = [{"name": "赵仲裁", "chosen_by": "both"}, {"name": "钱仲裁", "chosen_by": "applicant"},
@@ -67,15 +68,6 @@ class Case:
         # Monday 20 October 2025: notice by Monday 13 October (five working days before)
         self.post("hearings", {"on": "2025-10-20", "place": "长山镇人民政府仲裁庭", "notified_on": "2025-10-13",
                                "last": True})
-
-
-def pdf_text(response) -> str:
-    import io
-
-    from pypdf import PdfReader
-
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
-    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages).replace("\n", "")
 
 
 def move_a1_to_b(land) -> dict:
@@ -320,7 +312,7 @@ def test_evidence_documents_attach_to_a_step_and_only_the_committee_acts(callers
     arbitrator, clerk = callers["arbitrator"], callers["clerk"]
     case = Case(callers, land)
     doc = arbitrator.post("/api/v1/documents", data={"kind": "evidence", "title": "2018年发包记录",
-                                                     "file": (__import__("io").BytesIO(b"%PDF-1.4 x"), "a.pdf")},
+                                                     "file": (io.BytesIO(b"%PDF-1.4 x"), "a.pdf")},
                           content_type="multipart/form-data")
     assert doc.status_code == 201, doc.get_json()
     case.refused("accept", {"on": "2025-09-29", "documents": [999999]}, 404, None)

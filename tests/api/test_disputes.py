@@ -3,6 +3,7 @@ both engines."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 
@@ -192,19 +193,21 @@ def test_a_refusal_ends_the_case_and_lifts_its_freeze(callers, land):
     assert [x["id"] for x in arbitrator.get("/api/v1/disputes?status=rejected").get_json()["items"]] == [d["id"]]
 
 
-def test_the_acceptance_notice_prints_the_parties_and_the_deadlines_acceptance_started(callers, land):
-    import io
-
+def pdf_text(response) -> str:
+    """The text of a PDF response, lines joined."""
     from pypdf import PdfReader
 
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages).replace("\n", "")
+
+
+def test_the_acceptance_notice_prints_the_parties_and_the_deadlines_acceptance_started(callers, land):
     arbitrator = callers["arbitrator"]
     d = arbitrator.post("/api/v1/disputes", json=application(land)).get_json()
     early = arbitrator.get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf")
     assert early.status_code == 409 and early.get_json()["rule"] == "DISPUTE_STEP_ORDER"
     arbitrator.post(f"/api/v1/disputes/{d['id']}/accept", json={"on": "2025-09-30"})
-    pdf = callers["auditor"].get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf")
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages).replace("\n", "")
+    text = pdf_text(callers["auditor"].get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf"))
     for words in ("受理通知书", f"（2025）210681农仲字第{d['id']}号", d["applicant"]["name"], "2025年9月30日",
                   "2025年10月14日", "2025年12月1日", "第二十五条", "第四十七条", "不得向当事人收取费用"):
         assert words in text, words
