@@ -81,12 +81,13 @@ def demo(parcels, seed, if_empty):
     """Generate and load a synthetic Donggang (210681) county."""
     from tqdm import tqdm
 
-    from app.demo import is_empty, load_demo
+    from app.demo import is_empty, load_demo, load_demo_cases
     if if_empty and not is_empty(_uow(write=False)):
         click.echo("registry not empty: demo county not loaded")
         return
     with tqdm(total=parcels, unit="地块", desc="demo county", file=sys.stderr) as bar:
         counts = load_demo(_uow, seed=seed, parcels=parcels, progress=bar.update)
+    counts["dispute cases"] = len(load_demo_cases(_uow))
     click.echo("loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
@@ -169,7 +170,7 @@ _STAGES_ZH = {"queued": "排队", "reading": "读取数据包", "checking": "质
 def prepare():
     """Migrate, make sure an admin exists, load the demo county if empty (make run)."""
     from app.auth.services import bootstrap_admin, new_token
-    from app.demo import is_empty, load_demo
+    from app.demo import is_empty, load_demo, load_demo_cases
     from app.migrate import upgrade
 
     settings = _ext().settings
@@ -185,6 +186,7 @@ def prepare():
         from tqdm import tqdm
         with tqdm(total=3000, unit="地块", desc="demo county", file=sys.stderr) as bar:
             load_demo(_uow, progress=bar.update)
+        load_demo_cases(_uow)
     base = f"http://127.0.0.1:{settings.port}"
     click.echo(f"\nsanquan on {_ext().engine.dialect.name}")
     click.echo(f"  API      {base}/api/v1/health")

@@ -155,3 +155,48 @@ def load_demo(uow_factory: Callable[[], UnitOfWork], *, seed: int = 2017, parcel
         if progress:
             progress(n)
     return counts
+
+
+def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | None = None) -> list[int]:
+    """Open two cases on the demo county so the committee's dashboard has something to show: an
+    arbitration over a contract parcel, accepted, with the parcel frozen; and a village mediation
+    between two other households, just received. Dated a few days before ``today``.
+
+    Returns:
+        The cases' ids (none when the county has fewer than four contracts in one collective).
+    """
+    from app.disputes import proceedings, services as disputes
+
+    today = today or dt.date.today()
+    with uow_factory() as uow:
+        contracts = uow.session.execute(
+            select(Right.id, Right.holder_code, Right.collective_code, RightParcel.parcel_code)
+            .join(RightParcel, RightParcel.right_id == Right.id)
+            .where(Right.type == "contract", Right.valid_to.is_(None), RightParcel.valid_to.is_(None))
+            .order_by(Right.id, RightParcel.parcel_code)).all()
+    first: dict[str, tuple] = {}
+    for row in contracts:
+        if row.collective_code == contracts[0].collective_code:
+            first.setdefault(row.id, row)
+    if len(first) < 4:
+        return []
+    a, b, c, d = list(first.values())[:4]
+    received = today - dt.timedelta(days=8)
+
+    def party(row) -> dict:
+        return {"kind": "household", "code": row.holder_code}
+
+    arbitration = disputes.open_dispute(
+        uow_factory(), actor=SYSTEM, procedure="arbitration", category="infringement", applicant=party(a),
+        respondent=party(b), subjects={"rights": [a.id], "parcels": [a.parcel_code]},
+        claims="被申请人越界耕种申请人承包地，请求停止侵害、恢复原状", knew_of_harm_on=received - dt.timedelta(days=40),
+        received_on=received, freeze=True, today=today)
+    with uow_factory(write=False) as uow:
+        accepted = disputes.work_calendar(uow.session).add_working_days(received, 1).due_on  # the next working day
+    proceedings.accept(uow_factory(), actor=SYSTEM, dispute_id=arbitration["id"], on=min(accepted, today),
+                       today=today)
+    mediation = disputes.open_dispute(
+        uow_factory(), actor=SYSTEM, procedure="mediation", category="contract", applicant=party(c),
+        respondent=party(d), subjects={"rights": [c.id, d.id]}, claims="双方对承包地四至界线有争议，请求村委会调解",
+        knew_of_harm_on=today - dt.timedelta(days=10), received_on=today - dt.timedelta(days=1), today=today)
+    return [arbitration["id"], mediation["id"]]

@@ -32,7 +32,7 @@ def test_users_create_refuses_a_bad_scope(run):
 
 def test_demo_loads_once_and_ledger_verifies(run):
     result = run("demo", "--parcels", "300", "--seed", "5")
-    assert result.exit_code == 0 and "300 parcels" in result.output
+    assert result.exit_code == 0 and "300 parcels" in result.output and "2 dispute cases" in result.output
     assert "not loaded" in run("demo", "--parcels", "300", "--if-empty").output
     verified = run("ledger", "verify")
     assert verified.exit_code == 0 and "210681: ok" in verified.output

@@ -72,3 +72,25 @@ def test_overlap_queries_match_brute_force(uow_factory, demo):
             rows, _ = repo.overlapping(probe)
             expected = set(codes[shapely.relate_pattern(geoms, probe, "T********")])
             assert {r.parcel_code for r in rows} == expected and expected
+
+
+def test_demo_cases_fill_the_committees_dashboard(uow_factory, demo):
+    import datetime as dt
+
+    from app.auth.services import SYSTEM
+    from app.demo import load_demo_cases
+    from app.disputes.services import list_disputes
+    from app.transfers.models import Freeze
+
+    today = dt.date(2026, 11, 27)
+    ids = load_demo_cases(uow_factory, today=today)
+    page = list_disputes(uow_factory(write=False), actor=SYSTEM, today=today)
+    assert page["items"][0]["events"]["accepted"] == dt.date(2026, 11, 20)
+    assert [(d["id"], d["procedure"], d["status"]) for d in page["items"]] == [
+        (ids[0], "arbitration", "accepted"), (ids[1], "mediation", "received")]
+    arbitration = page["items"][0]
+    # received Thursday 19 November, accepted Friday 20 November 2026: the copy is due Friday 27 November
+    assert arbitration["deadlines"]["copy_to_respondent"]["due_on"] == dt.date(2026, 11, 27)
+    with uow_factory(write=False) as uow:
+        frozen = uow.session.scalars(select(Freeze.subject).where(Freeze.active.is_(True))).all()
+    assert sorted(frozen) == sorted(arbitration["subjects"]["rights"] + arbitration["subjects"]["parcels"])
