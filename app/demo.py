@@ -173,7 +173,7 @@ def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | N
             select(Right.id, Right.holder_code, Right.collective_code, RightParcel.parcel_code)
             .join(RightParcel, RightParcel.right_id == Right.id)
             .where(Right.type == "contract", Right.valid_to.is_(None), RightParcel.valid_to.is_(None))
-            .order_by(Right.id, RightParcel.parcel_code)).all()
+            .order_by(Right.id.desc(), RightParcel.parcel_code)).all()  # the county's last collective
     first: dict[str, tuple] = {}
     for row in contracts:
         if row.collective_code == contracts[0].collective_code:
