@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -65,3 +66,12 @@ class Dispute(Base):
     record: Mapped[dict] = mapped_column(JSON, default=dict)
     opened_by: Mapped[str] = mapped_column(String(100))
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+
+def dispute_state(d: Dispute) -> dict:
+    """What a case's ledger entry says the row holds after it: the replay puts exactly this, so an edit of
+    the row that bypassed the ledger (a status, a freeze flag, a step's record) shows up on verification."""
+    from app.ledger.services import canonical_json
+
+    return {"status": d.status, "events": dict(sorted(d.events.items())), "extension_days": d.extension_days,
+            "freeze": d.freeze, "record_sha256": hashlib.sha256(canonical_json(d.record or {})).hexdigest()}

@@ -23,7 +23,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.disputes import orders as registry_orders
 from app.disputes.calendar import MAX_EXTENSION_DAYS, WorkCalendar, deadlines, hearing_notice_by
-from app.disputes.models import ENDED, Dispute
+from app.disputes.models import ENDED, Dispute, dispute_state
 from app.disputes.services import (CASE_ROLES, binding_on, dispute_view, event_days, freeze_subjects, lift_freeze,
                                    visible_case, work_calendar)
 from app.errors import DomainError, Forbidden, RuleViolation
@@ -78,7 +78,7 @@ class Step:
 def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today: dt.date | None,
          apply: Callable[[Step], dict]) -> dict:
     """Run one step: lock the case, let ``apply`` check and change it, then append ``dispute.<step>``
-    with the facts ``apply`` returns, all in one transaction."""
+    with the facts ``apply`` returns and the case's resulting state, all in one transaction."""
     if actor.role not in CASE_ROLES:
         raise Forbidden("只有仲裁委员会工作人员可以办理案件", "Only the arbitration committee's staff may act on a case")
     today = today or dt.date.today()
@@ -87,8 +87,8 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
         d = visible_case(s, actor, dispute_id, lock=True)
         st = Step(s, actor, d, work_calendar(s), today)
         data = apply(st)
-        ledger.append(s, county=d.county_code, kind=f"dispute.{step.replace('-', '_')}", actor=actor,
-                      subjects=[f"dispute:{d.id}"], data={"dispute": d.id, **data})
+        ledger.append(s, county=d.county_code, kind=f"dispute.{step}", actor=actor, subjects=[f"dispute:{d.id}"],
+                      data={"dispute": d.id, **data, "state": dispute_state(d)})
         view = dispute_view(d, st.calendar, today=today)
         uow.commit()
     return view

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork, utcnow
 from app.disputes.calendar import PERIODS, WorkCalendar, deadlines, time_barred
-from app.disputes.models import ENDED, CalendarDay, Dispute
+from app.disputes.models import ENDED, CalendarDay, Dispute, dispute_state
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import Parcel
@@ -167,7 +167,8 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                       data={"dispute": d.id, "procedure": procedure, "category": category, "applicant": d.applicant,
                             "respondent": d.respondent, "rights": rights, "parcels": parcels, "claims": claims,
                             "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
-                            "time_barred": d.time_barred, "freeze": freeze, "documents": docs})
+                            "time_barred": d.time_barred, "freeze": freeze, "documents": docs,
+                            "state": dispute_state(d)})
         if freeze:
             freeze_subjects(s, actor, d, rights + parcels, received_on, "申请时请求维持现状")
         view = dispute_view(d, calendar, today=today)

@@ -3,7 +3,8 @@
 Every change writes its facts into a ledger entry (DESIGN.md, The ledger), so
 the log alone determines who the collectives, households, persons and members
 are, every parcel's current version (down to its geometry's bytes), which
-right holds which parcel, each holding of shares and every transfer's state.
+right holds which parcel, each holding of shares, every transfer's state, and
+every dispute's state and the freezes it holds.
 :class:`Replay` re-derives that state entry by entry from the bodies, applying
 each transfer's legal effect by the same rules the services apply; comparing it
 with the tables finds an edit that bypassed the ledger, and names the entry
@@ -12,6 +13,7 @@ the table no longer agrees with.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from decimal import Decimal
 from types import SimpleNamespace
@@ -20,21 +22,22 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.db import driver_rows
+from app.disputes.models import Dispute, dispute_state
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
-from app.transfers.models import Transfer, TransferPayment
+from app.transfers.models import Freeze, Transfer, TransferPayment
 
 #: Entry kinds that change nothing the replay compares (their rows are checked by their own hashes).
 PASSIVE = frozenset({
     "document.stored", "certificate.issued", "settlement.recorded", "household.house_disposed",
     "collective.homestead_standard_set", "collective.share_plan_set", "import.committed",
-    "freeze.set", "freeze.lifted",
-    # cases and their freezes are not replayed yet; what an award changes in the registry is, by its own entries
-    "dispute.opened", "dispute.accepted", "dispute.rejected", "dispute.served", "dispute.defence", "dispute.tribunal",
-    "dispute.recusal", "dispute.hearing", "dispute.interim_freeze", "dispute.extended", "dispute.mediated",
-    "dispute.awarded", "dispute.lawsuit", "dispute.withdrawn", "dispute.finalized",
 })
+#: A case's entries, each carrying the case's resulting ``state`` (what an award changes in the registry is
+#: replayed by its own entries).
+DISPUTE_KINDS = frozenset(f"dispute.{step}" for step in (
+    "opened", "accepted", "rejected", "served", "defence", "tribunal", "recusal", "hearing", "interim_freeze",
+    "extended", "mediated", "awarded", "lawsuit", "withdrawn", "finalized"))
 
 
 class ReplayError(ValueError):
@@ -58,7 +61,8 @@ def wkb_digest(wkb: bytes) -> str:
 
 
 #: What the replay rebuilds, as table_state names it.
-TABLES = ("collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares", "transfers")
+TABLES = ("collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares", "transfers",
+          "disputes", "freezes")
 #: Parcel versions depend on nothing else in the log and nothing else on them, so they replay apart.
 PARCEL_KINDS = frozenset({"parcel.registered", "parcel.revised"})
 PARCEL_TABLES = ("parcels",)
@@ -85,6 +89,9 @@ _HANDLERS = {
     "transfer.withdrawn": "_withdrawn",
     "transfer.completed": "_completed",
     "transfer.voided": "_voided",
+    "freeze.set": "_frozen",
+    "freeze.lifted": "_thawed",
+    **{kind: "_dispute" for kind in DISPUTE_KINDS},
 }
 
 
@@ -208,6 +215,21 @@ class Replay:
         else:
             self.objects["shares"].pop(right, None)
 
+    # --- disputes and their freezes ---------------------------------------------------------
+
+    def _dispute(self, seq: int, d: dict) -> None:
+        self._put("disputes", d["dispute"], dispute_tuple(**d["state"]), seq)
+
+    def _frozen(self, seq: int, d: dict) -> None:
+        for subject in d["subjects"]:
+            self._put("freezes", (f"dispute:{d['dispute']}", subject), (True, d["on"], None), seq)
+
+    def _thawed(self, seq: int, d: dict) -> None:
+        for subject in d["subjects"]:
+            key = (f"dispute:{d['dispute']}", subject)
+            _, frozen_on, _ = self._get("freezes", key)
+            self._put("freezes", key, (False, frozen_on, d["on"]), seq)
+
     # --- transfers --------------------------------------------------------------------------
 
     def _transfer_created(self, seq: int, d: dict) -> None:
@@ -312,6 +334,11 @@ class Replay:
             self._close_right(seq, right, d["on"])
 
 
+def dispute_tuple(*, status, events, extension_days, freeze, record_sha256) -> tuple:
+    """A case's comparable state (:func:`app.disputes.models.dispute_state`)."""
+    return (status, tuple(sorted(events.items())), int(extension_days), bool(freeze), record_sha256)
+
+
 def transfer_state(*, kind, right, from_, to, counter_right, price, term_end, status, decision, completed_on,
                    payments) -> dict:
     """A transfer as the replay and the tables both describe it (dates as ISO text, money as Decimal)."""
@@ -403,7 +430,23 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
                 Transfer.counter_right_id, Transfer.price, Transfer.term_end, Transfer.status,
                 Transfer.issuer_decision, Transfer.completed_on, Transfer.ledger_seq,
                 where=[Transfer.county_code == county])}
+    if "disputes" in tables:
+        out["disputes"] = {i: (dispute_tuple(**dispute_state(SimpleNamespace(
+            status=status, events=_json(events), extension_days=ext, freeze=freeze, record=_json(record)))), q)
+            for i, status, events, ext, freeze, record, q in rows(
+                Dispute.id, Dispute.status, Dispute.events, Dispute.extension_days, Dispute.freeze, Dispute.record,
+                Dispute.ledger_seq, where=[Dispute.county_code == county])}
+    if "freezes" in tables:
+        out["freezes"] = {(ref, subject): ((bool(active), _iso(on), _iso(lifted)), q)
+                          for ref, subject, active, on, lifted, q in rows(
+            Freeze.dispute_ref, Freeze.subject, Freeze.active, Freeze.frozen_on, Freeze.lifted_on, Freeze.ledger_seq,
+            where=[Freeze.county_code == county])}
     return out
+
+
+def _json(value):
+    """A JSON column as the driver gives it: text on SQLite, already parsed on PostgreSQL."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def differences(replayed: dict[str, dict], tables: dict[str, dict]) -> list[tuple[int, str]]:

@@ -367,3 +367,30 @@ def test_a_mediation_agreement_enforces_every_kind_of_registry_order(callers, la
     assert sorted(m["person"]["id"] for m in members) == sorted([head, spouse])
     assert clerk.get(f"/api/v1/rights/{land['a']['code']}G").get_json()["shares"] == "70.0000"
     assert clerk.get(f"/api/v1/transfers/{pressed['id']}").get_json()["status"] == "voided"
+
+
+def test_an_edit_of_a_case_or_its_freeze_that_bypassed_the_ledger_is_found(callers, land, app):
+    """Lifting a freeze or finalising a case by hand would let a frozen right move: verification names the
+    entry the tables no longer agree with."""
+    from sqlalchemy import update
+
+    from app.disputes.models import Dispute
+    from app.transfers.models import Freeze
+
+    auditor = callers["auditor"]
+    case = Case(callers, land, freeze=True)
+    d = case.post("accept", {"on": "2025-09-29"})
+    freeze_seq = d["ledger_seq"] + 1  # dispute.opened, then freeze.set
+    last = case.ledger_size()  # dispute.accepted
+    engine = app.extensions["sanquan"].engine
+    for table, where, change, undo, blamed in (
+            (Freeze, Freeze.subject == land["a1"], {"active": False}, {"active": True}, freeze_seq),
+            (Dispute, Dispute.id == case.id, {"status": "finalized"}, {"status": "accepted"}, last),
+            (Dispute, Dispute.id == case.id, {"record": {}}, {"record": d["record"]}, last)):
+        with engine.begin() as conn:
+            conn.execute(update(table).where(where).values(change))
+        result = auditor.get("/api/v1/ledger/210681/verify").get_json()
+        assert (result["ok"], result["first_bad_seq"]) == (False, blamed), (table, change, result)
+        with engine.begin() as conn:
+            conn.execute(update(table).where(where).values(undo))
+        assert auditor.get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
