@@ -5,6 +5,7 @@ font file is shipped or embedded.
 """
 from __future__ import annotations
 
+import io
 import threading
 from datetime import date
 from typing import Any
@@ -15,7 +16,9 @@ from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import Image
 
 FONT = "STSong-Light"
 NONE = "—"
@@ -74,3 +77,10 @@ def text(value: Any) -> str:
 
 def date_zh(day: date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日" if day else NONE
+
+
+def map_image(png: bytes, width: float, max_height: float = 120 * mm) -> Image:
+    """A map as a flowable ``width`` wide (less when that would make it taller than ``max_height``)."""
+    width_px, height_px = ImageReader(io.BytesIO(png)).getSize()
+    height = min(width * height_px / width_px, max_height)
+    return Image(io.BytesIO(png), width=height * width_px / height_px, height=height)

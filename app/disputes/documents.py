@@ -7,14 +7,14 @@ or a session.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from app.pdf import FONT, date_zh, register_font, styles, text
+from app.pdf import FONT, date_zh, map_image, register_font, styles, text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +51,8 @@ class AwardDocument:
     served_by: date  #: the day the committee must serve it (三个工作日)
     served_on: date | None
     sue_by: date | None  #: 30 days from service (第四十八条), once served
+    #: the parcels the orders name (a corrected boundary as ordered), over their neighbours
+    map_png: bytes | None = field(default=None, repr=False)
     committee: str = "农村土地承包仲裁委员会"
 
 
@@ -66,15 +68,16 @@ def _table(rows: list[tuple[str, ...]], widths: tuple[float, ...], body) -> Tabl
     return table
 
 
-def _build(title: str, number: str, committee: str, signed_on: date, story: list) -> bytes:
-    """An A4 document: its title and number above ``story``, the committee and the day below."""
+def _build(title: str, number: str, committee: str, signed_on: date, story: list, appendix: list = ()) -> bytes:
+    """An A4 document: its title and number above ``story``, the committee and the day below, then any
+    ``appendix`` (附图)."""
     sheet = _sheet()
     out = io.BytesIO()
     doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
                             bottomMargin=20 * mm, title=f"{title} {number}", author=committee)
     doc.build([Paragraph(title, sheet["title"]), Paragraph(text(number), sheet["number"]), Spacer(1, 6 * mm),
                *story, Spacer(1, 10 * mm),
-               Paragraph(f"{text(committee)}　　{date_zh(signed_on)}", sheet["number"])])
+               Paragraph(f"{text(committee)}　　{date_zh(signed_on)}", sheet["number"]), *appendix])
     return out.getvalue()
 
 
@@ -107,7 +110,10 @@ def render_award(a: AwardDocument) -> bytes:
               *(Paragraph(f"{text(role)}：{text(name)}", body) for role, name in a.tribunal)]
     if a.dissent:
         story.append(Paragraph(f"少数仲裁员的不同意见（记入笔录）：{text(a.dissent)}", body))
-    return _build("裁决书", a.number, a.committee, a.made_on, story)
+    appendix = [Spacer(1, 8 * mm), KeepTogether([
+        Paragraph("附图：裁决涉及的地块（更正界址的，按裁决确定的界址）", heading),
+        map_image(a.map_png, A4[0] - 40 * mm)])] if a.map_png else []
+    return _build("裁决书", a.number, a.committee, a.made_on, story, appendix)
 
 
 def render_acceptance_notice(n: AcceptanceNotice) -> bytes:

@@ -399,5 +399,37 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
             respondent=d.respondent["name"], claims=d.claims, defence=(d.record.get("defence") or {}).get("summary"),
             reasons=a["reasons"], result=a["result"], orders=tuple(_order_words(s, o) for o in a["orders"]),
             made_on=made_on, by_default=a["by_default"], tribunal=tuple(roles), dissent=a["dissent"],
-            served_by=due["award_served"], served_on=event_days(d).get("award_served"), sue_by=due.get("lawsuit"))
+            served_by=due["award_served"], served_on=event_days(d).get("award_served"), sue_by=due.get("lawsuit"),
+            map_png=_orders_map(s, a["orders"]))
     return render_award(document)
+
+
+def _orders_map(s: Session, orders: list[dict]) -> bytes | None:
+    """The parcels an award's orders name, labelled over their neighbours: a corrected boundary as the award
+    fixes it, with the boundary it corrects among the neighbours. None when no order names a parcel."""
+    import numpy as np
+    import shapely
+
+    from app.parcels.queries import ParcelRepository
+    from app.parcels.services import DEG_PER_M, MAP_MARGIN_M, intake_geometry
+    from gis.geojson import GeometryLimits
+    from gis.render import parcel_map_png
+
+    repo = ParcelRepository(s)
+    targets, codes = [], []
+    for o in orders:
+        if o["type"] == "move_parcels":
+            for code in o["parcels"]:
+                if (v := repo.current(code)) is not None:
+                    targets.append(v.geom)
+                    codes.append(code)
+        elif o["type"] == "correct_boundary":
+            targets.append(intake_geometry(o["geometry"], o.get("crs"), GeometryLimits()))  # checked at the award
+            codes.append(o["parcel"])
+    if not targets:
+        return None
+    geoms = np.array(targets, dtype=object)
+    context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
+    corrected = {o["parcel"] for o in orders if o["type"] == "correct_boundary"}
+    keep = [i for i, c in enumerate(context) if c.parcel_code not in set(codes) - corrected]
+    return parcel_map_png(geoms, codes, context_geoms[keep], image_format="jpeg")

@@ -19,10 +19,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.platypus import (
     Flowable,
-    Image,
     KeepTogether,
     LongTable,
     Paragraph,
@@ -32,7 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.pdf import FONT
+from app.pdf import FONT, map_image
 from app.pdf import NONE as _NONE
 from app.pdf import date_zh as _date_zh
 from app.pdf import register_font as _register_font
@@ -124,7 +122,7 @@ def render_certificate(cert: CertificateData) -> bytes:
     if cert.map_png:
         story += [
             KeepTogether(
-                [Paragraph("地块示意图", styles["heading"]), _map_image(cert.map_png)]
+                [Paragraph("地块示意图", styles["heading"]), map_image(cert.map_png, _FRAME_WIDTH)]
             ),
             Spacer(1, 4 * mm),
         ]
@@ -281,14 +279,6 @@ def _sides(codes: Sequence[str] | None) -> str:
     if not codes:
         return _NONE
     return "、".join(_text(str(code)[-5:]) for code in codes)
-
-
-def _map_image(png: bytes) -> Image:
-    width_px, height_px = ImageReader(io.BytesIO(png)).getSize()
-    width = _FRAME_WIDTH
-    height = min(width * height_px / width_px, 120 * mm)
-    width = height * width_px / height_px
-    return Image(io.BytesIO(png), width=width, height=height)
 
 
 def _issue_block(cert: CertificateData, styles: dict[str, ParagraphStyle]) -> Table:

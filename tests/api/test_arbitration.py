@@ -117,7 +117,7 @@ def test_an_arbitration_runs_from_application_to_an_enforced_award_that_moves_a_
     text = pdf_text(auditor.get(f"/api/v1/disputes/{case.id}/award.pdf"))
     for words in ("裁决书", f"（2025）210681农仲裁字第{case.id}号", "地块 a1 的承包经营权归申请人", land["a1"],
                   "首席仲裁员：李仲裁", "孙仲裁认为应维持现状", "自收到裁决书之日起三十日内向人民法院起诉",
-                  "2025年10月27日", "2025年11月26日", "第四十八条"):
+                  "2025年10月27日", "2025年11月26日", "第四十八条", "附图"):
         assert words in text, words
     size = case.ledger_size()
     d = case.post("finalize", {"on": "2025-11-28"})
