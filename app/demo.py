@@ -198,5 +198,6 @@ def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | N
     mediation = disputes.open_dispute(
         uow_factory(), actor=SYSTEM, procedure="mediation", category="contract", applicant=party(c),
         respondent=party(d), subjects={"rights": [c.id, d.id]}, claims="双方对承包地四至界线有争议，请求村委会调解",
+        mediator={"body": "village_committee", "name": "村人民调解委员会"},
         knew_of_harm_on=today - dt.timedelta(days=10), received_on=today - dt.timedelta(days=1), today=today)
     return [arbitration["id"], mediation["id"]]

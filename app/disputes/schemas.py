@@ -46,8 +46,16 @@ def documents(what: str) -> fields.List:
                        metadata={"description": f"{what}: ids from `POST /api/v1/documents`"})
 
 
+class MediatorSchema(Schema):
+    body = fields.String(required=True, validate=validate.OneOf(("village_committee", "township", "other")),
+                         metadata={"description": "村民委员会, 乡（镇）人民政府 or another mediation organisation (第三条)"})
+    name = Text(required=True, max_length=200)
+
+
 class DisputeCreateSchema(Schema):
     documents = documents("the application and its evidence")
+    mediator = fields.Nested(MediatorSchema, load_default=None, metadata={
+        "description": "a mediation's mediator: who the parties asked to mediate"})
     procedure = fields.String(required=True, validate=validate.OneOf(PROCEDURES))
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES),
                              metadata={"description": "农村土地承包经营纠纷调解仲裁法 第二条; `expropriation` is "
@@ -61,6 +69,11 @@ class DisputeCreateSchema(Schema):
     freeze = StrictBoolean(load_default=False,
                            metadata={"description": "keep the status quo (第四十二条): transfers of its rights and "
                                                     "parcels are refused with RIGHT_IN_DISPUTE while it is open"})
+
+    @validates_schema
+    def _mediator_mediates(self, data, **kwargs):
+        if data.get("mediator") and data.get("procedure") != "mediation":
+            raise ValidationError({"mediator": ["only a mediation has a mediator; an arbitration has its tribunal"]})
 
 
 class DeadlineSchema(Schema):

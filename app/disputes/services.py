@@ -113,7 +113,8 @@ assert set(_DONE_BY) == {p.key for p in PERIODS}
 
 def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category: str, applicant: dict,
                  respondent: dict, subjects: dict, claims: str, knew_of_harm_on: dt.date, received_on: dt.date,
-                 freeze: bool = False, documents: list[int] = (), today: dt.date | None = None) -> dict:
+                 freeze: bool = False, documents: list[int] = (), mediator: dict | None = None,
+                 today: dt.date | None = None) -> dict:
     """Record an application for mediation or arbitration, with its deadlines and evidence ``documents``;
     ``freeze`` keeps the status quo of its rights and parcels while it is open (第四十二条).
 
@@ -158,7 +159,8 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                     knew_of_harm_on=knew_of_harm_on, received_on=received_on,
                     time_barred=time_barred(calendar, knew_of_harm_on, received_on), freeze=freeze,
                     status="received", events={"received": received_on.isoformat()}, extension_days=0,
-                    record={"application": {"documents": docs}}, opened_by=actor.name, ledger_seq=seq)
+                    record={"application": {"documents": docs}, **({"mediator": mediator} if mediator else {})},
+                    opened_by=actor.name, ledger_seq=seq)
         s.add(d)
         s.flush()
         ledger.append(s, county=county, kind="dispute.opened", actor=actor,
@@ -167,7 +169,7 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                       data={"dispute": d.id, "procedure": procedure, "category": category, "applicant": d.applicant,
                             "respondent": d.respondent, "rights": rights, "parcels": parcels, "claims": claims,
                             "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
-                            "time_barred": d.time_barred, "freeze": freeze, "documents": docs,
+                            "time_barred": d.time_barred, "freeze": freeze, "documents": docs, "mediator": mediator,
                             "state": dispute_state(d)})
         if freeze:
             freeze_subjects(s, actor, d, rights + parcels, received_on, "申请时请求维持现状")

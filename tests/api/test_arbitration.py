@@ -245,7 +245,9 @@ def test_the_sixty_days_extend_once_by_at_most_thirty(callers, land):
 
 def test_a_mediation_agreement_binds_when_both_parties_and_the_mediator_signed(callers, land):
     clerk = callers["clerk"]
-    case = Case(callers, land, procedure="mediation", category="contract", freeze=True)
+    case = Case(callers, land, procedure="mediation", category="contract", freeze=True,
+                mediator={"body": "village_committee", "name": "前阳村人民调解委员会"})
+    assert case.get()["record"]["mediator"] == {"body": "village_committee", "name": "前阳村人民调解委员会"}
     agreement = {"on": "2025-10-15", "terms": "双方同意地块 a1 由乙户承包", "signed_by_applicant": True,
                  "signed_by_respondent": False, "mediator": "前阳村人民调解委员会 张调解",
                  "orders": [move_a1_to_b(land)]}

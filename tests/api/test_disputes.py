@@ -107,6 +107,8 @@ def test_the_dashboard_lists_overdue_cases_and_those_due_before_a_day(callers, l
     ({"respondent": {"kind": "outside"}}, 422, None),
     ({"respondent": {"kind": "person", "code": "abc"}}, 422, None),
     ({"category": "weather"}, 422, None),
+    ({"mediator": {"body": "township", "name": "长山镇"}}, 422, None),  # an arbitration has its tribunal
+    ({"documents": [999999]}, 404, None),
 ])
 def test_bad_applications_name_the_problem_and_store_nothing(callers, land, change, status, rule):
     arbitrator, auditor = callers["arbitrator"], callers["auditor"]
