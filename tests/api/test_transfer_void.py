@@ -72,16 +72,22 @@ def ledger_size(admin):
     return admin.get("/api/v1/ledger/210681").get_json()["size"]
 
 
+def frozen_by_a_case(uow_factory, land, subject: str) -> None:
+    """A dispute over ``subject``, opened with a freeze (第四十二条)."""
+    from app.disputes.services import open_dispute
+
+    open_dispute(uow_factory(), actor=COMMITTEE, procedure="arbitration", category="transfer",
+                 applicant={"kind": "household", "code": land["a"]["code"]},
+                 respondent={"kind": "household", "code": land["b"]["code"]}, subjects={"parcels": [subject]},
+                 claims="请求确认流转受胁迫所为", knew_of_harm_on=TODAY, received_on=TODAY, freeze=True)
+
+
 @pytest.mark.parametrize("to", ["b", "d"])
 def test_a_voided_transfer_puts_the_land_back_on_the_givers_contract(clerk, admin, land, void, uow_factory, to):
-    from app.transfers.models import Freeze
-
     done = _walk(clerk, body(land, to=land[to]["code"], parcels=[land["a1"], land["a2"]]))
     assert done.status_code == 200, done.get_json()
     assert status_of(clerk, land["ra"]) == "ended"  # left without land
-    with uow_factory() as uow:  # the dispute froze the land: that does not stop its own award
-        uow.session.add(Freeze(subject=land["a1"], county_code=COUNTY, reason="仲裁中", frozen_on=TODAY, ledger_seq=0))
-        uow.commit()
+    frozen_by_a_case(uow_factory, land, land["a1"])  # the dispute froze the land: that does not stop its award
     seq = void(done.get_json()["id"])
     right = clerk.get(f"/api/v1/rights/{land['ra']}").get_json()
     assert right["status"] == "active" and right["valid_to"] is None

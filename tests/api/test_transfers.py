@@ -193,15 +193,17 @@ def test_one_open_transfer_per_right_and_parcel(clerk, land):
     assert clerk.post("/api/v1/transfers", json=body(land, parcels=[land["a2"]])).status_code == 201
 
 
-def test_a_frozen_right_refuses_transfers(clerk, land, uow_factory):
-    from app.transfers.models import Freeze
-
-    with uow_factory() as uow:
-        uow.session.add(Freeze(subject=land["a1"], county_code="210681", reason="仲裁中", frozen_on=TODAY,
-                               ledger_seq=0))
-        uow.commit()
-    r = clerk.post("/api/v1/transfers", json=body(land))
+def test_a_frozen_right_refuses_transfers(callers, land):
+    case = callers["arbitrator"].post("/api/v1/disputes", json={
+        "procedure": "arbitration", "category": "infringement",
+        "applicant": {"kind": "household", "code": land["b"]["code"]},
+        "respondent": {"kind": "household", "code": land["a"]["code"]}, "subjects": {"parcels": [land["a1"]]},
+        "claims": "请求确认地块归申请人", "knew_of_harm_on": TODAY.isoformat(), "received_on": TODAY.isoformat(),
+        "freeze": True})
+    assert case.status_code == 201, case.get_json()
+    r = callers["clerk"].post("/api/v1/transfers", json=body(land))
     assert r.status_code == 409 and r.get_json()["rule"] == "RIGHT_IN_DISPUTE"
+    assert r.get_json()["details"]["frozen"] == [land["a1"]]
 
 
 def test_sixteen_concurrent_completions_move_the_parcel_once(app, clerk, admin, land):
