@@ -291,6 +291,9 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
                 raise DomainError("安排开庭须写明地点和通知日期", "a new hearing needs its place and notice day",
                                   status=422, errors={"place": ["required"], "notified_on": ["required"]})
             st.day(notified_on, "tribunal_formed", "开庭通知日期")
+            if on <= notified_on:
+                raise RuleViolation("DATE_ORDER", reason_zh="开庭日期须在通知之后", reason_en="the hearing must come "
+                                    "after its notice", details={"on": on.isoformat(), "notified_on": notified_on.isoformat()})
             notice_by = hearing_notice_by(st.calendar, on)
             if notified_on > notice_by.due_on:
                 raise RuleViolation("HEARING_NOTICE_SHORT", details={"notice_by": notice_by.due_on.isoformat(),

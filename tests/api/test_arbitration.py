@@ -396,3 +396,45 @@ def test_an_edit_of_a_case_or_its_freeze_that_bypassed_the_ledger_is_found(calle
         with engine.begin() as conn:
             conn.execute(update(table).where(where).values(undo))
         assert auditor.get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+
+@pytest.mark.parametrize("step, body, status", [
+    ("hearings", {"on": "0001-01-01", "place": "x", "notified_on": "2025-10-13"}, 422),
+    ("hearings", {"on": "2025-10-20", "place": "x", "notified_on": "0001-01-01"}, 422),
+    ("accept", {"on": "0001-01-01"}, 409),
+    ("extend", {"days": 10 ** 12, "approved_on": "2025-10-01", "approved_by": "x", "reason": "y"}, 422),
+    ("extend", {"days": 0, "approved_on": "2025-10-01", "approved_by": "x", "reason": "y"}, 422),
+    ("defence", {"on": "2025-10-09", "summary": None}, 422),
+    ("recusal", {"on": "2025-10-13", "arbitrator": "不存在", "requested_by": "respondent", "grounds": "x",
+                 "decision": "refused", "decided_by": "主任"}, 422),
+    ("recusal", {"on": "2025-10-13", "arbitrator": "钱仲裁", "requested_by": "respondent", "grounds": "x",
+                 "decision": "granted", "decided_by": "主任"}, 422),  # granted without a replacement
+    ("freeze", {"on": "2025-10-12", "grounds": "x", "rights": ["x" * 19]}, 422),
+    ("service", {"document": "award", "on": "2025-10-27"}, 409),
+    ("service", {"document": "summons", "on": "2025-10-27"}, 422),
+    ("award", {"on": "2025-10-24", "result": "x", "reasons": "y", "majority": ["赵仲裁", "钱仲裁"]}, 409),
+    ("lawsuit", {"filed_on": "2025-11-01", "by": "court", "court": "x"}, 422),
+    ("mediation-agreement", {"on": "2025-10-15", "terms": "x", "signed_by_applicant": "yes",
+                             "signed_by_respondent": True, "mediator": "x"}, 422),
+    ("mediation-agreement", {"on": "2025-10-15", "terms": "x", "signed_by_applicant": True,
+                             "signed_by_respondent": True, "mediator": "x",
+                             "orders": [{"type": "move_parcels", "parcels": ["1" * 19], "to_right": "2" * 19}]}, 404),
+    ("mediation-agreement", {"on": "2025-10-15", "terms": "x", "signed_by_applicant": True,
+                             "signed_by_respondent": True, "mediator": "x",
+                             "orders": [{"type": "restore_shares", "household": "1" * 18, "shares": "1e9"}]}, 422),
+    ("mediation-agreement", {"on": "2025-10-15", "terms": "x", "signed_by_applicant": True,
+                             "signed_by_respondent": True, "mediator": "x",
+                             "orders": [{"type": "demolish", "parcel": "1" * 19}]}, 422),
+    ("finalize", [], 422),
+    ("tribunal", {"formed_on": "2025-10-10", "arbitrators": []}, 422),
+])
+def test_a_malformed_step_is_refused_and_changes_nothing(callers, land, step, body, status):
+    """On a case waiting for its first hearing: every malformed step is a 4xx, never a 500, and leaves the case
+    and the ledger as they were."""
+    case = Case(callers, land)
+    case.to_hearing()
+    before, size = case.get(), case.ledger_size()
+    r = case.arbitrator.post(f"/api/v1/disputes/{case.id}/{step}", json=body)
+    assert r.status_code == status, r.get_json()
+    assert r.get_json()["code"] == status and r.get_json()["message"]
+    assert case.get() == before and case.ledger_size() == size
