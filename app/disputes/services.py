@@ -99,6 +99,8 @@ def load_schedule(uow: UnitOfWork, *, actor: Principal, rows: list[tuple[dt.date
 
 # --- cases ----------------------------------------------------------------------------------------
 
+#: 农村土地承包经营纠纷调解仲裁法 第五十三条: in force from this day; no application is received before it.
+LAW_IN_FORCE = dt.date(2010, 1, 1)
 #: Roles that run cases: the arbitration committee's staff, and admins.
 CASE_ROLES = frozenset({"arbitrator", "admin"})
 #: Roles that may read cases (the parties' personal data is in them).
@@ -132,6 +134,9 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
     today = today or dt.date.today()
     if received_on > today:
         raise RuleViolation("DATE_ORDER", reason_zh="收到申请的日期晚于今天", reason_en="received_on is in the future")
+    if received_on < LAW_IN_FORCE:
+        raise RuleViolation("DATE_ORDER", reason_zh="农村土地承包经营纠纷调解仲裁法自2010年1月1日起施行",
+                            reason_en="the law these cases run under took effect on 1 January 2010")
     if knew_of_harm_on > received_on:
         raise RuleViolation("DATE_ORDER", reason_zh="知道权利受侵害的日期晚于收到申请的日期",
                             reason_en="knew_of_harm_on is after received_on")
