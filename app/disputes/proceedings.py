@@ -484,15 +484,17 @@ def withdraw(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date,
             already), DATE_ORDER.
     """
     def apply(st: Step) -> dict:
-        st.require(st.d.status in ("received", "accepted") and "withdrawn" not in st.d.events, "withdraw")
+        st.require(st.d.status in ("received", "accepted") and "withdrawal" not in st.d.record, "withdraw")
         st.day(on, "received", "撤回日期")
         if deemed and not any(h["applicant_present"] is False for h in _held(st.d)):
             raise RuleViolation("ABSENCE_NOT_RECORDED", details={"party": "applicant"})
         counterclaim = (st.d.record.get("defence") or {}).get("counterclaim")
-        st.event("withdrawn", on)
         lifted = []
-        if not counterclaim:
+        if counterclaim:  # the arbitration goes on, its 60 days with it
+            st.event("claims_withdrawn", on)
+        else:
             st.d.status = "withdrawn"
+            st.event("withdrawn", on)
             lifted = lift_freeze(st.s, st.actor, st.d, on)
         docs = st.documents(documents)
         entry = {"on": on.isoformat(), "reason": reason, "deemed": deemed, "continues_on_counterclaim":
@@ -514,7 +516,7 @@ def finalize(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute
     """
     def apply(st: Step) -> dict:
         st.require(st.d.status in ("mediated", "awarded"), "finalize")
-        binding = binding_on(st.d, st.calendar)
+        binding = binding_on(event_days(st.d), _due(st, "lawsuit"))
         if binding is None or binding > st.today:
             raise RuleViolation("AWARD_NOT_BINDING", details={"binding_on": binding and binding.isoformat()})
         if not binding <= on <= st.today:

@@ -122,4 +122,5 @@ class AwardPdf(MethodView):
         """Print the award (裁决书): the claims, reasons and result, the registry orders, the tribunal, and the right
         to sue within 30 days of receiving it (第四十五、四十八条)."""
         return Response(services.award_pdf(unit_of_work(write=False), actor=current_principal(),
-                                           dispute_id=dispute_id), mimetype="application/pdf")
+                                           dispute_id=dispute_id, limits=parcel_policy().limits),
+                        mimetype="application/pdf")

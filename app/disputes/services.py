@@ -22,6 +22,7 @@ from app.parties.models import Collective, Household, Person
 from app.parties.services import visible_document
 from app.rights.models import Right
 from app.transfers.models import Freeze
+from gis.geojson import GeometryLimits
 
 #: Words a schedule file may use for a working day and for a rest day (besides 1 and 0).
 _WORK = {"1", "true", "work", "workday", "班", "上班", "工作日"}
@@ -266,12 +267,12 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
         q = select(Dispute).where(Dispute.county_code.startswith(actor.scope[:6]))
         if status:
             q = q.where(Dispute.status == status)
-        if overdue or within is not None or due_before is not None:
-            q = q.where(Dispute.status.notin_(ENDED))  # nothing of an ended case is pending
         if cursor:
             q = q.where(Dispute.id > int(cursor))
         q = q.order_by(Dispute.id)
-        if not (overdue or within is not None or due_before is not None):
+        if overdue or horizon or due_before:
+            q = q.where(Dispute.status.notin_(ENDED))  # nothing of an ended case is pending
+        else:
             q = q.limit(limit + 1)  # no filter on the deadlines: the page is the query's
         items, more = [], False
         # filtered: read on, 200 at a time, until the page is full (closing the server-side cursor after)
@@ -307,32 +308,30 @@ def event_days(d: Dispute) -> dict[str, dt.date]:
     return {k: dt.date.fromisoformat(v) for k, v in d.events.items()}
 
 
-def binding_on(d: Dispute, calendar: WorkCalendar) -> dt.date | None:
+def binding_on(events: dict[str, dt.date], sue_by: dt.date | None) -> dt.date | None:
     """The day the case's outcome binds (第四十八条): a mediation agreement the day it was signed; an award
-    the day after the 30 days to sue ran out with no lawsuit. None while it cannot (no award served yet,
-    or a party sued)."""
-    events = event_days(d)
+    the day after ``sue_by`` (the end of the 30 days to sue, known once it is served) with no lawsuit.
+    None while it cannot."""
     if "agreement_signed" in events:
         return events["agreement_signed"]
-    if "award_served" not in events or "lawsuit_filed" in events:
+    if sue_by is None or "lawsuit_filed" in events:
         return None
-    sue_by = next(x.due_on for x in deadlines(calendar, events) if x.key == "lawsuit")
     return sue_by + dt.timedelta(days=1)
 
 
 def dispute_view(d: Dispute, calendar: WorkCalendar, *, today: dt.date) -> dict:
     """A case as the API shows it: every statutory deadline with whose it is and whether it is still
     pending or overdue (a committee's duty past due; a party's period just runs out), whether its outcome
-    binds, and what each step decided."""
+    binds, and what each step decided. A village or township mediation has no statutory periods."""
     events = event_days(d)
+    periods = deadlines(calendar, events, extension_days=d.extension_days) if d.procedure == "arbitration" else []
     due = {}
-    if d.procedure == "arbitration":  # a village or township mediation has no statutory periods
-        for x in deadlines(calendar, events, extension_days=d.extension_days):
-            pending = d.status not in ENDED and not any(e in events for e in _DONE_BY[x.key])
-            due[x.key] = {"due_on": x.due_on, "basis": x.basis, "what": x.zh, "by": x.by, "pending": pending,
-                          "overdue": pending and x.by == "committee" and x.due_on < today,
-                          "assumed_years": sorted(x.assumed_years)}
-    binds = binding_on(d, calendar)
+    for x in periods:
+        pending = d.status not in ENDED and not any(e in events for e in _DONE_BY[x.key])
+        due[x.key] = {"due_on": x.due_on, "basis": x.basis, "what": x.zh, "by": x.by, "pending": pending,
+                      "overdue": pending and x.by == "committee" and x.due_on < today,
+                      "assumed_years": sorted(x.assumed_years)}
+    binds = binding_on(events, due["lawsuit"]["due_on"] if "lawsuit" in due else None)
     return {"id": d.id, "county": d.county_code, "procedure": d.procedure, "category": d.category,
             "status": d.status, "applicant": d.applicant, "respondent": d.respondent,
             "subjects": {"rights": d.rights, "parcels": d.parcels}, "claims": d.claims,
@@ -382,7 +381,7 @@ def _order_words(s: Session, o: dict) -> str:
     return f"第 {o['transfer']} 号流转因胁迫无效，恢复原状（{o['grounds']}）"
 
 
-def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
+def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int, limits: GeometryLimits) -> bytes:
     """The award (裁决书) with its result, registry orders, tribunal, the time to sue and its deadlines.
 
     Raises:
@@ -396,7 +395,8 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
         a = d.record.get("award")
         if a is None:
             raise RuleViolation("DISPUTE_STEP_ORDER", details={"status": d.status, "step": "award document"})
-        due = {x.key: x.due_on for x in deadlines(work_calendar(s), event_days(d))}
+        events = event_days(d)
+        due = {x.key: x.due_on for x in deadlines(work_calendar(s), events)}
         tribunal = d.record["tribunal"]
         roles = [("独任仲裁员", x["name"]) for x in tribunal["arbitrators"]] if len(tribunal["arbitrators"]) == 1 else [
             ("首席仲裁员" if x["name"] == tribunal["presiding"] else "仲裁员", x["name"]) for x in tribunal["arbitrators"]]
@@ -406,21 +406,16 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
             respondent=d.respondent["name"], claims=d.claims, defence=(d.record.get("defence") or {}).get("summary"),
             reasons=a["reasons"], result=a["result"], orders=tuple(_order_words(s, o) for o in a["orders"]),
             made_on=made_on, by_default=a["by_default"], tribunal=tuple(roles), dissent=a["dissent"],
-            served_by=due["award_served"], served_on=event_days(d).get("award_served"), sue_by=due.get("lawsuit"),
-            map_png=_orders_map(s, a["orders"]))
+            served_by=due["award_served"], served_on=events.get("award_served"), sue_by=due.get("lawsuit"),
+            map_png=_orders_map(s, a["orders"], limits))
     return render_award(document)
 
 
-def _orders_map(s: Session, orders: list[dict]) -> bytes | None:
+def _orders_map(s: Session, orders: list[dict], limits: GeometryLimits) -> bytes | None:
     """The parcels an award's orders name, labelled over their neighbours: a corrected boundary as the award
-    fixes it, with the boundary it corrects among the neighbours. None when no order names a parcel."""
-    import numpy as np
-    import shapely
-
+    fixes it, over the boundary it corrects. None when no order names a parcel."""
     from app.parcels.queries import ParcelRepository
-    from app.parcels.services import DEG_PER_M, MAP_MARGIN_M, intake_geometry
-    from gis.geojson import GeometryLimits
-    from gis.render import parcel_map_png
+    from app.parcels.services import intake_geometry, map_over_neighbours
 
     repo = ParcelRepository(s)
     targets, codes = [], []
@@ -431,12 +426,9 @@ def _orders_map(s: Session, orders: list[dict]) -> bytes | None:
                     targets.append(v.geom)
                     codes.append(code)
         elif o["type"] == "correct_boundary":
-            targets.append(intake_geometry(o["geometry"], o.get("crs"), GeometryLimits()))  # checked at the award
+            targets.append(intake_geometry(o["geometry"], o.get("crs"), limits))  # as the award checked it
             codes.append(o["parcel"])
     if not targets:
         return None
-    geoms = np.array(targets, dtype=object)
-    context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
-    corrected = {o["parcel"] for o in orders if o["type"] == "correct_boundary"}
-    keep = [i for i, c in enumerate(context) if c.parcel_code not in set(codes) - corrected]
-    return parcel_map_png(geoms, codes, context_geoms[keep], image_format="jpeg")
+    corrected = frozenset(o["parcel"] for o in orders if o["type"] == "correct_boundary")
+    return map_over_neighbours(repo, targets, codes, shown=corrected, image_format="jpeg")

@@ -360,9 +360,19 @@ def parcel_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
         v = repo.current(code) if actor.sees(code) else None
         if v is None:
             raise NotFound("地块", "Parcel", code)
-        context, context_geoms = repo.near(v.geom.bounds, MAP_MARGIN_M * DEG_PER_M)
-    keep = [i for i, c in enumerate(context) if c.parcel_code != code]
-    return parcel_map_png(np.array([v.geom], dtype=object), [code], context_geoms[keep])
+        return map_over_neighbours(repo, [v.geom], [code])
+
+
+def map_over_neighbours(repo: ParcelRepository, geoms, codes: list[str], *, shown: frozenset[str] = frozenset(),
+                        image_format: str = "png") -> bytes:
+    """``geoms`` labelled with ``codes`` over the current parcels within the map's margin, in grey; a parcel
+    named in ``codes`` is left out of the grey unless it is in ``shown`` (a corrected boundary drawn over
+    the one it corrects)."""
+    geoms = np.asarray(geoms, dtype=object)
+    context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
+    hidden = set(codes) - shown
+    keep = [i for i, c in enumerate(context) if c.parcel_code not in hidden]
+    return parcel_map_png(geoms, codes, context_geoms[keep], image_format=image_format)
 
 
 def collective_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:

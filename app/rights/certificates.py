@@ -4,8 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
-import shapely
 
 from sqlalchemy import func, select
 
@@ -16,13 +14,12 @@ from app.ledger import merkle
 from app.ledger import services as ledger
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
 from app.parcels.queries import ParcelRepository
-from app.parcels.services import MAP_MARGIN_M, DEG_PER_M, neighbours_of
+from app.parcels.services import map_over_neighbours, neighbours_of
 from app.parties.models import Household, Person
 from app.parties.services import REGISTRY_WRITERS, person_view, require_role
 from app.rights.certificate_pdf import CertificateData, render_certificate
 from app.rights.models import Certificate, Right
 from app.rights.services import right_view
-from gis.render import parcel_map_png
 
 #: GB/T 2260 province codes → the one-character abbreviation printed on certificates.
 PROVINCE_ABBR = {
@@ -195,12 +192,8 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         codes = certified["parcels"]
         versions = [repo.current(c) for c in codes]
         sides = neighbours_of(repo, versions, neighbour_tolerance_m)
-        map_png = None
-        if versions:
-            geoms = np.array([v.geom for v in versions], dtype=object)
-            context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
-            keep = [i for i, c in enumerate(context) if c.parcel_code not in set(codes)]
-            map_png = parcel_map_png(geoms, codes, context_geoms[keep], image_format="jpeg")
+        map_png = map_over_neighbours(repo, [v.geom for v in versions], codes, image_format="jpeg") \
+            if versions else None
     members = [(m["name"], RELATIONS_ZH.get(m["relation"], m["relation"]), m["id_number"]) for m in co_holders]
     parcels = [{"code": p["code"], "name": p["name"] or "", "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
                 "area_m2": p["area_m2"], "area_mu": p["area_mu"], "contract_area_m2": p["contract_area_m2"],

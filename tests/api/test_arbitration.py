@@ -292,6 +292,7 @@ def test_a_withdrawal_leaves_the_counterclaim_to_be_decided(callers, land):
     d = case.post("withdraw", {"on": "2025-10-14", "reason": "撤回仲裁请求"})
     assert (d["status"], d["record"]["withdrawal"]["continues_on_counterclaim"], d["freeze"]) == (
         "accepted", True, True)
+    assert d["deadlines"]["case_closed"]["pending"] is True  # the 60 days run on for the counterclaim
     case.refused("withdraw", {"on": "2025-10-15", "reason": "x"}, 409, "DISPUTE_STEP_ORDER")
 
 
@@ -438,3 +439,26 @@ def test_a_malformed_step_is_refused_and_changes_nothing(callers, land, step, bo
     assert r.status_code == status, r.get_json()
     assert r.get_json()["code"] == status and r.get_json()["message"]
     assert case.get() == before and case.ledger_size() == size
+
+
+def test_a_hearing_scheduled_ahead_is_recorded_held_on_its_day(callers, land, uow_factory):
+    from app.auth.services import Principal
+    from app.disputes import proceedings
+
+    committee = Principal(id=None, name="赵仲裁", role="arbitrator", scope="210681")
+    case = Case(callers, land)
+    case.to_hearing()
+    # on Monday 13 October 2025 the committee schedules Monday 20 October and tells the parties
+    d = proceedings.hearing(uow_factory(), actor=committee, dispute_id=case.id, on=dt.date(2025, 10, 20),
+                            place="长山镇人民政府", notified_on=dt.date(2025, 10, 13), today=dt.date(2025, 10, 13))
+    assert d["record"]["hearings"][0]["held"] is False and "first_hearing" not in d["events"]
+    # on the day the applicant stays away; posting the day again records the hearing held
+    d = proceedings.hearing(uow_factory(), actor=committee, dispute_id=case.id, on=dt.date(2025, 10, 20),
+                            applicant_present=False, last=True, today=dt.date(2025, 10, 20))
+    h = d["record"]["hearings"][0]
+    assert (h["held"], h["place"], h["notified_on"], h["applicant_present"], h["respondent_present"], h["last"]) \
+        == (True, "长山镇人民政府", "2025-10-13", False, True, True)
+    assert d["events"]["first_hearing"] == d["events"]["hearings_ended"] == dt.date(2025, 10, 20)
+    # notified in writing and absent without reason: deemed to have withdrawn (第三十五条)
+    d = case.post("withdraw", {"on": "2025-10-21", "reason": "经书面通知无正当理由拒不到庭", "deemed": True})
+    assert (d["status"], d["record"]["withdrawal"]["deemed"]) == ("withdrawn", True)
