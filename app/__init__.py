@@ -99,7 +99,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.ogc.routes import blp as ogc
 
     app.register_blueprint(docs.blp)
-    app.register_blueprint(ogc)
+    api.register_blueprint(ogc)
     for blp in (health.blp, users, parties, documents, parcels, rights, transfers, disputes, imports, exports, reports,
                 ledger):
         api.register_blueprint(blp, url_prefix="/api/v1")
