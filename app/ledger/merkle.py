@@ -28,6 +28,11 @@ Node = tuple[int, int]  # (level, index)
 Range = tuple[int, int]  # leaves [lo, hi)
 
 
+class RangeError(ValueError):
+    """A leaf range, leaf index or pair of tree sizes that no Merkle tree hash or proof is defined for:
+    an empty or negative range, a leaf outside the tree, a consistency proof not within 0 < m ≤ n."""
+
+
 def node_hash(left: bytes, right: bytes) -> bytes:
     """Interior node hash ``SHA-256(0x01 ‖ left ‖ right)`` (RFC 9162 §2.1.1)."""
     return sha256(b"\x01" + left + right).digest()
@@ -35,6 +40,8 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def _split(n: int) -> int:
     """The largest power of two smaller than ``n`` (``n ≥ 2``), RFC 9162's ``k``."""
+    if n < 2:
+        raise RangeError(f"a tree of {n} leaves has no split")
     return 1 << ((n - 1).bit_length() - 1)
 
 
@@ -60,7 +67,7 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
 def frontier_coords(size: int) -> list[Node]:
     """The (level, index) perfect nodes making up the frontier of a tree of ``size`` leaves, largest first."""
     if size < 0:
-        raise ValueError(f"negative tree size {size}")
+        raise RangeError(f"negative tree size {size}")
     return [(level, (size >> level) - 1) for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
 
 
@@ -109,9 +116,9 @@ def perfect_subtrees(lo: int, hi: int) -> list[Node]:
     """
     n = hi - lo
     if lo < 0 or n <= 0:
-        raise ValueError(f"empty or negative leaf range [{lo}, {hi})")
+        raise RangeError(f"empty or negative leaf range [{lo}, {hi})")
     if lo % (1 << (n.bit_length() - 1)):
-        raise ValueError(f"leaf range [{lo}, {hi}) is not aligned to perfect subtrees")
+        raise RangeError(f"leaf range [{lo}, {hi}) is not aligned to perfect subtrees")
     nodes: list[Node] = []
     for level in range(n.bit_length() - 1, -1, -1):
         if n >> level & 1:
@@ -136,7 +143,7 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
     Ordered as the RFC orders the path: the sibling nearest the leaf first.
     """
     if not 0 <= index < size:
-        raise ValueError(f"leaf index {index} is not in a tree of {size} leaves")
+        raise RangeError(f"leaf index {index} is not in a tree of {size} leaves")
     top_down: list[Range] = []
     lo, hi = 0, size
     while hi - lo > 1:
@@ -153,11 +160,11 @@ def inclusion_ranges(index: int, size: int) -> list[Range]:
 def consistency_ranges(old_size: int, new_size: int) -> list[Range]:
     """Leaf ranges whose MTHs are PROOF(old_size, D[new_size]) = SUBPROOF(m, D[n], true) (RFC 9162 §2.1.4.1).
 
-    Empty when the sizes are equal. The empty tree is consistent with every tree and has no
-    proof, so ``old_size == 0`` is a ValueError like ``old_size > new_size``; callers handle it.
+    Empty when the sizes are equal. RFC 9162 defines the proof for ``0 < old_size ≤ new_size``
+    only: ``old_size == 0`` (the empty tree) is a :class:`RangeError` like ``old_size > new_size``.
     """
     if not 0 < old_size <= new_size:
-        raise ValueError(f"no consistency proof from size {old_size} to size {new_size}")
+        raise RangeError(f"no consistency proof from size {old_size} to size {new_size}")
     top_down: list[Range] = []
     lo, hi, have_root = 0, new_size, True
     while old_size != hi:

@@ -11,12 +11,16 @@ from app.ledger import services, verify
 
 blp = Blueprint("ledger", __name__, description="Append-only, hash-chained county logs; RFC 6962 Merkle proofs, "
                 "signed checkpoints and verification")
-_SEQ = validate.Range(min=0, max=2**62)
+#: The largest seq, size or node index the tables hold: their columns are 64-bit signed integers (BIGINT on
+#: PostgreSQL, INTEGER on SQLite), so a larger number is a 422 here rather than an overflow in the driver.
+SEQ_MAX = 2**63 - 1
+_SEQ = validate.Range(min=0, max=SEQ_MAX)
+_SIZE = validate.Range(min=1, max=SEQ_MAX)
 _HEX = "lowercase hex"
 
 
 class LedgerQueryArgsSchema(Schema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    after = fields.Integer(load_default=0, validate=_SEQ)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
@@ -69,7 +73,7 @@ class CheckpointSchema(Schema):
 
 
 class InclusionArgsSchema(Schema):
-    seq = fields.Integer(required=True, validate=validate.Range(min=1, max=2**62))
+    seq = fields.Integer(required=True, validate=_SIZE)
     size = fields.Integer(validate=_SEQ, metadata={"description": "tree size (default the whole log)"})
 
 
@@ -84,14 +88,16 @@ class InclusionSchema(Schema):
 
 
 class ConsistencyArgsSchema(Schema):
-    from_ = fields.Integer(required=True, data_key="from", validate=_SEQ)
-    to = fields.Integer(validate=_SEQ, metadata={"description": "default the whole log"})
+    from_ = fields.Integer(required=True, data_key="from", validate=_SIZE, metadata={
+        "description": "the size of the earlier tree: RFC 9162 defines consistency proofs for 0 < from ≤ to"})
+    to = fields.Integer(validate=_SIZE, metadata={"description": "the size of the later tree (default the whole log)"})
 
 
 class ConsistencySchema(Schema):
     log = fields.String()
-    from_ = fields.Integer(data_key="from")
-    to = fields.Integer()
+    from_ = fields.Integer(data_key="from", attribute="from", required=True,
+                           metadata={"description": "the size of the earlier tree"})
+    to = fields.Integer(required=True, metadata={"description": "the size of the later tree"})
     from_root = fields.String()
     to_root = fields.String()
     proof = fields.List(fields.String(), metadata={"description": f"RFC 9162 consistency proof, {_HEX}"})

@@ -424,14 +424,14 @@ def _log_size(s: Session, county: str) -> int:
     return size
 
 
-def _within_log(county: str, size: int, logged: int | None) -> None:
-    """404 when there is no log; 422 when ``size`` is beyond its end."""
+def _within_log(county: str, size: int, logged: int | None, field: str = "size") -> None:
+    """404 when there is no log; 422 (naming ``field``) when ``size`` is beyond its end."""
     if logged is None:
         raise NotFound("台账", "Ledger", county)
     if size > logged:
         raise DomainError(f"树的大小 {size} 超过台账现有条目数 {logged}",
                           f"size {size} is larger than the log ({logged} entries)", status=422,
-                          errors={"size": [f"at most {logged}"]})
+                          errors={field: [f"at most {logged}"]})
 
 
 def _inclusion_coords(seq: int, size: int) -> set[tuple[int, int]]:
@@ -477,26 +477,31 @@ def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, t
     """An RFC 9162 consistency proof that the tree of size ``to`` extends the tree of size ``from``.
 
     One query reads the log's size and every node the proof needs (two when ``to`` is not given).
+
+    Raises:
+        NotFound: no such log in scope.
+        DomainError 422: RFC 9162 §2.1.4 defines the proof for ``0 < from ≤ to`` only, so ``from`` of 0 or
+            beyond ``to``, and ``to`` beyond the log, are refused (the empty tree needs no proof).
     """
     _readable_log(actor, county)
     with uow:
         s = uow.session
         if to is None:
             to = _log_size(s, county)
-        ranges, coords = [], set()
-        if 0 <= from_ <= to:
-            ranges = merkle.consistency_ranges(from_, to) if from_ else []
-            coords = merkle.nodes_for(ranges) | set(merkle.perfect_subtrees(0, to)) | set(
-                merkle.perfect_subtrees(0, from_))
+        defined = 0 < from_ <= to
+        ranges = merkle.consistency_ranges(from_, to) if defined else []
+        coords = (merkle.nodes_for(ranges) | set(merkle.perfect_subtrees(0, to))
+                  | set(merkle.perfect_subtrees(0, from_))) if defined else set()
         logged, nodes = fetch_nodes(s, county, coords)
-        _within_log(county, to, logged)
-        if not 0 <= from_ <= to:
-            raise DomainError(f"起始大小 {from_} 须在 0 与 {to} 之间", f"from must be between 0 and {to}",
-                              status=422, errors={"from": [f"between 0 and {to}"]})
+        _within_log(county, to, logged, field="to")
+        if not defined:
+            raise DomainError(f"一致性证明只用于 0 < from ≤ to（RFC 9162 第 2.1.4 节），而 from 为 {from_}、to 为 {to}",
+                              f"a consistency proof is defined for 0 < from ≤ to (RFC 9162 §2.1.4), "
+                              f"not from {from_} to {to}", status=422,
+                              errors={"from": [f"between 1 and {to}" if to else "the log is empty"]})
         _complete(nodes, coords)
-        return {"log": county, "from": from_, "to": to,
-                "from_root": (merkle.range_hash(0, from_, nodes) if from_ else merkle.EMPTY_ROOT).hex(),
-                "to_root": (merkle.range_hash(0, to, nodes) if to else merkle.EMPTY_ROOT).hex(),
+        return {"log": county, "from": from_, "to": to, "from_root": merkle.range_hash(0, from_, nodes).hex(),
+                "to_root": merkle.range_hash(0, to, nodes).hex(),
                 "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in ranges]}
 
 

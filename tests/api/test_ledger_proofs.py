@@ -125,6 +125,41 @@ def test_consistency_proofs_show_the_log_extends_an_earlier_checkpoint(callers, 
     assert auditor.get(f"{LEDGER}/proof/consistency?from=9&to=3").status_code == 422
 
 
+def test_a_consistency_proof_names_both_tree_sizes_as_its_schema_says(callers, uow_factory):
+    _fill(uow_factory, 5)
+    p = callers["auditor"].get(f"{LEDGER}/proof/consistency?from=2&to=5").get_json()
+    assert (p["from"], p["to"]) == (2, 5)
+    assert callers["auditor"].get(f"{LEDGER}/proof/consistency?from=3").get_json()["from"] == 3
+    schema = callers["auditor"].get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Consistency"]
+    assert {"from", "to"} <= set(schema["properties"]) and {"from", "to"} <= set(schema["required"])
+
+
+@pytest.mark.parametrize("query, field", [("from=0", "from"), ("from=0&to=3", "from"), ("from=0&to=0", "from"),
+                                          ("from=4&to=3", "from"), ("from=6", "from"), ("from=2&to=6", "to"),
+                                          ("from=6&to=9", "to"), ("to=3", "from"), ("from=-1", "from")])
+def test_consistency_proofs_outside_0_lt_from_le_to_le_size_are_refused_with_422(callers, uow_factory, query,
+                                                                                    field):
+    _fill(uow_factory, 5)
+    r = callers["auditor"].get(f"{LEDGER}/proof/consistency?{query}")
+    body = r.get_json()
+    assert r.status_code == 422 and body["code"] == 422 and body["message"], body
+    assert field in str(body["errors"]), body
+
+
+@pytest.mark.parametrize("value", [2**31, 2**63 - 1, 2**63, 10**30])
+def test_ledger_integers_beyond_the_seq_column_are_422_and_within_it_never_500(callers, uow_factory, value):
+    _fill(uow_factory, 3)
+    for path, param in [("?", "after"), ("?", "limit"), ("/proof/inclusion?seq=1&", "size"),
+                        ("/proof/inclusion?", "seq"), ("/proof/consistency?from=1&", "to"),
+                        ("/proof/consistency?", "from"), ("/checkpoint?", "size")]:
+        url = f"{LEDGER}{path}{param}={value}"
+        r = callers["auditor"].get(url)
+        if value >= 2**63 or param == "limit":
+            assert r.status_code == 422 and param in str(r.get_json()["errors"]), (url, r.get_json())
+        else:  # a number the column holds: an empty page, a 404 or a 422 naming a size beyond the log
+            assert r.status_code in (200, 404, 422), (url, r.status_code, r.get_data(as_text=True)[:300])
+
+
 def test_verify_endpoint_reports_a_clean_log_and_its_checks(callers, make_household, make_parcel):
     clerk, auditor = callers["clerk"], callers["auditor"]
     _contract(clerk, make_household, make_parcel)

@@ -393,3 +393,20 @@ def test_value_errors(call):
 def test_proofs_need_their_nodes():
     with pytest.raises(KeyError):
         merkle.inclusion_proof(3, 8, {})
+
+
+@pytest.mark.parametrize("call", [
+    lambda: merkle.perfect_subtrees(0, 0),
+    lambda: merkle.range_hash(0, 0, {}),
+    lambda: merkle.nodes_for([(0, 0)]),
+    lambda: merkle.consistency_ranges(0, 0),
+    lambda: merkle.consistency_proof(0, 5, {}),
+    lambda: merkle.consistency_proof(0, 0, {}),
+    lambda: merkle.consistency_proof(6, 5, {}),
+    lambda: merkle.inclusion_proof(0, 0, {}),
+    lambda: merkle.frontier_coords(-1),
+])
+def test_an_empty_range_or_a_proof_outside_0_lt_m_le_n_is_a_range_error(call):
+    """Callers (the proof endpoints) tell these apart from a bug: a RangeError is the request's fault."""
+    with pytest.raises(merkle.RangeError):
+        call()
