@@ -20,7 +20,112 @@ def _uow(write: bool = True):
     return UnitOfWork(_ext().session_factory, write=write)
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
+#: The commands that create or migrate the database; every other one needs a registry already there.
+CREATES = frozenset({("prepare",), ("db", "upgrade")})
+
+
+class NoRegistry(click.ClickException):
+    """The settings point at no registry: say which database and how to point at the right one."""
+
+    exit_code = 2
+
+
+def _where(settings) -> str:
+    """The database the settings name: the SQLite file, or the URL without its password."""
+    from sqlalchemy.engine import make_url
+    if not settings.database_url:
+        return f"SQLite file {settings.instance_path / 'sanquan.db'}"
+    try:
+        return make_url(settings.database_url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: show no part of it that may hold a password
+        return "SANQUAN_DATABASE_URL (not a database URL)"
+
+
+def registry_problem(settings, *, at_head: bool = True) -> str | None:
+    """Why the database the settings name holds no registry this sanquan can work on, or None.
+
+    Reads only: a missing SQLite file is not created, nothing is written.
+
+    Args:
+        at_head: also require the schema at this code's latest migration.
+    """
+    import sqlite3
+    from contextlib import closing
+
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    from app.migrate import SCRIPT_LOCATION
+
+    where = _where(settings)
+    if not settings.database_url:
+        path = settings.instance_path / "sanquan.db"
+        if not path.is_file():
+            return f"there is no database: {where} does not exist"
+        try:
+            with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                revisions = ({r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
+                             if "alembic_version" in tables else set())
+        except sqlite3.Error as e:
+            return f"{where} cannot be read as a database ({e})"
+    else:
+        engine = create_engine(settings.database_url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                revisions = (set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+                             if inspect(conn).has_table("alembic_version") else set())
+        except SQLAlchemyError as e:
+            first = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
+            return f"cannot open the database {where} ({first})"
+        finally:
+            engine.dispose()
+    if not revisions:
+        return f"the database {where} holds no sanquan registry: it has no schema (never migrated)"
+    heads = set(ScriptDirectory(SCRIPT_LOCATION).get_heads())
+    if at_head and revisions != heads:
+        return (f"the database {where} is at schema revision {', '.join(sorted(revisions))}, this sanquan "
+                f"needs {', '.join(sorted(heads))}: migrate it with `sanquan db upgrade`")
+    return None
+
+
+def _create_app():
+    """The app for the command being run; a command that needs the registry first checks it is there, so
+    that a wrong folder or URL is named instead of getting an empty database and a new key."""
+    current = ctx = click.get_current_context(silent=True)
+    path = []
+    while ctx is not None and ctx.parent is not None:
+        path.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    if tuple(path) not in CREATES:
+        from app.config import Settings
+        settings = Settings.from_env()
+        problem = registry_problem(settings, at_head=tuple(path) != ("db", "downgrade"))
+        if problem:
+            raise NoRegistry(
+                f"{problem}.\nPoint at the registry with SANQUAN_INSTANCE (its folder, now {settings.instance!r}, "
+                "relative to the current folder) or SANQUAN_DATABASE_URL (PostgreSQL), or run from the checkout; "
+                "`sanquan prepare` (or `sanquan db upgrade`) makes a new registry there.")
+    app = create_app()
+    if current is not None:  # the command's connections close with it
+        current.call_on_close(app.extensions["sanquan"].engine.dispose)
+    return app
+
+
+class _SanquanGroup(FlaskGroup):
+    """FlaskGroup without the app's own commands: listing or looking up commands (``--help``) builds no app,
+    so it neither needs a database nor creates one."""
+
+    def list_commands(self, ctx):
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx, name):
+        return click.Group.get_command(self, ctx, name)
+
+
+@click.group(cls=_SanquanGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False)
 def main():
     """sanquan (三权): registry of rural land contract, homestead and income-share rights."""
@@ -82,11 +187,19 @@ def demo(parcels, seed, if_empty):
     from tqdm import tqdm
 
     from app.demo import is_empty, load_demo, load_demo_cases
-    if if_empty and not is_empty(_uow(write=False)):
-        click.echo("registry not empty: demo county not loaded")
-        return
-    with tqdm(total=parcels, unit="地块", desc="demo county", file=sys.stderr) as bar:
-        counts = load_demo(_uow, seed=seed, parcels=parcels, progress=bar.update)
+    from app.errors import DomainError
+    if not is_empty(_uow(write=False)):
+        if if_empty:
+            click.echo("registry not empty: demo county not loaded")
+            return
+        raise click.ClickException(
+            f"the registry at {_where(_ext().settings)} is not empty: the demo county loads into an empty "
+            "registry only (a new SANQUAN_INSTANCE folder, or --if-empty to do nothing here)")
+    try:
+        with tqdm(total=parcels, unit="地块", desc="demo county", file=sys.stderr) as bar:
+            counts = load_demo(_uow, seed=seed, parcels=parcels, progress=bar.update)
+    except DomainError as e:  # filled meanwhile by another process
+        raise click.ClickException(f"{e.zh} ({e.en})") from None
     counts["dispute cases"] = len(load_demo_cases(_uow))
     click.echo("loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from app.auth.services import SYSTEM, Principal
 from app.db import UnitOfWork
 from app.demo_data import DemoCollective, iter_county
+from app.errors import Conflict
 from app.ledger import services as ledger
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow, write_collectives
 from app.parties.models import Collective
@@ -144,7 +145,12 @@ def load_demo(uow_factory: Callable[[], UnitOfWork], *, seed: int = 2017, parcel
         progress: called with the number of parcels written after each collective.
     Returns:
         Counts of what was written.
+    Raises:
+        Conflict: the registry already holds collectives (the demo's codes would collide with them).
     """
+    if not is_empty(uow_factory()):
+        raise Conflict("登记簿已有数据，演示县只能载入空登记簿",
+                       "the registry is not empty: the demo county loads into an empty registry only")
     counts = {"collectives": 0, "households": 0, "persons": 0, "parcels": 0}
     for c in collectives if collectives is not None else iter_county(seed=seed, parcels=parcels):
         n = load_collective(uow_factory(), c)

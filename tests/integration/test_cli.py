@@ -1,6 +1,8 @@
 """The ``sanquan`` command on both engines."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
@@ -138,3 +140,149 @@ def test_import_of_a_folder_commits_it_with_accept_warnings(run, tmp_path, uow_f
     assert "committed: ledger 210681" in result.output
     with uow_factory(write=False) as uow:
         assert uow.session.execute(text("SELECT count(*) FROM parcels")).scalar() == int(keep.sum())
+
+
+# --- the registry the settings name is missing, empty or behind: refused by name, nothing created ------------
+
+#: every command that works on the registry, with arguments that would otherwise run
+NEEDS_REGISTRY = [
+    ("users", "create", "李审计", "--role", "auditor"),
+    ("demo", "--parcels", "50"),
+    ("import", str(SAMPLE), "--dry-run"),
+    ("ledger", "verify"),
+    ("ledger", "checkpoint"),
+    ("ledger", "key"),
+    ("ledger", "export", "--county", "210681", "kept"),
+    ("calendar", "load", str(SAMPLE)),
+    ("db", "downgrade", "base"),
+]
+
+
+def run_as_installed(*args, instance, database_url=""):
+    """``sanquan ARGS`` as a shell runs it: the app built from the environment, not the test's."""
+    env = {"SANQUAN_INSTANCE": str(instance), "SANQUAN_DATABASE_URL": database_url, "SANQUAN_DEMO": "0",
+           "SANQUAN_ADMIN_TOKEN": None, "SANQUAN_LEDGER_KEY_FILE": None}
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def unmigrated(request, tmp_path):
+    """(database URL or "" for SQLite, the instance folder): a database that exists but has no tables."""
+    instance = tmp_path / "instance"
+    if request.param == "sqlite":
+        import sqlite3
+        from contextlib import closing
+
+        instance.mkdir()
+        with closing(sqlite3.connect(instance / "sanquan.db")):
+            pass
+        yield "", instance
+        return
+    from tests.conftest import PG_URL, SKIP_PG
+    if not PG_URL:
+        pytest.skip(SKIP_PG)
+    from app.db import make_engine
+    schema = f"cli_empty_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public", instance
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
+
+
+def _tables(database_url: str, instance) -> set[str]:
+    from sqlalchemy import inspect
+
+    from app.db import make_engine
+    engine = make_engine(database_url or f"sqlite+pysqlite:///{instance / 'sanquan.db'}")
+    try:
+        return set(inspect(engine).get_table_names()) - {"spatial_ref_sys"}
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("args", NEEDS_REGISTRY, ids=lambda a: " ".join(a[:2]))
+def test_a_command_run_where_there_is_no_database_names_it_exits_2_and_creates_nothing(args, tmp_path):
+    instance = tmp_path / "elsewhere" / "instance"
+    result = run_as_installed(*args, instance=instance)
+    assert result.exit_code == 2, result.output
+    assert f"SQLite file {instance / 'sanquan.db'} does not exist" in result.output
+    assert "SANQUAN_INSTANCE" in result.output and "SANQUAN_DATABASE_URL" in result.output
+    assert "sanquan prepare" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "elsewhere").exists()  # no folder, no empty database, no key
+
+
+@pytest.mark.parametrize("args", NEEDS_REGISTRY, ids=lambda a: " ".join(a[:2]))
+def test_a_command_on_a_database_without_tables_names_it_exits_2_and_changes_nothing(args, unmigrated):
+    database_url, instance = unmigrated
+    result = run_as_installed(*args, instance=instance, database_url=database_url)
+    assert result.exit_code == 2, result.output
+    named = database_url.split("?")[0] if database_url else f"SQLite file {instance / 'sanquan.db'}"
+    assert f"the database {named}" in result.output and "no schema" in result.output
+    assert "sanquan db upgrade" in result.output and "Traceback" not in result.output
+    assert _tables(database_url, instance) == set()
+    assert not (instance / "ledger-ed25519.pem").exists()
+
+
+def test_the_database_url_is_named_without_its_password(tmp_path):
+    result = run_as_installed("ledger", "verify", instance=tmp_path / "instance",
+                              database_url="postgresql+psycopg://clerk:s3cret@127.0.0.1:1/nowhere")
+    assert result.exit_code == 2
+    assert "postgresql+psycopg://clerk:***@127.0.0.1:1/nowhere" in result.output and "s3cret" not in result.output
+
+
+def test_db_upgrade_and_prepare_still_make_the_registry_the_other_commands_then_use(unmigrated):
+    database_url, instance = unmigrated
+    upgraded = run_as_installed("db", "upgrade", instance=instance, database_url=database_url)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert {"ledger_entries", "parcels", "alembic_version"} <= _tables(database_url, instance)
+    prepared = run_as_installed("prepare", instance=instance, database_url=database_url)
+    assert prepared.exit_code == 0, prepared.output
+    assert (instance / "admin-token").exists() and (instance / "ledger-ed25519.pem").exists()
+    created = run_as_installed("users", "create", "李审计", "--role", "auditor", instance=instance,
+                               database_url=database_url)
+    assert created.exit_code == 0 and created.output.startswith("sq_"), created.output
+
+
+def test_a_database_behind_the_code_is_refused_until_db_upgrade(tmp_path):
+    instance = tmp_path / "instance"
+    assert run_as_installed("db", "upgrade", instance=instance).exit_code == 0
+    from alembic.script import ScriptDirectory
+
+    from app.migrate import SCRIPT_LOCATION
+    previous = ScriptDirectory(SCRIPT_LOCATION).get_current_head()
+    previous = ScriptDirectory(SCRIPT_LOCATION).get_revision(previous).down_revision
+    assert run_as_installed("db", "downgrade", previous, instance=instance).exit_code == 0
+    behind = run_as_installed("users", "create", "x", "--role", "clerk", instance=instance)
+    assert behind.exit_code == 2 and "is at schema revision" in behind.output
+    assert "migrate it with `sanquan db upgrade`" in behind.output
+    assert run_as_installed("db", "upgrade", instance=instance).exit_code == 0
+    assert run_as_installed("users", "create", "x", "--role", "clerk", instance=instance).exit_code == 0
+
+
+def test_help_lists_the_commands_without_touching_any_database(tmp_path):
+    result = run_as_installed("--help", instance=tmp_path / "instance")
+    assert result.exit_code == 0 and "prepare" in result.output and "ledger" in result.output
+    assert not (tmp_path / "instance").exists()
+
+
+def test_demo_on_a_registry_that_holds_data_says_so_and_exits_non_zero(run, uow_factory):
+    assert run("demo", "--parcels", "60", "--seed", "4").exit_code == 0
+    with uow_factory(write=False) as uow:
+        before = uow.session.execute(text("SELECT count(*) FROM ledger_entries")).scalar()
+    again = run("demo", "--parcels", "60", "--seed", "9")
+    assert again.exit_code == 1 and "is not empty" in again.output and "--if-empty" in again.output
+    with uow_factory(write=False) as uow:
+        assert uow.session.execute(text("SELECT count(*) FROM ledger_entries")).scalar() == before
+
+
+def test_load_demo_refuses_a_registry_that_holds_data(app, uow_factory, make_collective):
+    from app.demo import load_demo
+    from app.errors import Conflict
+    make_collective()
+    with pytest.raises(Conflict, match="not empty"):
+        load_demo(uow_factory, seed=4, parcels=30)
