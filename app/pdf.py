@@ -1,7 +1,8 @@
 """What the registry's PDF documents share: the Chinese font, paragraph styles and text helpers.
 
-Chinese is set in the CID font STSong-Light, which every PDF reader with Asian fonts carries, so no
-font file is shipped or embedded.
+Chinese is set in WenQuanYi Micro Hei, a TrueType font installed with the registry (the maps use the
+same file), and each document embeds the subset of it that it prints: a household keeps a document that
+reads the same in any viewer, with or without Chinese fonts of its own.
 """
 from __future__ import annotations
 
@@ -17,10 +18,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image
 
-FONT = "STSong-Light"
+from gis.render import CJK_FONT_FACES, cjk_font_file
+
+FONT = "WenQuanYiMicroHei"
+#: The same font's monospaced face, for hashes and other strings read character by character.
+MONO_FONT = "WenQuanYiMicroHeiMono"
 NONE = "—"
 
 _font_lock = threading.Lock()
@@ -34,7 +39,12 @@ def register_font() -> None:
         return
     with _font_lock:
         if not _font_registered:
-            pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+            # reportlab embeds a TrueType font as subsets of the glyphs a document uses, so a
+            # certificate carries tens of kilobytes of the font, not its megabytes; not asciiReadable,
+            # which would put all of ASCII in every subset.
+            path = str(cjk_font_file())
+            for name, face in ((FONT, CJK_FONT_FACES["regular"]), (MONO_FONT, CJK_FONT_FACES["mono"])):
+                pdfmetrics.registerFont(TTFont(name, path, subfontIndex=face, asciiReadable=False))
             # Write image streams as binary: reportlab's ASCII85 encoder is pure Python
             # without its C accelerator and took most of a certificate's time.
             rl_config.useA85 = 0

@@ -4,14 +4,21 @@ Maps are drawn in the CGCS2000 3-degree Gauss-Kruger zone of the parcels
 shown, so shapes are true and the scale bar measures metres. Only
 matplotlib's object-oriented API with the Agg canvas is used (never pyplot,
 whose global state is not thread-safe under a threaded WSGI server).
+
+Text is set in WenQuanYi Micro Hei, the TrueType font installed with the
+registry that its PDF documents embed too, so a map says 北 and its legend is
+Chinese on any server, fonts or none.
 """
 
 from __future__ import annotations
 
 import io
 import math
+import pathlib
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -25,23 +32,10 @@ from matplotlib.path import Path
 from gis.area import to_zone
 from gis.crs import zone_epsg
 
-#: Fonts with Chinese glyphs that matplotlib may find on a server, best first.
-_CJK_FAMILIES = (
-    "Noto Sans CJK SC",
-    "Noto Sans SC",
-    "Source Han Sans SC",
-    "Source Han Sans CN",
-    "WenQuanYi Zen Hei",
-    "WenQuanYi Micro Hei",
-    "Sarasa Gothic SC",
-    "AR PL UMing CN",
-    "AR PL UKai CN",
-    "SimHei",
-    "Microsoft YaHei",
-    "SimSun",
-    "PingFang SC",
-    "Heiti SC",
-)
+#: The package that installs the font file, and the file inside it.
+_FONT_PACKAGE, _FONT_RESOURCE = "paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"
+#: Faces in the font collection: proportional and monospaced.
+CJK_FONT_FACES = {"regular": 0, "mono": 1}
 _MAX_COLLECTIVE_LABELS = 300
 _TARGET_FACE = "#fbe7a1"
 _TARGET_EDGE = "#b22222"
@@ -52,16 +46,36 @@ _HALO = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5}
 
 
 @lru_cache(maxsize=1)
-def cjk_font_family() -> str | None:
-    """Find an installed font family that can draw Chinese.
+def cjk_font_file() -> pathlib.Path:
+    """Locate the Chinese TrueType font (WenQuanYi Micro Hei, Apache-2.0) that maps and PDFs use.
 
     Returns:
-        The family name, or None when the machine has none (then labels that
-        would need Chinese fall back to ASCII, because a missing glyph is
-        drawn as a box and warns).
+        The path of the font collection (faces in `CJK_FONT_FACES`).
+
+    Raises:
+        FileNotFoundError: if the font package is installed without its font file.
     """
-    installed = {entry.name for entry in font_manager.fontManager.ttflist}
-    return next((family for family in _CJK_FAMILIES if family in installed), None)
+    path = pathlib.Path(str(resources.files(_FONT_PACKAGE).joinpath(_FONT_RESOURCE)))
+    if not path.is_file():
+        raise FileNotFoundError(f"the Chinese font {_FONT_RESOURCE} is missing from {_FONT_PACKAGE}")
+    return path
+
+
+_font_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> font_manager.FontProperties:
+    """The map font, registered with matplotlib on first use (its regular face).
+
+    Returns:
+        Font properties naming the font file itself, so no other installed
+        font can stand in for it.
+    """
+    path = cjk_font_file()
+    with _font_lock:  # addfont appends to matplotlib's process-wide font list
+        font_manager.fontManager.addfont(path)
+    return font_manager.FontProperties(fname=path)
 
 
 def scale_bar_length_m(map_width_m: float) -> float:
@@ -299,20 +313,18 @@ def _render(
 
 def _draw_categories(axes: Any, geoms: np.ndarray, categories: np.ndarray, edge_width: float) -> None:
     """One path per category in its colour, and a legend naming the categories present."""
-    family = cjk_font_family()
     handles = []
-    for category, (face, label_zh, label_en) in CATEGORY_STYLES.items():
+    for category, (face, label_zh, _) in CATEGORY_STYLES.items():
         chosen = categories == category
         if not chosen.any():
             continue
         _add_fixed(axes, PathPatch(_compound_path(geoms[chosen]), facecolor=face, edgecolor="#555555",
                                    linewidth=edge_width, zorder=2))
         count = int(chosen.sum())
-        # A missing glyph draws as a box and warns: without a Chinese font the legend is English.
-        handles.append(Patch(facecolor=face, edgecolor="#555555",
-                             label=f"{label_zh if family else label_en} ({count})"))
-    axes.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85,
-                prop={"family": family, "size": 7} if family else {"size": 7})
+        handles.append(Patch(facecolor=face, edgecolor="#555555", label=f"{label_zh} ({count})"))
+    prop = cjk_font().copy()
+    prop.set_size(7)
+    axes.legend(handles=handles, loc="upper left", framealpha=0.85, prop=prop)
 
 
 def _add_fixed(axes: Any, patch: PathPatch) -> None:
@@ -363,6 +375,7 @@ def _draw_labels(axes: Any, geoms: np.ndarray, codes: list[str], dpi: int) -> No
             str(code)[-5:],
             ha="center",
             va="center",
+            fontproperties=cjk_font(),
             fontsize=size,
             color="#333333",
             zorder=4,
@@ -408,6 +421,7 @@ def _draw_scale_bar(
         "0",
         ha="center",
         va="bottom",
+        fontproperties=cjk_font(),
         fontsize=7,
         zorder=5,
         bbox=_HALO,
@@ -418,6 +432,7 @@ def _draw_scale_bar(
         f"{shown} m",
         ha="center",
         va="bottom",
+        fontproperties=cjk_font(),
         fontsize=7,
         zorder=5,
         bbox=_HALO,
@@ -442,29 +457,15 @@ def _draw_north_arrow(axes: Any) -> None:
             zorder=5,
         )
     )
-    family = cjk_font_family()
-    if family:
-        axes.text(
-            0.93,
-            0.78,
-            "北 N",
-            ha="center",
-            va="top",
-            fontsize=8,
-            fontfamily=family,
-            transform=axes.transAxes,
-            zorder=5,
-            bbox=_HALO,
-        )
-    else:
-        axes.text(
-            0.93,
-            0.78,
-            "N",
-            ha="center",
-            va="top",
-            fontsize=8,
-            transform=axes.transAxes,
-            zorder=5,
-            bbox=_HALO,
-        )
+    axes.text(
+        0.93,
+        0.78,
+        "北",
+        ha="center",
+        va="top",
+        fontproperties=cjk_font(),
+        fontsize=8,
+        transform=axes.transAxes,
+        zorder=5,
+        bbox=_HALO,
+    )

@@ -1,7 +1,8 @@
 """Certificates of rights as A4 PDF documents.
 
-Chinese is set in the CID font STSong-Light, which every PDF reader carries,
-so no font file is shipped or embedded. The layout takes plain data
+Text is set in the registry's Chinese TrueType font (`app.pdf`), and each
+certificate embeds the subset of it that it prints, so it reads the same in
+any viewer, one without Chinese fonts too. The layout takes plain data
 (`CertificateData`), never models or a session, so it can be rendered again
 from the ledger alone.
 """
@@ -30,7 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.pdf import FONT, map_image
+from app.pdf import FONT, MONO_FONT, map_image
 from app.pdf import NONE as _NONE
 from app.pdf import date_zh as _date_zh
 from app.pdf import register_font as _register_font
@@ -288,7 +289,7 @@ def _issue_block(cert: CertificateData, styles: dict[str, ParagraphStyle]) -> Ta
         styles["body"],
     )
     ledger = Paragraph(
-        f"登记簿哈希 (SHA-256)：<br/><font name='Courier'>"
+        f"登记簿哈希 (SHA-256)：<br/><font name='{MONO_FONT}'>"
         f"{_text(cert.ledger_hash)}</font>",
         styles["small"],
     )

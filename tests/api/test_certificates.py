@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 from app.rights.certificates import certificate_number
 from tests.conftest import COLLECTIVE
+from tests.pdf_fonts import fonts_not_carried
 
 
 def test_certificate_number_format():
@@ -70,6 +71,7 @@ def test_certificate_pdf_lists_holder_members_parcels_and_has_a_map(clerk, make_
     for expected in [cert["number"], *(m["name"] for m in h["members"]), *parcels, "农村土地承包经营权"]:
         assert expected in text, expected
     assert any(page.images for page in reader.pages)
+    assert fonts_not_carried(pdf.data) == []  # it reads without Chinese fonts on the reader's machine
 
 
 def test_parcel_and_collective_maps_are_png(clerk, make_parcel):

@@ -8,6 +8,7 @@ import io
 import pytest
 
 from tests.conftest import COLLECTIVE
+from tests.pdf_fonts import fonts_not_carried
 
 TODAY = dt.date.today()
 LAW = "农村土地承包经营纠纷调解仲裁法"
@@ -210,7 +211,9 @@ def test_the_acceptance_notice_prints_the_parties_and_the_deadlines_acceptance_s
     early = arbitrator.get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf")
     assert early.status_code == 409 and early.get_json()["rule"] == "DISPUTE_STEP_ORDER"
     arbitrator.post(f"/api/v1/disputes/{d['id']}/accept", json={"on": "2025-09-30"})
-    text = pdf_text(callers["auditor"].get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf"))
+    notice = callers["auditor"].get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf")
+    assert fonts_not_carried(notice.data) == []  # it reads without Chinese fonts on the reader's machine
+    text = pdf_text(notice)
     for words in ("受理通知书", f"（2025）210681农仲字第{d['id']}号", d["applicant"]["name"], "2025年9月30日",
                   "2025年10月14日", "2025年12月1日", "第二十五条", "第四十七条", "不得向当事人收取费用"):
         assert words in text, words

@@ -8,10 +8,12 @@ import shapely
 from matplotlib import image as mpimg
 from pypdf import PdfReader
 
+from app.disputes.documents import AcceptanceNotice, AwardDocument, render_acceptance_notice, render_award
 from app.rights.certificate_pdf import CertificateData, render_certificate
 from gis.area import M2_TO_MU
 from gis.crs import from_storage, to_storage, zone_epsg
 from gis.render import collective_map_png, parcel_map_png, scale_bar_length_m
+from tests.pdf_fonts import fonts_not_carried, glyphs_without_system_fonts, ink, same_shape, text_fonts
 
 DONGGANG = (124.15, 39.87)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -311,3 +313,99 @@ def test_collective_map_refuses_unknown_or_mismatched_categories():
         collective_map_png(geoms, codes_for(2), ["contract"])
     with pytest.raises(ValueError, match="unknown categories"):
         collective_map_png(geoms, codes_for(2), ["contract", "disputed!"])
+
+
+@pytest.fixture
+def machine_without_chinese_fonts(monkeypatch):
+    """matplotlib sees only its own DejaVu fonts, as on a fresh server; yields the figures maps draw."""
+    from matplotlib import font_manager
+
+    from gis import render
+
+    fresh = [entry for entry in font_manager.fontManager.ttflist if entry.name.startswith("DejaVu")]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", fresh)
+    figures = []
+
+    class RecordingCanvas(render.FigureCanvasAgg):
+        def __init__(self, figure):
+            super().__init__(figure)
+            figures.append(figure)
+
+    monkeypatch.setattr(render, "FigureCanvasAgg", RecordingCanvas)
+    render.cjk_font.cache_clear()
+    yield figures
+    render.cjk_font.cache_clear()
+
+
+def test_maps_write_chinese_in_the_installed_font_where_no_chinese_font_is(machine_without_chinese_fonts):
+    from gis.render import CATEGORY_STYLES, cjk_font_file
+
+    geoms = grid_4490(3, 2)
+    # A glyph missing from the font would warn, and warnings fail the test.
+    parcel_map_png(geoms[:2], codes_for(2), geoms[2:])
+    collective_map_png(geoms, codes_for(6), ["contract"] * 4 + ["homestead"] * 2)
+    parcel_map, village = (figure.axes[0] for figure in machine_without_chinese_fonts)
+    north = [text for text in parcel_map.texts if text.get_text() == "北"]
+    legend = [text.get_text() for text in village.get_legend().get_texts()]
+    assert len(north) == 1
+    assert legend == [f"{CATEGORY_STYLES['contract'][1]} (4)", f"{CATEGORY_STYLES['homestead'][1]} (2)"]
+    drawn_in = {text.get_fontproperties().get_file() for text in [*north, *village.get_legend().get_texts()]}
+    assert drawn_in == {str(cjk_font_file())}
+
+
+# --- the font documents carry ---------------------------------------------
+
+
+def make_award(**overrides):
+    fields = {
+        "number": "（2026）210681农仲字第7号", "applicant": "王建国", "respondent": "李秀英",
+        "claims": "确认东大片地块的承包经营权", "defence": None, "reasons": "承包合同合法有效。",
+        "result": "支持申请人的请求。", "orders": ("地块 2106811032030100000 的承包方变更为王建国",),
+        "made_on": date(2026, 3, 2), "by_default": False, "tribunal": (("独任仲裁员", "赵敏"),),
+        "dissent": None, "served_by": date(2026, 3, 5), "served_on": None, "sue_by": None,
+    }
+    return AwardDocument(**(fields | overrides))
+
+
+def make_notice(**overrides):
+    fields = {
+        "number": "（2026）210681农仲字第7号", "applicant": "王建国", "respondent": "李秀英",
+        "claims": "确认承包经营权", "received_on": date(2026, 3, 2), "accepted_on": date(2026, 3, 6),
+        "deadlines": (("提交答辩书", date(2026, 3, 16), "第二十五条"),),
+    }
+    return AcceptanceNotice(**(fields | overrides))
+
+
+#: Each document a household keeps, rendered, with the household's name it prints.
+DOCUMENTS = {
+    "certificate": (lambda: render_certificate(make_certificate()), "王建国"),
+    "award": (lambda: render_award(make_award()), "王建国"),
+    "acceptance notice": (lambda: render_acceptance_notice(make_notice()), "王建国"),
+}
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_documents_carry_the_subset_of_their_font_they_print(document):
+    render, name = DOCUMENTS[document]
+    pdf = render()
+    fonts = text_fonts(pdf)
+    assert fonts and fonts_not_carried(pdf) == []
+    assert all("WenQuanYiMicroHei" in name for name in fonts)
+    _, text = pdf_text(pdf)
+    assert name in text  # the embedded subset maps its glyphs back to the characters
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_a_household_name_reads_on_a_machine_without_chinese_fonts(document):
+    render, name = DOCUMENTS[document]
+    glyphs = glyphs_without_system_fonts(render(), name)
+    assert len(glyphs) == len(name) == len(set(name))
+    # A missing font draws nothing, a missing glyph the same empty box: each character is ink of its own.
+    assert all(ink(glyph) > 0.05 for glyph in glyphs)
+    assert not any(same_shape(a, b) for i, a in enumerate(glyphs) for b in glyphs[i + 1:])
+
+
+def test_a_certificate_carries_only_the_glyphs_it_prints():
+    pdf = render_certificate(make_certificate())
+    # Without subsetting the font would add megabytes; a certificate stays a few dozen kilobytes.
+    assert len(pdf) < 60_000
