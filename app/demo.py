@@ -46,15 +46,21 @@ def load_collective(uow: UnitOfWork, c: DemoCollective, *, actor: Principal = SY
     return len(c.parcel_codes)
 
 
-#: The demo's second-round family contracts, in force today (农村土地承包法 第二十一条: 30 years).
-CONTRACT_TERM = (dt.date(1998, 1, 1), dt.date(2027, 12, 31))
+def contract_term(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The term of the demo's family contracts (农村土地承包法 第二十一条: 30 years), in force ``today`` and
+    for a year at least, whenever the demo is loaded: they end on 31 December of next year (in 2026 the
+    second round's 1998–2027)."""
+    end = (today or dt.date.today()).year + 1
+    return dt.date(end - 29, 1, 1), dt.date(end, 12, 31)
+
+
 SHARES_PER_MEMBER = 10
 SHARE_CAP = 100
 
 
 def as_batch(c: DemoCollective) -> CollectiveBatch:
     """A generated collective as the bulk writer takes it: every household's contract land in its contract."""
-    start, end = CONTRACT_TERM
+    start, end = contract_term()
     contracts = {}
     for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household):
         if owner >= 0 and kind == "contract_land":
@@ -80,7 +86,7 @@ def _load_homesteads_and_shares(s, c: DemoCollective, county: str, actor: Princi
     """Give every household its homestead and its income shares under a share plan."""
     if not c.households:
         return
-    start, _ = CONTRACT_TERM
+    start, _ = contract_term()
     plots: dict[int, str] = {}
     for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household):
         if owner >= 0 and kind == "homestead":

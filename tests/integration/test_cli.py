@@ -286,3 +286,14 @@ def test_load_demo_refuses_a_registry_that_holds_data(app, uow_factory, make_col
     make_collective()
     with pytest.raises(Conflict, match="not empty"):
         load_demo(uow_factory, seed=4, parcels=30)
+
+
+def test_the_demo_contracts_are_in_force_whenever_the_demo_is_loaded():
+    import datetime as dt
+
+    from app.demo import contract_term
+    assert contract_term(dt.date(2026, 12, 5)) == (dt.date(1998, 1, 1), dt.date(2027, 12, 31))
+    for today in (dt.date(2027, 12, 31), dt.date(2028, 1, 1), dt.date(2041, 6, 30)):
+        start, end = contract_term(today)
+        assert start < today <= end - dt.timedelta(days=365)
+        assert (end + dt.timedelta(days=1)).replace(year=end.year + 1 - 30) == start  # exactly 30 years
