@@ -68,7 +68,7 @@ def comments(blocks: list[str]) -> str:
     return "\n".join(line.split("#", 1)[1] for b in blocks for line in b.splitlines() if line.lstrip().startswith("#"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def walked(tmp_path_factory):
     """Run the walkthrough once; yields what it printed, the statuses curl logged, its variables, the
     scratch folder, the port and the admin token."""
@@ -126,7 +126,7 @@ def _json(walked, path):
     return json.loads(body)
 
 
-def test_every_refusal_the_walkthrough_announces_happens_in_order_and_nothing_else_is_refused(walked):
+def every_refusal_announced_happens_in_order_and_nothing_else_is_refused(walked):
     announced = REFUSAL.findall(comments(walked["blocks"]))
     assert len(announced) >= 5
     refused = [(status, method, url) for status, method, url in walked["statuses"] if not status.startswith("2")]
@@ -138,14 +138,14 @@ def test_every_refusal_the_walkthrough_announces_happens_in_order_and_nothing_el
         at = found.end()
 
 
-def test_every_number_a_comment_quotes_is_what_the_server_answered(walked):
+def every_number_a_comment_quotes_is_what_the_server_answered(walked):
     quoted = QUOTED.findall(comments(walked["blocks"]))
     assert ("overlap_m2", "1599.77") in quoted
     for key, value in quoted:
         assert re.search(rf'"{key}":\s*{re.escape(value)}\b', walked["out"]), f'"{key}": {value} not in any answer'
 
 
-def test_the_walkthrough_settles_transfers_and_ends_its_dispute_finalized_with_the_parcels_swapped(walked):
+def the_transfer_completes_and_the_dispute_ends_finalized_with_the_parcels_swapped(walked):
     v, out = walked["vars"], walked["out"]
     assert '"status":"ok"' in out.splitlines()[0]
     assert re.search(r'"rights_retained":\[\{', out), "the settlement keeps the household's rights"
@@ -160,7 +160,7 @@ def test_the_walkthrough_settles_transfers_and_ends_its_dispute_finalized_with_t
     assert _json(walked, "/ledger/210681/verify")["ok"] is True
 
 
-def test_the_walkthrough_writes_its_files_to_the_scratch_folder_only(walked):
+def the_files_fetched_are_in_the_scratch_folder_only(walked):
     checkout = walked["checkout"]
     assert {p.name for p in checkout.iterdir()} == {"instance", "tests", "scratch"}
     scratch = checkout / "scratch"
@@ -168,3 +168,11 @@ def test_the_walkthrough_writes_its_files_to_the_scratch_folder_only(walked):
              "package.zip": b"PK", "report.geojson": b"{"}
     for name, start in magic.items():
         assert (scratch / name).read_bytes().startswith(start), name
+
+
+def test_the_readme_walkthrough_runs_as_written_and_does_what_its_comments_say(walked):
+    """One test, so that the walkthrough runs once however the suite is spread over workers."""
+    every_refusal_announced_happens_in_order_and_nothing_else_is_refused(walked)
+    every_number_a_comment_quotes_is_what_the_server_answered(walked)
+    the_transfer_completes_and_the_dispute_ends_finalized_with_the_parcels_swapped(walked)
+    the_files_fetched_are_in_the_scratch_folder_only(walked)
