@@ -401,10 +401,6 @@ def ledger_export(county, out):
     click.echo(f"{county}: {n} entries and the checkpoint at {point['size']} written to {out}")
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.group()
 def calendar():
     """The working-day calendar statutory deadlines are counted on."""
@@ -437,3 +433,7 @@ def calendar_load(file):
         raise click.ClickException(e.zh + (f" ({detail})" if detail else "")) from None
     click.echo(f"{loaded['year']}: {len(loaded['rest_days'])} rest days, "
                f"{len(loaded['working_days'])} adjusted working days loaded")
+
+
+if __name__ == "__main__":
+    main()
