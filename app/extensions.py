@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from collections import abc
@@ -17,6 +18,7 @@ from webargs.core import missing
 from webargs.flaskparser import is_json_request
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.routing import IntegerConverter
 
 from app.db import MAX_ID, UnitOfWork
 from app.errors import http_error_response
@@ -45,11 +47,24 @@ def loads_strict(data: bytes | str) -> Any:
         raise InvalidJSON(f"invalid JSON: {e}") from None
 
 
+def _json_default(o: Any) -> Any:
+    """API.md's dates wherever they sit (a dict field too): ``YYYY-MM-DD``, and RFC 3339 times with an offset.
+
+    Flask's own default writes a date as an HTTP date (``Sat, 05 Dec 2026 00:00:00 GMT``).
+    """
+    if isinstance(o, dt.datetime):
+        return (o if o.tzinfo else o.replace(tzinfo=dt.timezone.utc)).isoformat()  # stored naive means UTC
+    if isinstance(o, dt.date):
+        return o.isoformat()
+    return DefaultJSONProvider.default(o)
+
+
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON with :func:`loads_strict` for request bodies."""
+    """Flask's JSON with :func:`loads_strict` for request bodies and ISO dates in responses."""
 
     ensure_ascii = False
     sort_keys = False
+    default = staticmethod(_json_default)
 
     def loads(self, s, **kwargs):
         return loads_strict(s)
@@ -121,6 +136,105 @@ def Id(**kwargs) -> ma.fields.Integer:  # noqa: N802  (a field factory reads lik
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+#: Control characters: C0, DEL and C1. None belongs in a path, a query, a form field or a file name.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What a JSON string may not hold: NUL and the C0 controls but tab, LF and CR; DEL; lone surrogates
+#: (PostgreSQL stores none of them, and no registry text needs them).
+JSON_STRING_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+class IdConverter(IntegerConverter):
+    """Flask's ``<int:…>`` bounded to a database id: 1–10 ASCII digits up to :data:`MAX_ID`.
+
+    Registered as the app's ``int`` converter, so every integer path segment is bounded to its
+    column (PostgreSQL ``integer``) and anything else is a 404, never an overflow in the query.
+    """
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = MAX_ID,  # noqa: A002
+                 signed: bool = False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class IdCursor(ma.fields.String):
+    """A keyset cursor that is a database id: 1–10 ASCII digits up to :data:`MAX_ID`, kept as text."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("load_default", None)
+        kwargs.setdefault("metadata", {}).setdefault("description", "`next_cursor` of the previous page.")
+        super().__init__(validate=ma.validate.Regexp(r"^[0-9]{1,10}\Z", error="an id from next_cursor"), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) > MAX_ID:
+            raise ma.ValidationError(f"at most {MAX_ID}")
+        return text
+
+
+#: The registry's plausible dates: nothing it records happened before the People's Republic was founded
+#: (land reform, collectives, contracts and hukou all came later), and nothing is dated past 2199.
+EARLIEST_DATE = dt.date(1949, 10, 1)
+LATEST_DATE = dt.date(2199, 12, 31)
+
+
+class Date(ma.fields.Date):
+    """A calendar date ``YYYY-MM-DD`` inside the registry's plausible range (:data:`EARLIEST_DATE` –
+    :data:`LATEST_DATE`); every date a client sends is one of these."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> dt.date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise ma.ValidationError(f"a date from {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}")
+        return day
+
+
+_MONEY = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
+
+
+class Money(ma.fields.Field):
+    """Yuan as an ASCII decimal string (``"12000.00"``): 1–12 digits, at most two decimals.
+
+    Numbers are refused (money is never a float, API.md), and so are full-width or other non-ASCII
+    digits, signs, exponents and spaces. ``positive`` refuses zero too.
+    """
+
+    def __init__(self, *, positive: bool = False, **kwargs):
+        self.positive = positive
+        kwargs.setdefault("metadata", {}).update(
+            type="string", pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", example="12000.00")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
+        if not isinstance(value, str) or not _MONEY.fullmatch(value):
+            raise ma.ValidationError('yuan as a decimal string of ASCII digits, at most two decimals, e.g. "12000.00"')
+        amount = Decimal(value)
+        if self.positive and amount <= 0:
+            raise ma.ValidationError("must be above zero")
+        return amount
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+class JSONText(ma.fields.String):
+    """A form field that carries JSON text, held to a JSON body's guards: at most ``max_length``
+    characters, decoded by :func:`loads_strict` (no NaN or Infinity; nesting too deep is a 422)."""
+
+    def __init__(self, *, max_length: int = 65536, **kwargs):
+        self.max_length = max_length
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.max_length:
+            raise ma.ValidationError(f"at most {self.max_length} characters")
+        try:
+            return loads_strict(text)
+        except InvalidJSON as e:
+            raise ma.ValidationError(e.description) from None
+
+
 class PageArgsSchema(Schema):
     """Keyset pagination: ``?limit=`` (1–1000, default 50) and ``?cursor=``."""
 
@@ -158,7 +272,9 @@ class _StrictParser(FlaskParser):
     def _raw_load_json(self, req):
         if not is_json_request(req):
             return missing
-        return loads_strict(req.get_data(cache=True))
+        # Flask's cached decoding (the app's JSON provider is loads_strict): a body the edge guard
+        # already decoded is not decoded twice.
+        return req.get_json(force=True)
 
 
 def _merged(schemas: list) -> type[Schema]:

@@ -63,7 +63,7 @@ class Step:
         self.d.record = {**self.d.record, key: value}
 
     def documents(self, ids: list[int]) -> list[int]:
-        return [visible_document(self.s, self.actor, i) for i in dict.fromkeys(ids)]
+        return [visible_document(self.s, self.actor, i, attach_to=self.d.division_code) for i in dict.fromkeys(ids)]
 
     @property
     def arbitration(self) -> bool:
@@ -79,12 +79,12 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
          apply: Callable[[Step], dict]) -> dict:
     """Run one step: lock the case, let ``apply`` check and change it, then append ``dispute.<step>``
     with the facts ``apply`` returns and the case's resulting state, all in one transaction."""
-    if actor.role not in CASE_ROLES:
-        raise Forbidden("只有仲裁委员会工作人员可以办理案件", "Only the arbitration committee's staff may act on a case")
     today = today or dt.date.today()
     with uow:
         s = uow.session
-        d = visible_case(s, actor, dispute_id, lock=True)
+        d = visible_case(s, actor, dispute_id, lock=True)  # a case out of scope is not found, whoever asks
+        if actor.role not in CASE_ROLES:
+            raise Forbidden("只有仲裁委员会工作人员可以办理案件", "Only the arbitration committee's staff may act on a case")
         st = Step(s, actor, d, work_calendar(s), today)
         data = apply(st)
         ledger.append(s, county=d.county_code, kind=f"dispute.{step}", actor=actor, subjects=[f"dispute:{d.id}"],
@@ -229,7 +229,8 @@ def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, a
     Raises:
         RuleViolation: RECUSAL_TOO_LATE (after the first hearing without a cause learned since, or after the
             last hearing ended), DISPUTE_STEP_ORDER (no tribunal, or the case decided), DATE_ORDER.
-        DomainError 422: an arbitrator not on the tribunal, or a granted request without a replacement.
+        RuleViolation: RECUSAL_REPLACEMENT_REQUIRED (a granted request without a new arbitrator).
+        DomainError 422: an arbitrator not on the tribunal.
     """
     def apply(st: Step) -> dict:
         st.require(st.arbitration and st.open and "tribunal" in st.d.record, "recusal")
@@ -244,9 +245,8 @@ def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, a
             raise RuleViolation("RECUSAL_TOO_LATE", details={"first_hearing": held[0]["on"], "on": on.isoformat()})
         if decision == "granted":
             if not replacement or replacement in names:
-                raise DomainError("准予回避的，须重新选定或者指定仲裁员（第二十九条）",
-                                  "a granted recusal names the new arbitrator (第二十九条)", status=422,
-                                  errors={"replacement": ["a new arbitrator, not on the tribunal"]})
+                raise RuleViolation("RECUSAL_REPLACEMENT_REQUIRED", details={"arbitrator": arbitrator},
+                                    errors={"replacement": ["a new arbitrator, not on the tribunal"]})
             seated = [a | {"name": replacement} if a["name"] == arbitrator else a for a in tribunal["arbitrators"]]
             presiding = replacement if tribunal["presiding"] == arbitrator else tribunal["presiding"]
             st.note("tribunal", tribunal | {"arbitrators": seated, "presiding": presiding})
@@ -273,7 +273,8 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
     Raises:
         RuleViolation: HEARING_NOTICE_SHORT, DISPUTE_STEP_ORDER (no tribunal, the case decided, the hearings
             ended, or the hearing recorded already), DATE_ORDER.
-        DomainError 422: a new hearing without place or notice day; attendance of a hearing still to come.
+        RuleViolation: DATE_ORDER for attendance of a hearing still to come.
+        DomainError 422: a new hearing without place or notice day.
     """
     def apply(st: Step) -> dict:
         st.require(st.arbitration and st.open and "tribunal" in st.d.record
@@ -284,8 +285,9 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
         held = on <= st.today
         present = (applicant_present, respondent_present)
         if not held and (any(p is not None for p in present) or last):
-            raise DomainError("开庭尚未进行，不能记录到庭情况", "a hearing still to come has no attendance", status=422,
-                              errors={"on": ["a day after today schedules a hearing"]})
+            raise RuleViolation("DATE_ORDER", reason_zh="开庭尚未进行，不能记录到庭情况",
+                                reason_en="a hearing still to come has no attendance",
+                                errors={"on": ["a day after today schedules a hearing"]})
         if known is None:
             if place is None or notified_on is None:
                 raise DomainError("安排开庭须写明地点和通知日期", "a new hearing needs its place and notice day",
@@ -326,16 +328,19 @@ def interim_freeze(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt
 
     Raises:
         RuleViolation: DISPUTE_STEP_ORDER (no tribunal yet, the case decided, or all already frozen), DATE_ORDER.
-        DomainError 422: a right or parcel that is not in dispute in this case.
+        RuleViolation: FREEZE_NOT_IN_DISPUTE (a right or parcel that is not in dispute in this case).
+        DomainError 422: nothing to freeze named.
     """
     def apply(st: Step) -> dict:
         st.require(st.arbitration and st.open and "tribunal" in st.d.record, "interim freeze")
         st.day(on, "tribunal_formed", "先行裁定日期")
         named = [*(rights if rights is not None else st.d.rights), *(parcels if parcels is not None else st.d.parcels)]
         outside = sorted(set(named) - set(st.d.rights) - set(st.d.parcels))
-        if outside or not named:
-            raise DomainError("只能冻结本案争议的权利和地块", "only the rights and parcels in dispute can be frozen",
-                              status=422, errors={"subjects": outside or ["none named"]})
+        if outside:
+            raise RuleViolation("FREEZE_NOT_IN_DISPUTE", details={"outside": outside}, errors={"subjects": outside})
+        if not named:
+            raise DomainError("请列出要冻结的权利或地块", "name the rights or parcels to freeze",
+                              status=422, errors={"subjects": ["none named"]})
         frozen = freeze_subjects(st.s, st.actor, st.d, named, on, grounds)
         st.require(bool(frozen), "interim freeze")
         docs = st.documents(documents)

@@ -11,7 +11,7 @@ import chinese_calendar
 from sqlalchemy import delete, extract, select
 from sqlalchemy.orm import Session
 
-from app.auth.services import Principal
+from app.auth.services import Principal, common_division
 from app.db import UnitOfWork, utcnow
 from app.disputes.calendar import PERIODS, WorkCalendar, deadlines, time_barred
 from app.disputes.models import ENDED, CalendarDay, Dispute, dispute_state
@@ -125,8 +125,9 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
         Forbidden: only the committee's staff (arbitrator) or an admin opens a case.
         RuleViolation: DISPUTE_OUT_OF_SCOPE (expropriation), DATE_ORDER (harm known after the application,
             or an application dated in the future).
-        NotFound: a party, right or parcel of the registry that is not there or not in the actor's scope.
-        DomainError 422: nothing in dispute, or rights and parcels of more than one county.
+        NotFound: a party, right, parcel or document of the registry that is not there or not in the actor's scope.
+        RuleViolation: DISPUTE_VENUE (rights and parcels of more than one county: 第二十一条).
+        DomainError 422: nothing in dispute, or a party of the registry in another county.
     """
     if actor.role not in CASE_ROLES:
         raise Forbidden("只有仲裁委员会工作人员可以登记纠纷", "Only the arbitration committee's staff may open a case")
@@ -143,9 +144,12 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                             reason_en="knew_of_harm_on is after received_on")
     rights, parcels = list(dict.fromkeys(subjects.get("rights", []))), list(dict.fromkeys(subjects.get("parcels", [])))
     counties = {code[:6] for code in rights + parcels}
-    if len(counties) != 1:
-        raise DomainError("纠纷须指明同一县内的权利或地块", "name the rights or parcels in dispute, all in one county",
-                          status=422, errors={"subjects": [f"counties {sorted(counties)}"]})
+    if not counties:
+        raise DomainError("纠纷须指明争议的权利或地块", "name the rights or parcels in dispute",
+                          status=422, errors={"subjects": ["none named"]})
+    if len(counties) > 1:  # 第二十一条: the committee where the land lies
+        raise RuleViolation("DISPUTE_VENUE", details={"counties": sorted(counties)},
+                            errors={"subjects": [f"counties {sorted(counties)}"]})
     county = counties.pop()
     with uow:
         s = uow.session
@@ -157,12 +161,13 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                 raise NotFound("地块", "Parcel", code)
         parties = {role: _party(s, actor, party) for role, party in (("applicant", applicant),
                                                                      ("respondent", respondent))}
-        docs = [visible_document(s, actor, i) for i in dict.fromkeys(documents)]
+        division = case_division(county, parties, rights, parcels)
+        docs = [visible_document(s, actor, i, attach_to=division) for i in dict.fromkeys(documents)]
         calendar = work_calendar(s)
         seq = ledger.next_seq(s, county)
-        d = Dispute(county_code=county, procedure=procedure, category=category, applicant=parties["applicant"],
-                    respondent=parties["respondent"], rights=rights, parcels=parcels, claims=claims,
-                    knew_of_harm_on=knew_of_harm_on, received_on=received_on,
+        d = Dispute(county_code=county, division_code=division, procedure=procedure, category=category,
+                    applicant=parties["applicant"], respondent=parties["respondent"], rights=rights, parcels=parcels,
+                    claims=claims, knew_of_harm_on=knew_of_harm_on, received_on=received_on,
                     time_barred=time_barred(calendar, knew_of_harm_on, received_on), freeze=freeze,
                     status="received", events={"received": received_on.isoformat()}, extension_days=0,
                     record={"application": {"documents": docs}, **({"mediator": mediator} if mediator else {})},
@@ -172,8 +177,9 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
         ledger.append(s, county=county, kind="dispute.opened", actor=actor,
                       subjects=[f"dispute:{d.id}", *rights, *parcels,
                                 *(p.get("household") or p["code"] for p in parties.values() if p.get("code"))],
-                      data={"dispute": d.id, "procedure": procedure, "category": category, "applicant": d.applicant,
-                            "respondent": d.respondent, "rights": rights, "parcels": parcels, "claims": claims,
+                      data={"dispute": d.id, "division": division, "procedure": procedure, "category": category,
+                            "applicant": d.applicant, "respondent": d.respondent, "rights": rights, "parcels": parcels,
+                            "claims": claims,
                             "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
                             "time_barred": d.time_barred, "freeze": freeze, "documents": docs, "mediator": mediator,
                             "state": dispute_state(d)})
@@ -214,6 +220,22 @@ def lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> list[s
         f.active, f.lifted_on = False, on
     d.freeze = False  # the case no longer holds anything still
     return subjects
+
+
+def case_division(county: str, parties: dict[str, dict], rights: list[str], parcels: list[str]) -> str:
+    """What a case belongs to: the longest common division prefix of its parties' codes (a person by its
+    household; someone outside the registry has none) and its subjects' (a right's id begins with its
+    holder's code). A user acts on the case only when the scope covers all of them, that is this prefix.
+
+    Raises:
+        DomainError 422: a party of the registry outside the case's county.
+    """
+    codes = {role: p.get("household") or p["code"] for role, p in parties.items() if p.get("code")}
+    elsewhere = {role: [f"outside county {county}"] for role, code in codes.items() if not code.startswith(county)}
+    if elsewhere:
+        raise DomainError("当事人须与争议的权利、地块在同一县内", "the parties of the registry must be in the county of "
+                          "the rights and parcels in dispute", status=422, errors=elsewhere)
+    return common_division([*codes.values(), *rights, *parcels])
 
 
 def _party(s: Session, actor: Principal, party: dict) -> dict:
@@ -264,7 +286,8 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
     with uow:
         s = uow.session
         calendar = work_calendar(s)
-        q = select(Dispute).where(Dispute.county_code.startswith(actor.scope[:6]))
+        # covered: the scope is a prefix of every code of the case, i.e. of their common prefix
+        q = select(Dispute).where(Dispute.division_code.startswith(actor.scope, autoescape=True))
         if status:
             q = q.where(Dispute.status == status)
         if cursor:
@@ -278,8 +301,6 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
         # filtered: read on, 200 at a time, until the page is full (closing the server-side cursor after)
         with closing(s.scalars(q.execution_options(yield_per=200))) as cases:
             for d in cases:
-                if not actor.overlaps(d.county_code):
-                    continue
                 view = dispute_view(d, calendar, today=today)
                 if not wanted(list(view["deadlines"].values())):
                     continue
@@ -296,10 +317,16 @@ def _readable(actor: Principal) -> None:
 
 
 def visible_case(s: Session, actor: Principal, dispute_id: int, *, lock: bool = False) -> Dispute:
-    _readable(actor)
+    """A case whose parties and subjects the actor's scope all covers, for a role that reads cases.
+
+    Raises:
+        NotFound: no such case, or one the scope does not cover (whatever the role: its existence is not told).
+        Forbidden: a role that does not read cases.
+    """
     d = s.get(Dispute, dispute_id, with_for_update=lock)
-    if d is None or not actor.overlaps(d.county_code):
+    if d is None or not actor.sees(d.division_code):
         raise NotFound("纠纷案件", "Dispute", dispute_id)
+    _readable(actor)
     return d
 
 

@@ -6,11 +6,13 @@ heartbeat) and ``report.json`` / ``report.geojson``. The row in
 ``import_jobs`` holds the state. Reading and QA never write to the registry;
 the commit writes a whole county in one transaction, and the job's move to
 ``committed`` is part of that transaction, so a job is never half-done: a
-worker that dies mid-way leaves the transaction rolled back and the job
-``failed`` once its heartbeat goes stale.
+runner that dies mid-way leaves the transaction rolled back and the job
+``failed`` as soon as its process is seen gone (``runner.pid``) or its
+heartbeat goes stale. Jobs run in a process of their own (:mod:`app.imports.runner`).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -18,6 +20,8 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -25,6 +29,7 @@ from typing import IO, Any, Callable
 from sqlalchemy import select
 
 from app.auth.services import Principal
+from app.config import Settings
 from app.db import UnitOfWork, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.imports.convert import convert
@@ -39,7 +44,8 @@ from gis.qa import check_package
 
 log = logging.getLogger(__name__)
 
-#: A running job whose heartbeat is older than this has lost its worker.
+#: A running job whose heartbeat is older than this has lost its runner (a hung one, or one whose pid is
+#: another process's now).
 STALE_AFTER_S = 120
 #: At most this many problems are shown inline; the full list is in the report downloads.
 INLINE_PROBLEMS = 1000
@@ -57,6 +63,14 @@ class ImportPolicy:
     overlap_tolerance_m2: float = 0.5
     area_tolerance: float = 0.10
     rights: RightsPolicy = RightsPolicy()
+
+
+def import_policy(s: Settings) -> ImportPolicy:
+    """The policy an import runs under with these settings (the API, the CLI and the runner process)."""
+    return ImportPolicy(
+        storage=s.imports_path, max_bytes=s.max_import_bytes, max_unpacked_bytes=s.max_unpacked_bytes,
+        overlap_tolerance_m2=s.overlap_tolerance_m2, area_tolerance=s.area_tolerance,
+        rights=RightsPolicy(max_start_ahead_days=s.right_start_horizon_days, homestead_max_m2=s.homestead_max_m2))
 
 
 def create_import(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, stream: IO[bytes], filename: str,
@@ -115,7 +129,8 @@ def get_import(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, job_i
 
     ``uow`` may be read-only: reading a job must not wait for another job's long
     commit (SQLite has one writer at a time). Only a job found abandoned (its
-    heartbeat is stale) is written, in a transaction of its own, as failed.
+    runner's process is gone, or its heartbeat is stale) is written, in a
+    transaction of its own, as failed.
 
     Raises:
         NotFound: unknown job, or its county is outside the actor's scope.
@@ -123,17 +138,37 @@ def get_import(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, job_i
     with uow:
         job = _visible_job(uow.session, actor, job_id)
         folder = policy.storage / str(job.id)
-        abandoned = job.status in RUNNING and _stale(folder)
+        abandoned = job.status in RUNNING and _abandoned(folder)
         view = job_view(job, folder, problems=True)
     if not abandoned:
         return view
     with uow.another() as writer:
         job = writer.session.get(ImportJob, job_id, with_for_update=True)
-        if job.status in RUNNING and _stale(folder):
-            _fail(job, "interrupted", "导入中断（处理进程已停止），未写入任何数据，请重新上传",
-                  "the import was interrupted (its worker stopped); nothing was written, upload it again")
-            writer.commit()
+        _fail_if_abandoned(job, folder)
+        writer.commit()
         return job_view(job, folder, problems=True)
+
+
+def fail_abandoned(uow: UnitOfWork, *, policy: ImportPolicy) -> list[int]:
+    """Mark failed every running job whose runner is gone (``sanquan prepare`` does, as the server starts).
+
+    Returns:
+        the ids of the jobs failed.
+    """
+    with uow:
+        failed = [job.id for job in uow.session.scalars(
+            select(ImportJob).where(ImportJob.status.in_(RUNNING)).order_by(ImportJob.id).with_for_update())
+            if _fail_if_abandoned(job, policy.storage / str(job.id))]
+        uow.commit()
+    return failed
+
+
+def _fail_if_abandoned(job: ImportJob, folder: Path) -> bool:
+    if job.status not in RUNNING or not _abandoned(folder):
+        return False
+    _fail(job, "interrupted", "导入中断（处理进程已停止），未写入任何数据，请重新上传",
+          "the import was interrupted (its runner stopped); nothing was written, upload it again")
+    return True
 
 
 def list_imports(uow: UnitOfWork, *, actor: Principal, limit: int = 50, cursor: int | None = None) -> dict:
@@ -166,7 +201,8 @@ def report_path(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, job_
     return path
 
 
-def request_commit(uow: UnitOfWork, *, actor: Principal, job_id: int, accept_warnings: bool = False) -> dict:
+def request_commit(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, job_id: int,
+                   accept_warnings: bool = False) -> dict:
     """Move a checked job to ``committing``; the runner then writes it.
 
     Raises:
@@ -182,6 +218,8 @@ def request_commit(uow: UnitOfWork, *, actor: Principal, job_id: int, accept_war
         job.status = "committing"
         job.warnings_accepted = job.warnings_accepted or accept_warnings
         job.options = {**job.options, "committer": _actor_dict(actor)}
+        # A fresh heartbeat: the one the check left may be hours old, and the job is running again.
+        _write_progress(policy.storage / str(job.id), "committing", 0, 0)
         view = job_view(job, None)
         uow.commit()
     return view
@@ -201,15 +239,17 @@ def _check_committable(job: ImportJob, accept_warnings: bool) -> None:
 def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id: int) -> None:
     """Check a queued job and, unless it is a dry run or needs the clerk, commit it; or commit a requested one.
 
-    Runs in a worker thread (see :mod:`app.imports.runner`) or in the CLI. Every
-    failure ends as status ``failed`` with the reason; nothing is written unless
-    the whole county's transaction commits.
+    Runs in a runner process (see :mod:`app.imports.runner`) or in the CLI, one
+    job at a time per instance: a job waits here, its heartbeat kept fresh,
+    while another one runs. Every failure ends as status ``failed`` with the
+    reason; nothing is written unless the whole county's transaction commits.
     """
     folder = policy.storage / str(job_id)
-    with uow_factory() as uow:
-        job = uow.session.get(ImportJob, job_id)
-        status, options = job.status, dict(job.options)
-    with _Heartbeat(folder):
+    record_runner(folder, os.getpid())
+    with _Heartbeat(folder), _one_at_a_time(policy.storage):
+        with uow_factory() as uow:
+            job = uow.session.get(ImportJob, job_id)
+            status, options = job.status, dict(job.options)
         try:
             if status == "queued":
                 package = _check(uow_factory, policy, job_id, folder, options)
@@ -226,13 +266,23 @@ def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id:
             log.exception("import job %s failed", job_id)
             _record_failure(uow_factory, job_id, None, "导入失败（内部错误），未写入任何数据",
                             "the import failed (internal error); nothing was written", {})
+    _forget_runner(folder, os.getpid())
+
+
+@contextmanager
+def _one_at_a_time(storage: Path) -> Iterator[None]:
+    """Hold the instance's import lock: one job's reading, checking or commit at a time, across processes."""
+    storage.mkdir(parents=True, exist_ok=True)
+    with open(storage / ".runner.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or by the kernel when the process dies
+        yield
 
 
 class _Heartbeat:
     """Refresh the job's heartbeat every few seconds while this process works on it.
 
     A long step (the commit of a large county is one transaction of minutes)
-    reports no progress of its own; the heartbeat says the worker is alive,
+    reports no progress of its own; the heartbeat says the runner is alive,
     and stops when the process does, which is how an abandoned job is told apart.
     """
 
@@ -320,8 +370,9 @@ def _commit(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, packag
             raise RuleViolation("IMPORT_BLOCKED", details={"blocking": converted.blocking, "problems": [
                 p.message_en for p in converted.problems if p.severity == "blocking"][:20]})
         if len(converted.batches) != 1:
-            raise DomainError("一个数据包只能包含一个县级行政区的数据，请按县拆分后导入",
-                              "a package must hold one county; split it by county", status=422)
+            raise RuleViolation("PACKAGE_INVALID", details={"counties": sorted(converted.batches)},
+                                reason_zh="一个数据包只能包含一个县级行政区的数据，请按县拆分后导入",
+                                reason_en="a package must hold one county; split it by county")
         (county, batches), = converted.batches.items()
         written = write_collectives(s, batches, county=county, actor=actor)
         job = s.get(ImportJob, job_id, with_for_update=True)
@@ -404,9 +455,44 @@ def read_progress(folder: Path | None) -> dict | None:
         return None
 
 
-def _stale(folder: Path) -> bool:
+def record_runner(folder: Path, pid: int) -> None:
+    """Note the process that runs the job in ``folder`` (until it exits)."""
+    tmp = folder / ".runner.pid"
+    tmp.write_text(str(pid))
+    os.replace(tmp, folder / "runner.pid")
+
+
+def _runner_pid(folder: Path) -> int | None:
+    try:
+        return int((folder / "runner.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _forget_runner(folder: Path, pid: int) -> None:
+    # Only its own: the job may have a new runner already (a commit requested as the check ended).
+    if _runner_pid(folder) == pid:
+        (folder / "runner.pid").unlink(missing_ok=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def _abandoned(folder: Path) -> bool:
+    """Whether the running job in ``folder`` has lost its runner: its process is gone, or it has not
+    refreshed the heartbeat for two minutes (hung, or the pid is another process's now)."""
     progress = read_progress(folder)
-    return progress is None or time.time() - progress["heartbeat"] > STALE_AFTER_S
+    if progress is None or time.time() - progress.get("heartbeat", 0) > STALE_AFTER_S:
+        return True
+    pid = _runner_pid(folder)
+    return pid is not None and not _process_exists(pid)
 
 
 def _write_report(folder: Path, report) -> None:

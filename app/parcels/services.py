@@ -38,6 +38,8 @@ class ParcelPolicy:
     overlap_tolerance_m2: float = 0.5
     neighbour_tolerance_m: float = 2.0
     limits: GeometryLimits = field(default_factory=GeometryLimits)
+    #: PARCEL_IMPLAUSIBLE above this measured area (setting SANQUAN_MAX_PARCEL_AREA_M2).
+    max_area_m2: float = 10_000_000.0
 
 
 def geometry_violation(e: GeometryInputError) -> RuleViolation:
@@ -51,13 +53,15 @@ def intake_geometry(geometry, crs: str | None, limits: GeometryLimits) -> shapel
     """Check untrusted GeoJSON and return it as a valid MultiPolygon in EPSG:4490.
 
     Raises:
-        RuleViolation: GEOMETRY_INVALID, GEOMETRY_TOO_COMPLEX, CRS_UNSUPPORTED, OUTSIDE_SUPPORTED_AREA.
+        RuleViolation: GEOMETRY_INVALID, GEOMETRY_TOO_COMPLEX, CRS_UNSUPPORTED, OUTSIDE_SUPPORTED_AREA,
+            PARCEL_IMPLAUSIBLE (not inside one 3-degree zone band).
     """
     try:
         epsg = gis_crs.parse_crs(crs)
         geom = parse_polygonal(geometry, limits)
         stored = gis_crs.to_storage(np.array([geom], dtype=object), epsg)
         gis_crs.check_supported_area(stored)
+        gis_crs.check_zone_band(stored)
     except GeometryInputError as e:
         raise geometry_violation(e) from None
     if not shapely.is_valid(stored[0]):
@@ -65,6 +69,22 @@ def intake_geometry(geometry, crs: str | None, limits: GeometryLimits) -> shapel
                             reason_en="the geometry is invalid after reprojection; check the CRS",
                             details={"reason": shapely.is_valid_reason(stored[0])})
     return stored[0]
+
+
+def measured_area_m2(geom, policy: ParcelPolicy) -> float:
+    """The parcel's area in its 3-degree zone, refused when no parcel is that large.
+
+    Raises:
+        RuleViolation: PARCEL_IMPLAUSIBLE (reason ``area_too_large``) above ``policy.max_area_m2``.
+    """
+    area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
+    if area_m2 > policy.max_area_m2:
+        km2, limit_km2 = f"{area_m2 / 1e6:,.2f}", f"{policy.max_area_m2 / 1e6:,.2f}"
+        raise RuleViolation("PARCEL_IMPLAUSIBLE", reason_zh=f"面积 {km2} 平方千米，超过一宗地块的上限 {limit_km2} 平方千米",
+                            reason_en=f"its area of {km2} km² exceeds a parcel's limit of {limit_km2} km²",
+                            details={"reason": "area_too_large", "area_m2": round(area_m2, 2),
+                                     "max_area_m2": policy.max_area_m2})
+    return area_m2
 
 
 def _output_crs(crs: str | None) -> int:
@@ -122,10 +142,12 @@ def feature(v: ParcelVersion, geom_out, neighbours: dict | None) -> dict:
 
 def _check_kind(kind: str, land_use: str) -> None:
     # A homestead plot is used as a homestead, and no other kind of parcel is.
-    if kind not in PARCEL_KINDS or (kind == "homestead") != (land_use == "homestead"):
-        raise DomainError(f"地块类别 {kind} 与土地用途 {land_use} 不符",
-                          f"land_use {land_use} does not fit kind {kind}", status=422,
-                          errors={"land_use": ["does not fit kind"]})
+    if kind not in PARCEL_KINDS:
+        raise DomainError(f"地块类别 {kind} 无效", f"kind {kind} is not a parcel kind", status=422,
+                          errors={"kind": [f"one of {', '.join(PARCEL_KINDS)}"]})
+    if (kind == "homestead") != (land_use == "homestead"):
+        raise RuleViolation("PARCEL_LAND_USE_MISMATCH", details={"kind": kind, "land_use": land_use},
+                            errors={"land_use": ["does not fit kind"]})
 
 
 def _parcel_code(s, repo: ParcelRepository, collective_code: str, code: str | None) -> str:
@@ -205,12 +227,14 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         The parcel as a GeoJSON Feature (EPSG:4490) with ``area_m2``, ``area_mu``,
         ``neighbours`` and, for overlaps within the tolerance, ``warnings``.
     Raises:
-        RuleViolation: the geometry rules, PARCEL_CODE_INVALID, PARCEL_CODE_TAKEN, PARCEL_OVERLAP.
+        RuleViolation: the geometry rules, PARCEL_CODE_INVALID, PARCEL_CODE_TAKEN, PARCEL_OVERLAP,
+            PARCEL_LAND_USE_MISMATCH.
         NotFound: the collective is unknown or outside the actor's scope.
     """
     require_role(actor, REGISTRY_WRITERS)
     _check_kind(kind, land_use)
     geom = intake_geometry(geometry, crs, policy.limits)
+    area_m2 = measured_area_m2(geom, policy)
     with uow:
         s = uow.session
         coll = visible_collective(s, actor, collective)
@@ -220,7 +244,6 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         repo = ParcelRepository(s)
         code = _parcel_code(s, repo, coll.code, code)
         found = check_overlaps(repo, geom, policy.overlap_tolerance_m2)
-        area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
         s.add(Parcel(code=code, collective_code=coll.code, county_code=coll.county_code))
         version = new_version(code=code, version=1, collective=coll.code, kind=kind, land_use=land_use,
                               name=name, declared_area_m2=declared_area_m2, basic_farmland=basic_farmland,
@@ -272,7 +295,7 @@ def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code:
         raise DomainError("新界址与地块现有界址相同，无需更正", "the new boundary is the parcel's current one: "
                           "nothing changes", status=422, details={"code": code})
     check_overlaps(repo, geom, policy.overlap_tolerance_m2, exclude=code)
-    area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
+    area_m2 = measured_area_m2(geom, policy)
     version = new_version(code=code, version=current.version + 1, collective=current.collective_code,
                           kind=current.kind, land_use=current.land_use, name=current.name,
                           declared_area_m2=current.declared_area_m2, basic_farmland=current.basic_farmland,

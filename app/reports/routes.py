@@ -19,8 +19,8 @@ class SummaryArgsSchema(Schema):
 class Summary(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, description="collectives, households, persons, members, parcels, 亩 by land use, rights by "
-                                   "type and status, transfers by kind and status with their value, and what "
-                                   "settled people kept")
+                                   "type and status, transfers by kind and status with their value, what "
+                                   "settled people kept, and open and overdue disputes")
     def get(self, args):
         """Summarise a division: its registry, rights, transfers and settlements."""
         return services.summary(unit_of_work(write=False), actor=current_principal(), **args)

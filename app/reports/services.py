@@ -1,10 +1,15 @@
 """Summary figures of a division: the registry's contents, the rights, the transfers and what settled people kept."""
 from __future__ import annotations
 
+import datetime as dt
+from contextlib import closing
+
 from sqlalchemy import case, func, select
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
+from app.disputes.models import ENDED, Dispute
+from app.disputes.services import dispute_view, work_calendar
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.queries import code_prefix, narrowest
@@ -13,7 +18,7 @@ from app.transfers.models import Settlement, Transfer
 from gis.area import m2_to_mu
 
 
-def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None) -> dict:
+def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None, today: dt.date | None = None) -> dict:
     """Counts and totals within a division-code prefix (narrowed to the actor's scope)."""
     prefix = narrowest(actor.scope, within)
     if prefix is None:
@@ -53,8 +58,28 @@ def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None) -> 
             "transfers": {f"{kind}.{status}": {"count": n, "value": str(total or 0)} for kind, status, n, total
                           in transfers},
             "settled": {"people": settled_people, "rights_kept": dict(kept), "completed_exits": exits},
+            "disputes": _disputes(s, prefix, today or dt.date.today()),
         }
     return out
+
+
+def _disputes(s, prefix: str, today: dt.date) -> dict:
+    """Open cases of the division, and those with a duty of the committee past due.
+
+    A case is county-wide, so it counts wherever its county and the prefix nest either way (as the
+    dashboard lists it). Overdue is the dashboard's own flag; only open arbitrations have periods to miss.
+    """
+    county = Dispute.county_code == prefix[:6] if len(prefix) >= 6 else code_prefix(Dispute.county_code, prefix)
+    is_open = Dispute.status.notin_(ENDED)
+    opened = s.scalar(select(func.count()).select_from(Dispute).where(county, is_open))
+    overdue = 0
+    if opened:
+        calendar = work_calendar(s)
+        q = select(Dispute).where(county, is_open, Dispute.procedure == "arbitration").order_by(Dispute.id)
+        with closing(s.scalars(q.execution_options(yield_per=200))) as cases:
+            overdue = sum(any(x["overdue"] for x in dispute_view(d, calendar, today=today)["deadlines"].values())
+                          for d in cases)
+    return {"open": opened, "overdue": overdue}
 
 
 def _nest(rows) -> dict:

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
@@ -41,8 +41,11 @@ class CompliancePolicy:
 
 
 def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePolicy, within: str | None = None,
-                     window_days: int | None = None) -> dict:
+                     window_days: int | None = None, limit: int = 50, cursor: str | None = None) -> dict:
     """Every transfer and exit by a settled household, with the days from settlement to consent and the flags.
+
+    A page of ``limit`` transfers after ``cursor`` (a transfer id), found by a keyset query; the
+    collective medians and campaigns their flags compare with are read for the page's collectives only.
 
     Raises:
         Forbidden: only auditors and admins read this report.
@@ -51,29 +54,38 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
         raise Forbidden("只有审计和管理员可查看此报告", "Only auditors and admins read this report")
     window = policy.window_days if window_days is None else window_days
     prefix = narrowest(actor.scope, within)
+    report = {"window_days": window, "price_ratio": policy.price_ratio,
+              "campaign": {"exits": policy.campaign_exits, "days": policy.campaign_days}}
     if prefix is None:
-        return {"items": [], "window_days": window}
+        return report | {"items": [], "next_cursor": None}
     with uow:
         s = uow.session
+        settled_households = select(Settlement.household_code).where(code_prefix(Settlement.household_code, prefix))
+        q = select(Transfer).where(code_prefix(Transfer.right_id, prefix),
+                                   Transfer.from_household.in_(settled_households))
+        if cursor is not None:
+            q = q.where(Transfer.id > int(cursor))
+        transfers = s.scalars(q.order_by(Transfer.id).limit(limit + 1)).all()
+        more = len(transfers) > limit
+        transfers = transfers[:limit]
         settled: dict[str, list[Settlement]] = defaultdict(list)
-        for x in s.scalars(select(Settlement).where(code_prefix(Settlement.household_code, prefix))
-                           .order_by(Settlement.settled_on)):
-            settled[x.household_code].append(x)
-        transfers = s.scalars(select(Transfer).where(code_prefix(Transfer.right_id, prefix))
-                              .order_by(Transfer.id)).all()
+        households = sorted({t.from_household for t in transfers})
+        if households:
+            for x in s.scalars(select(Settlement).where(Settlement.household_code.in_(households))
+                               .order_by(Settlement.settled_on, Settlement.id)):
+                settled[x.household_code].append(x)
         mu = _areas_mu(s, [t.id for t in transfers])
-    medians = _median_prices(transfers, mu, policy)
-    campaigns = _campaigns(transfers, policy)
+        collectives = sorted({t.collective_code for t in transfers})
+        medians = _median_prices(s, collectives, policy)
+        campaigns = _campaigns(s, [t for t in transfers if t.kind == "exit"], policy)
     items = []
     for t in transfers:
-        if t.from_household not in settled:
-            continue
         nearest = min(settled[t.from_household], key=lambda x: abs((t.consent_signed_on - x.settled_on).days))
         days = (t.consent_signed_on - nearest.settled_on).days
         flags = []
         if abs(days) <= window:
             flags.append("consent_near_settlement")
-        per_mu = _per_mu(t, mu)
+        per_mu = _per_mu(t.price, mu.get(t.id))
         median = medians.get(t.collective_code)
         if per_mu is not None and median and per_mu < policy.price_ratio * median:
             flags.append("price_far_below_collective")
@@ -88,8 +100,7 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
             "days_settlement_to_consent": days, "consent_signed_on": t.consent_signed_on,
             "price": str(t.price), "price_per_mu": None if per_mu is None else round(per_mu, 2),
             "collective_median_per_mu": None if median is None else round(median, 2), "flags": flags})
-    return {"items": items, "window_days": window, "price_ratio": policy.price_ratio,
-            "campaign": {"exits": policy.campaign_exits, "days": policy.campaign_days}}
+    return report | {"items": items, "next_cursor": str(items[-1]["transfer"]) if more else None}
 
 
 def _areas_mu(s, transfer_ids: list[int]) -> dict[int, float]:
@@ -97,43 +108,73 @@ def _areas_mu(s, transfer_ids: list[int]) -> dict[int, float]:
     areas: dict[int, float] = defaultdict(float)
     if not transfer_ids:
         return areas
-    rows = s.execute(select(TransferParcel.transfer_id, RightParcel.contract_area_m2)
+    rows = s.execute(select(TransferParcel.transfer_id, func.sum(RightParcel.contract_area_m2))
                      .join(RightParcel, (RightParcel.parcel_code == TransferParcel.parcel_code)
                            & (RightParcel.right_id == TransferParcel.right_id))
-                     .where(TransferParcel.transfer_id.in_(transfer_ids))).all()
+                     .where(TransferParcel.transfer_id.in_(transfer_ids))
+                     .group_by(TransferParcel.transfer_id)).all()
     for transfer_id, m2 in rows:
-        areas[transfer_id] += float(m2_to_mu(float(m2 or 0)))
+        areas[transfer_id] = float(m2_to_mu(float(m2 or 0)))
     return areas
 
 
-def _per_mu(t: Transfer, mu: dict[int, float]) -> float | None:
-    area = mu.get(t.id)
-    return float(Decimal(str(t.price))) / area if area else None
+def _per_mu(price, area_mu: float | None) -> float | None:
+    return float(Decimal(str(price))) / area_mu if area_mu else None
 
 
-def _median_prices(transfers: list[Transfer], mu: dict[int, float], policy: CompliancePolicy) -> dict[str, float]:
+def _median_prices(s, collectives: list[str], policy: CompliancePolicy) -> dict[str, float]:
+    """Median price per 亩 of each collective's transfers and exits completed within the lookback.
+
+    The database sums each transfer's area; only the prices of these collectives' recent sales are read.
+    """
+    if not collectives:
+        return {}
     since = dt.date.today() - dt.timedelta(days=policy.price_lookback_days)
+    rows = s.execute(select(Transfer.collective_code, Transfer.price, func.sum(RightParcel.contract_area_m2))
+                     .join(TransferParcel, TransferParcel.transfer_id == Transfer.id)
+                     .join(RightParcel, (RightParcel.parcel_code == TransferParcel.parcel_code)
+                           & (RightParcel.right_id == TransferParcel.right_id))
+                     .where(Transfer.collective_code.in_(collectives), Transfer.status == "completed",
+                            Transfer.kind.in_(("transfer", "exit")), Transfer.completed_on >= since)
+                     .group_by(Transfer.id, Transfer.collective_code, Transfer.price)).all()
     prices: dict[str, list[float]] = defaultdict(list)
-    for t in transfers:
-        per_mu = _per_mu(t, mu)
-        if t.status == "completed" and t.kind in ("transfer", "exit") and per_mu and t.completed_on >= since:
-            prices[t.collective_code].append(per_mu)
+    for collective, price, m2 in rows:
+        per_mu = _per_mu(price, float(m2_to_mu(float(m2 or 0))))
+        if per_mu:
+            prices[collective].append(per_mu)
     return {c: statistics.median(v) for c, v in prices.items()}
 
 
-def _campaigns(transfers: list[Transfer], policy: CompliancePolicy) -> set[int]:
-    """Exits that fall in a run of ``campaign_exits`` or more in one collective within ``campaign_days``."""
+def _campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[int]:
+    """Which of ``exits`` fall in a run of ``campaign_exits`` or more in one collective within ``campaign_days``.
+
+    A run that holds an exit lies within ``campaign_days`` of its consent, so only the collective's exits
+    signed that close to the page's are read.
+    """
+    if not exits:
+        return set()
+    reach = dt.timedelta(days=policy.campaign_days)
+    first = min(t.consent_signed_on for t in exits) - reach
+    last = max(t.consent_signed_on for t in exits) + reach
+    nearby = s.execute(select(Transfer.id, Transfer.collective_code, Transfer.consent_signed_on).where(
+        Transfer.collective_code.in_({t.collective_code for t in exits}), Transfer.kind == "exit",
+        Transfer.status.notin_(("withdrawn", "refused")),
+        Transfer.consent_signed_on >= first, Transfer.consent_signed_on <= last)).all()
+    return _runs(nearby, policy) & {t.id for t in exits}
+
+
+def _runs(exits, policy: CompliancePolicy) -> set[int]:
+    """Ids of (id, collective, consent day) rows in a run of ``campaign_exits`` within ``campaign_days``."""
     flagged: set[int] = set()
-    exits: dict[str, list[Transfer]] = defaultdict(list)
-    for t in transfers:
-        if t.kind == "exit" and t.status not in ("withdrawn", "refused"):
-            exits[t.collective_code].append(t)
-    for runs in exits.values():
-        runs.sort(key=lambda t: t.consent_signed_on)
+    by_collective: dict[str, list] = defaultdict(list)
+    for row in exits:
+        by_collective[row[1]].append(row)
+    for runs in by_collective.values():
+        runs.sort(key=lambda r: (r[2], r[0]))
         start = 0
-        for end, t in enumerate(runs):
-            while (t.consent_signed_on - runs[start].consent_signed_on).days > policy.campaign_days:
+        for end, row in enumerate(runs):
+            while (row[2] - runs[start][2]).days > policy.campaign_days:
                 start += 1
             if end - start + 1 >= policy.campaign_exits:
-                flagged.update(x.id for x in runs[start:end + 1])
+                flagged.update(r[0] for r in runs[start:end + 1])
     return flagged

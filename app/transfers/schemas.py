@@ -1,32 +1,16 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.codes import CodeError, parse_id_number
 
-from app.extensions import Id, PageArgsSchema, Schema, StrictBoolean, Text
+from app.extensions import Date, Id, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean, Text
 from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
 
 _CODE18 = validate.Regexp(r"^\d{18}$", error="an 18-digit household code")
 _RIGHT = validate.Length(min=19, max=19)
-
-
-class Money(fields.Decimal):
-    """Yuan with at most two decimals, sent as a JSON number or string; never NaN or infinite."""
-
-    def __init__(self, **kwargs):
-        super().__init__(allow_nan=False, as_string=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise ValidationError("Not a valid number.")
-        amount = super()._deserialize(value, attr, data, **kwargs)
-        if amount.as_tuple().exponent < -2 or abs(amount) >= Decimal("1e12"):
-            raise ValidationError("Yuan with at most two decimals, below 10¹².")
-        return amount
 
 
 #: GB 32100 unified social credit code: 18 characters of 0-9 and A-Z without I, O, S, V, Z.
@@ -65,10 +49,14 @@ class Recipient(fields.Field):
 
 
 class ConsentSchema(Schema):
-    signed_by_person_id = Id(required=True, metadata={"description": "a member of the holding household"})
-    signed_on = fields.Date(required=True)
+    """The holder's written consent; one without a signer or not marked voluntary is 422 CONSENT_REQUIRED."""
+
+    signed_by_person_id = Id(metadata={"description": "a member of the holding household (without it: 422 "
+                                                      "CONSENT_REQUIRED)"})
+    signed_on = Date(required=True)
     document = Id(allow_none=True, metadata={"description": "the signed consent (a stored document id)"})
-    voluntary = StrictBoolean(required=True, metadata={"description": "must be true: the holder's own decision"})
+    voluntary = StrictBoolean(metadata={"description": "must be true: the holder's own decision (false or absent: "
+                                                       "422 CONSENT_REQUIRED)"})
 
 
 class TransferCreateSchema(Schema):
@@ -85,10 +73,12 @@ class TransferCreateSchema(Schema):
                                             "share_in also an outside party {name, id_number | credit_code}"})
     counter_right = fields.String(validate=_RIGHT, metadata={"description": "exchange: the other household's right"})
     price = Money(required=True, metadata={"description": "yuan; above zero except for an exchange"})
-    term_end = fields.Date(metadata={"description": "lease / share_in: last day of the management right"})
-    notice_given_on = fields.Date(metadata={"description": "exit of contract land: the day written notice reached "
+    term_end = Date(metadata={"description": "lease / share_in: last day of the management right"})
+    notice_given_on = Date(metadata={"description": "exit of contract land: the day written notice reached "
                                                            "the issuer (6 months before completion)"})
-    consent = fields.Nested(ConsentSchema, required=True)
+    consent = fields.Nested(ConsentSchema, metadata={
+        "description": "the holder's own signed, voluntary consent: without it 422 CONSENT_REQUIRED "
+                       "(农村土地承包法 第二十七条; 土地管理法 第六十二条)"})
     counter_consent = fields.Nested(ConsentSchema, metadata={
         "description": "exchange: the other household's own signed, voluntary consent (it gives land away too)"})
     condition_of_settlement = StrictBoolean(metadata={
@@ -102,24 +92,24 @@ class IssuerConsentSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["granted", "refused"]))
     grounds = Text(max_length=2000, metadata={"description": "the legal grounds of a refusal; a refusal without "
                                                              "them is recorded and does not stop the transfer"})
-    decided_on = fields.Date()
+    decided_on = Date()
 
 
 class PaymentSchema(Schema):
-    amount = Money(required=True)
-    paid_on = fields.Date(required=True)
+    amount = Money(required=True, positive=True)
+    paid_on = Date(required=True)
     reference = Text(required=True, max_length=100, metadata={"description": "bank or receipt reference"})
 
 
 class CompleteSchema(Schema):
-    completed_on = fields.Date(metadata={"description": "default today"})
+    completed_on = Date(metadata={"description": "default today"})
 
 
 class TransferQueryArgsSchema(PageArgsSchema):
     right = fields.String(validate=_RIGHT)
     household = fields.String(validate=_CODE18)
     status = fields.String(validate=validate.OneOf(TRANSFER_STATUSES))
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,10}$"))
+    cursor = IdCursor()
 
 
 class TransferSchema(Schema):
@@ -128,7 +118,7 @@ class TransferSchema(Schema):
     status = fields.String(metadata={"description": "pending, consented, paid, completed, withdrawn, refused, or "
                                                     "voided by an arbitration award"})
     right = fields.String()
-    from_ = fields.String(data_key="from")
+    from_ = fields.String(data_key="from", attribute="from", metadata={"description": "the holder's household code"})
     to = fields.String(allow_none=True)
     counter_right = fields.String(allow_none=True)
     to_party = fields.Dict(allow_none=True, metadata={"description": "an outside party taking a management right"})
@@ -156,7 +146,7 @@ class TransferPageSchema(Schema):
 
 class SettlementCreateSchema(Schema):
     person_id = Id(required=True)
-    settled_on = fields.Date(required=True)
+    settled_on = Date(required=True)
     city_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a 6-digit GB/T 2260 code"))
     hukou_ref = Text(max_length=100, metadata={"description": "the hukou transfer document's reference"})
 
@@ -173,7 +163,8 @@ class SettlementSchema(Schema):
     membership_retained = fields.Boolean()
 
 
-class ComplianceArgsSchema(Schema):
+class ComplianceArgsSchema(PageArgsSchema):
+    cursor = IdCursor()
     within = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,18}$"))
     window_days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=3650), metadata={
         "description": "flag consents signed this many days or fewer from a settlement (default the setting, 90)"})
@@ -197,6 +188,8 @@ class ComplianceItemSchema(Schema):
 
 class ComplianceReportSchema(Schema):
     items = fields.List(fields.Nested(ComplianceItemSchema))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as `cursor` for the next page; "
+                                                                          "null on the last"})
     window_days = fields.Integer()
     price_ratio = fields.Float()
     campaign = fields.Dict()

@@ -24,8 +24,9 @@ from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
 from app.parties.models import Household, Membership, Person
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
-from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares
-from app.rights.services import _allocated, open_plan, recognised_members, right_view
+from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, right_code
+from app.rights.services import (_allocated, check_no_new_land_after_return, find_right, next_right_id,
+                                 open_contract, open_plan, recognised_members, right_view)
 from app.transfers.models import (OPEN_STATUSES, Freeze, ManagementRight, ManagementRightParcel, Settlement,
                                   Transfer, TransferHold, TransferParcel, TransferPayment)
 
@@ -105,7 +106,8 @@ def settlement_view(x: Settlement) -> dict:
 # --- transfers ------------------------------------------------------------------------------
 
 def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str, price: Decimal,
-                    consent: dict, from_: str, to: str | dict | None = None, counter_consent: dict | None = None,
+                    from_: str, consent: dict | None = None, to: str | dict | None = None,
+                    counter_consent: dict | None = None,
                     parcels: list[str] | None = None,
                     shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
                     notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
@@ -115,15 +117,19 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
     Raises:
         RuleViolation: NO_SURRENDER_CONDITION (any link to a settlement), CONSENT_REQUIRED, RIGHT_NOT_HELD,
             PARCEL_NOT_IN_RIGHT, SAME_COLLECTIVE_ONLY, PRICE_REQUIRED, CONTRACT_TERM_MISMATCH,
-            RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer holds the right or a parcel), DATE_ORDER.
+            NO_NEW_LAND_AFTER_RETURN (the recipient returned contract land in the term, 第三十条), RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer holds the right or a parcel), DATE_ORDER,
+            TRANSFER_KIND_NOT_LAWFUL, RECIPIENT_IS_HOLDER, EXCHANGE_ONE_SIDED.
         NotFound: the right, a household, a person or the document is unknown or outside the scope.
     """
     require_role(actor, TRANSFER_WRITERS)
     if condition_of_settlement or settlement is not None:
         raise RuleViolation("NO_SURRENDER_CONDITION", details={
             "condition_of_settlement": condition_of_settlement, "settlement": settlement})
-    if consent.get("voluntary") is not True:
-        raise RuleViolation("CONSENT_REQUIRED", details={"voluntary": consent.get("voluntary")})
+    if consent is None or consent.get("voluntary") is not True or consent.get("signed_by_person_id") is None:
+        # 第二十七条; 土地管理法 第六十二条: the holder's own signed, voluntary consent, or nothing moves.
+        missing = ["consent"] if consent is None else [
+            k for k in ("signed_by_person_id", "voluntary") if consent.get(k) in (None, False)]
+        raise RuleViolation("CONSENT_REQUIRED", details={"missing": missing})
     if consent["signed_on"] > dt.date.today():
         raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于今天", reason_en="consent is dated in the future")
     if notice_given_on is not None and notice_given_on > dt.date.today():
@@ -132,24 +138,25 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         raise RuleViolation("PRICE_REQUIRED", details={"price": str(price)})
     with uow:
         s = uow.session
-        held = s.get(Right, right) if actor.sees(right) else None
+        held = find_right(s, actor, right)
         if held is None:
             raise NotFound("权利", "Right", right)
         if held.holder_code != from_ or held.valid_to is not None:
             raise RuleViolation("RIGHT_NOT_HELD", details={"household": from_, "right": right})
         if (kind, held.type) not in LAWFUL_KINDS:
-            raise DomainError(f"{held.type} 权利不能以 {kind} 方式流转", f"a {held.type} right cannot be moved by {kind}",
-                              status=422, errors={"kind": [f"not a way to move a {held.type} right"]})
+            raise RuleViolation("TRANSFER_KIND_NOT_LAWFUL", details={"right_type": held.type, "kind": kind},
+                                errors={"kind": [f"not a way to move a {held.type} right"]})
         signer = s.get(Person, consent["signed_by_person_id"])
         if signer is None or signer.household_code != held.holder_code:
             # Only the holder decides (第二十七条): a cadre, a buyer or a settlement office cannot sign for it.
             raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"],
                                                              "holder": held.holder_code})
-        document = visible_document(s, actor, consent.get("document"))
+        document = visible_document(s, actor, consent.get("document"), attach_to=held.holder_code)
         party = to if isinstance(to, dict) else None
         if party is not None and kind not in ("lease", "share_in"):
-            raise DomainError("只有出租、入股可以给本集体以外的经营主体", "only a lease or share-in may go to an outside "
-                              "party", status=422, errors={"to": ["a household code for this kind"]})
+            # 第三十三、三十四条: an exchange or a transfer stays in the collective; 第三十六条: a lease may go out.
+            raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"kind": kind, "to": "outside party"},
+                                errors={"to": ["a household code for this kind"]})
         recipient = None if party else _recipient(s, actor, kind, held, to)
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
         counter_signed = _counter_consent(s, actor, counter, counter_consent)
@@ -158,7 +165,7 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         _shares_movable(s, held, shares, recipient)
         if kind == "transfer":
             _recipient_may_hold(s, held, recipient.code, shares)
-        _not_frozen(s, [held.id, *([counter.id] if counter else []), *(code for code, _ in moving)])
+        _not_frozen(s, [held.code, *([counter.code] if counter else []), *(code for code, _ in moving)])
         _not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
         t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
                      from_household=held.holder_code, to_household=recipient.code if recipient else None,
@@ -220,8 +227,8 @@ def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> H
     if household is None:
         raise NotFound("受让农户", "Household", to)
     if household.code == held.holder_code:
-        raise DomainError("不能流转给本户", "a household cannot transfer to itself", status=422,
-                          errors={"to": ["the holder itself"]})
+        raise RuleViolation("RECIPIENT_IS_HOLDER", details={"household": household.code},
+                            errors={"to": ["the holder itself"]})
     if household.collective_code != held.collective_code and kind not in ("lease", "share_in"):
         # 第三十三、三十四条; a management right may go to anyone able to farm (第三十六条)
         raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"from": held.collective_code,
@@ -236,7 +243,7 @@ def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: s
             raise DomainError("只有互换才有对方权利", "counter_right is for exchanges only", status=422,
                               errors={"counter_right": ["only for kind exchange"]})
         return None
-    counter = s.get(Right, counter_right) if counter_right and actor.sees(counter_right) else None
+    counter = find_right(s, actor, counter_right) if counter_right else None
     if counter is None:
         raise NotFound("对方权利", "Right", counter_right)
     if counter.holder_code != recipient.code or counter.valid_to is not None or counter.type != held.type:
@@ -251,7 +258,7 @@ def _counter_consent(s, actor: Principal, counter: Right | None, consent: dict |
             raise DomainError("只有互换需要对方同意书", "counter_consent is for exchanges only", status=422,
                               errors={"counter_consent": ["only for kind exchange"]})
         return None
-    signer = s.get(Person, consent["signed_by_person_id"]) if consent else None
+    signer = s.get(Person, consent["signed_by_person_id"]) if consent and consent.get("signed_by_person_id") else None
     if consent is None or consent.get("voluntary") is not True or signer is None \
             or signer.household_code != counter.holder_code:
         raise RuleViolation("CONSENT_REQUIRED", details={"counter_right": counter.id,
@@ -260,7 +267,8 @@ def _counter_consent(s, actor: Principal, counter: Right | None, consent: dict |
         raise RuleViolation("DATE_ORDER", reason_zh="对方同意书签署日期晚于今天",
                             reason_en="the counterpart's consent is dated in the future")
     return {"signed_by_person_id": signer.id, "signed_on": consent["signed_on"].isoformat(),
-            "document": visible_document(s, actor, consent.get("document")), "voluntary": True}
+            "document": visible_document(s, actor, consent.get("document"), attach_to=counter.holder_code),
+            "voluntary": True}
 
 
 def _moving_parcels(s, kind: str, held: Right, counter: Right | None,
@@ -293,8 +301,8 @@ def _moving_parcels(s, kind: str, held: Right, counter: Right | None,
     if outside:
         raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={"parcels": outside, "rights": rights})
     if counter is not None and len(set(under.values())) < 2:
-        raise DomainError("互换须双方各出地块", "an exchange moves parcels of both rights", status=422,
-                          errors={"parcels": ["parcels of both rights"]})
+        raise RuleViolation("EXCHANGE_ONE_SIDED", details={"rights": rights},
+                            errors={"parcels": ["parcels of both rights"]})
     return [(p, under[p]) for p in parcels]
 
 
@@ -316,17 +324,20 @@ def _shares_movable(s, held: Right, shares: Decimal | None, recipient: Household
         raise RuleViolation("SHARES_EXCEED_HOLDING", details={"held": str(have), "shares": str(shares)})
 
 
-def _recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | None) -> None:
-    """What the receiving household must be able to hold once the transfer completes."""
-    theirs = s.get(Right, recipient + ID_SUFFIX[held.type])
+def _recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | None, on: dt.date | None = None) -> None:
+    """What the receiving household must be able to hold once the transfer completes (``on``, today if None)."""
     if held.type == "contract":
-        # The land joins the recipient's one contract, which must run to the same end.
-        if theirs is not None and theirs.valid_to is None and theirs.end != held.end:
+        # The land joins the recipient's one contract, which must run to the same end; a household without
+        # one (never had one, or its last ended) takes a new contract for the rest of the giver's term
+        # (第三十四条), unless it returned land in that term (第三十条).
+        theirs = open_contract(s, recipient)
+        if theirs is not None and theirs.end != held.end:
             raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
                 "right": theirs.id, "end": theirs.end.isoformat(), "transferred_end": held.end.isoformat()})
-        if theirs is not None and theirs.valid_to is not None:
-            raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": theirs.id})
-    elif held.type == "homestead":
+        check_no_new_land_after_return(s, recipient, max(held.start, on or dt.date.today()), held.end)
+        return
+    theirs = s.get(Right, recipient + ID_SUFFIX[held.type])
+    if held.type == "homestead":
         # 实施条例 第三十五条: only to a household of the collective that has no homestead (第六十二条).
         if theirs is not None and theirs.valid_to is None:
             raise RuleViolation("ONE_HOMESTEAD_PER_HOUSEHOLD", details={"right": theirs.id})
@@ -411,7 +422,8 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
 
     Raises:
         RuleViolation: TRANSFER_CLOSED; DATE_ORDER (a decision in the future or before the request).
-        DomainError: 422 when the kind needs no consent (exchange: 备案; lease: filing; exit: notice).
+        RuleViolation: ISSUER_CONSENT_NOT_REQUIRED when the kind needs no consent (exchange: 备案; lease:
+            filing; exit: notice).
     """
     require_role(actor, TRANSFER_WRITERS)
     decided_on = decided_on or dt.date.today()
@@ -419,8 +431,8 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
         s = uow.session
         t = _open_transfer(s, actor, transfer_id)
         if t.kind != "transfer":
-            raise DomainError("只有转让需要发包方同意", "only a 转让 needs the issuer's consent", status=422,
-                              errors={"decision": [f"not for kind {t.kind}"]})
+            raise RuleViolation("ISSUER_CONSENT_NOT_REQUIRED", details={"kind": t.kind},
+                                errors={"decision": [f"not for kind {t.kind}"]})
         if decided_on > dt.date.today() or decided_on < t.created_at.date():
             raise RuleViolation("DATE_ORDER", reason_zh="决定日期不在申请之后、今天之前",
                                 reason_en="the decision must fall between the request and today")
@@ -446,7 +458,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
 
     Raises:
         RuleViolation: TRANSFER_CLOSED; PAYMENT_EXCEEDS_PRICE; PRICE_REQUIRED for a non-positive amount;
-            DATE_ORDER for a payment in the future.
+            DATE_ORDER for a payment in the future or before the holder's consent.
     """
     require_role(actor, TRANSFER_WRITERS)
     if amount <= 0:
@@ -456,6 +468,11 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
     with uow:
         s = uow.session
         t = _open_transfer(s, actor, transfer_id, lock=True)
+        if paid_on < t.consent_signed_on:
+            raise RuleViolation("DATE_ORDER", reason_zh=f"付款日期早于权利人签署同意之日 {t.consent_signed_on}",
+                                reason_en=f"paid_on is before the holder consented on {t.consent_signed_on}",
+                                details={"paid_on": paid_on.isoformat(),
+                                         "consent_signed_on": t.consent_signed_on.isoformat()})
         total = _paid(s, t) + amount
         if total > t.price:
             raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
@@ -495,8 +512,9 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                       completed_on: dt.date | None = None) -> dict:
     """Complete a transfer: the right (or its parcels) moves exactly as the law says.
 
-    转让: the giver's links to the parcels end; the recipient's contract gains them (a new contract
-    for the remaining term if it has none) (第三十四条). 互换: the parcels swap contracts (第三十三条).
+    转让: the giver's links to the parcels end; the recipient's contract in force gains them (a new
+    contract for the remaining term if it has none, its id ``<code>-<n>`` when an earlier one ended)
+    (第三十四条). 互换: the parcels swap contracts (第三十三条).
     交回: the parcels return to the collective; a contract left without land ends (第三十条).
 
     Raises:
@@ -521,7 +539,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                                 "contract term", details={"start": held.start.isoformat(), "end": held.end.isoformat()})
         if t.kind == "transfer":
             _issuer_consent_given(t, policy, on)
-            _recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)))
+            _recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
         if held.type == "income_share":
             _shares_movable(s, held, Decimal(str(t.shares)), None)
         paid = _paid(s, t)
@@ -530,12 +548,15 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
         if t.kind == "exit" and held.type == "contract" and not _notice_in_time(t.notice_given_on, on):
             raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": _iso(t.notice_given_on),
                                                                "completed_on": on.isoformat()})
-        _not_frozen(s, [t.right_id, *([t.counter_right_id] if t.counter_right_id else []),
+        _not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
                         *(code for code, _ in moving)])
+        # 转让 of land: the contract the parcels join, named in the entry (a new one may be the household's n-th)
+        receiving = _receiving_contract_id(s, t) if t.kind == "transfer" and held.type == "contract" else None
         seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
-                            subjects=_subjects(t, moving),
+                            subjects=_subjects(t, moving) + ([receiving] if receiving else []),
                             data=_entry(t, moving) | {"completed_on": on.isoformat(), "paid": str(paid),
-                                                      "issuer_decision": t.issuer_decision})
+                                                      "issuer_decision": t.issuer_decision}
+                            | ({"to_right": receiving} if receiving else {}))
         _move(s, t, moving, on, seq)
         t.status, t.completed_on = "completed", on
         _release(s, t)
@@ -665,15 +686,22 @@ def _rehold(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> Decimal:
     return shares
 
 
+def _receiving_contract_id(s, t: Transfer) -> str:
+    """The id of the contract a 转让's parcels join: the recipient's contract in force, else its next one."""
+    theirs = open_contract(s, t.to_household)
+    return theirs.id if theirs is not None else next_right_id(s, t.to_household + ID_SUFFIX["contract"])
+
+
 def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
     giver = s.get(Right, t.right_id)
-    theirs = s.get(Right, t.to_household + ID_SUFFIX["contract"])
+    theirs = open_contract(s, t.to_household, lock=True)
     if theirs is not None:
-        if theirs.valid_to is not None or theirs.end != giver.end:
+        if theirs.end != giver.end:
             raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id})
         return theirs
     household = s.get(Household, t.to_household)
-    right = Right(id=household.code + ID_SUFFIX["contract"], type="contract", holder_code=household.code,
+    right = Right(id=next_right_id(s, household.code + ID_SUFFIX["contract"]), type="contract",
+                  holder_code=household.code,
                   collective_code=household.collective_code, county_code=household.county_code, start=on,
                   end=giver.end, acquisition="transfer", valid_from=on, ledger_seq=seq)
     s.add(right)
@@ -712,7 +740,7 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
         RuleViolation: TRANSFER_CLOSED (withdrawn, refused or voided already); DATE_ORDER (``on`` in the
             future, before the completion, or before a holding it would close began);
             PARCEL_NOT_IN_RIGHT (the registry moved on: a parcel was transferred again, returned, or is
-            under another right); SHARES_EXCEED_HOLDING (the recipient, or for an exit the collective's
+            under another right, or the giver's contract ended and the household holds a later one); SHARES_EXCEED_HOLDING (the recipient, or for an exit the collective's
             unallocated pool, no longer holds the shares); RIGHT_BUSY (an open transfer, or a management
             right granted since, holds a parcel that would go back).
     """
@@ -787,8 +815,10 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
                                          .with_for_update()))
     codes = [code for code, _ in moving]
     # Where the completion put each parcel: the recipient's right, the other side of an exchange, or nowhere.
-    if t.kind == "transfer":
-        went = dict.fromkeys(codes, t.to_household + ID_SUFFIX[giver.type])
+    if t.kind == "transfer":  # the contract the completion's links joined (the recipient's n-th, maybe)
+        went = dict.fromkeys(codes, s.scalar(select(RightParcel.right_id).where(
+            RightParcel.county_code == t.county_code, RightParcel.ledger_seq == done,
+            RightParcel.parcel_code.in_(codes)).limit(1)) or t.to_household + ID_SUFFIX[giver.type])
     elif t.kind == "exchange":
         other = {t.right_id: t.counter_right_id, t.counter_right_id: t.right_id}
         went = {code: other[right] for code, right in moving}
@@ -817,6 +847,12 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     undo = _Undo(links=[(code, now.get(code), right, area.get(code)) for code, right in moving])
     undo.reopen = [r for r in (s.get(Right, x) for x in dict.fromkeys(right for _, right in moving))
                    if r.valid_to is not None]
+    for right in undo.reopen:
+        later = open_contract(s, right.holder_code) if right.type == "contract" else None
+        if later is not None:  # the household took a later contract since: the ended one cannot reopen
+            raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={
+                "parcels": [c for c, r in moving if r == right.id], "rights": [right.id],
+                "reason": "the contract ended and the household holds a later one", "later_right": later.id})
     for right_id in losing:
         right = s.get(Right, right_id)
         keeps = s.scalar(select(func.count()).select_from(RightParcel).where(

@@ -212,7 +212,7 @@ def test_hearings_need_five_working_days_notice_and_recusal_comes_before_them(ca
     # a hearing to come is scheduled with its notice; attendance waits for the day
     ahead = TODAY + dt.timedelta(days=20)
     case.refused("hearings", {"on": ahead.isoformat(), "place": "x", "notified_on": TODAY.isoformat(),
-                              "applicant_present": True}, 422, None)
+                              "applicant_present": True}, 422, "DATE_ORDER")
     d = case.post("hearings", {"on": ahead.isoformat(), "place": "村委会", "notified_on": TODAY.isoformat()})
     assert [h["held"] for h in d["record"]["hearings"]] == [True, False]
     # the respondent, notified in writing, stayed away: an award by default
@@ -271,7 +271,9 @@ def test_an_interim_freeze_holds_until_the_applicant_withdraws(callers, land):
     assert clerk.post("/api/v1/transfers", json=transfer_of(land)).status_code == 201  # not frozen yet
     r = clerk.get(f"/api/v1/transfers?right={land['ra']}").get_json()["items"][0]
     assert clerk.post(f"/api/v1/transfers/{r['id']}/withdraw").status_code == 200
-    case.refused("freeze", {"on": "2025-10-12", "grounds": "x", "parcels": [land["b1"]]}, 422, None)  # not in dispute
+    out = case.refused("freeze", {"on": "2025-10-12", "grounds": "x", "parcels": [land["b1"]]}, 422,
+                       "FREEZE_NOT_IN_DISPUTE")  # not in dispute
+    assert "第四十二条" in out["basis"] and out["errors"]["subjects"] == [land["b1"]]
     d = case.post("freeze", {"on": "2025-10-12", "grounds": "申请人申请先行裁定维持现状"})
     assert d["freeze"] is True and d["record"]["freezes"][0]["subjects"] == [land["ra"], land["a1"]]
     assert clerk.post("/api/v1/transfers", json=transfer_of(land)).get_json()["rule"] == "RIGHT_IN_DISPUTE"
