@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from app.ledger import jcs, merkle
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject
 
 GENESIS_HASH = "0" * 64
+#: A stored hash: SHA-256 in lowercase hex, as every column of the ledger holds it.
+_HASH = re.compile(r"[0-9a-f]{64}")
 BODY_VERSION = 1
 #: Roles that read the ledger: its bodies hold unmasked personal data.
 LEDGER_READERS = frozenset({"admin", "clerk", "auditor"})
@@ -391,19 +394,22 @@ def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> t
     coords = set(coords)
     leaves = ", ".join(str(int(index) + 1) for level, index in coords if level == 0)
     inner = ", ".join(f"({int(level)}, {int(index)})" for level, index in coords if level > 0)
-    log = "%(log)s" if s.get_bind().dialect.name == "postgresql" else ":log"
+    pg = s.get_bind().dialect.name == "postgresql"
+    log = "%(log)s" if pg else ":log"
+    # PostgreSQL: as text, so that a hash column whose type was altered still reads (as no hash) beside the others
+    leaf, node = ("CAST(leaf_hash AS TEXT)", "CAST(n.hash AS TEXT)") if pg else ("leaf_hash", "n.hash")
     parts = [f"SELECT -1, size, head_hash FROM ledger_heads WHERE log = {log}"]
     if leaves:
-        parts.append(f"SELECT 0, seq - 1, leaf_hash FROM ledger_entries WHERE log = {log} AND seq IN ({leaves})")
+        parts.append(f"SELECT 0, seq - 1, {leaf} FROM ledger_entries WHERE log = {log} AND seq IN ({leaves})")
     if inner:
-        parts.append('SELECT n.level, n."index", n.hash FROM wanted JOIN ledger_nodes n '
+        parts.append(f'SELECT n.level, n."index", {node} FROM wanted JOIN ledger_nodes n '
                      f'ON n.log = {log} AND n.level = wanted.level AND n."index" = wanted.idx')
     sql = (f"WITH wanted(level, idx) AS (VALUES {inner}) " if inner else "") + " UNION ALL ".join(parts)
     size, found = None, {}
     for level, index, h in s.connection().exec_driver_sql(sql, {"log": county}):
         if level < 0:
             size = index
-        else:
+        elif type(h) is str and _HASH.fullmatch(h):  # a hash rewritten as another type or length is missing
             found[(level, index)] = bytes.fromhex(h)
     return size, found
 

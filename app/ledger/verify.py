@@ -96,11 +96,37 @@ class Result:
                 "problem": self.problem, "checks": self.checks, "checkpoint": self.checkpoint}
 
 
+def stored_as(value: object) -> str:
+    """How a column's value is stored, for a problem's text: an attacker may write any type into
+    SQLite's columns, and NULL into either engine's once a constraint is dropped."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"a blob of {len(value)} bytes"
+    if isinstance(value, str):
+        return f"text of {len(value)} characters"
+    return {int: "an integer", float: "a real number"}.get(type(value), type(value).__name__)
+
+
+def _is_seq(value: object) -> bool:
+    return type(value) is int
+
+
 def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[str | None, dict | None]:
-    """What is wrong with one entry (None if nothing), and its parsed body."""
+    """What is wrong with one entry (None if nothing), and its parsed body.
+
+    The stored types are checked first, where a comparison or a hash would otherwise fail on them: the
+    seq must be an integer and the body bytes. Every other column is compared for equality with what it
+    must be (a recomputed hash, the previous leaf, the body's own fields), which no other type or length
+    passes.
+    """
+    if not _is_seq(e.seq):
+        return f"the row in its place has a seq stored as {stored_as(e.seq)}, not an integer", None
     if e.seq != expected_seq:
         return (f"entry {expected_seq} is missing (found {e.seq} next)" if e.seq > expected_seq
                 else f"entry {e.seq} appears again or out of order after {expected_seq - 1}"), None
+    if type(e.body) is not bytes:
+        return f"the body is stored as {stored_as(e.body)}, not as the bytes its hash covers", None
     if hashlib.sha256(e.body).hexdigest() != e.body_sha256:
         return "the body does not hash to body_sha256", None
     if e.prev_hash != prev:
@@ -115,8 +141,9 @@ def _entry_problem(e: Entry, log: str, expected_seq: int, prev: str) -> tuple[st
         return "the body is not a JSON object", None
     if body.get("seq") != e.seq or body.get("log") != log:
         return "the body names another log or seq", None
+    actor = body.get("actor")
     if (body.get("kind") != e.kind or body.get("subjects") != e.subjects
-            or (body.get("actor") or {}).get("name") != e.actor or body.get("at") != e.recorded_at):
+            or (actor.get("name") if isinstance(actor, dict) else None) != e.actor or body.get("at") != e.recorded_at):
         return "the row's kind, subjects, actor or time differ from its body", None
     return None, body
 
@@ -133,8 +160,8 @@ class _BySeq:
         self._next = next(rows, None)
 
     def take(self, seq: int) -> list[str]:
-        out = []
-        while self._next is not None and self._next[0] <= seq:
+        out = []  # a seq stored as text or a blob sorts after every number (SQLite): it lies beyond the log
+        while self._next is not None and type(self._next[0]) in (int, float) and self._next[0] <= seq:
             out.append(self._next[1] if self._next[0] == seq else None)
             self._next = next(self._rows, None)
         return out
@@ -158,15 +185,15 @@ def _left_leaf_holds(stored: tuple[int, int, str] | None, left_seq: int, left: s
     copies = [after.prev_hash, after.leaf_hash] if after is not None else []
     if right is not None:
         copies += [right.leaf_hash, right.prev_hash]
-        try:
-            copies.append(leaf_hash(right.seq, right.prev_hash, right.body_sha256))
-        except (ValueError, OverflowError):
+        try:  # unless its columns are of another type or length: no copy there
+            copies.append(leaf_hash(right.seq, right.prev_hash, right.body_sha256) if _is_seq(right.seq) else None)
+        except (ValueError, TypeError, OverflowError):
             pass
     for copy in copies:
         try:
             if merkle.node_hash(bytes.fromhex(left), bytes.fromhex(copy)).hex() == stored[2]:
                 return True
-        except ValueError:
+        except (ValueError, TypeError):
             continue
     return False
 
@@ -203,7 +230,8 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
                 return result.fail(size, f"entry {size}: its leaf is not the one the stored Merkle node over entries "
                                          f"{size}–{size + 1} was made from (forged or replaced), and entry "
                                          f"{size + 1} does not follow it: {problem}")
-            return result.fail(min(e.seq, size + 1), f"entry {min(e.seq, size + 1)}: {problem}")
+            bad = min(e.seq, size + 1) if _is_seq(e.seq) else size + 1
+            return result.fail(bad, f"entry {bad}: {problem}")
         left, h, index, done = prev, bytes.fromhex(e.leaf_hash), size, []
         while index & 1:  # merkle.frontier_append, in place: the nodes this leaf completes
             h = merkle.node_hash(frontier.pop(), h)
@@ -324,12 +352,31 @@ def db_entries(s: Session, log: str, *, after: int = 0, upto: int | None = None,
     for query, args in queries:
         with closing(driver_batches(s, query, args, batch=_BATCH, whole=whole)) as batches:
             for rows in batches:
-                if sqlite:
-                    yield from [Entry(seq, f"{at[:10]}T{at[11:]}+00:00", actor, kind, loads(subj), body, body_sha,
-                                      prev, leaf) for seq, at, actor, kind, subj, body, body_sha, prev, leaf in rows]
-                else:
-                    yield from [Entry(seq, at, actor, kind, loads(subj), body, body_sha, prev, leaf)
-                                for seq, at, actor, kind, subj, body, body_sha, prev, leaf in rows]
+                try:
+                    if sqlite:  # SQLite columns hold any type: only text is what the log wrote
+                        batch = [Entry(seq, f"{at[:10]}T{at[11:]}+00:00" if type(at) is str else at, actor, kind,
+                                       loads(subj) if type(subj) is str else subj, body, body_sha, prev, leaf)
+                                 for seq, at, actor, kind, subj, body, body_sha, prev, leaf in rows]
+                    else:
+                        batch = [Entry(seq, at, actor, kind, loads(subj), body, body_sha, prev, leaf)
+                                 for seq, at, actor, kind, subj, body, body_sha, prev, leaf in rows]
+                except (TypeError, orjson.JSONDecodeError):  # a NULL or a text that is not JSON somewhere
+                    batch = [_stored_entry(row, sqlite) for row in rows]
+                yield from batch
+
+
+def _stored_entry(row: tuple, sqlite: bool) -> Entry:
+    """An entry as stored, its subjects and time converted only where they are the text the log writes:
+    anything else stays as found, and no longer matches the body (:func:`_entry_problem` names it)."""
+    seq, at, actor, kind, subj, body, body_sha, prev, leaf = row
+    if sqlite and type(at) is str:
+        at = f"{at[:10]}T{at[11:]}+00:00"
+    if type(subj) is str:
+        try:
+            subj = orjson.loads(subj)
+        except orjson.JSONDecodeError:
+            pass
+    return Entry(seq, at, actor, kind, subj, body, body_sha, prev, leaf)
 
 
 class StoredNodes:
@@ -467,7 +514,11 @@ def _verify_database(s: Session, log: str, *, head: LedgerHead | None, points: l
         first = min(result.size, head.size if head else 0) + 1
         return result.fail(first, f"entry {first}: the log head ({head.size if head else 0} entries) does not match "
                                   f"the entries ({result.size}): entries were cut off or added behind the ledger")
-    if unpack_frontier(head.frontier) != unpack_frontier(result.checks["head"]["frontier"]):
+    try:
+        frontier = unpack_frontier(head.frontier)
+    except (TypeError, ValueError):  # not hex, or not text at all
+        frontier = None
+    if frontier != unpack_frontier(result.checks["head"]["frontier"]):
         return result.fail(result.size, "the head's Merkle frontier does not match the entries")
     del result.checks["head"]["frontier"]
     if public_key is None and points:
@@ -672,7 +723,10 @@ def _replay_only(s: Session, log: str, replay: Replay, *, after: int = 0,
     args = {"log": log, "after": after, **kinds} | ({"upto": upto} if upto is not None else {})
     problem = None
     for seq, kind, body in driver_rows(s, sql, args, batch=_BATCH, whole=True):  # read to the end: see whole
-        if problem is not None:
+        if problem is not None or not _is_seq(seq):  # a seq of another type: the checking worker names it
+            continue
+        if type(body) is not bytes:  # the worker that checks this entry names it
+            problem = seq, f"entry {seq}: the body is stored as {stored_as(body)}, not as the bytes its hash covers"
             continue
         try:
             data = orjson.loads(body)

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import re
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import Future
@@ -371,6 +372,32 @@ class Lab:
 
     # helpers for mutations
 
+    def store(self, conn, table: Table, key: dict, column: str, value, *, cast: str | None = None) -> None:
+        """Write ``value`` into one cell as the driver passes it, no column type in between: SQLite keeps it
+        in whatever storage class it has (after the column's affinity), PostgreSQL converts it by ``cast``."""
+        where = " AND ".join(f'"{c}" = :key_{c}' for c in key)
+        conn.execute(text(f'UPDATE {table.name} SET "{column}" = {f"CAST(:v AS {cast})" if cast else ":v"} '
+                          f'WHERE {where}'), {"v": value} | {f"key_{c}": v for c, v in key.items()})
+
+    def allow_null(self, conn, table: Table, column: str) -> None:
+        """Drop what keeps NULL out of a column, as the schema's owner can inside the transaction: PostgreSQL
+        the NOT NULL (and the primary key, for one of its columns); SQLite the table rebuilt without it (a
+        key column of a composite primary key then takes NULL, as SQLite allows)."""
+        if self.sqlite:
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :n"),
+                               {"n": table.name}).scalar_one()
+            name = '"index"' if column == "index" else column
+            loose = re.sub(rf"(\s{re.escape(name)} [A-Z]+(?:\(\d+\))?) NOT NULL", r"\1", sql, count=1)
+            assert loose != sql, (table.name, column, sql)
+            conn.exec_driver_sql(f"ALTER TABLE {table.name} RENAME TO {table.name}_tampered")
+            conn.exec_driver_sql(loose)
+            conn.exec_driver_sql(f"INSERT INTO {table.name} SELECT * FROM {table.name}_tampered")
+            conn.exec_driver_sql(f"DROP TABLE {table.name}_tampered")
+        else:
+            if column in table.primary_key.columns.keys():
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} DROP CONSTRAINT pk_{table.name}")
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ALTER COLUMN "{column}" DROP NOT NULL')
+
     def set_entry(self, conn, seq: int, **values) -> None:
         conn.execute(update(ENTRIES).where(ENTRIES.c.log == LOG, ENTRIES.c.seq == seq).values(**values))
 
@@ -657,6 +684,136 @@ def test_entries_deleted_cut_off_or_inserted_are_named(app, county):
                 lambda conn, rng: truncate(conn, rng, drop_checkpoints=True), kept=county.kept / CHECKPOINT_FILE)
     lab.assert_clean()
     lab.report("entries deleted, cut off or inserted", started)
+
+
+# --- stored types, lengths and NULLs ----------------------------------------------------------------------
+
+HASHES = ("body_sha256", "prev_hash", "leaf_hash")
+
+
+def storage_mutations(lab: Lab) -> list:
+    """Every column of the entries, the Merkle nodes and the subject index: NULL on both engines (the
+    constraint dropped first); on SQLite any other storage class in one row (its columns take any type);
+    on PostgreSQL another form inside the column's type in one row, or the column's type altered (every
+    row then: the first entry is named). Each is (name, mutate)."""
+    county, S = lab.county, lab.subjects
+    with_subjects = [q for q, r in county.rows.items() if r["subjects"]]
+    cases = []
+
+    def entry(column, form, make, *, cast=None, null=False):
+        def mutate(conn, rng):
+            k = pick_seq(rng, county)
+            if null:
+                lab.allow_null(conn, ENTRIES, column)
+            lab.store(conn, ENTRIES, {"log": LOG, "seq": k}, column, make(county.rows[k], k), cast=cast)
+            return k, f"entry {k}'s {column} stored as {form}"
+        cases.append((f"ledger_entries.{column} {form}", mutate))
+
+    def node(column, form, make, *, null=False):
+        def mutate(conn, rng):
+            level, index, h = rng.choice(county.nodes)
+            if null:
+                lab.allow_null(conn, NODES, column)
+            lab.store(conn, NODES, {"log": LOG, "level": level, "index": index}, column, make(level, index, h))
+            return (index << level) + 1, f"Merkle node ({level}, {index})'s {column} stored as {form}"
+        cases.append((f"ledger_nodes.{column} {form}", mutate))
+
+    def subject(column, form, make, *, null=False):
+        def mutate(conn, rng):
+            k = rng.choice(with_subjects)
+            code = rng.choice(sorted(set(county.rows[k]["subjects"])))
+            if null:
+                lab.allow_null(conn, S, column)
+            lab.store(conn, S, {"log": LOG, "subject": code, "seq": k}, column, make(code, k))
+            return k, f"the subject index row ({code}, {k})'s {column} stored as {form}"
+        cases.append((f"ledger_subjects.{column} {form}", mutate))
+
+    def altered(table: str, column: str, type_: str, using: str, expected: int):
+        def mutate(conn, rng):
+            conn.connection.driver_connection.prepare_threshold = None  # plans prepared earlier return the old type
+            conn.exec_driver_sql(f'ALTER TABLE {table} ALTER COLUMN "{column}" TYPE {type_} USING {using}')
+            return expected, f"{table}.{column} altered to {type_}"
+        cases.append((f"{table}.{column} altered to {type_}", mutate))
+
+    for column in ENTRIES.c.keys():
+        entry(column, "NULL", lambda row, k: None, null=True)
+    for column in NODES.c.keys():
+        node(column, "NULL", lambda level, index, h: None, null=True)
+    for column in S.c.keys():
+        subject(column, "NULL", lambda code, k: None, null=True)
+    if lab.sqlite:
+        entry("log", "a blob", lambda row, k: LOG.encode())
+        entry("seq", "text", lambda row, k: f"{k}号")
+        entry("seq", "a real number", lambda row, k: k + 0.5)
+        entry("seq", "a blob", lambda row, k: str(k).encode())
+        entry("recorded_at", "an integer", lambda row, k: 1_700_000_000)
+        entry("recorded_at", "a blob", lambda row, k: row["recorded_at"].strftime("%Y-%m-%d %H:%M:%S.%f").encode())
+        for column in ("actor", "kind"):
+            entry(column, "a blob", lambda row, k, c=column: row[c].encode())
+            entry(column, "an integer", lambda row, k: 7)
+        entry("subjects", "a blob of its JSON", lambda row, k: json.dumps(row["subjects"]).encode())
+        entry("subjects", "an integer", lambda row, k: 0)
+        entry("subjects", "text that is not JSON", lambda row, k: "不是 JSON")
+        entry("body", "text of the same characters", lambda row, k: row["body"].decode())
+        entry("body", "an integer", lambda row, k: 1)
+        entry("body", "a real number", lambda row, k: 0.5)
+        for column in HASHES:
+            entry(column, "an integer", lambda row, k: 12345)
+            entry(column, "a blob of its 32 bytes", lambda row, k, c=column: bytes.fromhex(row[c]))
+            entry(column, "a blob of its 64 hex digits", lambda row, k, c=column: row[c].encode())
+            entry(column, "63 hex digits", lambda row, k, c=column: row[c][:-1])
+            entry(column, "65 hex digits", lambda row, k, c=column: row[c] + "0")
+            entry(column, "upper case", lambda row, k, c=column: row[c].upper())
+        node("log", "a blob", lambda level, index, h: LOG.encode())
+        for column, value in (("level", lambda level, index: level), ("index", lambda level, index: index)):
+            node(column, "text", lambda level, index, h: "一")
+            node(column, "a real number", lambda level, index, h, v=value: v(level, index) + 0.5)
+            node(column, "a blob", lambda level, index, h, v=value: str(v(level, index)).encode())
+        node("hash", "an integer", lambda level, index, h: 12345)
+        node("hash", "a blob of its 32 bytes", lambda level, index, h: bytes.fromhex(h))
+        node("hash", "a blob of its 64 hex digits", lambda level, index, h: h.encode())
+        node("hash", "63 hex digits", lambda level, index, h: h[:-1])
+        node("hash", "upper case", lambda level, index, h: h.upper())
+        subject("log", "a blob", lambda code, k: LOG.encode())
+        subject("subject", "a blob", lambda code, k: code.encode())
+        subject("subject", "an integer", lambda code, k: 0)
+        subject("seq", "text", lambda code, k: f"{k}号")
+        subject("seq", "a real number", lambda code, k: k + 0.5)
+        subject("seq", "a blob", lambda code, k: str(k).encode())
+    else:
+        entry("subjects", "a JSON string", lambda row, k: '"x"', cast="json")
+        entry("subjects", "a JSON object", lambda row, k: "{}", cast="json")
+        entry("subjects", "JSON null", lambda row, k: "null", cast="json")
+        entry("body", "no bytes", lambda row, k: b"")
+        for column in ("actor", "kind"):
+            entry(column, "empty text", lambda row, k: "")
+        for column in HASHES:
+            entry(column, "63 hex digits", lambda row, k, c=column: row[c][:-1])
+            entry(column, "upper case", lambda row, k, c=column: row[c].upper())
+            entry(column, "empty text", lambda row, k: "")
+        node("hash", "63 hex digits", lambda level, index, h: h[:-1])
+        node("hash", "upper case", lambda level, index, h: h.upper())
+        subject("subject", "empty text", lambda code, k: "")
+        altered("ledger_entries", "body", "text", "convert_from(body, 'UTF8')", 1)
+        for column in HASHES:
+            altered("ledger_entries", column, "bytea", f"decode({column}, 'hex')", 1)
+        altered("ledger_entries", "seq", "numeric", "seq::numeric", 1)
+        altered("ledger_nodes", "hash", "bytea", "decode(hash, 'hex')", 1)
+        altered("ledger_subjects", "subject", "bytea", "convert_to(subject, 'UTF8')", with_subjects[0])
+        altered("ledger_subjects", "seq", "numeric", "seq::numeric", with_subjects[0])
+    return cases
+
+
+def test_columns_stored_as_another_type_or_length_or_null_are_named(app, county):
+    """What SQLite lets any row hold and what an owner of the schema can make PostgreSQL hold: the first
+    entry it touches is named, by one process and by two, never a traceback."""
+    lab, started = lab_for(app, county, "storage")
+    mutations = storage_mutations(lab)
+    for _ in range(2):  # every column and form, each in two rows drawn at random
+        for name, mutate in mutations:
+            lab.run(name, mutate)
+    lab.assert_clean()
+    lab.report("columns stored as another type or length, or NULL", started)
 
 
 # --- 7: a fork re-signed with the real key -----------------------------------------------------------------
@@ -976,6 +1133,49 @@ def test_the_cli_and_the_api_name_committed_tamperings(app, county, callers):
     assert clean.exit_code == 0 and f"{LOG}: ok" in clean.output, clean.output
     assert auditor.get(f"/api/v1/ledger/{LOG}/verify").get_json()["ok"] is True
     lab.report("committed tamperings through the CLI and the API", started)
+
+
+def test_the_cli_in_one_or_two_processes_and_the_api_name_a_column_of_another_type_or_null(app, county, callers,
+                                                                                         monkeypatch):
+    """Committed: ``sanquan ledger verify`` (and ``--workers 2``, a second interpreter on its own connection)
+    exits 1 with ``BAD at seq N`` and no traceback, and ``GET …/verify`` names the same entry. SQLite: a
+    row's column rewritten as another type; PostgreSQL: a NULL, the NOT NULL dropped first."""
+    lab, started = lab_for(app, county, "committed storage")
+    monkeypatch.setattr(verify, "PARALLEL_FROM", 1)
+    m = verify._split_point(county.size)
+    lower, upper = lab.rng.randint(2, m - 1), lab.rng.randint(m + 2, county.size)
+    if lab.sqlite:
+        cases = [(lower, "body", lambda row: row["body"].decode()),
+                 (upper, "leaf_hash", lambda row: bytes.fromhex(row["leaf_hash"])),
+                 (upper, "subjects", lambda row: 0), (lower, "recorded_at", lambda row: 1_700_000_000)]
+    else:
+        cases = [(lower, column, lambda row: None) for column in ("body", "subjects")] + [
+            (upper, column, lambda row: None) for column in ("leaf_hash", "recorded_at")]
+    runner = CliRunner()
+    for k, column, value in cases:
+        row = county.rows[k]
+        with committed(lab) as conn:
+            if not lab.sqlite:
+                lab.allow_null(conn, ENTRIES, column)
+            lab.store(conn, ENTRIES, {"log": LOG, "seq": k}, column, value(row))
+        what = f"[seed {lab.seed}] entry {k}'s {column} committed as {value(row)!r:.40}"
+        for workers in ("1", "2"):
+            out = runner.invoke(cli, ["ledger", "verify", "--county", LOG, "--workers", workers],
+                                obj=ScriptInfo(create_app=lambda: app), catch_exceptions=False)
+            lab.counts[f"CLI, {workers} process{'es' if workers == '2' else ''}"] += 1
+            if out.exit_code != 1 or f"BAD at seq {k}:" not in out.output or "Traceback" in out.output:
+                lab.failures.append(f"{what}: the CLI with {workers} worker(s) said (exit {out.exit_code}) "
+                                    f"{out.output.strip()!r}")
+        got = callers["auditor"].get(f"/api/v1/ledger/{LOG}/verify")
+        lab.counts["API"] += 1
+        if got.status_code != 200 or got.get_json()["ok"] is not False or got.get_json()["first_bad_seq"] != k:
+            lab.failures.append(f"{what}: the API said {got.status_code} {got.get_data(as_text=True)[:300]}")
+        with committed(lab) as conn:
+            conn.execute(update(ENTRIES).where(ENTRIES.c.log == LOG, ENTRIES.c.seq == k).values({column: row[column]}))
+            if not lab.sqlite:
+                conn.exec_driver_sql(f"ALTER TABLE ledger_entries ALTER COLUMN {column} SET NOT NULL")
+    lab.assert_clean()
+    lab.report("columns of another type or NULL, committed, through the CLI and the API", started)
 
 
 def test_two_processes_name_committed_tamperings_as_one_does(app, county, monkeypatch):
