@@ -30,7 +30,10 @@ class LedgerEntrySchema(Schema):
     actor = fields.String()
     kind = fields.String()
     subjects = fields.List(fields.String())
-    body = fields.Dict(metadata={"description": "the canonical JSON body (RFC 8785) that body_sha256 covers"})
+    body = fields.Dict(metadata={"description": "the canonical JSON body (RFC 8785) that body_sha256 covers; for "
+                                 "roles other than admin and clerk with resident ID numbers masked"})
+    masked = fields.Boolean(metadata={"description": "true when ID numbers in the body were masked for the caller's "
+                                      "role: the body shown then no longer hashes to body_sha256"})
     body_sha256 = fields.String()
     prev_hash = fields.String()
     leaf_hash = fields.String()
@@ -49,7 +52,14 @@ class Ledger(MethodView):
     @blp.arguments(LedgerQueryArgsSchema, location="query")
     @blp.response(200, LedgerPageSchema)
     def get(self, args, county):
-        """List a county's ledger entries after a sequence number."""
+        """List a county's ledger entries after a sequence number.
+
+        Entry bodies hold residents' ID numbers. As everywhere else, roles other than admin and clerk
+        (auditor, arbitrator) see them masked (`210681********1234`), and such an entry says `masked: true`.
+        Its `body_sha256`, `prev_hash` and `leaf_hash` are the stored ones, so the chain, the inclusion and
+        consistency proofs and the signed checkpoints check from them without the personal data;
+        `GET /ledger/{county}/verify` checks every body against its hash on the server. An admin's
+        `sanquan ledger export` carries the bodies as stored, for offline verification."""
         return services.list_entries(unit_of_work(write=False), actor=current_principal(), county=county, **args)
 
 

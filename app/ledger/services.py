@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
+from app.codes import mask_id_number
 from app.db import COPY_FROM_ROWS, UnitOfWork, bulk_insert, utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.ledger import checkpoint as notes
@@ -26,8 +27,10 @@ GENESIS_HASH = "0" * 64
 #: A stored hash: SHA-256 in lowercase hex, as every column of the ledger holds it.
 _HASH = re.compile(r"[0-9a-f]{64}")
 BODY_VERSION = 1
-#: Roles that read the ledger: its bodies hold unmasked personal data.
-LEDGER_READERS = frozenset({"admin", "clerk", "auditor"})
+#: Roles that read the ledger. The bodies hold residents' ID numbers: roles that see them masked elsewhere
+#: (:attr:`Principal.sees_id_numbers`) get them masked here too (:func:`masked_body`), with every hash as
+#: stored, so the tree, the chain and the proofs still check; the bodies' own hashes are checked server-side.
+LEDGER_READERS = frozenset({"admin", "clerk", "auditor", "arbitrator"})
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -511,8 +514,49 @@ def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, t
                 "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in ranges]}
 
 
+def _is_id_key(key: str) -> bool:
+    return key in ("id_number", "id_numbers") or key.endswith("_id_number")
+
+
+def masked_body(value: Any) -> tuple[Any, bool]:
+    """A parsed body with every resident ID number in it masked (``210681********1234``, API.md, Parties),
+    wherever it is nested (``id_number``, ``…_id_number``, ``id_numbers``), and whether anything was.
+
+    Returns:
+        (the masked copy, True if it differs from the body: it then no longer hashes to ``body_sha256``).
+    """
+    if isinstance(value, dict):
+        out, changed = {}, False
+        for key, item in value.items():
+            if isinstance(key, str) and _is_id_key(key):
+                masked = _mask_ids(item)
+                changed = changed or masked != item
+            else:
+                masked, inner = masked_body(item)
+                changed = changed or inner
+            out[key] = masked
+        return out, changed
+    if isinstance(value, list):
+        items = [masked_body(item) for item in value]
+        return [item for item, _ in items], any(inner for _, inner in items)
+    return value, False
+
+
+def _mask_ids(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_id_number(value) if len(value) == 18 else "*" * len(value)
+    if isinstance(value, list):
+        return [_mask_ids(item) for item in value]
+    return value if value is None else masked_body(value)[0]
+
+
 def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, limit: int) -> dict:
     """A page of a county's log, oldest first.
+
+    Roles that see ID numbers masked (all but admin and clerk) get each body with them masked and
+    ``masked: true`` where that changed it; ``body_sha256``, ``prev_hash`` and ``leaf_hash`` are as stored,
+    so the chain, the Merkle proofs and the checkpoints check from them, and ``GET …/verify`` checks the
+    bodies themselves.
 
     Raises:
         Forbidden: the role may not read ledgers.
@@ -525,11 +569,14 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
             select(LedgerEntry).where(LedgerEntry.log == county, LedgerEntry.seq > after)
             .order_by(LedgerEntry.seq).limit(limit)
         ).all()
-        entries = [{
-            "seq": r.seq, "recorded_at": r.recorded_at, "actor": r.actor, "kind": r.kind,
-            "subjects": r.subjects, "body": json.loads(r.body), "body_sha256": r.body_sha256,
-            "prev_hash": r.prev_hash, "leaf_hash": r.leaf_hash,
-        } for r in rows]
+        entries = []
+        for r in rows:
+            body, masked = json.loads(r.body), False
+            if not actor.sees_id_numbers:
+                body, masked = masked_body(body)
+            entries.append({"seq": r.seq, "recorded_at": r.recorded_at, "actor": r.actor, "kind": r.kind,
+                            "subjects": r.subjects, "body": body, "masked": masked, "body_sha256": r.body_sha256,
+                            "prev_hash": r.prev_hash, "leaf_hash": r.leaf_hash})
     next_after = entries[-1]["seq"] if entries and entries[-1]["seq"] < head.size else None
     return {"log": county, "size": head.size, "head_hash": head.head_hash,
             "items": entries, "next_after": next_after}

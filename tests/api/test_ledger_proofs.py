@@ -1,6 +1,8 @@
 """The verifiable ledger over HTTP: signed checkpoints, RFC 9162 proofs, verification, history links, QR checks."""
 from __future__ import annotations
 
+import hashlib
+import re
 from urllib.parse import quote
 
 import pytest
@@ -8,9 +10,9 @@ import pytest
 from app.auth.services import SYSTEM
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
-from app.ledger.services import append
+from app.ledger.services import append, canonical_json, leaf_hash
 from tests.api.test_certificates import _contract
-from tests.conftest import COUNTY
+from tests.conftest import COLLECTIVE, COUNTY
 
 LEDGER = f"/api/v1/ledger/{COUNTY}"
 
@@ -220,3 +222,61 @@ def test_household_history_lists_every_entry_about_it_and_its_rights(callers, ma
     rest = clerk.get(f"/api/v1/households/{household}/history?after={page['next_after']}").get_json()
     assert [e["seq"] for e in rest["items"]] == [e["seq"] for e in history["items"][1:]]
     assert callers["other_clerk"].get(f"/api/v1/households/{household}/history").status_code == 404
+
+
+def _all_entries(caller) -> list[dict]:
+    items, after = [], 0
+    while after is not None:
+        page = caller.get(f"{LEDGER}?after={after}&limit=1000")
+        assert page.status_code == 200, page.get_json()
+        items += page.get_json()["items"]
+        after = page.get_json()["next_after"]
+    return items
+
+
+def test_ledger_bodies_mask_id_numbers_for_auditors_and_arbitrators_and_their_hashes_still_prove_them(
+        callers, make_household, make_parcel):
+    clerk = callers["clerk"]
+    right = _contract(clerk, make_household, make_parcel)
+    household = clerk.get(f"/api/v1/households/{right[:-1]}").get_json()
+    head = next(m for m in household["members"] if m["relation"] == "head")
+    assert clerk.post(f"/api/v1/collectives/{COLLECTIVE}/members", json={
+        "person_id": head["id"], "basis": "original", "decided_on": "2020-01-01"}).status_code == 201
+    ids = {m["id_number"] for m in household["members"]}
+    assert len(ids) == 2 and all(re.fullmatch(r"\d{17}[\dX]", n) for n in ids)
+    point = callers["admin"].post(f"{LEDGER}/checkpoint").get_json()
+    full = {role: _all_entries(callers[role]) for role in ("admin", "clerk")}
+    for role in ("admin", "clerk"):  # as stored: every body hashes to its body_sha256
+        text = callers[role].get(f"{LEDGER}?limit=1000").get_data(as_text=True)
+        assert all(n in text for n in ids), role
+        assert not any(e["masked"] for e in full[role])
+        assert all(hashlib.sha256(canonical_json(e["body"])).hexdigest() == e["body_sha256"] for e in full[role])
+    for role in ("auditor", "arbitrator"):
+        response = callers[role].get(f"{LEDGER}?limit=1000")
+        text = response.get_data(as_text=True)
+        assert not any(n in text for n in ids), role  # no full ID number anywhere in the response
+        assert all(f"{n[:6]}********{n[-4:]}" in text for n in ids), role
+        entries = _all_entries(callers[role])
+        masked = [e for e in entries if e["masked"]]
+        kinds = {e["kind"] for e in masked}
+        assert {"household.registered", "membership.recognised"} <= kinds, kinds
+        # every hash is the stored one: the chain and the tree check from them, without the personal data
+        assert [(e["seq"], e["body_sha256"], e["prev_hash"], e["leaf_hash"]) for e in entries] == [
+            (e["seq"], e["body_sha256"], e["prev_hash"], e["leaf_hash"]) for e in full["admin"]]
+        assert all(leaf_hash(e["seq"], e["prev_hash"], e["body_sha256"]) == e["leaf_hash"] for e in entries)
+        assert all(hashlib.sha256(canonical_json(e["body"])).hexdigest() == e["body_sha256"]
+                   for e in entries if not e["masked"])
+        checkpoint = callers[role].get(f"{LEDGER}/checkpoint").get_json()
+        assert checkpoint["root"] == point["root"]
+        for e in masked:
+            p = callers[role].get(f"{LEDGER}/proof/inclusion?seq={e['seq']}&size={checkpoint['size']}").get_json()
+            assert p["leaf_hash"] == e["leaf_hash"]
+            assert merkle.verify_inclusion(bytes.fromhex(e["leaf_hash"]), e["seq"] - 1, checkpoint["size"],
+                                           [bytes.fromhex(h) for h in p["proof"]], bytes.fromhex(checkpoint["root"]))
+        verdict = callers[role].get(f"{LEDGER}/verify").get_json()  # the bodies are checked on the server
+        assert verdict["ok"] and verdict["size"] == len(entries)
+        history = callers[role].get(f"/api/v1/households/{right[:-1]}/history").get_data(as_text=True)
+        assert "household.registered" in history and not any(n in history for n in ids)
+    assert callers["exchange"].get(LEDGER).status_code == 403
+    described = callers["admin"].get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/ledger/{county}"]["get"]
+    assert "masked" in described["description"]
