@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -24,7 +25,7 @@ def create_app(config=None) -> Flask:
     from app.config import Settings
     from app.db import make_engine, make_session_factory
     from app.errors import register_error_handlers
-    from app.extensions import Api, StrictJSONProvider
+    from app.extensions import Api, IdConverter, StrictJSONProvider
     from app.ledger.services import SIGNER, LedgerSigner
 
     if isinstance(config, Settings):
@@ -35,6 +36,7 @@ def create_app(config=None) -> Flask:
 
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
+    app.url_map.converters["int"] = IdConverter  # before any route: every <int:…> is a bounded id
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="sanquan 三权登记",
@@ -61,6 +63,7 @@ def create_app(config=None) -> Flask:
     register_error_handlers(app)
     app.before_request(_upload_limit)
     access.init_app(app)
+    app.before_request(_refuse_control_characters)
     idempotency.init_app(app)
     api = Api(app)
     _register_blueprints(app, api)
@@ -80,6 +83,81 @@ def _upload_limit():
     if setting:
         # Room for the multipart envelope; the service checks the file's own size exactly.
         request.max_content_length = getattr(current_app.extensions["sanquan"].settings, setting) + 65536
+
+
+#: A JSON body holds an escaped control character only if it holds a ``\u`` escape or a raw DEL
+#: (JSON itself refuses raw C0 controls in strings), so most bodies are never walked.
+_MAYBE_ESCAPED_CONTROL = re.compile(rb"\\u|\x7f")
+
+
+def _refuse_control_characters():
+    """Refuse control characters in every text a request brings, once, before any view reads it.
+
+    The decoded path, query arguments, form fields and file names may hold none (C0, DEL, C1); a
+    JSON body's strings (keys too) may hold tab, LF and CR but no other C0 control, DEL or lone
+    surrogate. PostgreSQL cannot store NUL, and no registry text needs the others.
+
+    Raises:
+        RuleViolation: CONTROL_CHARACTERS (422), naming where, with nothing read or stored.
+    """
+    from flask import request
+
+    from app.errors import RuleViolation
+    from app.extensions import CONTROL_CHARACTERS
+
+    found: dict[str, list[str]] = {}
+
+    def check(location: str, name: str, text: str | None, pattern=CONTROL_CHARACTERS) -> None:
+        if text and pattern.search(text):
+            found.setdefault(location, []).append(name)
+
+    check("path", "path", request.path)
+    for name, value in request.args.items(multi=True):
+        check("query", name[:50], name + "=" + value)
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for name, value in request.form.items(multi=True):
+            check("form", name[:50], name + "=" + value)
+        for name, upload in request.files.items(multi=True):
+            check("files", name[:50], name + "=" + (upload.filename or ""))
+    elif request.is_json and _MAYBE_ESCAPED_CONTROL.search(request.get_data(cache=True)):
+        where = _json_control(request.get_json(force=True))
+        if where is not None:
+            found["json"] = [where]
+    if found:
+        where = "; ".join(f"{location}: {', '.join(names)}" for location, names in found.items())
+        raise RuleViolation("CONTROL_CHARACTERS", details={"where": where},
+                            errors={location: {name: ["contains control characters"] for name in names}
+                                    for location, names in found.items()})
+    return None
+
+
+def _json_control(body) -> str | None:
+    """The path (``a.b[2]``) of the first string in ``body`` holding a character JSON text may not bring."""
+    from app.extensions import JSON_STRING_FORBIDDEN
+
+    # A path is a linked (parent, key) pair, spelled out only for the one string that is refused.
+    stack: list = [(None, body)]
+    while stack:  # no recursion: the body may be nested as deep as the decoder allows
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if JSON_STRING_FORBIDDEN.search(value):
+                return _spell(path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if JSON_STRING_FORBIDDEN.search(key):
+                    return _spell(path)
+                stack.append(((path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((path, i), item) for i, item in enumerate(value) if not isinstance(item, (int, float)))
+    return None
+
+
+def _spell(path) -> str:
+    keys = []
+    while path is not None:
+        path, key = path
+        keys.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return "".join(reversed(keys)).lstrip(".") or "(body)"
 
 
 def _register_blueprints(app: Flask, api) -> None:

@@ -20,6 +20,8 @@ class Settings:
     port: int = 5000
     #: 409 PARCEL_OVERLAP above this overlap; smaller ones are accepted as warnings.
     overlap_tolerance_m2: float = 0.5
+    #: a parcel larger than this is refused as implausible (PARCEL_IMPLAUSIBLE): a unit or CRS mistake, not land.
+    max_parcel_area_m2: float = 10_000_000.0
     #: two parcels closer than this are neighbours for 四至.
     neighbour_tolerance_m: float = 2.0
     #: RULES.md §2: Liaoning's homestead area standard is not verified, so it is a setting;

@@ -311,3 +311,45 @@ def zone_epsg(lon: Any) -> Any:
     first, last = GK_PLAIN_EPSG.start, GK_PLAIN_EPSG.stop - 1
     epsg = np.clip(first + (central_meridian - 75) / 3, first, last).astype(np.int64)
     return int(epsg) if epsg.ndim == 0 else epsg
+
+
+#: How far past its 3-degree band a parcel may reach and still be measured in that zone: the 30′ by
+#: which a zone traditionally overlaps its eastern neighbour (GB/T 17278 / 投影带重叠), taken both ways.
+ZONE_OVERLAP_DEG = 0.5
+
+
+def check_zone_band(geoms_4490: Any, overlap_deg: float = ZONE_OVERLAP_DEG) -> None:
+    """Refuse geometries that do not lie in one 3-degree Gauss-Kruger zone band.
+
+    A parcel is measured in the zone of its centroid (RULES.md §5); one that reaches further east or
+    west than that zone's band (central meridian ± 1.5°, plus ``overlap_deg``) cannot be measured
+    in it and is no parcel: a wrong CRS, a unit mix-up or a made-up polygon.
+
+    Args:
+        geoms_4490: array (or a single geometry) in EPSG:4490, already inside China.
+        overlap_deg: the overlap allowed beyond each edge of the band, in degrees of longitude.
+
+    Raises:
+        GeometryInputError: OUTSIDE_SUPPORTED_AREA, reason ``"spans_zones"``, for the first geometry
+            that leaves its zone's band; details hold its index, bounds, zone and the band.
+    """
+    geoms = np.asarray(geoms_4490, dtype=object).reshape(-1)
+    bounds = _bounds(geoms)
+    zones = np.asarray(zone_epsg(shapely.get_x(shapely.centroid(geoms))), dtype=np.int64).reshape(-1)
+    meridians = 75.0 + 3.0 * (zones - GK_PLAIN_EPSG.start)
+    west, east = meridians - 1.5 - overlap_deg, meridians + 1.5 + overlap_deg
+    inside = (bounds[:, 0] >= west) & (bounds[:, 2] <= east)
+    if inside.all():
+        return
+    index = int(np.flatnonzero(~inside)[0])
+    band = [float(west[index]), float(east[index])]
+    raise GeometryInputError(
+        "PARCEL_IMPLAUSIBLE",
+        "spans_zones",
+        f"The parcel reaches beyond its CGCS2000 3-degree zone (EPSG:{zones[index]}, longitude "
+        f"{band[0]:g}–{band[1]:g}°E): it cannot be measured there; usually a wrong CRS or a made-up polygon.",
+        f"地块超出其所在的 CGCS2000 3 度带（EPSG:{zones[index]}，经度 {band[0]:g}–{band[1]:g}°E），"
+        "无法在该带内量算：通常是坐标系不对或图形有误。",
+        details={"index": index, "bounds": _json_bounds(bounds[index]), "zone_epsg": int(zones[index]),
+                 "band": band},
+    )

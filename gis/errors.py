@@ -6,7 +6,8 @@ from typing import Any
 
 #: The rule codes of API.md that a geometry refusal can carry.
 RULES = frozenset(
-    {"GEOMETRY_INVALID", "GEOMETRY_TOO_COMPLEX", "CRS_UNSUPPORTED", "OUTSIDE_SUPPORTED_AREA", "PACKAGE_INVALID"}
+    {"GEOMETRY_INVALID", "GEOMETRY_TOO_COMPLEX", "CRS_UNSUPPORTED", "OUTSIDE_SUPPORTED_AREA", "PARCEL_IMPLAUSIBLE",
+     "PACKAGE_INVALID"}
 )
 
 

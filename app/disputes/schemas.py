@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.disputes.models import CATEGORIES, DISPUTE_STATUSES, PROCEDURES
 from app.disputes.orders import ORDER_TYPES
-from app.extensions import PageArgsSchema, Schema, StrictBoolean, Text
+from app.extensions import IdCursor, PageArgsSchema, Schema, StrictBoolean, Text
 
 
 class PartySchema(Schema):
@@ -116,8 +116,7 @@ class DisputeSchema(Schema):
 
 
 class DisputeQueryArgsSchema(PageArgsSchema):
-    cursor = fields.String(load_default=None, validate=validate.Regexp(r"^\d{1,10}$"),
-                           metadata={"description": "`next_cursor` of the previous page."})
+    cursor = IdCursor()
     overdue = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
                              metadata={"description": "only cases with a deadline past due"})
     due_before = fields.Date(load_default=None, metadata={"description": "only cases with a deadline due before"})

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import json
+from marshmallow import ValidationError, fields, validate, validates
 
-from marshmallow import ValidationError, fields, post_load, validate
-
-from app.extensions import PageArgsSchema, Schema, StrictBoolean
+from app.extensions import JSONText, PageArgsSchema, Schema, StrictBoolean
 from gis.package import DK_FIELDS
 
 
@@ -21,25 +19,18 @@ class ImportFormSchema(Schema):
                             "is committed as soon as it is checked")
     accept_warnings = _form_boolean("commit even if QA finds warnings (gaps, area mismatches, overlaps within "
                                     "tolerance)")
-    field_map = fields.String(metadata={
+    field_map = JSONText(max_length=10_000, metadata={
         "description": 'for a plain layer: JSON {"DKBM": "<source field>", …} naming the source field of each '
                        "DK field", "example": '{"DKBM": "code", "DKMC": "name"}'})
 
-    @post_load
-    def _field_map(self, data, **kwargs):
-        """A multipart field is text: the mapping arrives as JSON and leaves as a dict."""
-        if "field_map" not in data:
-            return data
-        try:
-            mapping = json.loads(data["field_map"])
-        except ValueError:
-            raise ValidationError("not JSON", "field_map") from None
+    @validates("field_map")
+    def _field_map(self, mapping, **kwargs):
+        """A multipart field is text: the mapping arrives as JSON (decoded by JSONText) and must name DK fields."""
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
-            raise ValidationError('a JSON object {"DKBM": "<source field>", …}', "field_map")
+            raise ValidationError('a JSON object {"DKBM": "<source field>", …}')
         unknown = sorted(set(mapping) - set(DK_FIELDS))
         if unknown:
-            raise ValidationError(f"not DK fields: {', '.join(unknown)}", "field_map")
-        return data | {"field_map": mapping}
+            raise ValidationError(f"not DK fields: {', '.join(unknown)}")
 
 
 class ImportFileSchema(Schema):

@@ -17,7 +17,7 @@ blp = Blueprint("parcels", __name__, description="Parcels with geometry, area an
 def policy() -> services.ParcelPolicy:
     s = settings()
     return services.ParcelPolicy(overlap_tolerance_m2=s.overlap_tolerance_m2,
-                                 neighbour_tolerance_m=s.neighbour_tolerance_m,
+                                 neighbour_tolerance_m=s.neighbour_tolerance_m, max_area_m2=s.max_parcel_area_m2,
                                  limits=GeometryLimits(max_vertices=s.max_vertices, max_parts=s.max_parts))
 
 

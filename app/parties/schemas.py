@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
 
-from app.extensions import Id, PageArgsSchema, Schema, Text
+from app.extensions import Date, Id, IdCursor, PageArgsSchema, Schema, Text
 from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES
 
 
@@ -122,7 +122,7 @@ class HouseholdSchema(Schema):
 class MembershipCreateSchema(Schema):
     person_id = Id(required=True)
     basis = fields.String(required=True, validate=validate.OneOf(MEMBERSHIP_BASES))
-    decided_on = fields.Date(required=True, metadata={"description": "date of the members' assembly resolution"})
+    decided_on = Date(required=True, metadata={"description": "date of the members' assembly resolution"})
     resolution_document = Id(allow_none=True)
 
 
@@ -130,7 +130,7 @@ class TerminationSchema(Schema):
     ground = fields.String(required=True, validate=validate.Length(min=1, max=50), metadata={
         "description": "lawful grounds only: " + ", ".join(LAWFUL_TERMINATION_GROUNDS)
                        + "; anything else (settled_in_city above all) is MEMBERSHIP_GROUND_NOT_LAWFUL"})
-    decided_on = fields.Date(required=True)
+    decided_on = Date(required=True)
     resolution_document = Id(allow_none=True)
 
 
@@ -151,6 +151,7 @@ class MembershipSchema(Schema):
 
 
 class MembershipQueryArgsSchema(PageArgsSchema):
+    cursor = IdCursor()
     active = fields.Boolean(metadata={"description": "only active (true) or ended (false) memberships"})
 
 

@@ -477,7 +477,7 @@ def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], file
     with uow:
         s = uow.session
         doc = Document(county_code=county, kind=kind, title=title, filename=_safe_filename(filename),
-                       content_type=content_type[:100], sha256=sha, size=size,
+                       content_type=media_type(content_type), sha256=sha, size=size,
                        uploaded_by=actor.name, ledger_seq=ledger.next_seq(s, county))
         s.add(doc)
         s.flush()
@@ -487,6 +487,24 @@ def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], file
         view = document_view(doc)
         uow.commit()
     return view
+
+
+#: RFC 6838 §4.2: type "/" subtype, each a restricted-name (a letter or digit, then up to 126 of these).
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}")
+UNKNOWN_MEDIA_TYPE = "application/octet-stream"
+
+
+def media_type(value: str | None) -> str:
+    """The ``type/subtype`` of a Content-Type, lowercased and without parameters, if it is a valid RFC 6838
+    media type that fits the column; otherwise ``application/octet-stream``.
+
+    What a client calls its upload is only a label for the download, and a header value the server will
+    refuse to send (a control character, say) would make the document unreadable for good.
+    """
+    essence = (value or "").split(";", 1)[0].strip()
+    if len(essence) > 100 or not _MEDIA_TYPE.fullmatch(essence):
+        return UNKNOWN_MEDIA_TYPE
+    return essence.lower()
 
 
 def _safe_filename(name: str) -> str:
@@ -511,6 +529,8 @@ def open_document(uow: UnitOfWork, *, actor: Principal, document_id: int, storag
         if d is None or not actor.overlaps(d.county_code):
             raise NotFound("文件", "Document", document_id)
         view = document_view(d)
+    # Whatever was stored (before uploads were checked, say), the headers of the download are always sendable.
+    view |= {"content_type": media_type(view["content_type"]), "filename": _safe_filename(view["filename"])}
     path = storage / view["sha256"]
     if not path.exists():
         raise NotFound("文件内容", "Document content", document_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.extensions import Id, PageArgsSchema, Schema, StrictBoolean
+from app.extensions import Date, Id, PageArgsSchema, Schema, StrictBoolean
 from app.parties.schemas import PersonSchema
 from app.rights.models import HOUSE_DISPOSALS, RIGHT_TYPES
 
@@ -22,12 +22,12 @@ class RightCreateSchema(Schema):
                            metadata={"description": "18-digit household code"})
     parcels = fields.List(fields.String(validate=validate.Length(max=19)),
                           validate=validate.Length(min=1, max=500), metadata={"description": "contract: parcel codes"})
-    start = fields.Date(metadata={"description": "contract: first day of the term"})
-    end = fields.Date(metadata={"description": "contract: last day of the term, inclusive"})
+    start = Date(metadata={"description": "contract: first day of the term"})
+    end = Date(metadata={"description": "contract: last day of the term, inclusive"})
     acquisition = fields.String(validate=validate.OneOf(["family_contract"]), metadata={
         "description": "contract: how it was acquired (default family_contract)"})
     parcel = fields.String(validate=validate.Length(max=19), metadata={"description": "homestead: the plot"})
-    approved_on = fields.Date(metadata={"description": "homestead: date of the approval"})
+    approved_on = Date(metadata={"description": "homestead: date of the approval"})
     approval_document = Id(allow_none=True, metadata={"description": "homestead: the approval (a document id)"})
     shares = fields.Decimal(places=4, validate=_SHARES, metadata={
         "description": "income_share: the household's shares under the collective's plan"})
@@ -79,7 +79,7 @@ class RightQueryArgsSchema(PageArgsSchema):
     parcel = fields.String(validate=validate.Length(max=19))
     type = fields.String(validate=validate.OneOf(RIGHT_TYPES))
     status = fields.String(validate=validate.OneOf(["active", "ended"]))
-    as_of = fields.Date(metadata={"description": "who held what on this day"})
+    as_of = Date(metadata={"description": "who held what on this day"})
     history = fields.Boolean(load_default=False, metadata={
         "description": "every parcel link and share holding each right ever had, with its ledger entry"})
 
@@ -96,7 +96,7 @@ class RightPageSchema(Schema):
 
 class HouseDisposalCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(HOUSE_DISPOSALS))
-    occurred_on = fields.Date(required=True)
+    occurred_on = Date(required=True)
     document = Id(allow_none=True)
 
 

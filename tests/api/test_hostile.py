@@ -360,8 +360,234 @@ TRANSPORT_CASES = [
     post("json_string", COLLECTIVES, raw=b'"21068110100102"'),
 ]
 
+# --- multipart bodies ---------------------------------------------------------------------
+
+BOUNDARY = "hostile-boundary-7f3a"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+
+
+def multipart(fields: dict[str, str], files: dict[str, tuple[str, str, bytes]] = ()) -> bytes:
+    """A multipart/form-data body written byte by byte, so names and part headers carry anything.
+
+    ``files`` maps a field to (file name, part Content-Type, bytes).
+    """
+    out = b""
+    for name, value in fields.items():
+        out += (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n').encode()
+    for name, (filename, content_type, data) in dict(files).items():
+        out += (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n").encode() + data + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def upload_case(id, path, fields, files=None, **kw) -> Case:
+    return post(id, path, raw=multipart(fields, files or {"file": ("evidence.pdf", "application/pdf", b"%PDF-1.4")}),
+                content_type=MULTIPART, **kw)
+
+
+DOCUMENTS = "/api/v1/documents"
+IMPORTS = "/api/v1/imports"
+DOC_FORM = {"kind": "resolution", "title": "村民会议决议"}
+
+
+def nested_field_map(depth: int) -> str:
+    return '{"DKBM": ' + "[" * depth + "]" * depth + "}"
+
+
+FORM_CASES = [
+    upload_case("import_field_map_nested_1000_deep", IMPORTS, {"field_map": nested_field_map(1000)},
+                {"file": ("layer.geojson", "application/geo+json", b"{}")}, check=errors_name("field_map")),
+    upload_case("import_field_map_nested_100000_deep", IMPORTS, {"field_map": nested_field_map(100_000)},
+                {"file": ("layer.geojson", "application/geo+json", b"{}")}, check=errors_name("field_map")),
+    upload_case("import_field_map_nan", IMPORTS, {"field_map": '{"DKBM": NaN}'},
+                {"file": ("layer.geojson", "application/geo+json", b"{}")}, check=errors_name("field_map")),
+    upload_case("import_field_map_of_100000_characters", IMPORTS, {"field_map": '{"DKBM": "' + "x" * 100_000 + '"}'},
+                {"file": ("layer.geojson", "application/geo+json", b"{}")}, check=errors_name("field_map")),
+]
+
+
+# --- control characters, refused once at the edge -----------------------------------------
+
+def control(id, method, path, json=None, **kw) -> Case:
+    """A request whose path, query, form, file name or JSON string holds a control character."""
+    kw.setdefault("rule", "CONTROL_CHARACTERS")
+    return Case(id, method, path, json, **kw)
+
+
+NUL = "\u0000"
+CONTROL_CASES = [
+    # path segments
+    control("path_parcel_nul", "GET", PARCELS + "/{parcel}%00"),
+    control("path_parcel_history_nul", "GET", PARCELS + "/21%00/history"),
+    control("path_parcel_map_nul", "GET", PARCELS + "/21%00/map.png"),
+    control("path_collective_nul", "GET", COLLECTIVES + f"/{COLLECTIVE}%00"),
+    control("path_collective_map_nul", "GET", COLLECTIVES + "/2106%00/map.png"),
+    control("path_household_nul", "GET", "/api/v1/households/{household}%00"),
+    control("path_household_history_nul", "GET", "/api/v1/households/21%00/history"),
+    control("path_right_nul", "GET", "/api/v1/rights/2106%00J"),
+    control("path_certificate_nul", "GET", "/api/v1/certificates/a%00b"),
+    control("path_certificate_pdf_nul", "GET", "/api/v1/certificates/a%00b.pdf"),
+    control("path_ogc_item_nul", "GET", "/ogc/collections/parcels/items/{parcel}%00"),
+    control("path_ogc_collection_nul", "GET", "/ogc/collections/parc%00els"),
+    control("path_ledger_county_nul", "GET", "/api/v1/ledger/2106%0081", caller="admin"),
+    control("path_members_collective_nul", "GET", COLLECTIVES + "/2106%00/members"),
+    control("path_unknown_route_soh", "GET", "/api/v1/nowhere%01"),
+    control("path_del", "GET", PARCELS + "/21%7F"),
+    control("path_c1_next_line", "GET", PARCELS + "/21%C2%85"),
+    # query arguments
+    control("query_rights_holder_nul", "GET", "/api/v1/rights?holder=210681101001010001%00"),
+    control("query_parcels_collective_nul", "GET", PARCELS + f"?collective={COLLECTIVE}%00"),
+    control("query_parcels_cursor_nul", "GET", PARCELS + "?cursor=%00"),
+    control("query_collectives_cursor_nul", "GET", COLLECTIVES + "?cursor=21%00"),
+    control("query_transfers_right_nul", "GET", "/api/v1/transfers?right=%00"),
+    control("query_disputes_status_nul", "GET", "/api/v1/disputes?status=open%00", caller="admin"),
+    control("query_ogc_cursor_nul", "GET", "/ogc/collections/parcels/items?cursor=21%00"),
+    control("query_export_crs_nul", "GET", "/api/v1/exports/parcels?crs=EPSG:4490%00"),
+    control("query_certificate_check_nul", "GET", "/api/v1/certificates/check?qr=a%00b"),
+    control("query_summary_within_nul", "GET", "/api/v1/reports/summary?within=2106%00"),
+    control("query_name_nul", "GET", PARCELS + "?%00=1"),
+    control("query_tab", "GET", PARCELS + f"?collective={COLLECTIVE}%09"),
+    # JSON strings, keys included
+    control("json_user_name_nul", "POST", "/api/v1/users", {"name": f"x{NUL}y", "role": "clerk", "scope": COUNTY},
+            caller="admin"),
+    control("json_collective_code_nul", "POST", COLLECTIVES, {"code": f"2106811010010{NUL}", "name": "二组"}),
+    control("json_collective_name_soh", "POST", COLLECTIVES, {"code": "21068110100102", "name": "二\u0001组"}),
+    control("json_collective_name_del", "POST", COLLECTIVES, {"code": "21068110100102", "name": "二\u007f组"}),
+    control("json_parcel_name_nul", "POST", PARCELS, parcel(name=f"地{NUL}块")),
+    control("json_parcel_crs_nul", "POST", PARCELS, parcel(crs=f"EPSG:4490{NUL}")),
+    control("json_parcel_code_nul", "POST", PARCELS, parcel(code=f"{COLLECTIVE}0009{NUL}")),
+    control("json_right_holder_nul", "POST", "/api/v1/rights", {"type": "income_share", "holder": f"21{NUL}",
+                                                               "shares": 1}),
+    control("json_transfer_right_nul", "POST", "/api/v1/transfers", {"kind": "transfer", "right": f"21{NUL}"}),
+    control("json_settlement_city_nul", "POST", "/api/v1/settlements", {"person_id": 1, "settled_on": "2020-01-01",
+                                                                       "city_code": f"21060{NUL}"}),
+    control("json_dispute_claims_nul", "POST", "/api/v1/disputes", {"procedure": "mediation", "claims": f"退{NUL}还"},
+            caller="admin"),
+    control("json_household_head_name_nul", "POST", HOUSEHOLDS, household(GOOD_ID) | {"address": f"前阳村{NUL}"}),
+    control("json_key_nul", "POST", COLLECTIVES, {"code": "21068110100102", f"na{NUL}me": "二组"}),
+    control("json_nested_in_list_nul", "POST", MEMBERS, {"person_id": 1, "basis": "original",
+                                                        "decided_on": "2020-01-01", "x": [["a", f"b{NUL}"]]}),
+    control("json_lone_surrogate_in_a_code", "POST", COLLECTIVES, raw=b'{"code": "2106811010010\\udc00", "name": "x"}'),
+    # form fields and file names
+    control("form_document_title_nul", "POST", DOCUMENTS, raw=multipart(
+        DOC_FORM | {"title": f"决议{NUL}"}, {"file": ("a.pdf", "application/pdf", b"%PDF")}), content_type=MULTIPART),
+    control("form_document_kind_nul", "POST", DOCUMENTS, raw=multipart(
+        DOC_FORM | {"kind": f"resolution{NUL}"}, {"file": ("a.pdf", "application/pdf", b"%PDF")}),
+        content_type=MULTIPART),
+    control("form_document_filename_nul", "POST", DOCUMENTS, raw=multipart(
+        DOC_FORM, {"file": (f"a{NUL}.pdf", "application/pdf", b"%PDF")}), content_type=MULTIPART),
+    control("form_document_filename_soh", "POST", DOCUMENTS, raw=multipart(
+        DOC_FORM, {"file": ("a\u0001.pdf", "application/pdf", b"%PDF")}), content_type=MULTIPART),
+    control("form_import_collective_nul", "POST", IMPORTS, raw=multipart(
+        {"collective": f"{COLLECTIVE}{NUL}"}, {"file": ("layer.geojson", "application/geo+json", b"{}")}),
+        content_type=MULTIPART),
+    control("form_import_filename_esc", "POST", IMPORTS, raw=multipart(
+        {}, {"file": ("layer\u001b.zip", "application/zip", b"PK")}), content_type=MULTIPART),
+]
+
+
+# --- integers beyond their columns --------------------------------------------------------
+
+TOO_BIG = "2147483648"  # PostgreSQL integer ends at 2147483647
+HUGE = "9" * 30
+BEYOND_BIGINT = str(2**63)
+
+
+def out_of_range(id, method, path, json=None, status=None, **kw) -> Case:
+    """An integer out of its column's range: 404 in a path, else 422."""
+    return Case(id, method, path, json, status=status or (422 if json is not None or "?" in path else 404), **kw)
+
+
+INTEGER_CASES = [
+    # path ids (the app's bounded <int:…> converter)
+    *[out_of_range(f"path_{name}_{label}", method, path.format(n=value), caller="admin")
+      for name, method, path in [
+          ("transfer", "GET", "/api/v1/transfers/{n}"),
+          ("transfer_payment", "POST", "/api/v1/transfers/{n}/payments"),
+          ("transfer_withdraw", "POST", "/api/v1/transfers/{n}/withdraw"),
+          ("dispute", "GET", "/api/v1/disputes/{n}"),
+          ("dispute_accept", "POST", "/api/v1/disputes/{n}/accept"),
+          ("dispute_award_pdf", "GET", "/api/v1/disputes/{n}/award.pdf"),
+          ("import", "GET", "/api/v1/imports/{n}"),
+          ("import_commit", "POST", "/api/v1/imports/{n}/commit"),
+          ("import_report", "GET", "/api/v1/imports/{n}/report.json"),
+          ("document", "GET", "/api/v1/documents/{n}"),
+          ("termination", "POST", MEMBERS + "/{n}/termination"),
+      ]
+      for label, value in [("2_31", TOO_BIG), ("zero", "0"), ("30_digits", HUGE), ("fullwidth", "１")]],
+    # cursors and other integer query arguments
+    out_of_range("transfers_cursor_2_31", "GET", f"/api/v1/transfers?cursor={TOO_BIG}", check=errors_name("cursor")),
+    out_of_range("transfers_cursor_10_nines", "GET", "/api/v1/transfers?cursor=9999999999"),
+    out_of_range("disputes_cursor_2_31", "GET", f"/api/v1/disputes?cursor={TOO_BIG}", caller="admin",
+                 check=errors_name("cursor")),
+    out_of_range("members_cursor_2_31", "GET", MEMBERS + f"?cursor={TOO_BIG}", check=errors_name("cursor")),
+    out_of_range("imports_cursor_2_31", "GET", f"/api/v1/imports?cursor={TOO_BIG}", check=errors_name("cursor")),
+    out_of_range("compliance_cursor_2_31", "GET", f"/api/v1/compliance/settlement-exits?cursor={TOO_BIG}",
+                 caller="auditor", check=errors_name("cursor")),
+    out_of_range("compliance_window_days_huge", "GET", f"/api/v1/compliance/settlement-exits?window_days={HUGE}",
+                 caller="auditor"),
+    out_of_range("disputes_within_huge", "GET", f"/api/v1/disputes?within={HUGE}", caller="admin"),
+    out_of_range("parcels_limit_2_31", "GET", PARCELS + f"?limit={TOO_BIG}"),
+    out_of_range("ledger_after_beyond_bigint", "GET", f"/api/v1/ledger/{COUNTY}?after={BEYOND_BIGINT}",
+                 caller="admin"),
+    out_of_range("ledger_inclusion_seq_beyond_bigint", "GET",
+                 f"/api/v1/ledger/{COUNTY}/proof/inclusion?seq={BEYOND_BIGINT}", caller="admin"),
+    out_of_range("ledger_consistency_to_beyond_bigint", "GET",
+                 f"/api/v1/ledger/{COUNTY}/proof/consistency?from=1&to={BEYOND_BIGINT}", caller="admin"),
+    out_of_range("ledger_checkpoint_size_beyond_bigint", "GET",
+                 f"/api/v1/ledger/{COUNTY}/checkpoint?size={BEYOND_BIGINT}", caller="admin"),
+    out_of_range("household_history_after_beyond_bigint", "GET",
+                 f"/api/v1/households/{{household}}/history?after={BEYOND_BIGINT}"),
+    out_of_range("ogc_offset_huge", "GET", f"/ogc/collections/parcels/items?offset={HUGE}", status=400),
+    out_of_range("ogc_limit_huge", "GET", f"/ogc/collections/parcels/items?limit={HUGE}", status=400),
+    # JSON ids (the Id field)
+    out_of_range("member_person_id_2_31", "POST", MEMBERS, {"person_id": 2**31, "basis": "original",
+                                                           "decided_on": "2020-01-01"}, check=errors_name("person_id")),
+    out_of_range("member_resolution_document_2_31", "POST", MEMBERS, {
+        "person_id": 1, "basis": "original", "decided_on": "2020-01-01", "resolution_document": 2**31},
+        check=errors_name("resolution_document")),
+    out_of_range("settlement_person_id_2_63", "POST", "/api/v1/settlements", {
+        "person_id": 2**63, "settled_on": "2020-01-01", "city_code": "210602"}, check=errors_name("person_id")),
+    out_of_range("house_disposal_document_2_31", "POST", "/api/v1/households/{household}/house-disposals", {
+        "kind": "sold", "occurred_on": "2020-01-01", "document": 2**31}, check=errors_name("document")),
+    out_of_range("homestead_approval_document_2_31", "POST", "/api/v1/rights", {
+        "type": "homestead", "holder": "210681101001010001", "parcel": "2106811010010100001",
+        "approved_on": "2020-01-01", "approval_document": 2**31}, check=errors_name("approval_document")),
+    out_of_range("transfer_consent_signer_2_31", "POST", "/api/v1/transfers", {
+        "kind": "exit", "right": "210681101001010001J", "from": "210681101001010001", "price": "100",
+        "consent": {"signed_by_person_id": 2**31, "signed_on": "2020-01-01", "voluntary": True}},
+        check=errors_name("signed_by_person_id")),
+]
+
+
+# --- implausible parcels and money --------------------------------------------------------
+
+def box(west, south, east, north) -> dict:
+    return polygon([[west, south], [east, south], [east, north], [west, north], [west, south]])
+
+
+PLAUSIBILITY_CASES = [
+    bad_geometry("parcel_spanning_100_to_125_e", box(100.0, 39.0, 125.0, 40.0), rule="PARCEL_IMPLAUSIBLE",
+                 check=reason_is("spans_zones")),
+    bad_geometry("sliver_across_three_zones", box(119.0, 39.9, 125.0, 39.90001), rule="PARCEL_IMPLAUSIBLE",
+                 check=reason_is("spans_zones")),
+    bad_geometry("parcel_of_12_km2", box(LON, LAT, LON + 0.041, LAT + 0.0315), rule="PARCEL_IMPLAUSIBLE",
+                 check=reason_is("area_too_large")),
+]
+
+PLAUSIBILITY_CASES += [
+    post(f"transfer_price_{label}", "/api/v1/transfers", {
+        "kind": "exit", "right": "210681101001010001J", "from": "210681101001010001", "price": price,
+        "consent": {"signed_by_person_id": 1, "signed_on": "2020-01-01", "voluntary": True}},
+        check=errors_name("price"))
+    for label, price in [("fullwidth_digits", "１００"), ("number", 100), ("exponent", "1e2"), ("negative", "-100"),
+                         ("three_decimals", "1.005"), ("13_digits", "1234567890123")]
+]
+
+
 CASES = (GEOMETRY_CASES + PARCEL_FIELD_CASES + COLLECTIVE_CASES + HOUSEHOLD_CASES + MEMBERSHIP_CASES
-         + ACCESS_CASES + QUERY_CASES + TRANSPORT_CASES)
+         + ACCESS_CASES + QUERY_CASES + TRANSPORT_CASES + FORM_CASES + CONTROL_CASES + INTEGER_CASES
+         + PLAUSIBILITY_CASES)
 
 
 def _param(case: Case):
@@ -469,3 +695,82 @@ def test_rule_violation_message_explains_the_reason(clerk, world, path, body, zh
     zh = clerk.post(path, json=body).get_json()
     en = clerk.post(path, json=body, headers={"Accept-Language": "en"}).get_json()
     assert zh_words in zh["message"] and en_words in en["message"]
+
+
+# --- what the edge must still let through, and documents that always read back -------------
+
+def test_tab_lf_and_cr_in_json_strings_pass_the_edge(clerk, world):
+    """Escaped as clients like Python's json send them (``\\uXXXX``), so the edge reads every string."""
+    r = clerk.post(f"/api/v1/households/{world['household']}/house-disposals",
+                   data=b'{"kind": "rented_out", "occurred_on": "2020-01-01", "note": "a\\u0009b\\u000d\\u000ac"}',
+                   content_type="application/json")
+    assert r.status_code == 422 and "note" in r.get_json()["errors"], r.get_json()  # the schema's refusal
+    assert r.get_json().get("rule") != "CONTROL_CHARACTERS"
+    made = clerk.post(COLLECTIVES, data=b'{"code": "21068110100102", "name": "\\u4e8c\\u7ec4\\u000a"}',
+                      content_type="application/json")
+    assert made.status_code == 201 and made.get_json()["name"] == "二组"
+
+
+def test_a_parcel_straddling_a_zone_boundary_is_registered(clerk, world):
+    """124.5°E divides the zones of 123°E and 126°E inside Dandong; a field across it is a field."""
+    r = clerk.post(PARCELS, json=parcel(geometry=box(124.4996, 39.95, 124.5004, 39.9505)))
+    assert r.status_code == 201, r.get_json()
+    assert 3000 < r.get_json()["properties"]["area_m2"] < 4000
+
+
+@pytest.mark.parametrize("sent, stored", [
+    ("application/pdf\x00", "application/octet-stream"),
+    ("text/plain\x01", "application/octet-stream"),
+    ("image/png\x7f", "application/octet-stream"),
+    ("application/pdf; name=\"x\x01\"", "application/pdf"),
+    ("Application/PDF; charset=binary", "application/pdf"),
+    ("image/svg+xml", "image/svg+xml"),
+    ("pdf", "application/octet-stream"),
+    ("text/" + "x" * 200, "application/octet-stream"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+], ids=["nul", "soh", "del", "bad_parameter_dropped", "uppercase", "svg", "no_subtype", "too_long", "docx"])
+def test_a_document_stores_only_a_valid_media_type_and_always_reads_back(clerk, world, sent, stored):
+    body = multipart(DOC_FORM, {"file": ("决议.pdf", sent, b"%PDF-1.4 evidence")})
+    r = clerk.post(DOCUMENTS, data=body, content_type=MULTIPART)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["content_type"] == stored
+    download = clerk.get(f"{DOCUMENTS}/{r.get_json()['id']}")
+    data = download.get_data()
+    download.close()
+    assert download.status_code == 200 and data == b"%PDF-1.4 evidence"
+    assert download.mimetype == stored
+    for value in download.headers.values():
+        wsgiref_header_ok(value)
+
+
+def wsgiref_header_ok(value: str) -> None:
+    """What a WSGI server checks before it sends a header (wsgiref.validate: no control characters)."""
+    assert value.isascii() and not re.search(r"[\x00-\x1f\x7f]", value), repr(value)
+
+
+def test_a_document_stored_with_a_bad_media_type_is_served_as_octet_stream(clerk, world, uow_factory):
+    r = clerk.post(DOCUMENTS, data=multipart(DOC_FORM, {"file": ("a.pdf", "application/pdf", b"%PDF")}),
+                   content_type=MULTIPART)
+    doc = r.get_json()["id"]
+    with uow_factory() as uow:  # a value stored before uploads were checked
+        uow.session.get(Document, doc).content_type = "text/plain\x01"
+        uow.commit()
+    download = clerk.get(f"{DOCUMENTS}/{doc}")
+    download.close()
+    assert download.status_code == 200 and download.headers["Content-Type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize("name", ['决议 "最终"; 版.pdf', "a;b=c.pdf", "back\\slash.pdf", "..%2F..%2Fetc.pdf"])
+def test_a_document_name_survives_content_disposition(clerk, world, name):
+    from werkzeug.http import parse_options_header
+
+    r = clerk.post(DOCUMENTS, data=multipart(DOC_FORM, {"file": (name, "application/pdf", b"%PDF")}),
+                   content_type=MULTIPART)
+    assert r.status_code == 201, r.get_json()
+    download = clerk.get(f"{DOCUMENTS}/{r.get_json()['id']}")
+    download.close()
+    disposition = download.headers["Content-Disposition"]
+    wsgiref_header_ok(disposition)
+    kind, options = parse_options_header(disposition)
+    assert kind == "attachment" and options["filename"] == r.get_json()["filename"]

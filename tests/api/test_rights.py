@@ -64,8 +64,10 @@ def test_term_years_counts_inclusive_end():
     assert term_years(dt.date(2028, 1, 1), dt.date.max) is None
 
 
-def test_end_at_the_last_representable_day_is_refused_not_a_crash(contract):
-    assert contract(end="9999-12-31", expect=422)["rule"] == "TERM_NOT_LAWFUL"
+def test_end_at_the_last_representable_day_is_refused_not_a_crash(contract, make_parcel):
+    assert "end" in contract(end="9999-12-31", expect=422)["errors"]  # past the registry's plausible dates
+    latest = contract(parcels=[make_parcel(100, 0)["id"]], end="2199-12-31", expect=422)  # the last plausible day
+    assert latest["rule"] == "TERM_NOT_LAWFUL"
 
 
 def test_one_active_contract_per_parcel(contract, make_parcel):

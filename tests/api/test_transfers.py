@@ -61,7 +61,7 @@ def test_a_transfer_moves_the_parcel_only_when_consented_paid_and_completed(cler
     assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])  # nothing moved yet
     over = clerk.post(f"{url}/payments", json={"amount": "7000.01", "paid_on": TODAY.isoformat(), "reference": "x"})
     assert over.status_code == 422 and over.get_json()["rule"] == "PAYMENT_EXCEEDS_PRICE"
-    rest = clerk.post(f"{url}/payments", json={"amount": 7000, "paid_on": TODAY.isoformat(), "reference": "银行2"})
+    rest = clerk.post(f"{url}/payments", json={"amount": "7000", "paid_on": TODAY.isoformat(), "reference": "银行2"})
     assert rest.get_json()["status"] == "paid"
     done = clerk.post(f"{url}/complete", json={})
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
@@ -153,7 +153,7 @@ def test_an_exit_needs_written_notice_six_months_before(clerk, land, notice, ok)
     ({"from": "b"}, 422, "RIGHT_NOT_HELD"),
     ({"parcels": ["b1"]}, 422, "PARCEL_NOT_IN_RIGHT"),
     ({"price": "0"}, 422, "PRICE_REQUIRED"),
-    ({"price": "-5"}, 422, "PRICE_REQUIRED"),
+    ({"price": "-5"}, 422, None),  # not a decimal string of digits: the schema refuses it
     ({"price": "12.345"}, 422, None),
     ({"price": "abc"}, 422, None),
     ({"consent": {"signed_on": (TODAY + dt.timedelta(days=1)).isoformat()}}, 422, "DATE_ORDER"),
@@ -502,3 +502,68 @@ def test_six_months_notice_ends_on_the_months_last_day():
     assert not _notice_in_time(dt.date(2025, 8, 31), dt.date(2026, 2, 27))
     assert _notice_in_time(dt.date(2027, 8, 31), dt.date(2028, 2, 29))  # leap year
     assert not _notice_in_time(None, dt.date(2026, 1, 1))
+
+
+def _ledger_size(admin):
+    return admin.get("/api/v1/ledger/210681").get_json()["size"]
+
+
+@pytest.mark.parametrize("price", ["１００", "１２０００.００", 12000, 12000.5, "1e4", "-100", "+100", " 100", "100.001",
+                                   "1234567890123", "0x64", "١٠٠", "NaN", True, None])
+def test_a_price_is_an_ascii_decimal_string_or_a_422(clerk, admin, land, price):
+    before = _ledger_size(admin)
+    r = clerk.post("/api/v1/transfers", json=body(land, price=price))
+    assert r.status_code == 422 and "price" in r.get_json()["errors"], r.get_json()
+    assert _ledger_size(admin) == before
+
+
+@pytest.mark.parametrize("payment", [
+    {"amount": "１０００"}, {"amount": 1000}, {"amount": "0"}, {"amount": "0.00"}, {"amount": "-1"},
+    {"paid_on": "0001-01-01"}, {"paid_on": "1949-09-30"}, {"paid_on": "9999-12-31"},
+], ids=lambda p: "-".join(f"{k}={v}" for k, v in p.items()))
+def test_a_payment_needs_a_positive_ascii_amount_on_a_plausible_day(clerk, admin, land, payment):
+    t = clerk.post("/api/v1/transfers", json=body(land)).get_json()
+    before = _ledger_size(admin)
+    r = clerk.post(f"/api/v1/transfers/{t['id']}/payments",
+                   json={"amount": "1000", "paid_on": TODAY.isoformat(), "reference": "银行"} | payment)
+    assert r.status_code == 422 and set(payment) <= set(r.get_json()["errors"]), r.get_json()
+    assert _ledger_size(admin) == before
+    assert clerk.get(f"/api/v1/transfers/{t['id']}").get_json()["paid"] == "0.00"
+
+
+def test_a_payment_before_the_holder_consented_is_date_order(clerk, admin, land):
+    signed = TODAY - dt.timedelta(days=10)
+    t = clerk.post("/api/v1/transfers", json=body(land, consent=body(land)["consent"] | {
+        "signed_on": signed.isoformat()})).get_json()
+    before = _ledger_size(admin)
+    r = clerk.post(f"/api/v1/transfers/{t['id']}/payments", json={
+        "amount": "1000", "paid_on": (signed - dt.timedelta(days=1)).isoformat(), "reference": "银行"})
+    assert r.status_code == 422 and r.get_json()["rule"] == "DATE_ORDER", r.get_json()
+    assert r.get_json()["details"]["consent_signed_on"] == signed.isoformat()
+    assert _ledger_size(admin) == before
+    on_the_day = clerk.post(f"/api/v1/transfers/{t['id']}/payments", json={
+        "amount": "1000", "paid_on": signed.isoformat(), "reference": "银行"})
+    assert on_the_day.status_code == 201 and on_the_day.get_json()["paid"] == "1000.00"
+
+
+@pytest.mark.parametrize("path, payload", [
+    ("/api/v1/transfers", lambda land: body(land, consent=body(land)["consent"] | {"signed_on": "0001-01-01"})),
+    ("/api/v1/transfers", lambda land: body(land, kind="lease", term_end="0001-01-01")),
+    ("/api/v1/transfers", lambda land: body(land, kind="exit", notice_given_on="1900-01-01")),
+    ("/api/v1/settlements", lambda land: {"person_id": land["a"]["members"][0]["id"], "settled_on": "0001-01-01",
+                                         "city_code": "210602"}),
+    ("/api/v1/settlements", lambda land: {"person_id": land["a"]["members"][0]["id"], "settled_on": "1949-09-30",
+                                         "city_code": "210602"}),
+    ("/api/v1/households/{a}/house-disposals", lambda land: {"kind": "sold", "occurred_on": "0001-01-01"}),
+    ("/api/v1/rights", lambda land: {"type": "contract", "holder": land["c"]["code"], "parcels": [land["a1"]],
+                                     "start": "0001-01-01", "end": "0030-12-31"}),
+    ("/api/v1/collectives/{collective}/members", lambda land: {
+        "person_id": land["a"]["members"][0]["id"], "basis": "original", "decided_on": "0001-01-01"}),
+], ids=["consent", "term_end", "notice", "settlement", "settlement_day_before_1949_10_01", "house_disposal",
+        "contract_start", "membership"])
+def test_a_date_before_the_registry_began_is_a_422_that_stores_nothing(clerk, admin, land, path, payload):
+    before = _ledger_size(admin)
+    r = clerk.post(path.format(a=land["a"]["code"], collective=COLLECTIVE), json=payload(land))
+    assert r.status_code == 422 and r.get_json()["errors"], r.get_json()
+    assert "1949-10-01" in str(r.get_json()["errors"])
+    assert _ledger_size(admin) == before
