@@ -165,15 +165,15 @@ def _tables(s, prefix: str, parcel_codes: set[str]) -> dict[str, pd.DataFrame]:
     for right in contracts:
         own = links.get(right.id, [])
         total = sum(float(link.contract_area_m2 or 0) for link in own)
-        contract_rows.append({"CBHTBM": right.id, "FBFBM": right.collective_code, "CBFBM": right.holder_code,
+        contract_rows.append({"CBHTBM": right.code, "FBFBM": right.collective_code, "CBFBM": right.holder_code,
                               "CBFS": "110", "CBQXQ": right.start.isoformat(), "CBQXZ": right.end.isoformat(),
                               "HTZMJ": area(total)[0], "HTZMJM": area(total)[1], "CBDKZS": str(len(own)),
                               "QDSJ": None})
         for link in own:
             m2, mu = area(float(link.contract_area_m2 or 0))
             line_rows.append({"DKBM": link.parcel_code, "FBFBM": right.collective_code, "CBFBM": right.holder_code,
-                              "CBJYQQDFS": "110", "CBHTBM": right.id, "HTMJ": m2, "HTMJM": mu,
-                              "CBJYQZBM": right.id})
+                              "CBJYQQDFS": "110", "CBHTBM": right.code, "HTMJ": m2, "HTMJM": mu,
+                              "CBJYQZBM": right.code})
     return {
         "FBF": frame("FBF", [{"FBFBM": c.code, "FBFMC": c.name} for c in collectives]),
         "CBF": frame("CBF", [{"CBFBM": h.code, "CBFLX": "1", "CBFMC": getattr(head(h.code), "name", None),

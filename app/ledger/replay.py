@@ -284,7 +284,8 @@ class Replay:
                 self._link(seq, plot, theirs)
         elif kind in ("transfer", "exchange", "exit"):
             if kind == "transfer":
-                theirs = d["to"] + ID_SUFFIX["contract"]
+                # the contract the parcels joined: named since a household may hold its n-th (``<code>-<n>``)
+                theirs = d.get("to_right") or d["to"] + ID_SUFFIX["contract"]
                 if theirs not in self.objects["rights"]:
                     self._open_right(seq, theirs, "contract", d["to"], on, self._get("rights", giver)[3])
                 for p in d["parcels"]:

@@ -19,7 +19,7 @@ from app.parties.models import Household, Person
 from app.parties.services import REGISTRY_WRITERS, person_view, require_role
 from app.rights.certificate_pdf import CertificateData, render_certificate
 from app.rights.models import Certificate, Right
-from app.rights.services import right_view
+from app.rights.services import find_right, right_view
 
 #: GB/T 2260 province codes → the one-character abbreviation printed on certificates.
 PROVINCE_ABBR = {
@@ -54,9 +54,10 @@ def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reaso
     require_role(actor, REGISTRY_WRITERS)
     with uow:
         s = uow.session
-        right = s.get(Right, right_id) if actor.sees(right_id) else None
+        right = find_right(s, actor, right_id)  # a code names the household's right in force under it
         if right is None:
             raise NotFound("权利", "Right", right_id)
+        right_id = right.id
         if right.valid_to is not None:
             raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": right_id})
         ledger.lock_log(s, right.county_code)
@@ -201,7 +202,7 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
     start, end = (dt.date.fromisoformat(d) if d else None for d in certified["term"])
     county = COUNTY_NAMES.get(right.county_code, right.county_code)
     return render_certificate(CertificateData(
-        number=cert.number, right_type=right.type, right_id=right.id, issued_on=cert.issued_on,
+        number=cert.number, right_type=right.type, right_id=right.code, issued_on=cert.issued_on,
         authority=f"{county}人民政府", holder_code=right.holder_code,
         holder_name=members[0][0] if members else "", address=household.address or "", members=members,
         term_start=start if right.type != "income_share" else None, term_end=end, parcels=parcels,

@@ -11,6 +11,22 @@ RIGHT_TYPES = ("contract", "homestead", "income_share")
 #: The letter after the 18-digit household code in a right's id. ``J`` is NY/T 2539's
 #: family-contract code (CBHTBM = CBFBM + J); the others follow the same pattern.
 ID_SUFFIX = {"contract": "J", "homestead": "Z", "income_share": "G"}
+#: A right's printed code: household code + the type's letter (NY/T 2539 CBHTBM for a contract).
+CODE_LENGTH = 19
+#: A right's id is its code for the household's first right of the type and ``<code>-<n>`` for the n-th
+#: (n ≥ 2), so successive contracts of one household (a later term after a return, a contract emptied by
+#: transfer and land received again) coexist in the history under one printed code.
+ID_LENGTH = CODE_LENGTH + 5
+
+
+def right_code(right_id: str) -> str:
+    """The printed 19-character code of the right ``right_id`` names."""
+    return right_id[:CODE_LENGTH]
+
+
+def right_id_for(code: str, n: int) -> str:
+    """The id of the household's ``n``-th right under ``code`` (1 = the code itself)."""
+    return code if n == 1 else f"{code}-{n}"
 
 
 class Right(Base):
@@ -22,7 +38,8 @@ class Right(Base):
 
     __tablename__ = "rights"
 
-    id: Mapped[str] = mapped_column(String(19), primary_key=True)
+    #: the code (first right of its type) or ``<code>-<n>`` (the household's n-th); see :data:`ID_LENGTH`.
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     type: Mapped[str] = mapped_column(String(20))
     holder_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
     collective_code: Mapped[str] = mapped_column(String(14), index=True)
@@ -38,6 +55,16 @@ class Right(Base):
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    @property
+    def code(self) -> str:
+        """The printed code: the same for every contract of the household (household code + ``J``)."""
+        return right_code(self.id)
+
+    @property
+    def number(self) -> int:
+        """Which of the household's rights under this code it is: 1, 2, …"""
+        return int(self.id[CODE_LENGTH + 1:]) if len(self.id) > CODE_LENGTH else 1
 
     __table_args__ = (
         # One right of each type per household at a time (one family contract, one homestead).

@@ -30,7 +30,8 @@ class Rights(MethodView):
         Contract refusals: 422 TERM_NOT_LAWFUL (农村土地承包法 第二十一条: cultivated land
         exactly 30 years, end date inclusive; grassland 30–50; forest 30–70),
         PARCEL_KIND_MISMATCH, NOT_A_MEMBER, DATE_ORDER; 409 PARCEL_ALREADY_CONTRACTED,
-        CONTRACT_TERM_MISMATCH. Homestead refusals (土地管理法 第六十二条): 409
+        CONTRACT_TERM_MISMATCH; 422 NO_NEW_LAND_AFTER_RETURN (第三十条: no new land in the term of a
+        contract the household returned land from). Homestead refusals (土地管理法 第六十二条): 409
         ONE_HOMESTEAD_PER_HOUSEHOLD, PARCEL_ALREADY_HELD; 422 HOMESTEAD_AREA_EXCEEDS_STANDARD,
         HOMESTEAD_REAPPLICATION_BARRED, PARCEL_KIND_MISMATCH, NOT_A_MEMBER.
         """
@@ -48,7 +49,11 @@ class RightItem(MethodView):
     @blp.arguments(AsOfArgsSchema, location="query")
     @blp.response(200, RightSchema)
     def get(self, args, right_id):
-        """Show a right with its parcels and co-holding members."""
+        """Show a right with its parcels and co-holding members.
+
+        A 19-character code names the household's right under it in force now (or on ``as_of``), else
+        its latest; ``<code>-<n>`` names the household's n-th right under that code.
+        """
         return services.get_right(unit_of_work(write=False), actor=current_principal(), right_id=right_id, **args)
 
 

@@ -55,7 +55,11 @@ class RightParcelSchema(Schema):
 
 
 class RightSchema(Schema):
-    id = fields.String(metadata={"description": "household code + J (contract)"})
+    id = fields.String(metadata={"description": "the right's identity: its code for the household's first right "
+                                                "of the type, <code>-<n> for its n-th (a later contract after the "
+                                                "last one ended)"})
+    code = fields.String(metadata={"description": "the printed 19-character code: household code + J (contract, "
+                                                  "NY/T 2539 CBHTBM), Z (homestead) or G (income share)"})
     type = fields.String()
     holder = fields.String()
     collective = fields.String()
@@ -76,17 +80,24 @@ class RightSchema(Schema):
 
 class RightQueryArgsSchema(PageArgsSchema):
     holder = fields.String(validate=validate.Length(max=18))
-    parcel = fields.String(validate=validate.Length(max=19))
+    parcel = fields.String(validate=validate.Length(max=19), metadata={
+        "description": "the right holding this parcel now; with as_of, the one holding it that day; with "
+                       "history=true, every right that ever held it"})
     type = fields.String(validate=validate.OneOf(RIGHT_TYPES))
-    status = fields.String(validate=validate.OneOf(["active", "ended"]))
-    as_of = Date(metadata={"description": "who held what on this day"})
+    status = fields.String(validate=validate.OneOf(["active", "ended"]), metadata={
+        "description": "whether the right is in force now (ignored with as_of)"})
+    as_of = Date(metadata={"description": "who held what on this day: rights in force that day, with the "
+                                                 "parcels they held that day (parcel= then names who held it)"})
     history = fields.Boolean(load_default=False, metadata={
-        "description": "every parcel link and share holding each right ever had, with its ledger entry"})
+        "description": "every parcel link and share holding each right ever had, with its ledger entry; with "
+                       "parcel= (and no as_of), every right that ever held the parcel"})
 
 
 class AsOfArgsSchema(Schema):
-    as_of = fields.Date()
-    history = fields.Boolean(load_default=False)
+    as_of = Date(metadata={"description": "the right as it stood that day; a 19-character code names the "
+                                                 "household's right under it in force that day"})
+    history = fields.Boolean(load_default=False, metadata={
+        "description": "every parcel link and share holding the right ever had"})
 
 
 class RightPageSchema(Schema):

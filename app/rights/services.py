@@ -16,8 +16,9 @@ from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.parties.services import (REGISTRY_WRITERS, belongs, person_view, require_role, visible_collective,
                                   visible_document)
-from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, SharePlan
-from app.transfers.models import TransferHold
+from app.rights.models import (CODE_LENGTH, ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, SharePlan,
+                               right_id_for)
+from app.transfers.models import Transfer, TransferHold
 from gis.area import m2_to_mu
 
 #: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
@@ -73,6 +74,64 @@ def _visible_household(s, actor: Principal, code: str) -> Household:
     if h is None:
         raise NotFound("承包方", "Household", code)
     return h
+
+
+def rights_under(s, code: str) -> list[Right]:
+    """Every right the household has had under the printed ``code``, first to latest."""
+    rows = s.scalars(select(Right).where(or_(Right.id == code, Right.id.startswith(code + "-")))).all()
+    return sorted(rows, key=lambda r: r.number)
+
+
+def find_right(s, actor: Principal, ref: str, as_of: dt.date | None = None) -> Right | None:
+    """The right ``ref`` names, inside the actor's scope, or None.
+
+    A 19-character code names the household's right under it that was in force on ``as_of`` (when
+    given), else its right in force now, else its latest; a longer id (``<code>-<n>``) names that
+    right itself.
+    """
+    if not isinstance(ref, str) or not actor.sees(ref):
+        return None
+    if len(ref) != CODE_LENGTH:
+        return s.get(Right, ref)
+    rows = rights_under(s, ref)
+    alive = [r for r in rows if as_of is not None and r.valid_from <= as_of
+             and (r.valid_to is None or r.valid_to > as_of)]
+    return (alive or [r for r in rows if r.valid_to is None] or rows or [None])[-1]
+
+
+def next_right_id(s, code: str) -> str:
+    """The id for the household's next right under ``code``: the code itself first, then ``<code>-2`` …"""
+    rows = rights_under(s, code)
+    return right_id_for(code, rows[-1].number + 1 if rows else 1)
+
+
+def open_contract(s, household: str, *, lock: bool = False) -> Right | None:
+    """The household's family contract in force now (at most one: uq_rights_holder_type_open)."""
+    q = select(Right).where(Right.holder_code == household, Right.type == "contract", Right.valid_to.is_(None))
+    return s.scalar(q.with_for_update() if lock else q)
+
+
+def check_no_new_land_after_return(s, household: str, start: dt.date, end: dt.date) -> None:
+    """Refuse contract land for a term that overlaps the term of a contract the household returned land from.
+
+    农村土地承包法 第三十条: 承包方在承包期内交回承包地的，在承包期内不得再要求承包土地. A return is a
+    completed ``exit`` of contract land (a voided one does not count); a contract for a later term is fine.
+
+    Raises:
+        RuleViolation: NO_NEW_LAND_AFTER_RETURN.
+    """
+    returned = s.execute(select(Transfer.id, Transfer.completed_on, Right.id, Right.start, Right.end)
+                         .join(Right, Right.id == Transfer.right_id)
+                         .where(Transfer.from_household == household, Transfer.kind == "exit",
+                                Transfer.status == "completed", Right.type == "contract",
+                                Right.start <= end, Right.end >= start)
+                         .order_by(Transfer.completed_on, Transfer.id).limit(1)).first()
+    if returned is not None:
+        transfer, on, right, term_start, term_end = returned
+        raise RuleViolation("NO_NEW_LAND_AFTER_RETURN", details={
+            "household": household, "returned_by_transfer": transfer, "returned_on": on.isoformat(),
+            "right": right, "term": [term_start.isoformat(), term_end.isoformat()],
+            "requested": [start.isoformat(), end.isoformat()]})
 
 
 def _current_versions(s, actor: Principal, codes: list[str]) -> list[ParcelVersion]:
@@ -148,17 +207,18 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
         ledger.lock_log(s, household.county_code)
         versions = _parcels_of_kind(s, actor, household, parcels, "contract_land")
         check_contract_term(start, end, {v.land_use for v in versions})
+        check_no_new_land_after_return(s, household.code, start, end)
         taken = s.execute(select(RightParcel.parcel_code, RightParcel.right_id).where(
             RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None))).all()
         if taken:
             raise RuleViolation("PARCEL_ALREADY_CONTRACTED",
                                 details={"parcels": [{"code": c, "right": r} for c, r in taken]})
-        right = s.scalar(select(Right).where(Right.holder_code == household.code, Right.type == "contract",
-                                             Right.valid_to.is_(None)).with_for_update())
+        right = open_contract(s, household.code, lock=True)
         kind = "right.contract.extended"
-        if right is None:
+        if right is None:  # the first contract, or one after the last ended (a later term, or land again)
             kind = "right.contract.registered"
-            right = Right(id=household.code + ID_SUFFIX["contract"], type="contract", holder_code=household.code,
+            right = Right(id=next_right_id(s, household.code + ID_SUFFIX["contract"]), type="contract",
+                          holder_code=household.code,
                           collective_code=household.collective_code, county_code=household.county_code,
                           start=start, end=end, acquisition=acquisition, valid_from=start, ledger_seq=0)
             s.add(right)
@@ -208,7 +268,7 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         household = _visible_household(s, actor, holder)
         ledger.lock_log(s, household.county_code)
         (version,) = _parcels_of_kind(s, actor, household, [parcel], "homestead")
-        doc = visible_document(s, actor, approval_document)
+        doc = visible_document(s, actor, approval_document, attach_to=household.code)
         disposal = s.scalar(select(HouseDisposal).where(HouseDisposal.household_code == household.code)
                             .order_by(HouseDisposal.occurred_on).limit(1))
         if disposal is not None:
@@ -255,7 +315,7 @@ def record_house_disposal(uow: UnitOfWork, *, actor: Principal, household: str, 
     with uow:
         s = uow.session
         h = _visible_household(s, actor, household)
-        doc = visible_document(s, actor, document)
+        doc = visible_document(s, actor, document, attach_to=h.code)
         event = HouseDisposal(household_code=h.code, county_code=h.county_code, kind=kind,
                               occurred_on=occurred_on, document_id=doc, ledger_seq=0)
         s.add(event)
@@ -495,7 +555,7 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
                           errors={"parcels": ["empty"]})
     if on > dt.date.today():
         raise RuleViolation("DATE_ORDER", reason_zh="移转日期晚于今天", reason_en="on is in the future")
-    target = s.get(Right, to_right) if isinstance(to_right, str) and actor.sees(to_right) else None
+    target = find_right(s, actor, to_right)
     if target is None:
         raise NotFound("权利", "Right", to_right)
     ledger.lock_log(s, target.county_code)
@@ -582,7 +642,8 @@ def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history
             {"shares": str(h.shares), "valid_from": h.valid_from, "valid_to": h.valid_to, "ledger_seq": h.ledger_seq}
             for h in s.scalars(select(RightShares).where(RightShares.right_id == right.id)
                                .order_by(RightShares.valid_from, RightShares.id))]
-    return {"id": right.id, "type": right.type, "holder": right.holder_code, "collective": right.collective_code,
+    return {"id": right.id, "code": right.code, "type": right.type, "holder": right.holder_code,
+            "collective": right.collective_code,
             "status": "active" if right.valid_to is None else "ended", "start": right.start, "end": right.end,
             "acquisition": right.acquisition, "valid_from": right.valid_from, "valid_to": right.valid_to,
             "ledger_seq": right.ledger_seq, "parcels": parcels,
@@ -601,7 +662,7 @@ def _alive(model, as_of: dt.date | None) -> list:
 def get_right(uow: UnitOfWork, *, actor: Principal, right_id: str, as_of: dt.date | None = None,
               history: bool = False) -> dict:
     with uow:
-        right = uow.session.get(Right, right_id) if actor.sees(right_id) else None
+        right = find_right(uow.session, actor, right_id, as_of)
         if right is None:
             raise NotFound("权利", "Right", right_id)
         return right_view(uow.session, right, actor, as_of, history)
@@ -611,7 +672,10 @@ def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None,
                 type: str | None = None, status: str | None = None, as_of: dt.date | None = None,
                 limit: int = 50, cursor: str | None = None, history: bool = False) -> dict:
     """Rights by holder, parcel, type and status; with ``as_of``, who held what on that day;
-    with ``history``, every parcel link and share holding each right ever had."""
+    with ``history``, every parcel link and share holding each right ever had.
+
+    ``parcel`` names the right holding the parcel now; with ``as_of``, the one holding it that day;
+    with ``history`` (and no ``as_of``), every right that ever held it."""
     with uow:
         s = uow.session
         q = select(Right).where(Right.id >= actor.scope, Right.id < actor.scope + ":") if actor.scope else select(Right)
@@ -623,9 +687,9 @@ def list_rights(uow: UnitOfWork, *, actor: Principal, holder: str | None = None,
             q = q.where(*_alive(Right, as_of))
         elif status:
             q = q.where(Right.valid_to.is_(None) if status == "active" else Right.valid_to.is_not(None))
-        if parcel:
+        if parcel:  # who holds it now, who held it on as_of, or (history) every right that ever held it
             q = q.where(Right.id.in_(select(RightParcel.right_id).where(
-                RightParcel.parcel_code == parcel, *(_alive(RightParcel, as_of) if as_of else []))))
+                RightParcel.parcel_code == parcel, *([] if history and as_of is None else _alive(RightParcel, as_of)))))
         if cursor:
             q = q.where(Right.id > cursor)
         rights = s.scalars(q.order_by(Right.id).limit(limit + 1)).all()

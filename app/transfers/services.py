@@ -117,7 +117,8 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
     Raises:
         RuleViolation: NO_SURRENDER_CONDITION (any link to a settlement), CONSENT_REQUIRED, RIGHT_NOT_HELD,
             PARCEL_NOT_IN_RIGHT, SAME_COLLECTIVE_ONLY, PRICE_REQUIRED, CONTRACT_TERM_MISMATCH,
-            NO_NEW_LAND_AFTER_RETURN (the recipient returned contract land in the term, 第三十条), RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer holds the right or a parcel), DATE_ORDER,
+            NO_NEW_LAND_AFTER_RETURN (the recipient returned contract land in the term, 第三十条),
+            RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer holds the right or a parcel), DATE_ORDER,
             TRANSFER_KIND_NOT_LAWFUL, RECIPIENT_IS_HOLDER, EXCHANGE_ONE_SIDED.
         NotFound: the right, a household, a person or the document is unknown or outside the scope.
     """
@@ -519,7 +520,8 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
 
     Raises:
         RuleViolation: TRANSFER_CLOSED (also for the losers of a race to complete), ISSUER_CONSENT_REQUIRED,
-            PAYMENT_REQUIRED, EXIT_NOTICE_PERIOD, RIGHT_IN_DISPUTE, DATE_ORDER (consent signed after completion).
+            PAYMENT_REQUIRED, EXIT_NOTICE_PERIOD, RIGHT_IN_DISPUTE, DATE_ORDER (consent signed after completion),
+            NO_NEW_LAND_AFTER_RETURN (the recipient returned contract land in the term since it opened).
     """
     require_role(actor, TRANSFER_WRITERS)
     on = completed_on or dt.date.today()
@@ -550,8 +552,12 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                                                                "completed_on": on.isoformat()})
         _not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
                         *(code for code, _ in moving)])
-        # 转让 of land: the contract the parcels join, named in the entry (a new one may be the household's n-th)
-        receiving = _receiving_contract_id(s, t) if t.kind == "transfer" and held.type == "contract" else None
+        # 转让 of land: the contract the parcels join, named in the entry (a new one may be the household's n-th);
+        # read under the county log's lock, so two completions for one recipient agree on it
+        receiving = None
+        if t.kind == "transfer" and held.type == "contract":
+            ledger.lock_log(s, t.county_code)
+            receiving = _receiving_contract_id(s, t)
         seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
                             subjects=_subjects(t, moving) + ([receiving] if receiving else []),
                             data=_entry(t, moving) | {"completed_on": on.isoformat(), "paid": str(paid),
@@ -740,8 +746,9 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
         RuleViolation: TRANSFER_CLOSED (withdrawn, refused or voided already); DATE_ORDER (``on`` in the
             future, before the completion, or before a holding it would close began);
             PARCEL_NOT_IN_RIGHT (the registry moved on: a parcel was transferred again, returned, or is
-            under another right, or the giver's contract ended and the household holds a later one); SHARES_EXCEED_HOLDING (the recipient, or for an exit the collective's
-            unallocated pool, no longer holds the shares); RIGHT_BUSY (an open transfer, or a management
+            under another right, or the giver's contract ended and the household holds a later one);
+            SHARES_EXCEED_HOLDING (the recipient, or for an exit the collective's unallocated pool, no
+            longer holds the shares); RIGHT_BUSY (an open transfer, or a management
             right granted since, holds a parcel that would go back).
     """
     t = s.get(Transfer, transfer_id, with_for_update=True)

@@ -155,3 +155,172 @@ def test_start_horizon_boundary(contract, make_parcel):
         r = contract(parcels=[make_parcel(x, 0)["id"]], start=start.isoformat(), end=end.isoformat(), expect=expect)
         if expect == 422:
             assert r["rule"] == "DATE_ORDER" and r["details"]["max_start_ahead_days"] == 1830
+
+
+# --- contracts over time: who holds a parcel, and a household's successive contracts ---------------
+
+TODAY = dt.date.today()
+
+
+def _register(clerk, holder, parcels, start=START, end=END, expect=201):
+    r = clerk.post("/api/v1/rights", json={"type": "contract", "holder": holder["code"], "parcels": parcels,
+                                           "start": start, "end": end})
+    assert r.status_code == expect, r.get_json()
+    return r.get_json()
+
+
+def _open(clerk, giver, right, parcels, to=None, signed_on=TODAY, notice=None, expect=201):
+    body = {"kind": "exit" if to is None else "transfer", "right": right, "from": giver["code"], "parcels": parcels,
+            "price": "12000.00", "consent": {"signed_by_person_id": giver["members"][0]["id"],
+                                             "signed_on": signed_on.isoformat(), "voluntary": True}}
+    body |= {"to": to["code"]} if to is not None else {"notice_given_on": (notice or signed_on).isoformat()}
+    r = clerk.post("/api/v1/transfers", json=body)
+    assert r.status_code == expect, r.get_json()
+    return r.get_json()
+
+
+def _complete(clerk, t, paid_on=TODAY, on=TODAY):
+    url = f"/api/v1/transfers/{t['id']}"
+    if t["kind"] == "transfer":
+        assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).status_code == 200
+    r = clerk.post(f"{url}/payments", json={"amount": t["price"], "paid_on": paid_on.isoformat(), "reference": "银行"})
+    assert r.status_code == 201, r.get_json()
+    r = clerk.post(f"{url}/complete", json={"completed_on": on.isoformat()})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def _ids(clerk, query):
+    r = clerk.get(f"/api/v1/rights?{query}")
+    assert r.status_code == 200, r.get_json()
+    return [right["id"] for right in r.get_json()["items"]]
+
+
+def test_rights_by_parcel_name_who_holds_it_now_that_day_or_ever(clerk, make_household, make_parcel):
+    make_parcel(0, 0)
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, a2, b1 = (make_parcel(x, 0)["id"] for x in (100, 200, 300))
+    ra = _register(clerk, a, [a1, a2], "2018-01-01", "2047-12-31")["id"]
+    rb = _register(clerk, b, [b1], "2018-01-01", "2047-12-31")["id"]
+    _complete(clerk, _open(clerk, a, ra, [a1], to=b))
+    # A's contract is still active (it keeps a2), but a1 is B's now
+    assert _ids(clerk, f"parcel={a1}&status=active") == [rb]
+    assert _ids(clerk, f"parcel={a1}") == [rb]
+    assert _ids(clerk, f"parcel={a1}&status=ended") == []
+    assert _ids(clerk, f"parcel={a2}&status=active") == [ra]
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    assert _ids(clerk, f"parcel={a1}&as_of={yesterday}") == [ra]
+    assert _ids(clerk, f"parcel={a1}&as_of={TODAY.isoformat()}") == [rb]
+    assert _ids(clerk, f"parcel={a1}&history=true") == [ra, rb]
+    assert _ids(clerk, f"parcel={a1}&history=true&status=active") == [ra, rb]
+    params = {p["name"]: p for p in clerk.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/rights"]["get"]
+              ["parameters"]}
+    assert "now" in params["parcel"]["description"] and "history=true" in params["parcel"]["description"]
+    assert "as_of" in params["parcel"]["description"] and "ever held" in params["history"]["description"]
+
+
+def test_no_new_land_in_the_term_of_a_returned_contract_and_a_later_term_is_a_new_contract(clerk, admin,
+                                                                                          make_household,
+                                                                                          make_parcel):
+    """农村土地承包法 第三十条: 承包方在承包期内交回承包地的，在承包期内不得再要求承包土地."""
+    make_parcel(0, 0)
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, a2, b1, new = (make_parcel(x, 0)["id"] for x in (100, 200, 300, 400))
+    first = _register(clerk, a, [a1, a2], "1998-01-01", "2027-12-31")
+    rb = _register(clerk, b, [b1], "1998-01-01", "2027-12-31")["id"]
+    noticed, returned = TODAY - dt.timedelta(days=400), TODAY - dt.timedelta(days=200)
+    _complete(clerk, _open(clerk, a, first["id"], [a1, a2], signed_on=noticed), paid_on=noticed, on=returned)
+    assert clerk.get(f"/api/v1/rights/{first['id']}").get_json()["status"] == "ended"
+    size = admin.get("/api/v1/ledger/210681").get_json()["size"]
+
+    again = _register(clerk, a, [new], "1998-01-01", "2027-12-31", expect=422)
+    assert again["rule"] == "NO_NEW_LAND_AFTER_RETURN" and again["basis"] == "农村土地承包法 第三十条"
+    assert again["details"]["right"] == first["id"] and again["details"]["returned_on"] == returned.isoformat()
+    by_transfer = _open(clerk, b, rb, [b1], to=a, expect=422)
+    assert by_transfer["rule"] == "NO_NEW_LAND_AFTER_RETURN"
+    assert admin.get("/api/v1/ledger/210681").get_json()["size"] == size
+
+    later = _register(clerk, a, [new], "2028-01-01", "2057-12-31")
+    code = a["code"] + "J"
+    assert (later["id"], later["code"], later["status"]) == (code + "-2", code, "active")
+    assert first["id"] == first["code"] == code
+    now = clerk.get(f"/api/v1/rights/{code}").get_json()
+    assert (now["id"], [p["code"] for p in now["parcels"]], now["start"]) == (code + "-2", [new], "2028-01-01")
+    then = clerk.get(f"/api/v1/rights/{code}?as_of={(returned - dt.timedelta(days=1)).isoformat()}").get_json()
+    assert (then["id"], then["status"], sorted(p["code"] for p in then["parcels"])) == (code, "ended",
+                                                                                      sorted([a1, a2]))
+    assert clerk.get(f"/api/v1/rights/{code}-2").get_json()["id"] == code + "-2"
+    assert _ids(clerk, f"holder={a['code']}&history=true") == [code, code + "-2"]
+    assert _ids(clerk, f"holder={a['code']}&status=active") == [code + "-2"]
+    cert = clerk.post(f"/api/v1/rights/{code}/certificates", json={})
+    assert cert.status_code == 201 and cert.get_json()["right"] == code + "-2"
+
+
+def test_a_contract_emptied_by_transfer_gives_way_to_a_new_one_when_land_comes_back(clerk, make_household,
+                                                                                    make_parcel):
+    make_parcel(0, 0)
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, b1, b2 = (make_parcel(x, 0)["id"] for x in (100, 200, 300))
+    ra = _register(clerk, a, [a1], "2018-01-01", "2047-12-31")["id"]
+    rb = _register(clerk, b, [b1, b2], "2018-01-01", "2047-12-31")["id"]
+    _complete(clerk, _open(clerk, a, ra, [a1], to=b))  # 转让 of all its land: A's contract ends (第三十四条)
+    assert clerk.get(f"/api/v1/rights/{ra}").get_json()["status"] == "ended"
+
+    done = _complete(clerk, _open(clerk, b, rb, [b2], to=a))  # A takes land again, in the same term
+    assert done["status"] == "completed"
+    theirs = clerk.get(f"/api/v1/rights/{ra}").get_json()
+    assert (theirs["id"], theirs["code"], theirs["status"]) == (ra + "-2", ra, "active")
+    assert (theirs["start"], theirs["end"], theirs["acquisition"]) == (TODAY.isoformat(), "2047-12-31", "transfer")
+    assert [p["code"] for p in theirs["parcels"]] == [b2]
+    assert _ids(clerk, f"holder={a['code']}&history=true") == [ra, ra + "-2"]
+    assert _ids(clerk, f"parcel={b2}&history=true") == [ra + "-2", rb]  # in the order of ids
+    history = clerk.get(f"/api/v1/parcels/{b2}/history").get_json()["rights"]
+    assert [(h["right"], h["valid_to"]) for h in history] == [(rb, TODAY.isoformat()), (ra + "-2", None)]
+
+    # and it can pass land on again: the transfer names the code, the contract in force moves it
+    more = _complete(clerk, _open(clerk, a, ra, [b2], to=b))
+    assert more["right"] == ra + "-2"
+    assert clerk.get(f"/api/v1/rights/{ra}").get_json()["status"] == "ended"
+
+
+def test_a_household_whose_contract_emptied_by_transfer_may_sign_a_new_contract(clerk, make_household, make_parcel):
+    make_parcel(0, 0)
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, b1, fresh = (make_parcel(x, 0)["id"] for x in (100, 200, 300))
+    ra = _register(clerk, a, [a1], "2018-01-01", "2047-12-31")["id"]
+    _register(clerk, b, [b1], "2018-01-01", "2047-12-31")
+    _complete(clerk, _open(clerk, a, ra, [a1], to=b))
+    signed = _register(clerk, a, [fresh], "2018-01-01", "2047-12-31")  # a transfer is not a return (第三十条)
+    assert (signed["id"], signed["code"], [p["code"] for p in signed["parcels"]]) == (ra + "-2", ra, [fresh])
+    assert _ids(clerk, f"holder={a['code']}") == [ra, ra + "-2"]
+
+
+def test_voiding_transfers_follows_a_households_later_contract(clerk, uow_factory, make_household, make_parcel):
+    """An award voids a transfer as if never made (民法典 第一百五十条): the land leaves the contract the
+    completion put it in, the household's later one too; an ended contract cannot reopen beside a later one."""
+    from app.auth.services import Principal
+    from app.errors import RuleViolation
+    from app.transfers.services import void_transfer
+
+    def void(transfer):
+        with uow_factory() as uow:
+            void_transfer(uow.session, actor=Principal(id=None, name="仲裁委员会", role="arbitrator", scope="210681"),
+                          transfer_id=transfer["id"], on=TODAY, grounds="受胁迫", cause={"dispute": 1})
+            uow.commit()
+
+    make_parcel(0, 0)
+    a, b = make_household(collective=COLLECTIVE), make_household(collective=COLLECTIVE)
+    a1, b1, b2 = (make_parcel(x, 0)["id"] for x in (100, 200, 300))
+    ra = _register(clerk, a, [a1], "2018-01-01", "2047-12-31")["id"]
+    rb = _register(clerk, b, [b1, b2], "2018-01-01", "2047-12-31")["id"]
+    emptied = _complete(clerk, _open(clerk, a, ra, [a1], to=b))
+    received = _complete(clerk, _open(clerk, b, rb, [b2], to=a))
+    with pytest.raises(RuleViolation) as refused:
+        void(emptied)
+    assert refused.value.rule == "PARCEL_NOT_IN_RIGHT" and refused.value.details["later_right"] == ra + "-2"
+    void(received)
+    assert clerk.get(f"/api/v1/rights/{ra}-2").get_json()["status"] == "ended"
+    assert sorted(p["code"] for p in clerk.get(f"/api/v1/rights/{rb}").get_json()["parcels"]) == sorted([a1, b1, b2])
+    void(emptied)  # no later contract in force now: the first reopens with its land
+    back = clerk.get(f"/api/v1/rights/{ra}").get_json()
+    assert (back["id"], back["status"], [p["code"] for p in back["parcels"]]) == (ra, "active", [a1])
