@@ -423,9 +423,9 @@ def _write(factory, actor, i: int, *, append: bool) -> tuple[float, int | None]:
     with UnitOfWork(factory) as uow:
         s = uow.session
         seq = ledger.next_seq(s, COUNTY) if append else None  # as the services do: the row is inserted with it
-        doc = Document(county_code=COUNTY, kind="resolution", title=title, filename=f"决议-{i}.pdf",
-                       content_type="application/pdf", sha256=sha, size=120_000 + i, uploaded_by=actor.name,
-                       ledger_seq=seq or 0)
+        doc = Document(county_code=COUNTY, division_code=COUNTY, kind="resolution", title=title,
+                       filename=f"决议-{i}.pdf", content_type="application/pdf", sha256=sha, size=120_000 + i,
+                       uploaded_by=actor.name, ledger_seq=seq or 0)
         s.add(doc)
         s.flush()
         if append:

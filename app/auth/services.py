@@ -26,11 +26,12 @@ class Principal:
     scope: str
 
     def sees(self, code: str) -> bool:
-        """Whether an object with this division-derived code is inside the scope."""
+        """Whether an object with this division-derived code is inside the scope (the scope covers it)."""
         return code.startswith(self.scope)
 
     def overlaps(self, code: str) -> bool:
-        """Whether the scope and a county-level code nest either way (county-wide objects)."""
+        """Whether the scope and a county-level code nest either way: only for choosing the county a new
+        object goes in (a group's clerk names its county), never for reading one."""
         return code.startswith(self.scope) or self.scope.startswith(code)
 
     @property
@@ -39,6 +40,28 @@ class Principal:
 
     def as_ledger_actor(self) -> dict:
         return {"id": self.id, "name": self.name, "role": self.role}
+
+
+#: Division codes are compared on their first 14 digits (county 6, township 3, village 3, group 2): a scope is
+#: never longer, so a household's, right's or parcel's code is covered exactly when its group's is.
+DIVISION_DIGITS = 14
+
+
+def common_division(codes) -> str:
+    """The longest common prefix of division-derived codes (households, rights, parcels, collectives), cut to
+    the group: a scope covers every one of ``codes`` exactly when it covers this prefix.
+
+    Raises:
+        ValueError: no codes.
+    """
+    codes = [c[:DIVISION_DIGITS] for c in codes]
+    if not codes:
+        raise ValueError("no codes")
+    first, last = min(codes), max(codes)  # the common prefix of the extremes is everyone's
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
 
 
 #: The CLI and the demo loader act as this principal.

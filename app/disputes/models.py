@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
@@ -48,6 +48,9 @@ class Dispute(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
+    #: the longest common division prefix (at least the county) of its parties' and subjects' codes: a user's
+    #: scope covers every one of them exactly when it is a prefix of this, so listing filters ``LIKE scope%``.
+    division_code: Mapped[str] = mapped_column(String(14))
     procedure: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(30))
     #: ``{kind: household|person|collective|outside, code?, name}``
@@ -66,6 +69,11 @@ class Dispute(Base):
     record: Mapped[dict] = mapped_column(JSON, default=dict)
     opened_by: Mapped[str] = mapped_column(String(100))
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (
+        # prefix searches (LIKE 'scope%') use it on PostgreSQL whatever the database's collation
+        Index("ix_disputes_division_code", "division_code", postgresql_ops={"division_code": "varchar_pattern_ops"}),
+    )
 
 
 def dispute_state(d: Dispute) -> dict:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, UTCDateTime, utcnow
@@ -111,6 +111,12 @@ class Document(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
+    #: whose it is, as a division-code prefix: the uploader's scope (at least the county) until it is first
+    #: attached, then what it is attached to (widened to the common prefix when attached again). A user reads
+    #: it only when the scope covers this.
+    division_code: Mapped[str] = mapped_column(String(14))
+    #: attached to a membership, right, transfer or case: a further attachment widens ``division_code``.
+    attached: Mapped[bool] = mapped_column(Boolean, default=False)
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(String(300))
     filename: Mapped[str] = mapped_column(String(300))

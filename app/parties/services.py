@@ -12,7 +12,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.auth.services import Principal
+from app.auth.services import Principal, common_division
 from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 from app.db import MAX_ID, UnitOfWork
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
@@ -268,19 +268,30 @@ def belongs(household_code: str, collective_code: str) -> bool:
     return household_code.startswith(prefix)
 
 
-def visible_document(s, actor: Principal, doc_id: int | None) -> int | None:
+def visible_document(s, actor: Principal, doc_id: int | None, *, attach_to: str | None = None) -> int | None:
+    """A document the actor's scope covers, by id; ``attach_to`` (the division-derived code of the membership,
+    right, transfer or case it is being attached to) makes it that object's: the first attachment narrows it
+    to the object, a later one widens it to what both share, so everyone who reads it covers all it is
+    attached to. The change is part of the caller's transaction.
+
+    Raises:
+        NotFound: unknown, or outside the actor's scope.
+    """
     if doc_id is None:
         return None
     d = s.get(Document, doc_id)
-    if d is None or not actor.overlaps(d.county_code):
+    if d is None or not actor.sees(d.division_code):
         raise NotFound("文件", "Document", doc_id)
+    if attach_to is not None:
+        d.division_code = common_division([d.division_code, attach_to] if d.attached else [attach_to])
+        d.attached = True
     return d.id
 
 
 def _membership_parties(s, actor: Principal, collective_code: str, person_id: int,
                         document: int | None) -> tuple[Collective, Person, int | None]:
     return (visible_collective(s, actor, collective_code), _visible_person(s, actor, person_id),
-            visible_document(s, actor, document))
+            visible_document(s, actor, document, attach_to=collective_code))
 
 
 def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,
@@ -441,6 +452,12 @@ def _document_county(actor: Principal, county: str | None) -> str:
     return county
 
 
+def _upload_division(actor: Principal, county: str) -> str:
+    """Whose a document is until it is attached: the uploader's scope, or its county when that is narrower
+    (an admin or a province's user names the county)."""
+    return actor.scope if actor.scope.startswith(county) else county
+
+
 def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], filename: str,
                    content_type: str, kind: str, title: str, storage: Path, county: str | None = None,
                    max_bytes: int) -> dict:
@@ -476,7 +493,8 @@ def store_document(uow: UnitOfWork, *, actor: Principal, stream: IO[bytes], file
             os.unlink(tmp)
     with uow:
         s = uow.session
-        doc = Document(county_code=county, kind=kind, title=title, filename=_safe_filename(filename),
+        doc = Document(county_code=county, division_code=_upload_division(actor, county), attached=False,
+                       kind=kind, title=title, filename=_safe_filename(filename),
                        content_type=media_type(content_type), sha256=sha, size=size,
                        uploaded_by=actor.name, ledger_seq=ledger.next_seq(s, county))
         s.add(doc)
@@ -526,7 +544,7 @@ def open_document(uow: UnitOfWork, *, actor: Principal, document_id: int, storag
     """
     with uow:
         d = uow.session.get(Document, document_id)
-        if d is None or not actor.overlaps(d.county_code):
+        if d is None or not actor.sees(d.division_code):
             raise NotFound("文件", "Document", document_id)
         view = document_view(d)
     # Whatever was stored (before uploads were checked, say), the headers of the download are always sendable.
