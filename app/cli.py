@@ -286,8 +286,13 @@ def prepare():
     from app.demo import is_empty, load_demo, load_demo_cases
     from app.migrate import upgrade
 
+    from app.imports.services import fail_abandoned, import_policy
+
     settings = _ext().settings
     upgrade(_ext().engine)
+    interrupted = fail_abandoned(_uow(), policy=import_policy(settings))
+    if interrupted:
+        click.echo(f"imports whose runner stopped, marked failed: {', '.join(map(str, interrupted))}")
     token_file = settings.instance_path / "admin-token"
     token = settings.admin_token
     if not token:

@@ -99,6 +99,8 @@ def app(settings, request):
     app = create_app(settings)
     app.config["TESTING"] = True
     yield app
+    from app.imports import runner
+    runner.wait(timeout=120)  # no import job outlives its test
     if "no_replay_check" not in request.keywords:
         _assert_logs_replay(app)
     app.extensions["sanquan"].engine.dispose()

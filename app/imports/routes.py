@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, send_file
+from flask import send_file
 from flask.views import MethodView
 
 from app.auth.access import current_principal
@@ -11,22 +11,17 @@ from app.extensions import Blueprint, settings, unit_of_work
 from app.imports import exports, runner, services
 from app.imports.schemas import (CommitSchema, ExportArgsSchema, ImportFileSchema, ImportFormSchema,
                                  ImportPageSchema, ImportQueryArgsSchema, ImportSchema, PackageExportArgsSchema)
-from app.rights.services import RightsPolicy
 
 blp = Blueprint("imports", __name__, description="Bulk import of land-confirmation packages (NY/T 2539)")
 exports_blp = Blueprint("exports", __name__, description="Parcel layers and NY/T 2539 packages for download")
 
 
 def policy() -> services.ImportPolicy:
-    s = settings()
-    return services.ImportPolicy(
-        storage=s.imports_path, max_bytes=s.max_import_bytes, max_unpacked_bytes=s.max_unpacked_bytes,
-        overlap_tolerance_m2=s.overlap_tolerance_m2, area_tolerance=s.area_tolerance,
-        rights=RightsPolicy(max_start_ahead_days=s.right_start_horizon_days, homestead_max_m2=s.homestead_max_m2))
+    return services.import_policy(settings())
 
 
 def _run(job: dict) -> dict:
-    runner.submit(current_app.extensions["sanquan"].session_factory, policy(), job["id"])
+    runner.start(settings(), job["id"])
     return job
 
 
@@ -63,7 +58,8 @@ class ImportCommit(MethodView):
     @blp.response(202, ImportSchema)
     def post(self, data, job_id):
         """Write a checked package into the registry, all of it or nothing (409 while problems block it)."""
-        return _run(services.request_commit(unit_of_work(), actor=current_principal(), job_id=job_id, **data))
+        return _run(services.request_commit(unit_of_work(), actor=current_principal(), policy=policy(), job_id=job_id,
+                                            **data))
 
 
 REPORT_TYPES = {"geojson": "application/geo+json", "json": "application/json"}

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,24 +106,113 @@ def test_fixed_sample_commits_whole_with_ledger_entries(clerk, admin, tmp_path):
     assert again["status"] == "ready" and again["qa"]["registry_conflicts"] > 0  # nothing imported twice
 
 
-def test_a_failure_halfway_through_the_commit_leaves_nothing(clerk, admin, tmp_path, monkeypatch):
-    from app.imports import writer
+@contextmanager
+def trigger_on_rights(app, sqlite_body: str, plpgsql_body: str):
+    """A trigger on every row inserted into ``rights`` (after households, persons and parcels went in), in
+    the database, where the runner's own process meets it."""
+    engine = app.extensions["sanquan"].engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"CREATE TRIGGER test_on_rights BEFORE INSERT ON rights BEGIN {sqlite_body}; END")
+        else:
+            conn.exec_driver_sql("CREATE FUNCTION test_on_rights() RETURNS trigger LANGUAGE plpgsql AS "
+                                 f"$$BEGIN {plpgsql_body}; RETURN NEW; END$$")
+            conn.exec_driver_sql("CREATE TRIGGER test_on_rights BEFORE INSERT ON rights FOR EACH ROW "
+                                 "EXECUTE FUNCTION test_on_rights()")
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER test_on_rights" + ("" if engine.dialect.name == "sqlite" else
+                                                                  " ON rights"))
+            if engine.dialect.name != "sqlite":
+                conn.exec_driver_sql("DROP FUNCTION test_on_rights()")
 
+
+def test_a_failure_halfway_through_the_commit_leaves_nothing(app, clerk, admin, tmp_path):
     checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
     fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
-    real = writer.bulk_insert
-
-    def failing(s, model, rows):
-        if getattr(model, "__tablename__", "") == "rights":  # after households, persons and parcels went in
-            raise RuntimeError("disk full")
-        real(s, model, rows)
-
-    monkeypatch.setattr(writer, "bulk_insert", failing)
-    job = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
+    with trigger_on_rights(app, "SELECT RAISE(ABORT, 'disk full')", "RAISE EXCEPTION 'disk full'"):
+        job = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
     assert job["status"] == "failed" and job["error"]["message_en"].startswith("the import failed")
     assert clerk.get("/api/v1/parcels?collective=21068110100101").get_json()["features"] == []
     assert clerk.get("/api/v1/households/210681101001010001").status_code == 404
     assert admin.get("/api/v1/ledger/210681").status_code == 404  # not one entry
+
+
+#: the advisory lock the PostGIS trigger below waits on while the test holds it.
+HOLD = 4242
+
+
+def test_a_runner_killed_mid_commit_leaves_the_job_failed_and_nothing_written(app, clerk, admin, tmp_path):
+    """The job runs in a process of its own; SIGKILL it halfway through the county's transaction (the
+    households, persons and parcels inserted, the contracts not yet): the job reads failed at once, not one
+    row or ledger entry was kept, and the API answered throughout."""
+    import signal
+
+    engine = app.extensions["sanquan"].engine
+    sqlite = engine.dialect.name == "sqlite"
+    folder = app.extensions["sanquan"].settings.imports_path
+    checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
+    fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
+    holder = engine.connect()
+    if sqlite:  # no lock to wait on inside SQLite: spill 8 MB to the WAL (it grows), then stay busy
+        holder.exec_driver_sql("CREATE TABLE test_ballast (b BLOB)")
+        holder.commit()
+        wal = Path(engine.url.database + "-wal")
+        wal_before = wal.stat().st_size
+    else:
+        holder.exec_driver_sql(f"SELECT pg_advisory_lock({HOLD})")
+    try:
+        with trigger_on_rights(app, "INSERT INTO test_ballast VALUES (zeroblob(8000000)); "
+                                    "SELECT count(*) FROM parcels a, parcels b, parcels c",
+                               f"PERFORM pg_advisory_xact_lock({HOLD})"):
+            started = time.monotonic()
+            r = upload(clerk, fixed, accept_warnings=True)
+            assert r.status_code == 202 and time.monotonic() - started < 10
+            job_id = r.get_json()["id"]
+            deadline = time.monotonic() + 120
+            while True:  # until the runner is inside the commit's transaction, rows written
+                if sqlite:
+                    inside = wal.stat().st_size - wal_before > 3_000_000
+                else:
+                    inside = holder.exec_driver_sql(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted "
+                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                        % HOLD).scalar_one() > 0
+                if inside:
+                    break
+                assert time.monotonic() < deadline, clerk.get(f"/api/v1/imports/{job_id}").get_json()
+                time.sleep(0.05)
+            pid = int((folder / str(job_id) / "runner.pid").read_text())
+            assert pid != os.getpid()
+            view = clerk.get(f"/api/v1/imports/{job_id}").get_json()
+            assert view["status"] == "committing" and view["progress"]["stage"] == "committing"
+            started = time.monotonic()
+            assert clerk.get("/api/v1/health").status_code == 200
+            assert clerk.get("/api/v1/collectives").status_code == 200
+            assert time.monotonic() - started < 1  # the request side is not held up by the import
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while (view := clerk.get(f"/api/v1/imports/{job_id}").get_json())["status"] != "failed":
+                assert time.monotonic() < deadline, view  # at once: its runner is gone
+                time.sleep(0.05)
+            assert "interrupted" in view["error"]["message_en"]
+            if not sqlite:
+                holder.exec_driver_sql(f"SELECT pg_advisory_unlock({HOLD})")
+                holder.commit()
+    finally:
+        if sqlite:
+            holder.exec_driver_sql("DROP TABLE test_ballast")
+            holder.commit()
+        else:
+            holder.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+            holder.commit()
+        holder.close()
+    assert clerk.get("/api/v1/parcels?collective=21068110100101").get_json()["features"] == []
+    assert clerk.get("/api/v1/households/210681101001010001").status_code == 404
+    assert admin.get("/api/v1/ledger/210681").status_code == 404  # not one entry
+    assert clerk.get(f"/api/v1/imports/{job_id}").get_json()["status"] == "failed"
 
 
 def test_warnings_must_be_accepted_before_the_commit(clerk, tmp_path):
@@ -176,6 +267,43 @@ def test_a_job_whose_worker_died_reads_as_failed(clerk, app, uow_factory):
                                                       "heartbeat": time.time() - 3600}))
     view = clerk.get(f"/api/v1/imports/{job['id']}").get_json()
     assert view["status"] == "failed" and "interrupted" in view["error"]["message_en"]
+
+
+def test_jobs_whose_runner_is_gone_are_failed_when_the_server_starts(clerk, app, uow_factory):
+    import subprocess
+
+    from app.imports.models import ImportJob
+    from app.imports.services import fail_abandoned, import_policy
+
+    settings = app.extensions["sanquan"].settings
+    ids = [wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])["id"] for _ in range(2)]
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    for job_id, pid in zip(ids, (gone.pid, os.getpid())):  # one runner dead, one alive
+        with uow_factory() as uow:
+            uow.session.get(ImportJob, job_id).status = "committing"
+            uow.commit()
+        (settings.imports_path / str(job_id) / "runner.pid").write_text(str(pid))
+        (settings.imports_path / str(job_id) / "progress.json").write_text(json.dumps(
+            {"stage": "committing", "done": 0, "total": 1, "heartbeat": time.time()}))
+    assert fail_abandoned(uow_factory(), policy=import_policy(settings)) == [ids[0]]
+    dead, alive = (clerk.get(f"/api/v1/imports/{i}").get_json() for i in ids)
+    assert dead["status"] == "failed" and "interrupted" in dead["error"]["message_en"]
+    assert alive["status"] == "committing"
+    with uow_factory() as uow:  # let the live one end, as its runner would
+        uow.session.get(ImportJob, ids[1]).status = "failed"
+        uow.commit()
+
+
+def test_a_commit_requested_long_after_the_check_is_not_taken_for_abandoned(clerk, app, tmp_path):
+    job = wait(clerk, upload(clerk, _small_zip(tmp_path), dry_run=True).get_json()["id"])
+    assert job["status"] == "ready", job["error"]
+    folder = app.extensions["sanquan"].settings.imports_path / str(job["id"])
+    progress = json.loads((folder / "progress.json").read_text())
+    (folder / "progress.json").write_text(json.dumps({**progress, "heartbeat": time.time() - 3 * 3600}))
+    assert clerk.post(f"/api/v1/imports/{job['id']}/commit", json={}).status_code == 202
+    assert clerk.get(f"/api/v1/imports/{job['id']}").get_json()["status"] == "committing"  # before its runner starts
+    assert wait(clerk, job["id"])["status"] == "committed"
 
 
 def _committed_sample(clerk, tmp_path) -> dict:
