@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextvars import ContextVar
 from itertools import count, islice
 from typing import Any
 
@@ -128,6 +129,12 @@ def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmak
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
+#: What the current request joins to every write transaction it commits, in that transaction (the
+#: ``Idempotency-Key`` claim of :mod:`app.idempotency`): ``join(session)`` just before the commit,
+#: ``committed()`` once it has. Unset outside a request that carries one.
+commit_hook: ContextVar = ContextVar("sanquan_commit_hook", default=None)
+
+
 class UnitOfWork:
     """One database transaction: ``with uow: ...; uow.commit()``.
 
@@ -155,7 +162,12 @@ class UnitOfWork:
 
     def commit(self) -> None:
         assert self.session is not None
+        hook = commit_hook.get() if self._write else None
+        if hook is not None:
+            hook.join(self.session)
         self.session.commit()
+        if hook is not None:
+            hook.committed()
 
     def another(self, *, write: bool = True) -> "UnitOfWork":
         """A separate unit of work on the same database (its own transaction)."""

@@ -2,25 +2,60 @@
 
 The first response to a key is stored; a retry with the same key and the same
 request gets that response again and changes nothing; the same key with a
-different request is 422 IDEMPOTENCY_KEY_REUSED. A placeholder row is written
-before the request runs, so two concurrent requests with one key cannot both
-run (the second gets 409 IDEMPOTENCY_KEY_IN_USE).
+different request is 422 IDEMPOTENCY_KEY_REUSED.
+
+The key is claimed in the request's own write transaction: the first unit of
+work the request commits adds the key's row (:data:`app.db.commit_hook`), so
+the claim and the write commit together or not at all. A request that dies
+before its commit (an error, a worker killed on a timeout, a crash) leaves no
+claim, and its retry runs as if it were the first. Two concurrent requests
+with one key cannot both write: the second one's claim collides with the
+first's on the primary key, its whole transaction rolls back, and it is
+answered 409 IDEMPOTENCY_KEY_IN_USE. The response is stored in a transaction
+of its own once it is known; a claim without a response (the request wrote,
+then died before answering) stays IN_USE, since its write must not run twice.
 """
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from flask import Flask, Response, g, request
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.auth.models import IdempotencyRecord
+from app.db import commit_hook
 from app.errors import DomainError, RuleViolation
 from app.extensions import unit_of_work
 
 HEADER = "Idempotency-Key"
 # Answers that depend on who asks or on a passing state, not on the request: never replayed.
 _NOT_STORED = {401, 403, 409, 413, 429}
+
+
+@dataclass
+class _Claim:
+    """The key a request carries, joined to the first write transaction the request commits."""
+
+    user_id: int
+    key: str
+    request_sha256: str
+    held: bool = False
+
+    def join(self, session: Session) -> None:
+        if self.held:
+            return
+        session.flush()  # the request's own changes first: their integrity errors are theirs
+        session.add(IdempotencyRecord(user_id=self.user_id, key=self.key, request_sha256=self.request_sha256))
+        try:
+            session.flush()
+        except IntegrityError:
+            raise RuleViolation("IDEMPOTENCY_KEY_IN_USE") from None
+
+    def committed(self) -> None:
+        self.held = True
 
 
 def _request_digest() -> str:
@@ -41,15 +76,11 @@ def _before():
                           status=422, errors={"Idempotency-Key": ["invalid length"]})
     digest = _request_digest()
     user_id = g.principal.id
-    with unit_of_work() as uow:
+    with unit_of_work(write=False) as uow:
         record = uow.session.get(IdempotencyRecord, (user_id, key))
         if record is None:
-            uow.session.add(IdempotencyRecord(user_id=user_id, key=key, request_sha256=digest))
-            try:
-                uow.commit()
-            except IntegrityError:
-                raise RuleViolation("IDEMPOTENCY_KEY_IN_USE") from None
-            g.idempotency_key = key
+            g.idempotency_claim = claim = _Claim(user_id, key, digest)
+            g.idempotency_token = commit_hook.set(claim)
             return None
         if record.request_sha256 != digest:
             raise RuleViolation("IDEMPOTENCY_KEY_REUSED")
@@ -62,26 +93,40 @@ def _before():
         return resp
 
 
+def _release(_exc=None) -> None:
+    """Stop joining the claim to this thread's transactions (after the response, or when the request died)."""
+    token = g.pop("idempotency_token", None)
+    if token is not None:
+        commit_hook.reset(token)
+
+
 def _after(response: Response) -> Response:
-    key = g.pop("idempotency_key", None)
-    if key is None:
+    _release()
+    claim = g.pop("idempotency_claim", None)
+    if claim is None:
         return response
-    user_id = g.principal.id
+    if response.status_code >= 500 or response.status_code in _NOT_STORED:
+        return response  # not replayed; a claim the request's write holds stays, so that write never runs twice
     with unit_of_work() as uow:
-        if response.status_code >= 500 or response.status_code in _NOT_STORED:
-            uow.session.execute(delete(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
-        else:
-            record = uow.session.scalar(select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
-            record.status_code = response.status_code
-            record.response_body = response.get_data()
-            record.content_type = response.content_type
-            record.location = response.headers.get("Location")
-        uow.commit()
+        record = uow.session.scalar(select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == claim.user_id, IdempotencyRecord.key == claim.key))
+        if record is None:  # the request wrote nothing (a refusal): its answer is the key's record now
+            record = IdempotencyRecord(user_id=claim.user_id, key=claim.key, request_sha256=claim.request_sha256)
+            uow.session.add(record)
+        elif not claim.held:
+            return response  # another request with this key wrote meanwhile: its record stands
+        record.status_code = response.status_code
+        record.response_body = response.get_data()
+        record.content_type = response.content_type
+        record.location = response.headers.get("Location")
+        try:
+            uow.commit()
+        except IntegrityError:
+            pass  # another request with this key claimed it meanwhile
     return response
 
 
 def init_app(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
+    app.teardown_request(_release)

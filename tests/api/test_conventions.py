@@ -1,6 +1,9 @@
 """API conventions: auth, roles, idempotency, error shape and language, pagination, docs."""
 from __future__ import annotations
 
+import io
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tests.conftest import COLLECTIVE, square
@@ -193,6 +196,71 @@ def test_idempotency_key_still_running_is_409(clerk, uow_factory):
         uow.commit()
     r = clerk.post("/api/v1/collectives", json=body, headers=headers)
     assert r.status_code == 409 and r.get_json()["rule"] == "IDEMPOTENCY_KEY_IN_USE"
+
+
+@pytest.mark.parametrize("death", [RuntimeError("bug"), SystemExit(1)], ids=["error", "worker killed"])
+def test_a_request_that_died_before_its_commit_leaves_its_key_free(clerk, admin, monkeypatch, death):
+    """A worker killed mid-request (gunicorn's timeout raises SystemExit in it) or a bug: nothing was
+    written, so the key was not used; the retry runs once and a second retry replays it."""
+    from app.parties import services
+
+    body, headers = {"code": COLLECTIVE, "name": "一组"}, {"Idempotency-Key": "dies-once"}
+    real = services.collective_view
+
+    def dying(collective):  # after the flush, before the commit
+        raise death
+
+    monkeypatch.setattr(services, "collective_view", dying)
+    if isinstance(death, SystemExit):
+        with pytest.raises(SystemExit):
+            clerk.post("/api/v1/collectives", json=body, headers=headers)
+    else:
+        assert clerk.post("/api/v1/collectives", json=body, headers=headers).status_code == 500
+    assert clerk.get(f"/api/v1/collectives/{COLLECTIVE}").status_code == 404
+    monkeypatch.setattr(services, "collective_view", real)
+    retry = clerk.post("/api/v1/collectives", json=body, headers=headers)
+    assert retry.status_code == 201, retry.get_json()
+    again = clerk.post("/api/v1/collectives", json=body, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == retry.get_json()
+    assert admin.get("/api/v1/ledger/210681").get_json()["size"] == 1
+
+
+def test_two_concurrent_requests_with_one_key_write_once(app, clerk, admin, monkeypatch):
+    """Both pass the key check before either commits; the claim in the write transaction lets one through."""
+    import threading
+
+    from werkzeug.test import EnvironBuilder
+
+    from app.parties import services
+
+    barrier, real = threading.Barrier(2), services._document_county
+
+    def together(actor, county):  # both requests are past the key check, before either writes
+        try:
+            barrier.wait(timeout=5)
+        except threading.BrokenBarrierError:
+            pass
+        return real(actor, county)
+
+    monkeypatch.setattr(services, "_document_county", together)
+    form = EnvironBuilder(method="POST", data={"kind": "evidence", "title": "发包记录",
+                                               "file": (io.BytesIO(b"%PDF-1.4 evidence"), "e.pdf")})
+    request = form.get_request()
+    payload, content_type = request.get_data(), request.content_type
+    headers = {"Authorization": f"Bearer {clerk.token}", "Idempotency-Key": "one-upload"}
+
+    def upload(_):
+        r = app.test_client().post("/api/v1/documents", data=payload, content_type=content_type, headers=headers)
+        return r.status_code, (r.get_json() or {}).get("rule"), r.headers.get("Idempotent-Replayed")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(upload, range(2)), key=lambda o: (o[0] != 201 or o[2] is not None))
+    assert outcomes[0] == (201, None, None)
+    assert outcomes[1] in ((409, "IDEMPOTENCY_KEY_IN_USE", None), (201, None, "true")), outcomes
+    assert admin.get("/api/v1/ledger/210681").get_json()["size"] == 1
+    again = app.test_client().post("/api/v1/documents", data=payload, content_type=content_type, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.parametrize("payload", [{}, [], {"unexpected": 1}, "text", None])
