@@ -77,7 +77,7 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
         mu = _areas_mu(s, [t.id for t in transfers])
         collectives = sorted({t.collective_code for t in transfers})
         medians = _median_prices(s, collectives, policy)
-        campaigns = _campaigns(s, [t for t in transfers if t.kind == "exit"], policy)
+        campaigns = _page_campaigns(s, [t for t in transfers if t.kind == "exit"], policy)
     items = []
     for t in transfers:
         nearest = min(settled[t.from_household], key=lambda x: abs((t.consent_signed_on - x.settled_on).days))
@@ -145,8 +145,8 @@ def _median_prices(s, collectives: list[str], policy: CompliancePolicy) -> dict[
     return {c: statistics.median(v) for c, v in prices.items()}
 
 
-def _campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[int]:
-    """Which of ``exits`` fall in a run of ``campaign_exits`` or more in one collective within ``campaign_days``.
+def _page_campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[int]:
+    """Which of ``exits`` fall in a campaign of their collective (see :func:`_campaigns`).
 
     A run that holds an exit lies within ``campaign_days`` of its consent, so only the collective's exits
     signed that close to the page's are read.
@@ -156,25 +156,26 @@ def _campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[int]:
     reach = dt.timedelta(days=policy.campaign_days)
     first = min(t.consent_signed_on for t in exits) - reach
     last = max(t.consent_signed_on for t in exits) + reach
-    nearby = s.execute(select(Transfer.id, Transfer.collective_code, Transfer.consent_signed_on).where(
+    nearby = s.scalars(select(Transfer).where(
         Transfer.collective_code.in_({t.collective_code for t in exits}), Transfer.kind == "exit",
         Transfer.status.notin_(("withdrawn", "refused")),
         Transfer.consent_signed_on >= first, Transfer.consent_signed_on <= last)).all()
-    return _runs(nearby, policy) & {t.id for t in exits}
+    return _campaigns(nearby, policy) & {t.id for t in exits}
 
 
-def _runs(exits, policy: CompliancePolicy) -> set[int]:
-    """Ids of (id, collective, consent day) rows in a run of ``campaign_exits`` within ``campaign_days``."""
+def _campaigns(transfers: list[Transfer], policy: CompliancePolicy) -> set[int]:
+    """Exits that fall in a run of ``campaign_exits`` or more in one collective within ``campaign_days``."""
     flagged: set[int] = set()
-    by_collective: dict[str, list] = defaultdict(list)
-    for row in exits:
-        by_collective[row[1]].append(row)
-    for runs in by_collective.values():
-        runs.sort(key=lambda r: (r[2], r[0]))
+    exits: dict[str, list[Transfer]] = defaultdict(list)
+    for t in transfers:
+        if t.kind == "exit" and t.status not in ("withdrawn", "refused"):
+            exits[t.collective_code].append(t)
+    for runs in exits.values():
+        runs.sort(key=lambda t: (t.consent_signed_on, t.id))
         start = 0
-        for end, row in enumerate(runs):
-            while (row[2] - runs[start][2]).days > policy.campaign_days:
+        for end, t in enumerate(runs):
+            while (t.consent_signed_on - runs[start].consent_signed_on).days > policy.campaign_days:
                 start += 1
             if end - start + 1 >= policy.campaign_exits:
-                flagged.update(r[0] for r in runs[start:end + 1])
+                flagged.update(x.id for x in runs[start:end + 1])
     return flagged
