@@ -24,9 +24,9 @@ from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
 from app.parties.models import Household, Membership, Person
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
-from app.rights.models import ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, right_code
+from app.rights.models import CODE_LENGTH, ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, right_code
 from app.rights.services import (_allocated, check_no_new_land_after_return, find_right, next_right_id,
-                                 open_contract, open_plan, recognised_members, right_view)
+                                 open_contract, open_plan, recognised_members, right_view, rights_under)
 from app.transfers.models import (OPEN_STATUSES, Freeze, ManagementRight, ManagementRightParcel, Settlement,
                                   Transfer, TransferHold, TransferParcel, TransferPayment)
 
@@ -959,8 +959,9 @@ def list_transfers(uow: UnitOfWork, *, actor: Principal, right: str | None = Non
     with uow:
         s = uow.session
         q = select(Transfer).where(Transfer.right_id >= actor.scope, Transfer.right_id < actor.scope + ":")
-        if right:
-            q = q.where((Transfer.right_id == right) | (Transfer.counter_right_id == right))
+        if right:  # a code names every contract of the household under it (``<code>-<n>``)
+            ids = [right] + ([r.id for r in rights_under(s, right)] if len(right) == CODE_LENGTH else [])
+            q = q.where(Transfer.right_id.in_(ids) | Transfer.counter_right_id.in_(ids))
         if household:
             q = q.where((Transfer.from_household == household) | (Transfer.to_household == household))
         if status:

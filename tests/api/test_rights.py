@@ -281,6 +281,8 @@ def test_a_contract_emptied_by_transfer_gives_way_to_a_new_one_when_land_comes_b
     more = _complete(clerk, _open(clerk, a, ra, [b2], to=b))
     assert more["right"] == ra + "-2"
     assert clerk.get(f"/api/v1/rights/{ra}").get_json()["status"] == "ended"
+    listed = clerk.get(f"/api/v1/transfers?right={ra}").get_json()["items"]  # the code: both contracts' transfers
+    assert [t["right"] for t in listed] == [ra, ra + "-2"]
 
 
 def test_a_household_whose_contract_emptied_by_transfer_may_sign_a_new_contract(clerk, make_household, make_parcel):
