@@ -163,11 +163,14 @@ class IdCursor(ma.fields.String):
     def __init__(self, **kwargs):
         kwargs.setdefault("load_default", None)
         kwargs.setdefault("metadata", {}).setdefault("description", "`next_cursor` of the previous page.")
-        super().__init__(validate=ma.validate.Regexp(r"^[0-9]{1,10}\Z", error="an id from next_cursor"), **kwargs)
+        # ``$`` rather than ``\Z``: OpenAPI patterns are ECMA-262; _deserialize refuses a trailing newline.
+        super().__init__(validate=ma.validate.Regexp(r"^[0-9]{1,10}$", error="an id from next_cursor"), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) > MAX_ID:
+        if not (text.isascii() and text.isdigit()):
+            raise ma.ValidationError("an id from next_cursor")
+        if len(text) <= 10 and int(text) > MAX_ID:
             raise ma.ValidationError(f"at most {MAX_ID}")
         return text
 
