@@ -93,16 +93,17 @@ def _before():
         return resp
 
 
-def _release(_exc=None) -> None:
-    """Stop joining the claim to this thread's transactions (after the response, or when the request died)."""
+def _release(_exc=None) -> _Claim | None:
+    """Stop joining the request's claim to this thread's transactions (after the response, or when the
+    request died) and hand it back."""
     token = g.pop("idempotency_token", None)
     if token is not None:
         commit_hook.reset(token)
+    return g.pop("idempotency_claim", None)
 
 
 def _after(response: Response) -> Response:
-    _release()
-    claim = g.pop("idempotency_claim", None)
+    claim = _release()
     if claim is None:
         return response
     if response.status_code >= 500 or response.status_code in _NOT_STORED:

@@ -7,6 +7,7 @@ on a free port, with the demo county off.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import shlex
@@ -140,3 +141,31 @@ def test_concurrent_writes_through_the_server_all_commit_once_each(server):
     assert status == 200 and json.loads(body)["size"] == len(codes)
     status, body = _get(port, "/api/v1/ledger/210681/verify", token=token)
     assert status == 200 and json.loads(body)["ok"], body
+
+
+def test_an_import_runs_in_its_own_process_and_the_workers_keep_answering(server, tmp_path):
+    from werkzeug.test import EnvironBuilder
+
+    from tests.packages import small_package, zip_folder
+
+    port, token = server
+    package = zip_folder(small_package(tmp_path), tmp_path / "pkg.zip")
+    request = EnvironBuilder(method="POST", data={"file": (io.BytesIO(package.read_bytes()), "pkg.zip")}).get_request()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/api/v1/imports", body=request.get_data(),
+                     headers={"Authorization": f"Bearer {token}", "Content-Type": request.content_type})
+        response = conn.getresponse()
+        job = json.loads(response.read())
+    finally:
+        conn.close()
+    assert response.status == 202, job
+    deadline = time.monotonic() + 120
+    while job["status"] not in ("ready", "committed", "failed"):
+        assert time.monotonic() < deadline, job
+        started = time.monotonic()
+        status, body = _get(port, f"/api/v1/imports/{job['id']}", token=token)
+        assert status == 200 and time.monotonic() - started < 1
+        job = json.loads(body)
+        time.sleep(0.2)
+    assert job["status"] == "committed", job["error"]
