@@ -66,10 +66,11 @@ def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None, tod
 def _disputes(s, prefix: str, today: dt.date) -> dict:
     """Open cases of the division, and those with a duty of the committee past due.
 
-    A case is county-wide, so it counts wherever its county and the prefix nest either way (as the
-    dashboard lists it). Overdue is the dashboard's own flag; only open arbitrations have periods to miss.
+    A case belongs to the common division of its parties and subjects, so it counts where the prefix
+    covers that division (as the dashboard lists it for a scope). Overdue is the dashboard's own flag;
+    only open arbitrations have periods to miss.
     """
-    county = Dispute.county_code == prefix[:6] if len(prefix) >= 6 else code_prefix(Dispute.county_code, prefix)
+    county = code_prefix(Dispute.division_code, prefix)
     is_open = Dispute.status.notin_(ENDED)
     opened = s.scalar(select(func.count()).select_from(Dispute).where(county, is_open))
     overdue = 0

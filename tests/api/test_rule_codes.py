@@ -261,5 +261,7 @@ def test_the_summary_counts_open_and_overdue_disputes(callers, land):
     summary = auditor.get("/api/v1/reports/summary?within=210681").get_json()
     assert summary["disputes"] == {"open": 2, "overdue": 1}
     village = auditor.get(f"/api/v1/reports/summary?within={COLLECTIVE}").get_json()
-    assert village["disputes"] == {"open": 2, "overdue": 1}  # a case is county-wide
+    assert village["disputes"] == {"open": 2, "overdue": 1}  # both cases are about this group's households
+    other_group = auditor.get(f"/api/v1/reports/summary?within={COLLECTIVE[:-2]}99").get_json()
+    assert other_group["disputes"] == {"open": 0, "overdue": 0}  # a case counts where its division is covered
     assert callers["other_clerk"].get("/api/v1/reports/summary").get_json()["disputes"] == {"open": 0, "overdue": 0}
