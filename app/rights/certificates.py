@@ -117,7 +117,9 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
         NotFound: no such certificate in the actor's scope.
     """
     parts = qr.strip().split("|")
-    if len(parts) != 4 or not parts[2].isdigit() or len(parts[3]) != 64:
+    # seq: ASCII digits that fit the ledger's 64-bit column ("²".isdigit() is true, and int() refuses it)
+    if len(parts) != 4 or not (parts[2].isascii() and parts[2].isdigit() and len(parts[2]) <= 18) \
+            or len(parts[3]) != 64:
         raise DomainError("这不是本系统证书上的二维码", "not a sanquan certificate QR code", status=422,
                           errors={"qr": ["expected <number>|<county>|<seq>|<leaf hash>"]})
     number, county, seq, leaf = parts[0], parts[1], int(parts[2]), parts[3].lower()

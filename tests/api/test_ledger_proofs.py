@@ -202,6 +202,9 @@ def test_a_certificate_qr_code_is_checked_in_one_call(callers, make_household, m
     assert clerk.get(f"/api/v1/certificates/check?qr={quote(cert['qr_payload'])}").get_json()["in_force"] is False
     bad = clerk.get("/api/v1/certificates/check?qr=hello")
     assert bad.status_code == 422 and "qr" in bad.get_json()["errors"]
+    for seq_text in ("²", "١٢", "9" * 19, str(2**63)):  # digits int() refuses, and beyond the 64-bit seq
+        odd = clerk.get(f"/api/v1/certificates/check?qr={quote('|'.join([number, county, seq_text, leaf]))}")
+        assert odd.status_code == 422 and "qr" in odd.get_json()["errors"], seq_text
 
 
 def test_household_history_lists_every_entry_about_it_and_its_rights(callers, make_household, make_parcel):
