@@ -6,8 +6,9 @@ JOB``) in a session of its own. It reads the job from the database, writes
 its progress to the job's folder and its state to the row, and exits. A
 request worker killed on a timeout or restarted takes no import with it, and
 no import holds a worker's thread. Jobs of one instance run one at a time
-(:func:`app.imports.services.run_job` takes a lock file), so memory stays
-bounded; a job waiting its turn keeps its heartbeat fresh.
+(a lock file), so memory stays bounded: a runner waits for its turn before it
+imports anything heavy (about 30 MB, not the 200 MB of the GIS stack)
+and keeps its job's heartbeat fresh meanwhile.
 
 The runner's pid is kept in the job's folder (``runner.pid``) until it exits:
 a job whose runner died reads as failed at once (see
@@ -16,17 +17,27 @@ because the commit is one transaction.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
+from pathlib import Path
 
 from app.config import Settings
 
 log = logging.getLogger(__name__)
+
+#: in the imports folder: held by the job that runs, waited on by the others.
+LOCK_NAME = ".runner.lock"
+#: how often a waiting runner refreshes its job's heartbeat (services.STALE_AFTER_S is 120).
+HEARTBEAT_S = 10
 
 _lock = threading.Lock()
 #: the runners this process started and has not yet seen exit.
@@ -83,23 +94,56 @@ def wait(timeout: float) -> None:
             process.wait()
 
 
+@contextmanager
+def one_at_a_time(storage: Path, folder: Path | None = None) -> Iterator[None]:
+    """Hold the instance's import lock: one job's reading, checking or commit at a time, across processes.
+
+    While it waits, the heartbeat in ``folder``'s ``progress.json`` is refreshed, so a job waiting its
+    turn never looks abandoned.
+    """
+    storage.mkdir(parents=True, exist_ok=True)
+    with open(storage / LOCK_NAME, "a") as lock:  # closing it, or the process dying, releases the lock
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                time.sleep(0.5)
+                waited += 0.5
+                if folder is not None and waited % HEARTBEAT_S == 0:
+                    _beat(folder)
+        yield
+
+
+def _beat(folder: Path) -> None:
+    try:
+        progress = json.loads((folder / "progress.json").read_text())
+    except (OSError, ValueError):
+        return
+    tmp = folder / f".progress.{os.getpid()}.json"
+    tmp.write_text(json.dumps({**progress, "heartbeat": time.time()}))
+    os.replace(tmp, folder / "progress.json")
+
+
 def main(argv: list[str]) -> int:
     """Run job ``argv[0]`` with the settings in the environment (``SANQUAN_*``)."""
-    from app.db import UnitOfWork, make_engine, make_session_factory
-    from app.imports import services
-    from app.ledger.services import SIGNER, LedgerSigner
-
     job_id = int(argv[0])
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s [import %(process)d] %(message)s")
-    engine = make_engine(settings.sqlalchemy_url)
-    signer = LedgerSigner.load(settings.ledger_key_path, name=settings.ledger_name, every=settings.checkpoint_every,
-                               minutes=settings.checkpoint_minutes)
-    factory = make_session_factory(engine, info={SIGNER: signer})
-    try:
-        services.run_job(lambda: UnitOfWork(factory), services.import_policy(settings), job_id)
-    finally:
-        engine.dispose()
+    with one_at_a_time(settings.imports_path, settings.imports_path / str(job_id)):
+        from app.db import UnitOfWork, make_engine, make_session_factory
+        from app.imports import services
+        from app.ledger.services import SIGNER, LedgerSigner
+
+        engine = make_engine(settings.sqlalchemy_url)
+        signer = LedgerSigner.load(settings.ledger_key_path, name=settings.ledger_name,
+                                   every=settings.checkpoint_every, minutes=settings.checkpoint_minutes)
+        factory = make_session_factory(engine, info={SIGNER: signer})
+        try:
+            services.run_job(lambda: UnitOfWork(factory), services.import_policy(settings), job_id, turn_held=True)
+        finally:
+            engine.dispose()
     return 0
 
 

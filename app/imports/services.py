@@ -12,7 +12,6 @@ heartbeat goes stale. Jobs run in a process of their own (:mod:`app.imports.runn
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -20,8 +19,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable
@@ -34,6 +32,7 @@ from app.db import UnitOfWork, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.imports.convert import convert
 from app.imports.models import RUNNING, ImportJob
+from app.imports.runner import one_at_a_time
 from app.imports.writer import write_collectives
 from app.ledger import services as ledger
 from app.parties.services import REGISTRY_WRITERS, require_role
@@ -236,17 +235,20 @@ def _check_committable(job: ImportJob, accept_warnings: bool) -> None:
 
 # --- the background part -----------------------------------------------------------------
 
-def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id: int) -> None:
+def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id: int, *,
+            turn_held: bool = False) -> None:
     """Check a queued job and, unless it is a dry run or needs the clerk, commit it; or commit a requested one.
 
     Runs in a runner process (see :mod:`app.imports.runner`) or in the CLI, one
     job at a time per instance: a job waits here, its heartbeat kept fresh,
-    while another one runs. Every failure ends as status ``failed`` with the
-    reason; nothing is written unless the whole county's transaction commits.
+    while another one runs (unless ``turn_held``: the caller waited for it,
+    :func:`app.imports.runner.one_at_a_time`). Every failure ends as status
+    ``failed`` with the reason; nothing is written unless the whole county's
+    transaction commits.
     """
     folder = policy.storage / str(job_id)
     record_runner(folder, os.getpid())
-    with _Heartbeat(folder), _one_at_a_time(policy.storage):
+    with _Heartbeat(folder), (nullcontext() if turn_held else one_at_a_time(policy.storage)):
         with uow_factory() as uow:
             job = uow.session.get(ImportJob, job_id)
             status, options = job.status, dict(job.options)
@@ -267,15 +269,6 @@ def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id:
             _record_failure(uow_factory, job_id, None, "导入失败（内部错误），未写入任何数据",
                             "the import failed (internal error); nothing was written", {})
     _forget_runner(folder, os.getpid())
-
-
-@contextmanager
-def _one_at_a_time(storage: Path) -> Iterator[None]:
-    """Hold the instance's import lock: one job's reading, checking or commit at a time, across processes."""
-    storage.mkdir(parents=True, exist_ok=True)
-    with open(storage / ".runner.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or by the kernel when the process dies
-        yield
 
 
 class _Heartbeat:

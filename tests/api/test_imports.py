@@ -306,6 +306,22 @@ def test_a_commit_requested_long_after_the_check_is_not_taken_for_abandoned(cler
     assert wait(clerk, job["id"])["status"] == "committed"
 
 
+def test_a_job_waits_its_turn_in_a_light_process(clerk, app, tmp_path):
+    """Jobs of one instance run one at a time; a runner waits before loading the GIS stack."""
+    from app.imports import runner
+
+    folder = app.extensions["sanquan"].settings.imports_path
+    with runner.one_at_a_time(folder):  # as if another job were running
+        job = upload(clerk, _small_zip(tmp_path)).get_json()
+        time.sleep(2)
+        assert clerk.get(f"/api/v1/imports/{job['id']}").get_json()["status"] == "queued"
+        status = Path(f"/proc/{(folder / str(job['id']) / 'runner.pid').read_text()}/status")
+        if status.exists():
+            rss_kb = int(next(line for line in status.read_text().splitlines() if line.startswith("VmRSS")).split()[1])
+            assert rss_kb < 60_000, rss_kb
+    assert wait(clerk, job["id"])["status"] == "committed"
+
+
 def _committed_sample(clerk, tmp_path) -> dict:
     checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
     fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
