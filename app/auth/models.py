@@ -36,7 +36,8 @@ class IdempotencyRecord(Base):
     user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_sha256: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)  #: None while running
+    #: None from the claim, committed with the request's write, until its response is stored (app.idempotency).
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[bytes | None] = mapped_column(nullable=True)
     content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
     location: Mapped[str | None] = mapped_column(String(500), nullable=True)
