@@ -26,7 +26,7 @@ install-dev: $(VENV)/.installed-dev
 ## make run: create .venv, install, migrate, load the demo county if empty, serve on 127.0.0.1:$(PORT)
 run: install
 	$(BIN)/sanquan prepare
-	exec $(BIN)/gunicorn --config gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind 127.0.0.1:$(PORT) wsgi:app
+	exec $(BIN)/gunicorn --config gunicorn_conf.py --workers $(WORKERS) --threads $(THREADS) --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## make test: install the dev extra and run the whole suite (PostGIS half needs SANQUAN_TEST_DATABASE_URL)
 test: install-dev

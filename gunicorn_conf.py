@@ -1,4 +1,7 @@
-"""gunicorn settings for ``make run`` (``gunicorn --config gunicorn.conf.py``); docs/operations.md explains them.
+"""gunicorn settings for ``make run`` (``gunicorn --config gunicorn_conf.py``); docs/operations.md explains them.
+
+Not named gunicorn.conf.py, which gunicorn reads from the working directory unasked: the benchmarks start
+their own gunicorn with the settings they name.
 
 Threaded workers (gthread): the worker's main loop accepts connections and
 waits on idle ones itself, so a client that connects and sends nothing holds
