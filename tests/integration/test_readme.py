@@ -19,14 +19,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.test_server import BIN, ROOT, _free_port, _get, _make_run_commands
+from tests.integration.test_server import BIN, ROOT, _free_port, _get, _make_run_commands, serving
 
 pytestmark = [
     pytest.mark.slow,
@@ -86,20 +84,7 @@ def walked(tmp_path_factory):
     blocks = walkthrough_blocks((ROOT / "README.md").read_text(encoding="utf-8"))
     script = base / "walkthrough.sh"
     script.write_text(PRELUDE + "\n".join(runnable(b) for b in blocks) + EPILOGUE, encoding="utf-8")
-    log = open(base / "server.log", "wb")  # noqa: SIM115  closed below
-    process = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(port, "/api/v1/health", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, (base / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not come up within 60 s"
-            time.sleep(0.2)
+    with serving(serve, env, base / "server.log", port):
         run = subprocess.run(["bash", str(script)], cwd=checkout, env=env, capture_output=True, text=True,
                              timeout=300)
         statuses = [line.split(" ", 2) for line in (base / "status.log").read_text().splitlines()]
@@ -108,14 +93,6 @@ def walked(tmp_path_factory):
         variables = dict(line.split("=", 1) for line in (base / "vars").read_text().splitlines())
         yield {"out": run.stdout, "statuses": statuses, "vars": variables, "checkout": checkout, "blocks": blocks,
                "port": port, "token": (instance / "admin-token").read_text().strip()}
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
 
 
 def _json(walked, path):

@@ -6,6 +6,7 @@ on a free port, with the demo county off.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import io
 import json
@@ -60,16 +61,10 @@ def _get(port: int, path: str, timeout: float = 5.0, token: str | None = None, b
         conn.close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`make run` on SQLite in a temporary instance; yields (port, admin token)."""
-    instance = tmp_path_factory.mktemp("served") / "instance"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANQUAN_")}
-    env.update(SANQUAN_INSTANCE=str(instance), SANQUAN_DEMO="0", SANQUAN_PORT=str(port))
-    prepare, serve = _make_run_commands(env)
-    subprocess.run(prepare, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
-    log = open(instance / "server.log", "wb")  # noqa: SIM115  closed below
+@contextlib.contextmanager
+def serving(serve: list[str], env: dict, log_path: Path, port: int):
+    """Run the server command until the block ends; it answers health before the block starts."""
+    log = open(log_path, "wb")  # noqa: SIM115  closed below
     process = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     try:
@@ -80,10 +75,10 @@ def server(tmp_path_factory):
                     break
             except OSError:
                 pass
-            assert process.poll() is None, (instance / "server.log").read_text()
+            assert process.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "the server did not come up within 60 s"
             time.sleep(0.2)
-        yield port, (instance / "admin-token").read_text().strip()
+        yield process
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -92,6 +87,19 @@ def server(tmp_path_factory):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`make run` on SQLite in a temporary instance; yields (port, admin token)."""
+    instance = tmp_path_factory.mktemp("served") / "instance"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANQUAN_")}
+    env.update(SANQUAN_INSTANCE=str(instance), SANQUAN_DEMO="0", SANQUAN_PORT=str(port))
+    prepare, serve = _make_run_commands(env)
+    subprocess.run(prepare, cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+    with serving(serve, env, instance / "server.log", port):
+        yield port, (instance / "admin-token").read_text().strip()
 
 
 def test_slow_and_idle_clients_do_not_delay_other_requests(server):
