@@ -74,6 +74,9 @@ def _before():
     if not key or len(key) > 255:
         raise DomainError("Idempotency-Key 须为 1–255 个字符", "Idempotency-Key must be 1–255 characters",
                           status=422, errors={"Idempotency-Key": ["invalid length"]})
+    if not (key.isascii() and key.isprintable()):  # stored as text: PostgreSQL refuses NUL, and a key is a token
+        raise DomainError("Idempotency-Key 只能由可打印的 ASCII 字符组成", "Idempotency-Key must be printable ASCII",
+                          status=422, errors={"Idempotency-Key": ["control or non-ASCII characters"]})
     digest = _request_digest()
     user_id = g.principal.id
     with unit_of_work(write=False) as uow:

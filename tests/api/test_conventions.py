@@ -162,6 +162,13 @@ def test_idempotency_key_reused_with_other_body_is_422(clerk, make_parcel):
     assert len(clerk.get("/api/v1/parcels").get_json()["features"]) == 2
 
 
+@pytest.mark.parametrize("key", ["a\x00b", "tab\there", "del\x7f", "键"])
+def test_an_idempotency_key_of_control_or_non_ascii_characters_is_422_and_nothing_is_written(clerk, key):
+    r = clerk.post("/api/v1/collectives", json={"code": COLLECTIVE, "name": "一组"}, headers={"Idempotency-Key": key})
+    assert r.status_code == 422 and "Idempotency-Key" in r.get_json()["errors"]
+    assert clerk.get(f"/api/v1/collectives/{COLLECTIVE}").status_code == 404
+
+
 def test_idempotency_keys_are_per_user(callers):
     body = {"code": COLLECTIVE, "name": "一组"}
     headers = {"Idempotency-Key": "shared"}
