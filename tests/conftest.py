@@ -46,18 +46,22 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def pg_schema_url():
-    if not PG_URL:
-        pytest.skip(SKIP_PG)
-    schema = f"test_{_worker()}"
+def fresh_pg_schema(schema: str) -> str:
+    """Drop and create ``schema`` in the test database; the URL whose search path starts with it."""
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     admin.dispose()
     sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema},public"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema},public"
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url():
+    if not PG_URL:
+        pytest.skip(SKIP_PG)
+    url = fresh_pg_schema(f"test_{_worker()}")
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()

@@ -178,17 +178,13 @@ def unmigrated(request, tmp_path):
             pass
         yield "", instance
         return
-    from tests.conftest import PG_URL, SKIP_PG
+    from tests.conftest import PG_URL, SKIP_PG, fresh_pg_schema
     if not PG_URL:
         pytest.skip(SKIP_PG)
     from app.db import make_engine
     schema = f"cli_empty_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    yield fresh_pg_schema(schema), instance
     admin = make_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema},public", instance
     with admin.begin() as conn:
         conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     admin.dispose()
