@@ -318,6 +318,76 @@ def zone_epsg(lon: Any) -> Any:
 ZONE_OVERLAP_DEG = 0.5
 
 
+def zone_band(west_lon: float, east_lon: float | None = None,
+              overlap_deg: float = ZONE_OVERLAP_DEG) -> tuple[float, float]:
+    """The longitudes covered by the 3-degree zones from ``west_lon``'s to ``east_lon``'s.
+
+    The band runs from the western edge of the first zone to the eastern edge of the last
+    (central meridian ± 1.5°), widened by ``overlap_deg`` on each side.
+    """
+    first = zone_epsg(float(west_lon))
+    last = zone_epsg(float(west_lon if east_lon is None else east_lon))
+    meridian = 75.0 + 3.0 * (np.array([first, last]) - GK_PLAIN_EPSG.start)
+    return float(meridian[0] - 1.5 - overlap_deg), float(meridian[1] + 1.5 + overlap_deg)
+
+
+def outside_band(geoms_4490: Any, band: tuple[float, float]) -> np.ndarray:
+    """Which geometries reach west or east of ``band`` (a boolean mask; missing ones are inside)."""
+    bounds = _bounds(np.asarray(geoms_4490, dtype=object).reshape(-1))
+    with np.errstate(invalid="ignore"):
+        return (bounds[:, 0] < band[0]) | (bounds[:, 2] > band[1])
+
+
+def check_county_zone(geoms_4490: Any, county_west: float, county_east: float,
+                      overlap_deg: float = ZONE_OVERLAP_DEG) -> None:
+    """Refuse geometries that lie outside the 3-degree zones of their county.
+
+    A county's zones are those its registered parcels lie in (``county_west`` to ``county_east``,
+    the longitudes its parcels reach). A parcel of that county lies in one of them, or within
+    ``overlap_deg`` of their edge (a county astride a zone boundary whose far side has no parcel
+    yet); one elsewhere is a wrong CRS or a typing slip, not land of that county.
+
+    Raises:
+        GeometryInputError: PARCEL_IMPLAUSIBLE, reason ``"outside_county_zone"``, for the first
+            geometry outside; details hold its index, bounds and the county's band.
+    """
+    band = zone_band(county_west, county_east, overlap_deg)
+    outside = outside_band(geoms_4490, band)
+    if not outside.any():
+        return
+    index = int(np.flatnonzero(outside)[0])
+    bounds = _bounds(np.asarray(geoms_4490, dtype=object).reshape(-1)[index:index + 1])[0]
+    raise GeometryInputError(
+        "PARCEL_IMPLAUSIBLE",
+        "outside_county_zone",
+        f"The parcel lies outside its county's CGCS2000 3-degree zone (longitude {band[0]:g}–{band[1]:g}°E, "
+        f"where the county's registered parcels lie): usually a wrong CRS or a mistyped coordinate.",
+        f"地块不在其所在县的 CGCS2000 3 度带内（本县已登记地块所在经度 {band[0]:g}–{band[1]:g}°E）："
+        "通常是坐标系不对或坐标录入有误。",
+        details={"index": index, "bounds": _json_bounds(bounds), "band": list(band)},
+    )
+
+
+def spans_zones(geoms_4490: Any, overlap_deg: float = ZONE_OVERLAP_DEG) -> np.ndarray:
+    """Which geometries leave the 3-degree zone band of their centroid (a boolean mask, as
+    :func:`check_zone_band` judges them; missing and empty ones do not)."""
+    return _own_band(np.asarray(geoms_4490, dtype=object).reshape(-1), overlap_deg)[0]
+
+
+def _own_band(geoms: np.ndarray, overlap_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    bounds = _bounds(geoms)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    centroid_x = np.full(len(geoms), np.nan)
+    centroid_x[present] = shapely.get_x(shapely.centroid(geoms[present]))
+    with np.errstate(invalid="ignore"):
+        # a missing geometry's zone is meaningless, and its NaN bounds are never outside
+        zones = np.asarray(zone_epsg(centroid_x), dtype=np.int64).reshape(-1)
+        meridians = 75.0 + 3.0 * (zones - GK_PLAIN_EPSG.start)
+        west, east = meridians - 1.5 - overlap_deg, meridians + 1.5 + overlap_deg
+        outside = (bounds[:, 0] < west) | (bounds[:, 2] > east)
+    return outside, zones, west, east
+
+
 def check_zone_band(geoms_4490: Any, overlap_deg: float = ZONE_OVERLAP_DEG) -> None:
     """Refuse geometries that do not lie in one 3-degree Gauss-Kruger zone band.
 
@@ -330,18 +400,15 @@ def check_zone_band(geoms_4490: Any, overlap_deg: float = ZONE_OVERLAP_DEG) -> N
         overlap_deg: the overlap allowed beyond each edge of the band, in degrees of longitude.
 
     Raises:
-        GeometryInputError: OUTSIDE_SUPPORTED_AREA, reason ``"spans_zones"``, for the first geometry
+        GeometryInputError: PARCEL_IMPLAUSIBLE, reason ``"spans_zones"``, for the first geometry
             that leaves its zone's band; details hold its index, bounds, zone and the band.
     """
     geoms = np.asarray(geoms_4490, dtype=object).reshape(-1)
-    bounds = _bounds(geoms)
-    zones = np.asarray(zone_epsg(shapely.get_x(shapely.centroid(geoms))), dtype=np.int64).reshape(-1)
-    meridians = 75.0 + 3.0 * (zones - GK_PLAIN_EPSG.start)
-    west, east = meridians - 1.5 - overlap_deg, meridians + 1.5 + overlap_deg
-    inside = (bounds[:, 0] >= west) & (bounds[:, 2] <= east)
-    if inside.all():
+    outside, zones, west, east = _own_band(geoms, overlap_deg)
+    if not outside.any():
         return
-    index = int(np.flatnonzero(~inside)[0])
+    bounds = _bounds(geoms)
+    index = int(np.flatnonzero(outside)[0])
     band = [float(west[index]), float(east[index])]
     raise GeometryInputError(
         "PARCEL_IMPLAUSIBLE",

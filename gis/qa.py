@@ -13,6 +13,8 @@ key                        severity     what
 =========================  ===========  ==================================================
 invalid                    blocking     missing, empty, non-polygonal or invalid geometry
                                         (the GEOS reason and its location)
+implausible                blocking     no parcel: larger than ``max_area_m2``, across its
+                                        3-degree zone, or outside the county's zones
 duplicate_codes            blocking     one DKBM on several features
 malformed_codes            blocking     codes that break NY/T 2539 (RULES.md §5)
 overlaps                   blocking /   two parcels whose interiors intersect; a warning
@@ -90,7 +92,7 @@ from shapely.errors import GEOSException
 
 from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 from gis.area import measure_m2, to_zone
-from gis.crs import to_storage, zone_epsg
+from gis.crs import GK_PLAIN_EPSG, outside_band, spans_zones, to_storage, zone_band, zone_epsg
 from gis.package import Package
 
 BLOCKING = "blocking"
@@ -99,6 +101,7 @@ WARNING = "warning"
 #: Every check key, in report order, with its severity (overlaps: blocking above the tolerance).
 CHECKS: dict[str, str] = {
     "invalid": BLOCKING,
+    "implausible": BLOCKING,
     "duplicate_codes": BLOCKING,
     "malformed_codes": BLOCKING,
     "overlaps": BLOCKING,
@@ -151,8 +154,9 @@ class Problem:
             household, …; empty for a parcel without a code.
         message_zh: a sentence for the clerk naming the codes and the size.
         message_en: the same in English.
-        size: m² for overlaps, gaps, slivers and duplicate geometries, the
-            relative difference for an area mismatch, else None.
+        size: m² for overlaps, gaps, slivers, duplicate geometries and
+            implausible parcels (their area), the relative difference for an
+            area mismatch, else None.
         geometry: a shapely geometry in EPSG:4490 locating the problem (the
             overlap itself, the gap, the parcel), None for table problems.
         details: JSON-serialisable facts (rows, measured and declared areas,
@@ -282,6 +286,8 @@ def check_package(
     overlap_tolerance_m2: float = 0.5,
     area_tolerance: float = 0.10,
     gap_width_m: float = 0.2,
+    max_area_m2: float = 10_000_000.0,
+    county_longitudes: tuple[float, float] | None = None,
     threads: int = 2,
     progress: Progress | None = None,
 ) -> Report:
@@ -296,6 +302,10 @@ def check_package(
             area above which a parcel is reported (0.10 = 10 %).
         gap_width_m: empty space between two parcels narrower than this (m)
             is a gap (see the module docstring).
+        max_area_m2: a parcel measuring more than this is implausible (blocking).
+        county_longitudes: how far west and east the county's registered parcels reach, if it has
+            any; with the zones most of the package's parcels lie in, they make the county's zones,
+            and a parcel outside them is implausible (blocking).
         threads: threads for the GEOS work (GEOS releases the GIL); 1 runs
             everything in the calling thread.
         progress: called as ``progress(done, total)`` from the calling
@@ -314,6 +324,7 @@ def check_package(
     tables = _Tables(package.tables)
     geometry_steps: list[tuple[str, Callable[[_Layer], list[Problem]]]] = [
         ("invalid", lambda layer: layer.invalid_problems),
+        ("implausible", lambda layer: _implausible(layer, max_area_m2, county_longitudes)),
         ("duplicate_codes", _duplicate_codes),
         ("overlaps", lambda layer: _overlaps(layer, overlap_tolerance_m2)),
         ("gaps", lambda layer: _gaps(layer, gap_width_m)),
@@ -484,10 +495,10 @@ class _Layer:
         self.areas = np.full(self.n, np.nan)
         self.perimeters = np.full(self.n, np.nan)
         if not len(use):
-            self.epsg, self.plane = 4550, np.empty(0, dtype=object)
+            self.epsg, self.plane, self.zones = 4550, np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
             return
         work = self.work[use]
-        zones = zone_epsg(shapely.get_x(shapely.centroid(work)))
+        self.zones = zones = zone_epsg(shapely.get_x(shapely.centroid(work)))
         values, counts = np.unique(zones, return_counts=True)
         self.epsg = epsg = int(values[np.argmax(counts)])
         self.plane = np.concatenate(self.pool.map(lambda s: to_zone(work[s], epsg), len(work)))
@@ -1017,6 +1028,66 @@ def _missing_as_empty(geoms: np.ndarray) -> np.ndarray:
 
 
 # --- slivers and areas ---------------------------------------------------------------------------
+
+
+def county_band(zones: np.ndarray, county_longitudes: tuple[float, float] | None) -> tuple[float, float] | None:
+    """The longitudes where a package's county lies, with the band's overlap (:func:`gis.crs.zone_band`).
+
+    The county's zones are those its registered parcels lie in or, before its first parcel, the zone
+    most of the package's parcels lie in; a zone next to them where some of the package's parcels
+    lie joins them (a county astride a zone boundary), as no county is wider than two zones. None
+    for an empty package of a county without parcels.
+    """
+    values, counts = np.unique(zones, return_counts=True)
+    if county_longitudes is not None:
+        anchor = zone_epsg(np.asarray(county_longitudes, dtype=np.float64))
+    elif len(values):
+        anchor = values[counts == counts.max()]
+    else:
+        return None
+    lo, hi = int(anchor.min()), int(anchor.max())
+    lo -= int((values == lo - 1).any())
+    hi += int((values == hi + 1).any())
+    meridians = 75.0 + 3.0 * (np.array([lo, hi]) - GK_PLAIN_EPSG.start)
+    return zone_band(float(meridians[0]), float(meridians[1]))
+
+
+def _implausible(layer: _Layer, max_area_m2: float, county_longitudes: tuple[float, float] | None) -> list[Problem]:
+    """Parcels no survey measures: too large, across their zone, or far from their county."""
+    problems = []
+    use, work = layer.use, layer.work[layer.use]
+    band = county_band(layer.zones, county_longitudes)
+    too_large = layer.areas[use] > max_area_m2
+    across = spans_zones(work)
+    away = outside_band(work, band) if band else np.zeros(len(use), dtype=bool)
+    for k in np.flatnonzero(too_large | across | away):
+        i = int(use[k])
+        code, row = layer.codes[i], int(layer.rows[i])
+        who_zh, who_en = _sp(_parcel_zh(code, row)), _parcel_en(code, row)
+        minx, _, maxx, _ = (float(v) for v in shapely.bounds(work[k]))
+        if too_large[k]:
+            a = float(layer.areas[i])
+            reason, zh, en = "area_too_large", (
+                f"{who_zh}面积 {a / 1e6:,.2f} 平方千米，超过一宗地块的上限 {max_area_m2 / 1e6:,.2f} 平方千米，"
+                "通常是单位或坐标系有误。"), (
+                f"{who_en} measures {a / 1e6:,.2f} km², more than a parcel's limit of {max_area_m2 / 1e6:,.2f} km²: "
+                "usually a unit or CRS mistake.")
+        elif across[k]:
+            reason, zh, en = "spans_zones", (
+                f"{who_zh}跨越 CGCS2000 3 度带（经度 {minx:.4f}–{maxx:.4f}°E），无法在一个带内量算。"), (
+                f"{who_en} reaches across its CGCS2000 3-degree zone (longitude {minx:.4f}–{maxx:.4f}°E) "
+                "and cannot be measured in one zone.")
+        else:
+            reason, zh, en = "outside_county_zone", (
+                f"{who_zh}位于经度 {minx:.4f}–{maxx:.4f}°E，不在本县地块所在的 3 度带内"
+                f"（{band[0]:g}–{band[1]:g}°E）：通常是坐标有误。"), (
+                f"{who_en} lies at longitude {minx:.4f}–{maxx:.4f}°E, outside the 3-degree zones of its county's "
+                f"parcels ({band[0]:g}–{band[1]:g}°E): usually a wrong coordinate.")
+        area = round(float(layer.areas[i]), 2)
+        problems.append(Problem("implausible", BLOCKING, _codes(code), zh, en, area, work[k],
+                                {"row": row, "reason": reason, "area_m2": area,
+                                 "longitudes": [minx, maxx], **({"band": list(band)} if band else {})}))
+    return problems
 
 
 def _slivers(layer: _Layer) -> list[Problem]:

@@ -35,6 +35,7 @@ from app.imports.models import RUNNING, ImportJob
 from app.imports.runner import one_at_a_time
 from app.imports.writer import write_collectives
 from app.ledger import services as ledger
+from app.parcels.queries import ParcelRepository
 from app.parties.services import REGISTRY_WRITERS, require_role
 from app.rights.services import RightsPolicy
 from gis.errors import GeometryInputError
@@ -61,6 +62,7 @@ class ImportPolicy:
     max_unpacked_bytes: int
     overlap_tolerance_m2: float = 0.5
     area_tolerance: float = 0.10
+    max_parcel_area_m2: float = 10_000_000.0
     rights: RightsPolicy = RightsPolicy()
 
 
@@ -69,6 +71,7 @@ def import_policy(s: Settings) -> ImportPolicy:
     return ImportPolicy(
         storage=s.imports_path, max_bytes=s.max_import_bytes, max_unpacked_bytes=s.max_unpacked_bytes,
         overlap_tolerance_m2=s.overlap_tolerance_m2, area_tolerance=s.area_tolerance,
+        max_parcel_area_m2=s.max_parcel_area_m2,
         rights=RightsPolicy(max_start_ahead_days=s.right_start_horizon_days, homestead_max_m2=s.homestead_max_m2))
 
 
@@ -312,8 +315,12 @@ def _check(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, options
     seconds["read"] = _lap(started)
     _set_status(uow_factory, job_id, "checking")
     _write_progress(folder, "checking", 0, len(package.parcels))
+    county = _county(package)
+    with uow_factory().another(write=False) as uow:
+        county_longitudes = ParcelRepository(uow.session).county_longitudes(county) if county else None
     report = check_package(package, overlap_tolerance_m2=policy.overlap_tolerance_m2,
-                           area_tolerance=policy.area_tolerance,
+                           area_tolerance=policy.area_tolerance, max_area_m2=policy.max_parcel_area_m2,
+                           county_longitudes=county_longitudes,
                            progress=lambda done, total: _write_progress(folder, "checking", done, total))
     seconds["qa"] = round(_lap(started) - seconds["read"], 2)
     actor = Principal(**options["uploader"])
@@ -328,7 +335,7 @@ def _check(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, options
         job.qa = report.qa
         job.blocking = report.blocking
         job.warnings = len(report.problems) - report.blocking
-        job.county_code = _county(package)
+        job.county_code = county
         job.warnings_accepted = bool(options.get("accept_warnings"))
         job.checked_at = utcnow()
         # Straight on to the commit when nothing needs the clerk; the move is one write, so no reader

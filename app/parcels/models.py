@@ -60,4 +60,9 @@ class ParcelVersion(Base):
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         Index("ix_parcel_versions_collective_current", "collective_code", "parcel_code",
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        # the westmost and eastmost current parcel of a county (ParcelRepository.county_longitudes)
+        Index("ix_parcel_versions_county_minx", "county_code", "minx",
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        Index("ix_parcel_versions_county_maxx", "county_code", "maxx",
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
     )

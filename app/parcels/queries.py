@@ -115,6 +115,14 @@ class ParcelRepository:
     def current(self, code: str) -> ParcelVersion | None:
         return self.session.scalar(select(ParcelVersion).where(ParcelVersion.parcel_code == code, _current))
 
+    def county_longitudes(self, county: str) -> tuple[float, float] | None:
+        """How far west and east the county's current parcels reach; None before its first parcel."""
+        in_county = (ParcelVersion.county_code == county, _current)
+        west = select(func.min(ParcelVersion.minx)).where(*in_county).scalar_subquery()
+        east = select(func.max(ParcelVersion.maxx)).where(*in_county).scalar_subquery()
+        row = self.session.execute(select(west, east)).one()
+        return None if row[0] is None else (float(row[0]), float(row[1]))
+
     def max_code(self, collective: str) -> str | None:
         return self.session.scalar(select(func.max(Parcel.code)).where(Parcel.collective_code == collective))
 

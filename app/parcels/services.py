@@ -71,6 +71,21 @@ def intake_geometry(geometry, crs: str | None, limits: GeometryLimits) -> shapel
     return stored[0]
 
 
+def check_in_county(repo: ParcelRepository, county: str, geom) -> None:
+    """Refuse a parcel outside the 3-degree zones where its county's parcels lie.
+
+    Raises:
+        RuleViolation: PARCEL_IMPLAUSIBLE (reason ``outside_county_zone``).
+    """
+    extent = repo.county_longitudes(county)
+    if extent is None:
+        return
+    try:
+        gis_crs.check_county_zone(np.array([geom], dtype=object), *extent)
+    except GeometryInputError as e:
+        raise geometry_violation(e) from None
+
+
 def measured_area_m2(geom, policy: ParcelPolicy) -> float:
     """The parcel's area in its 3-degree zone, refused when no parcel is that large.
 
@@ -227,8 +242,8 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         The parcel as a GeoJSON Feature (EPSG:4490) with ``area_m2``, ``area_mu``,
         ``neighbours`` and, for overlaps within the tolerance, ``warnings``.
     Raises:
-        RuleViolation: the geometry rules, PARCEL_CODE_INVALID, PARCEL_CODE_TAKEN, PARCEL_OVERLAP,
-            PARCEL_LAND_USE_MISMATCH.
+        RuleViolation: the geometry rules, PARCEL_IMPLAUSIBLE (too large, across zones, outside the county's
+            zones), PARCEL_CODE_INVALID, PARCEL_CODE_TAKEN, PARCEL_OVERLAP, PARCEL_LAND_USE_MISMATCH.
         NotFound: the collective is unknown or outside the actor's scope.
     """
     require_role(actor, REGISTRY_WRITERS)
@@ -242,6 +257,7 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         # both pass the overlap check (on SQLite BEGIN IMMEDIATE already does).
         ledger.lock_log(s, coll.county_code)
         repo = ParcelRepository(s)
+        check_in_county(repo, coll.county_code, geom)
         code = _parcel_code(s, repo, coll.code, code)
         found = check_overlaps(repo, geom, policy.overlap_tolerance_m2)
         s.add(Parcel(code=code, collective_code=coll.code, county_code=coll.county_code))
@@ -279,7 +295,7 @@ def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code:
     Raises:
         NotFound: the parcel is unknown, has no current version, or is outside the actor's scope.
         RuleViolation: GEOMETRY_INVALID, GEOMETRY_TOO_COMPLEX, CRS_UNSUPPORTED, OUTSIDE_SUPPORTED_AREA,
-            PARCEL_OVERLAP (with another parcel; the parcel's own boundary does not count).
+            PARCEL_IMPLAUSIBLE, PARCEL_OVERLAP (with another parcel; the parcel's own boundary does not count).
         DomainError: 422 when the boundary is the current one (nothing would change).
     """
     parcel = s.get(Parcel, code) if actor.sees(code) else None
@@ -294,6 +310,7 @@ def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code:
     if shapely.equals(geom, current.geom):
         raise DomainError("新界址与地块现有界址相同，无需更正", "the new boundary is the parcel's current one: "
                           "nothing changes", status=422, details={"code": code})
+    check_in_county(repo, parcel.county_code, geom)
     check_overlaps(repo, geom, policy.overlap_tolerance_m2, exclude=code)
     area_m2 = measured_area_m2(geom, policy)
     version = new_version(code=code, version=current.version + 1, collective=current.collective_code,

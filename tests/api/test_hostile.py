@@ -571,6 +571,9 @@ PLAUSIBILITY_CASES = [
                  check=reason_is("spans_zones")),
     bad_geometry("sliver_across_three_zones", box(119.0, 39.9, 125.0, 39.90001), rule="PARCEL_IMPLAUSIBLE",
                  check=reason_is("spans_zones")),
+    # a field's shape, 1,800 km from the county's parcels (Chengdu): a wrong coordinate, not its land
+    bad_geometry("parcel_outside_the_county_zone", box(104.06, 30.65, 104.062, 30.6515), rule="PARCEL_IMPLAUSIBLE",
+                 check=reason_is("outside_county_zone")),
     bad_geometry("parcel_of_12_km2", box(LON, LAT, LON + 0.041, LAT + 0.0315), rule="PARCEL_IMPLAUSIBLE",
                  check=reason_is("area_too_large")),
 ]

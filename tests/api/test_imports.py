@@ -441,6 +441,20 @@ def test_a_small_clean_package_commits_at_once(clerk, tmp_path):
     assert {p["contract_area_m2"] for p in right["parcels"]} == {400.0}  # HTMJ as declared
 
 
+def test_parcels_away_from_their_countys_registered_land_block_the_import(clerk, make_parcel, tmp_path):
+    """The same three fields typed with Chengdu's zone (CGCS2000 CM 105°E) instead of Donggang's."""
+    import shapely
+
+    chengdu = [shapely.box(500_000 + i * 25, 3_390_000, 500_020 + i * 25, 3_390_020) for i in range(3)]
+    make_parcel()  # the county's land lies in Donggang
+    job = wait(clerk, upload(clerk, _small_zip(tmp_path, geoms=chengdu, crs=4544)).get_json()["id"])
+    assert (job["status"], job["qa"]["implausible"]) == ("ready", 3), job["qa"]
+    report = clerk.get(f"/api/v1/imports/{job['id']}/report.json")
+    problems = json.loads(report.data)["problems"]
+    report.close()
+    assert {p["details"]["reason"] for p in problems if p["check"] == "implausible"} == {"outside_county_zone"}
+
+
 def _no_dk(tmp_path):
     from tests.packages import write_tables, zip_folder
 

@@ -351,6 +351,55 @@ def test_tiny_and_thin_parcels_are_sliver_warnings_fields_are_not():
     }
 
 
+# --- implausible parcels ---------------------------------------------------------------------------
+
+
+def elsewhere(pkg: Package, code: str, geom_4490) -> Package:
+    """The package with one parcel's geometry replaced by ``geom_4490`` (lon/lat, anywhere)."""
+    parcels = pkg.parcels.copy()
+    parcels.loc[parcels["DKBM"] == code, "geometry"] = shapely.MultiPolygon([geom_4490])
+    return Package(parcels=parcels, tables=pkg.tables, source_epsg=pkg.source_epsg, layer=pkg.layer)
+
+
+def test_a_parcel_larger_than_the_limit_is_implausible_and_blocks():
+    parcels = {**FIELDS, dk(4): box(100, 0, 3100, 4000)}  # 12 km²
+    problem = only(check_package(package(parcels)), "implausible")
+    assert (problem.codes, problem.severity, problem.details["reason"]) == ((dk(4),), "blocking", "area_too_large")
+    assert problem.size == pytest.approx(12e6, rel=1e-3) and "12.00 平方千米" in problem.message_zh
+    assert check_package(package(parcels), max_area_m2=20e6).qa["implausible"] == 0
+    assert check_package(package(FIELDS), max_area_m2=999.0).qa["implausible"] == 3  # 1,000 m² each
+
+
+def test_a_parcel_across_its_zone_is_implausible():
+    pkg = elsewhere(package(FIELDS), dk(2), box(119.0, 39.9, 125.0, 39.90001))  # 0.6 km², six degrees long
+    problem = only(check_package(pkg), "implausible")
+    assert (problem.codes, problem.details["reason"]) == ((dk(2),), "spans_zones")
+    assert problem.details["longitudes"] == pytest.approx([119.0, 125.0])
+
+
+def test_a_parcel_far_from_the_rest_of_its_county_is_implausible():
+    pkg = elsewhere(package(FIELDS), dk(3), box(104.06, 30.65, 104.062, 30.6515))  # Chengdu
+    problem = only(check_package(pkg), "implausible")
+    assert (problem.codes, problem.details["reason"]) == ((dk(3),), "outside_county_zone")
+    assert problem.details["band"] == [121.0, 125.0]  # zone 41 (123°E) and its overlap
+    assert "不在本县地块所在的 3 度带内" in problem.message_zh
+
+
+def test_the_county_zones_come_from_its_registered_parcels():
+    chengdu = elsewhere(elsewhere(elsewhere(package(FIELDS), dk(1), box(104.06, 30.65, 104.062, 30.6515)),
+                                  dk(2), box(104.07, 30.65, 104.072, 30.6515)),
+                        dk(3), box(104.08, 30.65, 104.082, 30.6515))
+    assert check_package(chengdu).qa["implausible"] == 0  # a county of its own, as far as the package says
+    report = check_package(chengdu, county_longitudes=(124.0, 124.4))  # but its county's parcels are in Donggang
+    assert {p.details["reason"] for p in found(report, "implausible")} == {"outside_county_zone"}
+    assert report.qa["implausible"] == 3
+    # a county astride 124.5°E registered west of it so far: its parcels east of the boundary are its own
+    dandong = elsewhere(package(FIELDS), dk(1), box(125.6, 40.1, 125.601, 40.101))
+    dandong = elsewhere(elsewhere(dandong, dk(2), box(125.7, 40.1, 125.701, 40.101)),
+                        dk(3), box(125.8, 40.1, 125.801, 40.101))
+    assert check_package(dandong, county_longitudes=(124.0, 124.4)).qa["implausible"] == 0
+
+
 # --- area mismatch ---------------------------------------------------------------------------------
 
 
