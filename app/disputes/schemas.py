@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.disputes.models import CATEGORIES, DISPUTE_STATUSES, PROCEDURES
 from app.disputes.orders import ORDER_TYPES
-from app.extensions import IdCursor, PageArgsSchema, Schema, StrictBoolean, Text
+from app.extensions import Date, IdCursor, PageArgsSchema, Schema, StrictBoolean, Text
 
 
 class PartySchema(Schema):
@@ -64,8 +64,8 @@ class DisputeCreateSchema(Schema):
     respondent = fields.Nested(PartySchema, required=True)
     subjects = fields.Nested(SubjectsSchema, required=True)
     claims = Text(required=True, max_length=4000)
-    knew_of_harm_on = fields.Date(required=True, metadata={"description": "starts the two-year limitation"})
-    received_on = fields.Date(required=True, metadata={"description": "the day the committee received it"})
+    knew_of_harm_on = Date(required=True, metadata={"description": "starts the two-year limitation"})
+    received_on = Date(required=True, metadata={"description": "the day the committee received it"})
     freeze = StrictBoolean(load_default=False,
                            metadata={"description": "keep the status quo (第四十二条): transfers of its rights and "
                                                     "parcels are refused with RIGHT_IN_DISPUTE while it is open"})
@@ -119,7 +119,7 @@ class DisputeQueryArgsSchema(PageArgsSchema):
     cursor = IdCursor()
     overdue = fields.Boolean(load_default=False, truthy={"true", "1"}, falsy={"false", "0"},
                              metadata={"description": "only cases with a deadline past due"})
-    due_before = fields.Date(load_default=None, metadata={"description": "only cases with a deadline due before"})
+    due_before = Date(load_default=None, metadata={"description": "only cases with a deadline due before"})
     within = fields.Integer(load_default=None, validate=validate.Range(min=0, max=366), metadata={
         "description": "only cases with a deadline pending in the next so many days (with `overdue`: either)"})
     status = fields.String(load_default=None, validate=validate.OneOf(DISPUTE_STATUSES))
@@ -135,11 +135,11 @@ class StepSchema(Schema):
 
 
 class AcceptSchema(StepSchema):
-    on = fields.Date(required=True, metadata={"description": "the day of the written decision to accept"})
+    on = Date(required=True, metadata={"description": "the day of the written decision to accept"})
 
 
 class RejectSchema(StepSchema):
-    on = fields.Date(required=True, metadata={"description": "the day of the written decision to refuse"})
+    on = Date(required=True, metadata={"description": "the day of the written decision to refuse"})
     grounds = Text(required=True, max_length=2000, metadata={"description": "the grounds, as the decision states them"})
 
 
@@ -148,12 +148,12 @@ class ServiceSchema(StepSchema):
                              metadata={"description": "`application_copy` (with the acceptance notice, to the "
                                                       "respondent: 第二十五条), `tribunal_notice` (第二十七条), "
                                                       "`award` (第四十五条; the 30 days to sue run from it)"})
-    on = fields.Date(required=True, metadata={"description": "the day it reached the parties (送达回证); the later "
+    on = Date(required=True, metadata={"description": "the day it reached the parties (送达回证); the later "
                                                              "day when they received it on different days"})
 
 
 class DefenceSchema(StepSchema):
-    on = fields.Date(required=True)
+    on = Date(required=True)
     summary = Text(required=True, max_length=4000)
     oral = StrictBoolean(load_default=False, metadata={"description": "an oral defence, put on record (第二十五条)"})
     counterclaim = Text(load_default=None, max_length=4000)
@@ -165,7 +165,7 @@ class ArbitratorSchema(Schema):
 
 
 class TribunalSchema(StepSchema):
-    formed_on = fields.Date(required=True)
+    formed_on = Date(required=True)
     arbitrators = fields.List(fields.Nested(ArbitratorSchema), required=True, validate=validate.Length(min=1, max=5))
     presiding = Text(load_default=None, max_length=100, metadata={"description": "one of the three (首席仲裁员)"})
     sole_by_agreement = StrictBoolean(load_default=False, metadata={
@@ -173,7 +173,7 @@ class TribunalSchema(StepSchema):
 
 
 class RecusalSchema(StepSchema):
-    on = fields.Date(required=True, metadata={"description": "the day the request was made"})
+    on = Date(required=True, metadata={"description": "the day the request was made"})
     arbitrator = Text(required=True, max_length=100)
     requested_by = fields.String(required=True, validate=validate.OneOf(("applicant", "respondent", "arbitrator")))
     grounds = Text(required=True, max_length=2000)
@@ -185,10 +185,10 @@ class RecusalSchema(StepSchema):
 
 
 class HearingSchema(StepSchema):
-    on = fields.Date(required=True, metadata={"description": "the hearing's day: after today schedules it; today or "
+    on = Date(required=True, metadata={"description": "the hearing's day: after today schedules it; today or "
                                                              "before records it as held"})
     place = Text(load_default=None, max_length=200)
-    notified_on = fields.Date(load_default=None, metadata={"description": "the day the parties were told: five "
+    notified_on = Date(load_default=None, metadata={"description": "the day the parties were told: five "
                                                                           "working days before (第三十一条)"})
     applicant_present = StrictBoolean(load_default=None)
     respondent_present = StrictBoolean(load_default=None)
@@ -196,7 +196,7 @@ class HearingSchema(StepSchema):
 
 
 class FreezeSchema(StepSchema):
-    on = fields.Date(required=True)
+    on = Date(required=True)
     grounds = Text(required=True, max_length=2000)
     rights = fields.List(fields.String(validate=validate.Length(equal=19)), load_default=None)
     parcels = fields.List(fields.String(validate=validate.Length(equal=19)), load_default=None)
@@ -205,7 +205,7 @@ class FreezeSchema(StepSchema):
 class ExtendSchema(StepSchema):
     days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=366), metadata={
         "description": "at most 30 (DEADLINE_EXTENSION_EXCEEDED), once"})
-    approved_on = fields.Date(required=True)
+    approved_on = Date(required=True)
     approved_by = Text(required=True, max_length=100, metadata={"description": "the committee's chair"})
     reason = Text(required=True, max_length=2000)
 
@@ -244,7 +244,7 @@ _ORDERS = {"description": "registry orders `finalize` executes once it binds: mo
 
 
 class AgreementSchema(StepSchema):
-    on = fields.Date(required=True, metadata={"description": "the day both parties signed (签收)"})
+    on = Date(required=True, metadata={"description": "the day both parties signed (签收)"})
     terms = Text(required=True, max_length=8000)
     signed_by_applicant = StrictBoolean(required=True)
     signed_by_respondent = StrictBoolean(required=True)
@@ -255,7 +255,7 @@ class AgreementSchema(StepSchema):
 
 
 class AwardSchema(StepSchema):
-    on = fields.Date(required=True)
+    on = Date(required=True)
     result = Text(required=True, max_length=8000)
     reasons = Text(required=True, max_length=8000)
     majority = fields.List(Text(max_length=100), required=True, validate=validate.Length(min=1, max=5),
@@ -268,17 +268,17 @@ class AwardSchema(StepSchema):
 
 
 class LawsuitSchema(StepSchema):
-    filed_on = fields.Date(required=True)
+    filed_on = Date(required=True)
     by = fields.String(required=True, validate=validate.OneOf(("applicant", "respondent")))
     court = Text(required=True, max_length=200)
 
 
 class WithdrawSchema(StepSchema):
-    on = fields.Date(required=True)
+    on = Date(required=True)
     reason = Text(required=True, max_length=2000)
     deemed = StrictBoolean(load_default=False, metadata={
         "description": "the applicant, notified in writing, missed a hearing (第三十五条)"})
 
 
 class FinalizeSchema(StepSchema):
-    on = fields.Date(required=True, metadata={"description": "the day the orders take effect"})
+    on = Date(required=True, metadata={"description": "the day the orders take effect"})

@@ -102,7 +102,9 @@ def test_the_dashboard_lists_overdue_cases_and_those_due_before_a_day(callers, l
     ({"category": "expropriation"}, 422, "DISPUTE_OUT_OF_SCOPE"),
     ({"knew_of_harm_on": "2025-09-27"}, 422, "DATE_ORDER"),
     ({"received_on": (TODAY + dt.timedelta(days=1)).isoformat()}, 422, "DATE_ORDER"),
-    ({"received_on": "2009-12-31", "knew_of_harm_on": "0001-01-01"}, 422, "DATE_ORDER"),  # before the law
+    ({"received_on": "2009-12-31", "knew_of_harm_on": "2008-01-01"}, 422, "DATE_ORDER"),  # before the law
+    ({"knew_of_harm_on": "0001-01-01"}, 422, None),  # before any date the registry takes (1949-10-01)
+    ({"received_on": "2200-01-01"}, 422, None),
     ({"subjects": {"rights": ["210681101001010099J"]}}, 404, None),
     ({"subjects": {}}, 422, None),
     ({"respondent": {"kind": "household", "code": "210681101001019999"}}, 404, None),
