@@ -30,8 +30,10 @@ class LedgerEntrySchema(Schema):
     actor = fields.String()
     kind = fields.String()
     subjects = fields.List(fields.String())
-    body = fields.Dict(metadata={"description": "the canonical JSON body (RFC 8785) that body_sha256 covers; for "
-                                 "roles other than admin and clerk with resident ID numbers masked"})
+    body = fields.Dict(allow_none=True, metadata={
+        "description": "the canonical JSON body (RFC 8785) that body_sha256 covers; for roles other than admin and "
+                       "clerk with resident ID numbers masked; null when the stored body is no JSON object (it was "
+                       "tampered with, and GET /ledger/{county}/verify names the entry)"})
     masked = fields.Boolean(metadata={"description": "true when ID numbers in the body were masked for the caller's "
                                       "role: the body shown then no longer hashes to body_sha256"})
     body_sha256 = fields.String()

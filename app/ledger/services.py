@@ -550,13 +550,32 @@ def _mask_ids(value: Any) -> Any:
     return value if value is None else masked_body(value)[0]
 
 
+def stored_body(stored) -> dict | None:
+    """An entry's stored body as the JSON object it should be; None when the stored value is no JSON object
+    (NULL, another type, bytes that do not decode, a list): a tampered entry, which verification names."""
+    try:
+        body = json.loads(stored)
+    except (TypeError, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def intact_body(entry: LedgerEntry) -> dict | None:
+    """An entry's body if its stored bytes still hash to its ``body_sha256`` (and are a JSON object), else None:
+    what a document printed from the ledger (a certificate) may rely on."""
+    stored = entry.body
+    if type(stored) is not bytes or hashlib.sha256(stored).hexdigest() != entry.body_sha256:
+        return None
+    return stored_body(stored)
+
+
 def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, limit: int) -> dict:
     """A page of a county's log, oldest first.
 
     Roles that see ID numbers masked (all but admin and clerk) get each body with them masked and
     ``masked: true`` where that changed it; ``body_sha256``, ``prev_hash`` and ``leaf_hash`` are as stored,
     so the chain, the Merkle proofs and the checkpoints check from them, and ``GET …/verify`` checks the
-    bodies themselves.
+    bodies themselves. A body whose stored value is no JSON object (tampered) reads as null.
 
     Raises:
         Forbidden: the role may not read ledgers.
@@ -571,8 +590,8 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
         ).all()
         entries = []
         for r in rows:
-            body, masked = json.loads(r.body), False
-            if not actor.sees_id_numbers:
+            body, masked = stored_body(r.body), False
+            if body is not None and not actor.sees_id_numbers:
                 body, masked = masked_body(body)
             entries.append({"seq": r.seq, "recorded_at": r.recorded_at, "actor": r.actor, "kind": r.kind,
                             "subjects": r.subjects, "body": body, "masked": masked, "body_sha256": r.body_sha256,

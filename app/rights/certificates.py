@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 
 from sqlalchemy import func, select
@@ -183,7 +182,13 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         if cert is None or not actor.sees(cert.right_id):
             raise NotFound("证书", "Certificate", number)
         right = s.get(Right, cert.right_id)
-        certified = json.loads(s.get(LedgerEntry, (cert.county_code, cert.ledger_seq)).body)["data"]
+        issued = ledger.intact_body(s.get(LedgerEntry, (cert.county_code, cert.ledger_seq)))
+        if issued is None:
+            raise DomainError(f"签发该证书的台账记录（{cert.county_code} 第 {cert.ledger_seq} 号）未通过校验，证书无法打印；"
+                              "请审计员核查台账", f"the ledger entry that issued this certificate ({cert.county_code} "
+                              f"#{cert.ledger_seq}) fails verification, so it cannot be printed; have an auditor check the "
+                              "ledger", status=409, details={"log": cert.county_code, "seq": cert.ledger_seq})
+        certified = issued["data"]
         # Every link the right ever had; for each certified parcel, the last one made by the time of issue.
         links = {p["code"]: p for p in right_view(s, right, actor, as_of=None, history=True)["parcels"]
                  if p["ledger_seq"] <= cert.ledger_seq}

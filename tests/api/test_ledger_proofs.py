@@ -1,11 +1,13 @@
 """The verifiable ledger over HTTP: signed checkpoints, RFC 9162 proofs, verification, history links, QR checks."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import text
 
 from app.auth.services import SYSTEM
 from app.ledger import checkpoint as notes
@@ -283,3 +285,66 @@ def test_ledger_bodies_mask_id_numbers_for_auditors_and_arbitrators_and_their_ha
     assert callers["exchange"].get(LEDGER).status_code == 403
     described = callers["admin"].get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/ledger/{county}"]["get"]
     assert "masked" in described["description"]
+
+
+@contextlib.contextmanager
+def tampered_body(app, seq: int, sql_value: str):
+    """Entry ``seq``'s stored body rewritten behind the registry's back (its append-only trigger off, on
+    PostgreSQL its NOT NULL dropped), and everything put back afterwards."""
+    engine = app.extensions["sanquan"].session_factory.kw["bind"]
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        original = conn.exec_driver_sql(f"SELECT body FROM ledger_entries WHERE seq = {seq}").scalar_one()
+        if postgres:
+            conn.exec_driver_sql("ALTER TABLE ledger_entries DISABLE TRIGGER USER")
+            conn.exec_driver_sql("ALTER TABLE ledger_entries ALTER COLUMN body DROP NOT NULL")
+        else:
+            trigger = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'ledger_entries_no_update'"
+                                           ).scalar_one()
+            conn.exec_driver_sql("DROP TRIGGER ledger_entries_no_update")
+        conn.exec_driver_sql(f"UPDATE ledger_entries SET body = {sql_value} WHERE seq = {seq}")
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE ledger_entries SET body = :b WHERE seq = :s"), {"b": original, "s": seq})
+            if postgres:
+                conn.exec_driver_sql("ALTER TABLE ledger_entries ALTER COLUMN body SET NOT NULL")
+                conn.exec_driver_sql("ALTER TABLE ledger_entries ENABLE TRIGGER USER")
+            else:
+                conn.exec_driver_sql(trigger)
+
+
+@pytest.mark.parametrize("sqlite_value, pg_value", [
+    ("42", "NULL"), ("'not json'", "'not json'"), ("'[1, 2]'", "'[1, 2]'"), ("X'80ff'", "'\"a string\"'"),
+], ids=["integer_or_null", "not_json", "a_list", "bytes_or_a_string"])
+def test_a_tampered_body_reads_as_null_and_verify_names_its_entry(app, callers, make_household, database_url,
+                                                                   sqlite_value, pg_value):
+    make_household()
+    auditor, admin = callers["auditor"], callers["admin"]
+    with tampered_body(app, 2, pg_value if database_url.startswith("postgresql") else sqlite_value):
+        for caller in (auditor, admin):  # masked and unmasked
+            r = caller.get(LEDGER)
+            assert r.status_code == 200, r.get_json()
+            entries = {e["seq"]: e for e in r.get_json()["items"]}
+            assert entries[2]["body"] is None and entries[1]["body"] is not None
+            assert len(entries[2]["body_sha256"]) == 64  # the stored hash, still there to check against
+        verdict = auditor.get(f"{LEDGER}/verify").get_json()
+        assert verdict["ok"] is False and verdict["first_bad_seq"] == 2, verdict
+
+
+def test_a_certificate_whose_issuing_entry_was_tampered_with_is_not_printed(app, clerk, make_household, make_parcel):
+    from tests.api.test_certificates import _contract
+
+    right = _contract(clerk, make_household, make_parcel)
+    cert = clerk.post(f"/api/v1/rights/{right}/certificates", json={}).get_json()
+    seq = int(cert["qr_payload"].split("|")[2])
+    url = f"/api/v1/certificates/{quote(cert['number'])}.pdf"
+    forged = "'{\"forged\": true}'"  # still a JSON object, but not the bytes the entry's hash covers
+    with tampered_body(app, seq, forged):
+        r = clerk.get(url)
+        assert r.status_code == 409 and r.get_json()["details"] == {"log": COUNTY, "seq": seq}, r.get_json()
+        assert "未通过校验" in r.get_json()["message"]
+    ok = clerk.get(url)
+    assert ok.status_code == 200 and ok.mimetype == "application/pdf"
+    ok.close()

@@ -323,3 +323,15 @@ def test_the_migration_gives_open_cases_and_stored_documents_their_division(data
             assert tuple(conn.execute(text("SELECT division_code, attached FROM documents")).one()) == (COUNTY, True)
     finally:
         engine.dispose()
+
+
+LEDGER_PATHS = ("", "?limit=1", "/verify", "/checkpoint", "/proof/inclusion?seq=1", "/proof/consistency?from=1&to=2")
+
+
+@pytest.mark.parametrize("role", ["auditor", "arbitrator"])
+def test_a_countys_ledger_is_read_only_with_a_scope_covering_the_county(scoped, groups, role):
+    """The log is one per county and cannot be cut by group: a narrower scope does not see it at all."""
+    for path in LEDGER_PATHS:
+        assert status(scoped[role, "county"], f"/api/v1/ledger/{COUNTY}{path}") == 200, path
+        for where in ("A", "village"):
+            assert status(scoped[role, where], f"/api/v1/ledger/{COUNTY}{path}") == 404, (where, path)
