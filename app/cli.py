@@ -349,7 +349,8 @@ def _report(result) -> bool:
 @click.option("--against", type=click.Path(exists=True, path_type=Path), default=None,
               help="an export or checkpoint kept earlier: the log must extend it")
 @click.option("--key", "verifier", default=None,
-              help="the verifier key (name+id+key) to trust; default the one saved with the export or this deployment's")
+              help="the verifier key (name+id+key) to trust; default the one saved with the export or "
+                   "this deployment's")
 @click.option("--workers", type=click.IntRange(1, 2), default=2, show_default=True,
               help="processes sharing a large log (100,000 entries or more); 1 for one")
 @click.pass_context

@@ -88,7 +88,8 @@ class Settings:
 
     @property
     def ledger_key_path(self) -> Path:
-        return Path(self.ledger_key_file).resolve() if self.ledger_key_file else self.instance_path / "ledger-ed25519.pem"
+        return (Path(self.ledger_key_file).resolve() if self.ledger_key_file
+                else self.instance_path / "ledger-ed25519.pem")
 
     @property
     def documents_path(self) -> Path:

@@ -339,7 +339,8 @@ def _group(rng, ids, *, county, code14, village_name, group, origin, n_parcels, 
     households = []
     for serial in range(1, n_households + 1):
         members = _household_members(rng, ids)
-        households.append(DemoHousehold(code18=f"{code14}{serial:04d}", address=f"{address_prefix}{serial}号", members=members))
+        households.append(DemoHousehold(code18=f"{code14}{serial:04d}", address=f"{address_prefix}{serial}号",
+                                        members=members))
 
     # Each field block gets a local name; neighbouring blocks may share one.
     n_blocks = int(blocks.max()) + 1 if len(blocks) else 0

@@ -112,7 +112,8 @@ def _exists(db: BenchDB) -> bool:
     admin = _pg_admin()
     try:
         with admin.connect() as c:
-            return c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db.pg_name}).first() is not None
+            return c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                             {"n": db.pg_name}).first() is not None
     finally:
         admin.dispose()
 
@@ -254,7 +255,8 @@ def prepare(engine: str, n: int, *, seed: int = SEED, force: bool = False) -> di
     out = subprocess.run([sys.executable, "-m", "bench.common", "_load", "--engine", engine, "--n", str(n),
                           "--seed", str(seed)], cwd=PROJECT, stdout=subprocess.PIPE, check=True, text=True)
     record = json.loads(out.stdout.strip().splitlines()[-1])
-    record |= {"engine": engine, "n": n, "seed": seed, "generator": fingerprint, "wall_s": round(time.perf_counter() - t0, 2),
+    record |= {"engine": engine, "n": n, "seed": seed, "generator": fingerprint,
+               "wall_s": round(time.perf_counter() - t0, 2),
                "db_size_mb": round(db_size_bytes(db) / 2**20, 1)}
     have = count_parcels(db)
     if have != n:

@@ -37,8 +37,8 @@ def _case(i: int, rng: random.Random) -> dict:
     party = {"kind": "outside", "name": f"当事人{i}"}
     return {"county_code": COUNTY, "procedure": "arbitration", "category": "contract", "applicant": party,
             "respondent": party, "rights": [], "parcels": [f"{COUNTY}1010010100{i % 10000:05d}"[:19]],
-            "claims": "请求确认承包经营权", "knew_of_harm_on": received - dt.timedelta(days=30), "received_on": received,
-            "time_barred": False, "freeze": False, "status": status,
+            "claims": "请求确认承包经营权", "knew_of_harm_on": received - dt.timedelta(days=30),
+            "received_on": received, "time_barred": False, "freeze": False, "status": status,
             "events": {k: v.isoformat() for k, v in events.items()}, "extension_days": 0, "record": {},
             "opened_by": "bench", "ledger_seq": i + 1}
 

@@ -172,7 +172,8 @@ def _build_here(db: BenchDB, entries: int, seed: int) -> dict:
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     analyze(db, engine)
-    return {"counts": counts, "entries": size, "load_s": round(load_s, 1), "analyze_s": round(time.perf_counter() - t1, 1),
+    return {"counts": counts, "entries": size, "load_s": round(load_s, 1),
+            "analyze_s": round(time.perf_counter() - t1, 1),
             "entries_per_s": round(size / load_s), "peak_rss_mb": peak_rss_mb()}
 
 
@@ -500,7 +501,8 @@ def bench_append(db: BenchDB, *, count: int = 1000, signing: int = 200) -> dict:
         out["signing_append"] = s_ = _added(plain, appended) | {"checkpoints_signed": n_signed}
         log(f"{db.engine}: an append that signs a checkpoint (every 1,000th) adds p50 "
             f"{s_['paired_difference_ms']['p50']} ms, p99 {s_['paired_difference_ms']['p99']} ms "
-            f"(target ≤ {APPEND_TARGET_MS:.0f} ms for an append: {_met(s_['paired_difference_ms']['p50'] <= APPEND_TARGET_MS)}"
+            f"(target ≤ {APPEND_TARGET_MS:.0f} ms for an append: "
+            f"{_met(s_['paired_difference_ms']['p50'] <= APPEND_TARGET_MS)}"
             f" at p50)")
     finally:
         engine.dispose()

@@ -247,7 +247,8 @@ def bench_create(engine: str, n: int, *, seed: int = 1, max_requests: int = CREA
     create_collective(UnitOfWork(app.extensions["sanquan"].session_factory), actor=SYSTEM, code=collective,
                       name="基准测试村第一村民小组")
     client = app.test_client()
-    out = {"engine": engine, "n": n, "accepted_area": {"collective": collective, "box_4550": [round(v, 1) for v in box]}}
+    out = {"engine": engine, "n": n,
+           "accepted_area": {"collective": collective, "box_4550": [round(v, 1) for v in box]}}
     profiler = None
     if profile:
         import cProfile

@@ -83,7 +83,8 @@ def summarise(results: dict) -> str:
              r["p99"], r["non200"] + r["empty"] + r["socket_errors"],
              "yes" if r["p99"] is not None and r["p99"] <= LOOKUP_P99_TARGET_MS else "NO"]
             for r in results["lookup"]]
-    out += [f"Point lookup GET /api/v1/parcels?contains=, gunicorn 2 workers (target: p99 <= {LOOKUP_P99_TARGET_MS:g} ms)",
+    out += [f"Point lookup GET /api/v1/parcels?contains=, gunicorn 2 workers "
+            f"(target: p99 <= {LOOKUP_P99_TARGET_MS:g} ms)",
             _table(["engine", "parcels", "tool", "conns", "requests", "req/s", "p50", "p90", "p99", "bad",
                     "met"], rows)]
     return "\n".join(out)

@@ -1140,7 +1140,8 @@ def _crs_error(reason: str, found: str | None, display: str, found_zh: str | Non
         "CRS_UNSUPPORTED", reason,
         f"{display} is in {found}, which the registry does not take. {accepted_en} Xi'an 1980 or Beijing 1954 "
         "data must first be converted to CGCS2000.",
-        f"{display} 的坐标系为 {found_zh or found}，本系统不接受。{accepted_zh}西安 80、北京 54 坐标系的数据须先转换为 CGCS2000。",
+        f"{display} 的坐标系为 {found_zh or found}，本系统不接受。{accepted_zh}"
+        "西安 80、北京 54 坐标系的数据须先转换为 CGCS2000。",
         details={"layer": display, "found": found, "supported": list(SUPPORTED_EPSG)},
     )
 

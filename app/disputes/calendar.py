@@ -141,13 +141,14 @@ class Period:
 
 PERIODS = (
     Period("acceptance_decision", "received", 5, True, "第二十三、二十四条", "书面决定受理或者不予受理"),
-    Period("copy_to_respondent", "accepted", 5, True, "第二十五条", "将受理通知书、仲裁规则、仲裁员名册和申请书副本送达被申请人"),
+    Period("copy_to_respondent", "accepted", 5, True, "第二十五条",
+           "将受理通知书、仲裁规则、仲裁员名册和申请书副本送达被申请人"),
     Period("defence", "copy_served", 10, False, "第二十五条", "被申请人提交答辩书", by="respondent"),
     Period("tribunal_notice", "tribunal_formed", 2, True, "第二十七条", "将仲裁庭组成情况书面通知当事人"),
     Period("award_served", "award_made", 3, True, "第四十五条", "送达裁决书"),
     Period("case_closed", "accepted", CASE_DAYS, False, "第四十七条", "仲裁结案"),
-    Period("lawsuit", "award_served", 30, False, "第四十八条", "不服裁决的，向人民法院起诉；逾期不起诉的，裁决书发生法律效力",
-           by="parties"),
+    Period("lawsuit", "award_served", 30, False, "第四十八条",
+           "不服裁决的，向人民法院起诉；逾期不起诉的，裁决书发生法律效力", by="parties"),
 )
 
 

@@ -84,7 +84,8 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
         s = uow.session
         d = visible_case(s, actor, dispute_id, lock=True)  # a case out of scope is not found, whoever asks
         if actor.role not in CASE_ROLES:
-            raise Forbidden("只有仲裁委员会工作人员可以办理案件", "Only the arbitration committee's staff may act on a case")
+            raise Forbidden("只有仲裁委员会工作人员可以办理案件",
+                            "Only the arbitration committee's staff may act on a case")
         st = Step(s, actor, d, work_calendar(s), today)
         data = apply(st)
         ledger.append(s, county=d.county_code, kind=f"dispute.{step}", actor=actor, subjects=[f"dispute:{d.id}"],
@@ -295,7 +296,8 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
             st.day(notified_on, "tribunal_formed", "开庭通知日期")
             if on <= notified_on:
                 raise RuleViolation("DATE_ORDER", reason_zh="开庭日期须在通知之后", reason_en="the hearing must come "
-                                    "after its notice", details={"on": on.isoformat(), "notified_on": notified_on.isoformat()})
+                                    "after its notice",
+                                    details={"on": on.isoformat(), "notified_on": notified_on.isoformat()})
             notice_by = hearing_notice_by(st.calendar, on)
             if notified_on > notice_by.due_on:
                 raise RuleViolation("HEARING_NOTICE_SHORT", details={"notice_by": notice_by.due_on.isoformat(),

@@ -48,7 +48,8 @@ class DisputeItem(MethodView):
 #: a step out of order is refused with DISPUTE_STEP_ORDER (409), a day out of order with DATE_ORDER (422).
 STEPS = {
     "accept": (AcceptSchema, proceedings.accept,
-               "Accept the application in writing (第二十四条): the copy to the respondent and the case's 60 days run."),
+               "Accept the application in writing (第二十四条): the copy to the respondent and the case's "
+               "60 days run."),
     "reject": (RejectSchema, proceedings.reject,
                "Refuse the application in writing, with grounds (第二十四条); the case ends and its freeze lifts."),
     "service": (ServiceSchema, proceedings.serve,

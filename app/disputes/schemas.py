@@ -48,7 +48,8 @@ def documents(what: str) -> fields.List:
 
 class MediatorSchema(Schema):
     body = fields.String(required=True, validate=validate.OneOf(("village_committee", "township", "other")),
-                         metadata={"description": "村民委员会, 乡（镇）人民政府 or another mediation organisation (第三条)"})
+                         metadata={"description": "村民委员会, 乡（镇）人民政府 or another mediation "
+                                                  "organisation (第三条)"})
     name = Text(required=True, max_length=200)
 
 
@@ -214,7 +215,8 @@ class OrderSchema(Schema):
     """One registry order of an award or agreement; the fields its ``type`` needs."""
 
     type = fields.String(required=True, validate=validate.OneOf(ORDER_TYPES))
-    parcels = fields.List(fields.String(validate=validate.Regexp(r"^\d{19}$")), validate=validate.Length(min=1, max=200))
+    parcels = fields.List(fields.String(validate=validate.Regexp(r"^\d{19}$")),
+                          validate=validate.Length(min=1, max=200))
     to_right = fields.String(validate=validate.Length(equal=19))
     parcel = fields.String(validate=validate.Regexp(r"^\d{19}$"))
     geometry = fields.Dict()

@@ -60,7 +60,8 @@ def parse_schedule(text: str) -> list[tuple[dt.date, bool, str]]:
         seen.add(day)
         rows.append((day, flag in _WORK, cells[2] if len(cells) > 2 else ""))
     if errors or not rows:
-        raise DomainError("日历文件格式错误：每行为 日期,是否上班[,名称]", "the schedule is malformed: date,workday[,name] a row",
+        raise DomainError("日历文件格式错误：每行为 日期,是否上班[,名称]",
+                          "the schedule is malformed: date,workday[,name] a row",
                           status=422, errors=errors or {"file": ["no days"]})
     return rows
 
@@ -233,8 +234,8 @@ def case_division(county: str, parties: dict[str, dict], rights: list[str], parc
     codes = {role: p.get("household") or p["code"] for role, p in parties.items() if p.get("code")}
     elsewhere = {role: [f"outside county {county}"] for role, code in codes.items() if not code.startswith(county)}
     if elsewhere:
-        raise DomainError("当事人须与争议的权利、地块在同一县内", "the parties of the registry must be in the county of "
-                          "the rights and parcels in dispute", status=422, errors=elsewhere)
+        raise DomainError("当事人须与争议的权利、地块在同一县内", "the parties of the registry must be in the "
+                          "county of the rights and parcels in dispute", status=422, errors=elsewhere)
     return common_division([*codes.values(), *rights, *parcels])
 
 
@@ -426,7 +427,8 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int, limits: Geo
         due = {x.key: x.due_on for x in deadlines(work_calendar(s), events)}
         tribunal = d.record["tribunal"]
         roles = [("独任仲裁员", x["name"]) for x in tribunal["arbitrators"]] if len(tribunal["arbitrators"]) == 1 else [
-            ("首席仲裁员" if x["name"] == tribunal["presiding"] else "仲裁员", x["name"]) for x in tribunal["arbitrators"]]
+            ("首席仲裁员" if x["name"] == tribunal["presiding"] else "仲裁员", x["name"])
+            for x in tribunal["arbitrators"]]
         made_on = dt.date.fromisoformat(a["on"])
         document = AwardDocument(
             number=f"（{made_on.year}）{d.county_code}农仲裁字第{d.id}号", applicant=d.applicant["name"],

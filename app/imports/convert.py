@@ -207,7 +207,8 @@ def _households(out: Converted, tables) -> dict[str, HouseholdRow]:
     households = {}
     for r in tables["CBF"].itertuples():
         if str(r.CBFLX or "1") != "1":
-            out.problems.append(_problem("unsupported_records", [r.CBFBM], "承包方类型 {kind} 不是农户，本系统只登记农户承包",
+            out.problems.append(_problem("unsupported_records", [r.CBFBM],
+                                         "承包方类型 {kind} 不是农户，本系统只登记农户承包",
                                          "contractor type {kind} is not a household; only households are registered",
                                          kind=r.CBFLX))
             continue
@@ -224,7 +225,8 @@ def _households(out: Converted, tables) -> dict[str, HouseholdRow]:
             continue  # QA reports invalid ID numbers
         relation = _relation(r.YHZGX)
         if relation is None:
-            out.problems.append(_problem("unsupported_records", [r.CBFBM], "与户主关系代码 {code} 无法识别（GB/T 4761）",
+            out.problems.append(_problem("unsupported_records", [r.CBFBM],
+                                         "与户主关系代码 {code} 无法识别（GB/T 4761）",
                                          "family relation code {code} is not GB/T 4761", code=r.YHZGX))
             continue
         member = PersonRow(name=str(r.CYXM), id_number=parsed.value, sex=parsed.sex, birth_date=parsed.birth_date,

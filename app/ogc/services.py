@@ -49,7 +49,8 @@ class BadParameter(DomainError):
 def landing(base: str) -> dict:
     return {
         "title": "sanquan 三权登记 — OGC API Features",
-        "description": "农村土地承包经营权、宅基地使用权地块（CGCS2000）。Current parcels of the rural rights registry.",
+        "description": "农村土地承包经营权、宅基地使用权地块（CGCS2000）。"
+                       "Current parcels of the rural rights registry.",
         "links": [
             {"href": f"{base}", "rel": "self", "type": JSON, "title": "this document"},
             {"href": f"{base}/conformance", "rel": "conformance", "type": JSON, "title": "conformance classes"},
@@ -84,7 +85,8 @@ def collection(uow: UnitOfWork, *, actor: Principal, base: str, collection_id: s
     href = f"{base}/collections/{COLLECTION}"
     body = {
         "id": COLLECTION, "title": "地块 Parcels", "itemType": "feature", "crs": [CRS84],
-        "description": "现势地块（NY/T 2539 地块编码为要素 id） Current parcels; the feature id is the parcel code (DKBM)",
+        "description": "现势地块（NY/T 2539 地块编码为要素 id） "
+                       "Current parcels; the feature id is the parcel code (DKBM)",
         "links": [{"href": href, "rel": "self", "type": JSON},
                   {"href": f"{href}/items", "rel": "items", "type": GEOJSON, "title": "parcels"}],
     }
@@ -164,7 +166,8 @@ def _parse(args: dict) -> tuple[tuple | None, int, int, str | None]:
         except ValueError:
             raise BadParameter("bbox", "应为四个数字", "four numbers expected") from None
         if len(bbox) != 4 or not (bbox[0] <= bbox[2] and bbox[1] <= bbox[3]) or not all(map(_finite, bbox)):
-            raise BadParameter("bbox", "应为 最小经度,最小纬度,最大经度,最大纬度", "minlon,minlat,maxlon,maxlat expected")
+            raise BadParameter("bbox", "应为 最小经度,最小纬度,最大经度,最大纬度",
+                               "minlon,minlat,maxlon,maxlat expected")
     limit = _integer(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     offset = _integer(args, "offset", 0, 0, MAX_OFFSET)
     cursor = args.get("cursor")

@@ -53,7 +53,8 @@ class ParcelRepository:
         keep = shapely.relate_pattern(geoms, geom, "T********")
         return [r for r, k in zip(rows, keep) if k], geoms[keep]
 
-    def near(self, bounds: tuple[float, float, float, float], margin_deg: float) -> tuple[list[ParcelVersion], np.ndarray]:
+    def near(self, bounds: tuple[float, float, float, float],
+             margin_deg: float) -> tuple[list[ParcelVersion], np.ndarray]:
         """Current versions whose boxes come within ``margin_deg`` of ``bounds`` (四至 candidates)."""
         minx, miny, maxx, maxy = bounds
         return self._rows(self._in_box(minx - margin_deg, miny - margin_deg, maxx + margin_deg, maxy + margin_deg))

@@ -95,7 +95,8 @@ def measured_area_m2(geom, policy: ParcelPolicy) -> float:
     area_m2 = float(gis_area.measure_m2(np.array([geom], dtype=object))[0])
     if area_m2 > policy.max_area_m2:
         km2, limit_km2 = f"{area_m2 / 1e6:,.2f}", f"{policy.max_area_m2 / 1e6:,.2f}"
-        raise RuleViolation("PARCEL_IMPLAUSIBLE", reason_zh=f"面积 {km2} 平方千米，超过一宗地块的上限 {limit_km2} 平方千米",
+        raise RuleViolation("PARCEL_IMPLAUSIBLE",
+                            reason_zh=f"面积 {km2} 平方千米，超过一宗地块的上限 {limit_km2} 平方千米",
                             reason_en=f"its area of {km2} km² exceeds a parcel's limit of {limit_km2} km²",
                             details={"reason": "area_too_large", "area_m2": round(area_m2, 2),
                                      "max_area_m2": policy.max_area_m2})

@@ -184,10 +184,11 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         right = s.get(Right, cert.right_id)
         issued = ledger.intact_body(s.get(LedgerEntry, (cert.county_code, cert.ledger_seq)))
         if issued is None:
-            raise DomainError(f"签发该证书的台账记录（{cert.county_code} 第 {cert.ledger_seq} 号）未通过校验，证书无法打印；"
-                              "请审计员核查台账", f"the ledger entry that issued this certificate ({cert.county_code} "
-                              f"#{cert.ledger_seq}) fails verification, so it cannot be printed; have an auditor check the "
-                              "ledger", status=409, details={"log": cert.county_code, "seq": cert.ledger_seq})
+            raise DomainError(f"签发该证书的台账记录（{cert.county_code} 第 {cert.ledger_seq} 号）未通过校验，"
+                              "证书无法打印；请审计员核查台账", f"the ledger entry that issued this certificate "
+                              f"({cert.county_code} #{cert.ledger_seq}) fails verification, so it cannot be printed; "
+                              "have an auditor check the ledger", status=409,
+                              details={"log": cert.county_code, "seq": cert.ledger_seq})
         certified = issued["data"]
         # Every link the right ever had; for each certified parcel, the last one made by the time of issue.
         links = {p["code"]: p for p in right_view(s, right, actor, as_of=None, history=True)["parcels"]
@@ -203,7 +204,8 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         map_png = map_over_neighbours(repo, [v.geom for v in versions], codes, image_format="jpeg") \
             if versions else None
     members = [(m["name"], RELATIONS_ZH.get(m["relation"], m["relation"]), m["id_number"]) for m in co_holders]
-    parcels = [{"code": p["code"], "name": p["name"] or "", "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
+    parcels = [{"code": p["code"], "name": p["name"] or "",
+                "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
                 "area_m2": p["area_m2"], "area_mu": p["area_mu"], "contract_area_m2": p["contract_area_m2"],
                 "neighbours": n} for p, n in zip(certified_parcels, sides)]
     start, end = (dt.date.fromisoformat(d) if d else None for d in certified["term"])

@@ -387,8 +387,9 @@ def set_share_plan(uow: UnitOfWork, *, actor: Principal, collective: str, total_
                                                                "total_shares": str(total_shares)})
         largest = _largest_holding(s, c.code)
         if max_holding_per_household is not None and largest > max_holding_per_household:
-            raise RuleViolation("SHARE_HOLDING_CAP", details={"largest_holding": str(largest),
-                                                              "max_holding_per_household": str(max_holding_per_household)})
+            raise RuleViolation("SHARE_HOLDING_CAP",
+                                details={"largest_holding": str(largest),
+                                         "max_holding_per_household": str(max_holding_per_household)})
         today = dt.date.today()
         previous = open_plan(s, c.code, lock=True)
         if previous is not None:
@@ -488,7 +489,8 @@ def quantify_shares(s: Session, *, actor: Principal, holder: str, shares: Decima
     began = max([x.valid_from for x in (right, current) if x is not None], default=day)
     if day < began:
         raise RuleViolation("DATE_ORDER", reason_zh="量化日期早于现有份额的起始日期",
-                            reason_en="on is before the current holding began", details={"valid_from": began.isoformat()})
+                            reason_en="on is before the current holding began",
+                            details={"valid_from": began.isoformat()})
     kind = "right.income_share.requantified" if right is not None else "right.income_share.registered"
     if right is None:
         right = Right(id=right_id, type="income_share", holder_code=household.code,

@@ -132,7 +132,8 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
             k for k in ("signed_by_person_id", "voluntary") if consent.get(k) in (None, False)]
         raise RuleViolation("CONSENT_REQUIRED", details={"missing": missing})
     if consent["signed_on"] > dt.date.today():
-        raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于今天", reason_en="consent is dated in the future")
+        raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于今天",
+                            reason_en="consent is dated in the future")
     if notice_given_on is not None and notice_given_on > dt.date.today():
         raise RuleViolation("DATE_ORDER", reason_zh="通知日期晚于今天", reason_en="notice_given_on is in the future")
     if price <= 0 and kind != "exchange":
@@ -200,7 +201,8 @@ def _management_terms(s, kind: str, held: Right, term_end: dt.date | None, signe
         raise DomainError("请给出经营权期限", "give the management right's term_end", status=422,
                           errors={"term_end": ["required for lease and share_in"]})
     if term_end <= signed_on:
-        raise RuleViolation("DATE_ORDER", reason_zh="经营期限在开始之前就已结束", reason_en="the term ends before it starts")
+        raise RuleViolation("DATE_ORDER", reason_zh="经营期限在开始之前就已结束",
+                            reason_en="the term ends before it starts")
     if term_end > held.end:
         raise RuleViolation("TERM_EXCEEDS_CONTRACT", details={"term_end": term_end.isoformat(),
                                                               "contract_end": held.end.isoformat()})
@@ -218,7 +220,8 @@ def _not_managed(s, parcels: list[str], on: dt.date) -> None:
 def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> Household | None:
     if kind == "exit":
         if to is not None:
-            raise DomainError("退出时权利交回集体，不填受让方", "an exit returns the right to the collective: omit `to`",
+            raise DomainError("退出时权利交回集体，不填受让方",
+                              "an exit returns the right to the collective: omit `to`",
                               status=422, errors={"to": ["must be omitted for an exit"]})
         return None
     if to is None:

@@ -362,7 +362,8 @@ def test_a_mediation_agreement_enforces_every_kind_of_registry_order(callers, la
     size = case.ledger_size()
     d = case.post("finalize", {"on": TODAY.isoformat()})
     entries = auditor.get(f"/api/v1/ledger/210681?after={size}&limit=10").get_json()["items"]
-    assert [e["kind"] for e in entries] == ["parcel.revised", "membership.recognised", "right.income_share.requantified",
+    assert [e["kind"] for e in entries] == ["parcel.revised", "membership.recognised",
+                                            "right.income_share.requantified",
                                             "transfer.voided", "dispute.finalized"]
     assert [e["body"]["data"]["cause"] for e in entries[:4]] == [{"dispute": case.id, "order": i} for i in range(4)]
     assert d["record"]["finalized"]["entries"] == [e["seq"] for e in entries[:4]]

@@ -121,7 +121,8 @@ def test_consistency_proofs_show_the_log_extends_an_earlier_checkpoint(callers, 
     for m in range(1, 18):
         for n in range(m, 18):
             p = auditor.get(f"{LEDGER}/proof/consistency?from={m}&to={n}").get_json()
-            assert p["from_root"] == merkle.root_of(leaves[:m]).hex() and p["to_root"] == merkle.root_of(leaves[:n]).hex()
+            assert p["from_root"] == merkle.root_of(leaves[:m]).hex() \
+                and p["to_root"] == merkle.root_of(leaves[:n]).hex()
             assert merkle.verify_consistency(m, n, bytes.fromhex(p["from_root"]), bytes.fromhex(p["to_root"]),
                                              [bytes.fromhex(h) for h in p["proof"]])
     today = auditor.get(f"{LEDGER}/proof/consistency?from={old['size']}").get_json()

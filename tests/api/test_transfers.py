@@ -447,7 +447,8 @@ def test_completion_dates_and_closed_transfers(clerk, land):
 
 
 @pytest.mark.parametrize("change", [
-    {"kind": "exchange", "price": "0", "counter_right": "RB", "to": {"name": "某合作社", "credit_code": "93210681MA0Q8L1X2K"}},
+    {"kind": "exchange", "price": "0", "counter_right": "RB",
+     "to": {"name": "某合作社", "credit_code": "93210681MA0Q8L1X2K"}},
     {"kind": "transfer", "to": {"name": "某合作社", "credit_code": "93210681MA0Q8L1X2K"}},
     {"kind": "transfer", "shares": 5},
     {"kind": "transfer", "counter_right": "RB"},
@@ -508,8 +509,8 @@ def _ledger_size(admin):
     return admin.get("/api/v1/ledger/210681").get_json()["size"]
 
 
-@pytest.mark.parametrize("price", ["１００", "１２０００.００", 12000, 12000.5, "1e4", "-100", "+100", " 100", "100.001",
-                                   "1234567890123", "0x64", "١٠٠", "NaN", True, None])
+@pytest.mark.parametrize("price", ["１００", "１２０００.００", 12000, 12000.5, "1e4", "-100", "+100", " 100",
+                                   "100.001", "1234567890123", "0x64", "١٠٠", "NaN", True, None])
 def test_a_price_is_an_ascii_decimal_string_or_a_422(clerk, admin, land, price):
     before = _ledger_size(admin)
     r = clerk.post("/api/v1/transfers", json=body(land, price=price))

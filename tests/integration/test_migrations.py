@@ -47,7 +47,8 @@ def test_widening_right_ids_keeps_every_row_both_ways(callers, clerk, make_house
     upgrade(engine)
     widths = {(t, c["name"]): getattr(c["type"], "length", None) for t in ("rights", "transfers", "right_parcels")
               for c in inspect(engine).get_columns(t)}
-    assert widths["rights", "id"] == widths["transfers", "counter_right_id"] == widths["right_parcels", "right_id"] == 24
+    assert widths["rights", "id"] == widths["transfers", "counter_right_id"] \
+        == widths["right_parcels", "right_id"] == 24
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalars().all() == ["ok"]

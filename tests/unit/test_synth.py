@@ -45,7 +45,8 @@ def fingerprint(collectives: list[DemoCollective]) -> list:
             c.parcel_kinds.tolist(),
             c.parcel_names,
             c.parcel_household.tolist(),
-            [(h.code18, h.address, [(m.name, m.id_number, m.relation, m.birth_date) for m in h.members]) for h in c.households],
+            [(h.code18, h.address, [(m.name, m.id_number, m.relation, m.birth_date) for m in h.members])
+             for h in c.households],
         )
         for c in collectives
     ]
