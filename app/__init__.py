@@ -167,14 +167,13 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.imports.routes import blp as imports
     from app.imports.routes import exports_blp as exports
     from app.ledger.routes import blp as ledger
+    from app.ogc.routes import blp as ogc
     from app.parcels.routes import blp as parcels
     from app.parties.routes import blp as parties
     from app.parties.routes import documents
     from app.reports.routes import blp as reports
     from app.rights.routes import blp as rights
     from app.transfers.routes import blp as transfers
-
-    from app.ogc.routes import blp as ogc
 
     app.register_blueprint(docs.blp)
     api.register_blueprint(ogc)

@@ -284,9 +284,8 @@ def prepare():
     """Migrate, make sure an admin exists, load the demo county if empty (make run)."""
     from app.auth.services import bootstrap_admin, new_token
     from app.demo import is_empty, load_demo, load_demo_cases
-    from app.migrate import upgrade
-
     from app.imports.services import fail_abandoned, import_policy
+    from app.migrate import upgrade
 
     settings = _ext().settings
     upgrade(_ext().engine)

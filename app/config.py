@@ -59,7 +59,7 @@ class Settings:
     log_level: str = "INFO"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         values = {}
         for f in fields(cls):
             raw = os.environ.get(f"SANQUAN_{f.name.upper()}")

@@ -11,7 +11,7 @@ from typing import Any
 import shapely
 from geoalchemy2 import Geometry as PostgisGeometry
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import Executable, MetaData, LargeBinary, create_engine, event
+from sqlalchemy import Executable, LargeBinary, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -34,7 +34,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -46,11 +46,11 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime")
-        return value.astimezone(dt.timezone.utc) if value is not None else None
+        return value.astimezone(dt.UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value
 
 
@@ -145,23 +145,28 @@ class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session], *, write: bool = True):
         self._factory = session_factory
         self._write = write
-        self.session: Session | None = None
+        self._session: Session | None = None
 
-    def __enter__(self) -> "UnitOfWork":
-        self.session = self._factory()
-        if self._write and self.session.get_bind().dialect.name == "sqlite":
-            self.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    @property
+    def session(self) -> Session:
+        """The unit's session, inside its ``with`` block only."""
+        if self._session is None:
+            raise RuntimeError("a unit of work's session is used inside its with block")
+        return self._session
+
+    def __enter__(self) -> UnitOfWork:
+        self._session = session = self._factory()
+        if self._write and session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         return self
 
-    def __exit__(self, *exc) -> None:
-        assert self.session is not None
+    def __exit__(self, *exc: object) -> None:
         # close() rolls back an uncommitted transaction and detaches objects
         # without expiring them, so views built from them stay readable.
         self.session.close()
-        self.session = None
+        self._session = None
 
     def commit(self) -> None:
-        assert self.session is not None
         hook = commit_hook.get() if self._write else None
         if hook is not None:
             hook.join(self.session)
@@ -169,13 +174,12 @@ class UnitOfWork:
         if hook is not None:
             hook.committed()
 
-    def another(self, *, write: bool = True) -> "UnitOfWork":
+    def another(self, *, write: bool = True) -> UnitOfWork:
         """A separate unit of work on the same database (its own transaction)."""
         return UnitOfWork(self._factory, write=write)
 
     @property
     def dialect(self) -> str:
-        assert self.session is not None
         return self.session.get_bind().dialect.name
 
 
@@ -211,7 +215,7 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([p(row[n]) if p is not None else row[n] for p, n in zip(processors, names)])
+            copy.write_row([p(row[n]) if p is not None else row[n] for p, n in zip(processors, names, strict=True)])
 
 
 def allocate_ids(session: Session, table: Any, n: int) -> list[int]:

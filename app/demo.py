@@ -18,8 +18,8 @@ from app.auth.services import SYSTEM, Principal
 from app.db import UnitOfWork
 from app.demo_data import DemoCollective, iter_county
 from app.errors import Conflict
-from app.ledger import services as ledger
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow, write_collectives
+from app.ledger import services as ledger
 from app.parties.models import Collective
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares, SharePlan
 from app.rights.services import RightsPolicy, homestead_entry, plan_entry, shares_entry
@@ -62,7 +62,7 @@ def as_batch(c: DemoCollective) -> CollectiveBatch:
     """A generated collective as the bulk writer takes it: every household's contract land in its contract."""
     start, end = contract_term()
     contracts = {}
-    for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household):
+    for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household, strict=True):
         if owner >= 0 and kind == "contract_land":
             holder = c.households[int(owner)].code18
             contracts.setdefault(holder, ContractRow(holder=holder, start=start, end=end, parcels={}))
@@ -88,7 +88,7 @@ def _load_homesteads_and_shares(s, c: DemoCollective, county: str, actor: Princi
         return
     start, _ = contract_term()
     plots: dict[int, str] = {}
-    for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household):
+    for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household, strict=True):
         if owner >= 0 and kind == "homestead":
             plots.setdefault(int(owner), code)
     total = SHARES_PER_MEMBER * sum(len(p) for p in written.persons.values())
@@ -121,7 +121,7 @@ def _load_homesteads_and_shares(s, c: DemoCollective, county: str, actor: Princi
     s.add(plan)
     s.flush()
     by_right = {}
-    for right, own in zip(rights, links):
+    for right, own in zip(rights, links, strict=True):
         right.ledger_seq = next(seqs)
         by_right[right.id] = right.ledger_seq
         for link in own:
@@ -177,7 +177,8 @@ def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | N
     Returns:
         The cases' ids (none when the county has fewer than four contracts in one collective).
     """
-    from app.disputes import proceedings, services as disputes
+    from app.disputes import proceedings
+    from app.disputes import services as disputes
 
     today = today or dt.date.today()
     with uow_factory() as uow:

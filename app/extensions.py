@@ -15,13 +15,13 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint as _Blueprint
 from webargs.core import missing
-from webargs.flaskparser import is_json_request
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
 from app.db import MAX_ID, UnitOfWork
 from app.errors import http_error_response
+
 
 class InvalidJSON(UnprocessableEntity):
     def __init__(self, reason: str):
@@ -53,7 +53,7 @@ def _json_default(o: Any) -> Any:
     Flask's own default writes a date as an HTTP date (``Sat, 05 Dec 2026 00:00:00 GMT``).
     """
     if isinstance(o, dt.datetime):
-        return (o if o.tzinfo else o.replace(tzinfo=dt.timezone.utc)).isoformat()  # stored naive means UTC
+        return (o if o.tzinfo else o.replace(tzinfo=dt.UTC)).isoformat()  # stored naive means UTC
     if isinstance(o, dt.date):
         return o.isoformat()
     return DefaultJSONProvider.default(o)

@@ -6,5 +6,13 @@ from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerN
 from app.parcels.models import Parcel, ParcelVersion  # noqa: F401
 from app.parties.models import Collective, Document, Household, Membership, Person  # noqa: F401
 from app.rights.models import Certificate, HouseDisposal, Right, RightParcel, RightShares, SharePlan  # noqa: F401
-from app.transfers.models import (Freeze, ManagementRight, ManagementRightParcel, Settlement, Transfer,  # noqa: F401
-                                  TransferHold, TransferParcel, TransferPayment)
+from app.transfers.models import (  # noqa: F401
+                                  Freeze,
+                                  ManagementRight,
+                                  ManagementRightParcel,
+                                  Settlement,
+                                  Transfer,
+                                  TransferHold,
+                                  TransferParcel,
+                                  TransferPayment,
+)

@@ -385,7 +385,7 @@ def bench_proofs(db: BenchDB, *, count: int = 1000, budget_s: float = 60.0, seed
             samples.append((time.perf_counter() - t0) * 1000)
             if t0 > stop_at:
                 break
-        for (x, y), p in zip(pairs, proofs):
+        for (x, y), p in zip(pairs, proofs, strict=True):
             check(p, x, y)
         out[name] = percentiles(samples, (50, 90, 99)) | {
             "count": len(samples), "verified": len(proofs), "mean_path": round(sum(len(p["proof"]) for p in proofs)
@@ -451,7 +451,7 @@ def _pairs(factory, actor, count: int, start: int) -> tuple[list[float], list[fl
 
 
 def _added(plain: list[float], appended: list[float]) -> dict:
-    diff = [b - a for a, b in zip(plain, appended)]
+    diff = [b - a for a, b in zip(plain, appended, strict=True)]
     p_plain, p_app = percentiles(plain, (50, 99)), percentiles(appended, (50, 99))
     return {"without_append_ms": p_plain, "with_append_ms": p_app, "paired_difference_ms": percentiles(diff, (50, 99)),
             "p50_of_with_minus_p50_of_without_ms": round(p_app["p50"] - p_plain["p50"], 3), "count": len(diff)}
@@ -481,7 +481,8 @@ def bench_append(db: BenchDB, *, count: int = 1000, signing: int = 200) -> dict:
         keep = [k for k, q in enumerate(seqs) if q not in signed]
         out["append"] = _added([plain[k] for k in keep], [appended[k] for k in keep]) | {
             "mean_body_bytes": round(float(body)), "checkpoints_signed_among_them": len(signed),
-            "with_them_paired_difference_ms": percentiles([b - a for a, b in zip(plain, appended)], (50, 99))}
+            "with_them_paired_difference_ms": percentiles([b - a for a, b in zip(plain, appended, strict=True)],
+                                                          (50, 99))}
         a = out["append"]
         a["target_ms"] = APPEND_TARGET_MS
         a["met_p50"] = a["paired_difference_ms"]["p50"] <= APPEND_TARGET_MS

@@ -282,7 +282,7 @@ def lookup_points(db: BenchDB, k: int, seed: int) -> list[tuple[str, float, floa
 
     ps = sample_parcels(db, k, seed)
     pts = shapely.point_on_surface(np.array([p["geom"] for p in ps], dtype=object))
-    return [(p["code"], float(pt.x), float(pt.y)) for p, pt in zip(ps, pts)]
+    return [(p["code"], float(pt.x), float(pt.y)) for p, pt in zip(ps, pts, strict=True)]
 
 
 def _free_port() -> int:

@@ -8,7 +8,7 @@ and wrong zone declarations are caught by extent checks rather than trusted.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -85,7 +85,7 @@ def _unsupported(value: Any) -> GeometryInputError:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _transformer(source: int, target: int) -> pyproj.Transformer:
     # Building a transformer reads proj.db and costs milliseconds; transforming
     # is cheap. pyproj ≥ 3.1 transformers are thread-safe, so one per pair is enough.

@@ -87,7 +87,7 @@ def four_sides(
 
     # Assembling the answer is a loop over found pairs, not over geometries.
     sides: dict[tuple[int, int], set[str]] = {}
-    pairs = zip(target_ids.tolist(), sector.tolist(), candidate_codes[candidate_ids].tolist())
+    pairs = zip(target_ids.tolist(), sector.tolist(), candidate_codes[candidate_ids].tolist(), strict=True)
     for t, s, code in pairs:
         sides.setdefault((t, s), set()).add(code)
     for (t, s), codes in sides.items():

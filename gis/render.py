@@ -194,7 +194,7 @@ def collective_map_png(
         unknown = set(categories) - set(CATEGORY_STYLES)
         if unknown:
             raise ValueError(f"unknown categories {sorted(unknown)}")
-        by_code = dict(zip(codes, categories))
+        by_code = dict(zip(codes, categories, strict=True))
     geoms, kept_codes = _drawable(geoms_4490, codes)
     return _render(
         geoms,
@@ -226,7 +226,7 @@ def _drawable(geoms: Any, codes: Sequence[str]) -> tuple[np.ndarray, list[str]]:
         if len(array)
         else np.zeros(0, bool)
     )
-    return array[keep], [code for code, kept in zip(codes, keep) if kept]
+    return array[keep], [code for code, kept in zip(codes, keep, strict=True) if kept]
 
 
 def _render(
@@ -368,7 +368,7 @@ def _compound_path(geoms: np.ndarray) -> Path:
 def _draw_labels(axes: Any, geoms: np.ndarray, codes: list[str], dpi: int) -> None:
     points = shapely.get_coordinates(shapely.point_on_surface(geoms))
     size = 7 * 150 / dpi if dpi > 150 else 7
-    for (x, y), code in zip(points, codes):
+    for (x, y), code in zip(points, codes, strict=True):
         axes.text(
             x,
             y,

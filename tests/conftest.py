@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import shapely

@@ -9,8 +9,8 @@ case and the order. A refusal carries the broken rule's own code, and nothing ch
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from sqlalchemy.orm import Session
 

@@ -24,8 +24,16 @@ from app.db import UnitOfWork
 from app.disputes import orders as registry_orders
 from app.disputes.calendar import MAX_EXTENSION_DAYS, WorkCalendar, deadlines, hearing_notice_by
 from app.disputes.models import ENDED, Dispute, dispute_state
-from app.disputes.services import (CASE_ROLES, binding_on, dispute_view, event_days, freeze_subjects, lift_freeze,
-                                   visible_case, work_calendar)
+from app.disputes.services import (
+    CASE_ROLES,
+    binding_on,
+    dispute_view,
+    event_days,
+    freeze_subjects,
+    lift_freeze,
+    visible_case,
+    work_calendar,
+)
 from app.errors import DomainError, Forbidden, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.services import ParcelPolicy

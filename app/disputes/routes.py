@@ -6,10 +6,26 @@ from flask.views import MethodView
 
 from app.auth.access import current_principal
 from app.disputes import proceedings, services
-from app.disputes.schemas import (AcceptSchema, AgreementSchema, AwardSchema, DefenceSchema, DisputeCreateSchema,
-                                  DisputePageSchema, DisputeQueryArgsSchema, DisputeSchema, ExtendSchema,
-                                  FinalizeSchema, FreezeSchema, HearingSchema, LawsuitSchema, RecusalSchema,
-                                  RejectSchema, ServiceSchema, TribunalSchema, WithdrawSchema)
+from app.disputes.schemas import (
+    AcceptSchema,
+    AgreementSchema,
+    AwardSchema,
+    DefenceSchema,
+    DisputeCreateSchema,
+    DisputePageSchema,
+    DisputeQueryArgsSchema,
+    DisputeSchema,
+    ExtendSchema,
+    FinalizeSchema,
+    FreezeSchema,
+    HearingSchema,
+    LawsuitSchema,
+    RecusalSchema,
+    RejectSchema,
+    ServiceSchema,
+    TribunalSchema,
+    WithdrawSchema,
+)
 from app.extensions import Blueprint, unit_of_work
 from app.parcels.routes import policy as parcel_policy
 

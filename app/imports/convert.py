@@ -70,7 +70,7 @@ def convert(s, package: Package, *, actor: Principal, policy: RightsPolicy, over
     codes = parcels["DKBM"].astype(object).to_numpy()
     issuer = np.array([(c or "")[:14] for c in codes], dtype=object)
     if collective and not package.is_full:
-        foreign = [c for c, i in zip(codes, issuer) if i != collective]
+        foreign = [c for c, i in zip(codes, issuer, strict=True) if i != collective]
         if foreign:
             out.problems.append(_problem("registry_conflicts", foreign[:50], "地块编码不属于所选发包方 {collective}",
                                          "parcel codes do not belong to the chosen collective {collective}",

@@ -9,8 +9,16 @@ from flask.views import MethodView
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
 from app.imports import exports, runner, services
-from app.imports.schemas import (CommitSchema, ExportArgsSchema, ImportFileSchema, ImportFormSchema,
-                                 ImportPageSchema, ImportQueryArgsSchema, ImportSchema, PackageExportArgsSchema)
+from app.imports.schemas import (
+    CommitSchema,
+    ExportArgsSchema,
+    ImportFileSchema,
+    ImportFormSchema,
+    ImportPageSchema,
+    ImportQueryArgsSchema,
+    ImportSchema,
+    PackageExportArgsSchema,
+)
 
 blp = Blueprint("imports", __name__, description="Bulk import of land-confirmation packages (NY/T 2539)")
 exports_blp = Blueprint("exports", __name__, description="Parcel layers and NY/T 2539 packages for download")

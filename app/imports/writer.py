@@ -152,7 +152,7 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
         out.ledger_first, out.ledger_last = seqs[0], seqs[-1]
     for model, model_rows in rows.items():
         if "ledger_seq" in model.__table__.c:
-            for row, entry in zip(model_rows, owners[model]):
+            for row, entry in zip(model_rows, owners[model], strict=True):
                 row["ledger_seq"] = seqs[entry]
         bulk_insert(s, model, model_rows)
     out.counts["households"] = len(rows[Household])

@@ -52,7 +52,7 @@ class LedgerSigner:
     minutes: float = 60.0
 
     @classmethod
-    def load(cls, path: Path, *, name: str, every: int = 1000, minutes: float = 60.0) -> "LedgerSigner":
+    def load(cls, path: Path, *, name: str, every: int = 1000, minutes: float = 60.0) -> LedgerSigner:
         """The key in ``path``, generated there on first use (mode 0600)."""
         return cls(name=name, key=notes.load_or_create_key(path), every=every, minutes=minutes)
 
@@ -133,7 +133,7 @@ def lock_log(session: Session, county: str) -> Head:
         row = connection.exec_driver_sql(_LOCK_HEAD[dialect.name], {"log": county}).one()
     size, head_hash, frontier, checkpoint_size, checkpoint_at = row
     if isinstance(checkpoint_at, str):  # SQLite's text: naive UTC, as UTCDateTime writes it
-        checkpoint_at = dt.datetime.fromisoformat(checkpoint_at).replace(tzinfo=dt.timezone.utc)
+        checkpoint_at = dt.datetime.fromisoformat(checkpoint_at).replace(tzinfo=dt.UTC)
     head = Head(county, size, head_hash, unpack_frontier(frontier or ""), checkpoint_size or 0, checkpoint_at)
     transaction = session.get_transaction()
     if locked is None or locked[0] is not transaction:

@@ -37,8 +37,7 @@ from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
 from app.ledger.replay import PARCEL_KINDS, Replay, ReplayError, differences, table_state
-from app.ledger.services import (GENESIS_HASH, SIGNER, _head, _readable_log, fetch_nodes, leaf_hash,
-                                 unpack_frontier)
+from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, fetch_nodes, leaf_hash, unpack_frontier
 
 #: Rows read from the database per round trip.
 _BATCH = 5000

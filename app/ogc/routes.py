@@ -6,8 +6,15 @@ from flask import jsonify, request
 from app.auth.access import current_principal
 from app.extensions import Blueprint, unit_of_work
 from app.ogc import services
-from app.ogc.schemas import (ITEMS_PARAMETERS, OgcCollectionSchema, OgcCollectionsSchema, OgcConformanceSchema,
-                             OgcFeatureCollectionSchema, OgcFeatureSchema, OgcLandingSchema)
+from app.ogc.schemas import (
+    ITEMS_PARAMETERS,
+    OgcCollectionSchema,
+    OgcCollectionsSchema,
+    OgcConformanceSchema,
+    OgcFeatureCollectionSchema,
+    OgcFeatureSchema,
+    OgcLandingSchema,
+)
 
 blp = Blueprint("ogc", __name__, url_prefix="/ogc",
                 description="OGC API – Features (Core, GeoJSON): the current parcels, in CRS84.")

@@ -122,7 +122,7 @@ def items(uow: UnitOfWork, *, actor: Principal, base: str, collection_id: str, a
         links.append({"href": _url(href, common | {"cursor": rows[-1].parcel_code}), "rel": "next",
                       "type": GEOJSON, "title": "next page"})
     return {"type": "FeatureCollection", "features": [feature(r, r.geom, None) for r in rows],
-            "numberReturned": len(rows), "timeStamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "numberReturned": len(rows), "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "links": links}
 
 

@@ -51,7 +51,7 @@ class ParcelRepository:
         if not rows:
             return rows, geoms
         keep = shapely.relate_pattern(geoms, geom, "T********")
-        return [r for r, k in zip(rows, keep) if k], geoms[keep]
+        return [r for r, k in zip(rows, keep, strict=True) if k], geoms[keep]
 
     def near(self, bounds: tuple[float, float, float, float],
              margin_deg: float) -> tuple[list[ParcelVersion], np.ndarray]:
@@ -69,7 +69,7 @@ class ParcelRepository:
         if not rows:
             return rows, geoms
         keep = shapely.contains_xy(geoms, lon, lat)
-        return [r for r, k in zip(rows, keep) if k], geoms[keep]
+        return [r for r, k in zip(rows, keep, strict=True) if k], geoms[keep]
 
     def query(self, *, prefix_clause, collective: str | None, bbox: tuple | None,
               contains: tuple | None, after: str | None, limit: int) -> list[ParcelVersion]:
@@ -103,7 +103,7 @@ class ParcelRepository:
                 q = q.where(ParcelVersion.parcel_code > after)
             rows = list(self.session.scalars(q.order_by(ParcelVersion.parcel_code).limit(limit)))
             keep = shapely.intersects(np.array([r.geom for r in rows], dtype=object), box)
-            out += [r for r, k in zip(rows, keep) if k]
+            out += [r for r, k in zip(rows, keep, strict=True) if k]
             if len(rows) < limit:
                 break
             after = rows[-1].parcel_code

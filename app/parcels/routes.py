@@ -7,8 +7,14 @@ from flask.views import MethodView
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
 from app.parcels import services
-from app.parcels.schemas import (CrsArgsSchema, FeatureCollectionSchema, FeatureSchema, ParcelCreateSchema,
-                                 ParcelHistorySchema, ParcelQueryArgsSchema)
+from app.parcels.schemas import (
+    CrsArgsSchema,
+    FeatureCollectionSchema,
+    FeatureSchema,
+    ParcelCreateSchema,
+    ParcelHistorySchema,
+    ParcelQueryArgsSchema,
+)
 from gis.geojson import GeometryLimits
 
 blp = Blueprint("parcels", __name__, description="Parcels with geometry, area and 四至")

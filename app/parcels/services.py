@@ -125,7 +125,7 @@ def _features(repo: ParcelRepository, versions: list[ParcelVersion], epsg: int,
               tolerance_m: float | None) -> list[dict]:
     """Features of versions; with 四至 unless ``tolerance_m`` is None."""
     neighbours = neighbours_of(repo, versions, tolerance_m) if tolerance_m is not None else [None] * len(versions)
-    return [feature(v, g, n) for v, g, n in zip(versions, _output_geoms(versions, epsg), neighbours)]
+    return [feature(v, g, n) for v, g, n in zip(versions, _output_geoms(versions, epsg), neighbours, strict=True)]
 
 
 def _output_geoms(versions: list[ParcelVersion], epsg: int) -> np.ndarray:
@@ -226,7 +226,7 @@ def check_overlaps(repo: ParcelRepository, geom, tolerance_m2: float, *,
         rows, geoms = [rows[i] for i in keep], geoms[keep]
     overlaps = gis_area.overlap_areas_m2(geom, geoms) if rows else np.array([])
     found = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
-                    for r, a in zip(rows, overlaps) if round(a, 2) > 0), key=lambda o: -o["overlap_m2"])
+                    for r, a in zip(rows, overlaps, strict=True) if round(a, 2) > 0), key=lambda o: -o["overlap_m2"])
     blocking = [o for o in found if o["overlap_m2"] > tolerance_m2]
     if blocking:
         raise RuleViolation("PARCEL_OVERLAP", details={"tolerance_m2": tolerance_m2, "overlaps": blocking})
@@ -377,7 +377,7 @@ def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | N
         entries = ledger.entry_links(uow.session, versions[0].county_code, [v.ledger_seq for v in versions] + [
             q for link, _, _ in links for q in (link.ledger_seq, link.end_ledger_seq)])
         out = []
-        for v, g in zip(versions, geoms):
+        for v, g in zip(versions, geoms, strict=True):
             f = feature(v, g, None)
             f["properties"]["ledger"] = entries.get(v.ledger_seq)
             out.append(f)

@@ -46,7 +46,7 @@ class Household(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
-    members: Mapped[list["Person"]] = relationship(
+    members: Mapped[list[Person]] = relationship(
         back_populates="household", order_by="Person.id", lazy="selectin")
 
 

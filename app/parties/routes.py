@@ -7,11 +7,24 @@ from flask.views import MethodView
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
 from app.parties import services
-from app.parties.schemas import (CollectiveCreateSchema, CollectivePageSchema, CollectiveQueryArgsSchema,
-                                 CollectiveSchema, DocumentFileSchema, DocumentFormSchema, DocumentSchema,
-                                 HouseholdCreateSchema, HouseholdSchema, MembershipCreateSchema,
-                                 MembershipPageSchema, MembershipQueryArgsSchema, MembershipSchema,
-                                 TerminationSchema, HistoryArgsSchema, HouseholdHistorySchema)
+from app.parties.schemas import (
+    CollectiveCreateSchema,
+    CollectivePageSchema,
+    CollectiveQueryArgsSchema,
+    CollectiveSchema,
+    DocumentFileSchema,
+    DocumentFormSchema,
+    DocumentSchema,
+    HistoryArgsSchema,
+    HouseholdCreateSchema,
+    HouseholdHistorySchema,
+    HouseholdSchema,
+    MembershipCreateSchema,
+    MembershipPageSchema,
+    MembershipQueryArgsSchema,
+    MembershipSchema,
+    TerminationSchema,
+)
 
 blp = Blueprint("parties", __name__, description="Collectives, households, persons and memberships")
 documents = Blueprint("documents", __name__, description="Evidence documents")

@@ -6,7 +6,6 @@ from app.extensions import Date, Id, IdCursor, PageArgsSchema, Schema, Text
 from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES
 
 
-
 class _Vocabulary(fields.String):
     """A coded value that also accepts its Chinese words and national codes, stored canonically."""
 

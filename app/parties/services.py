@@ -17,8 +17,15 @@ from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id
 from app.db import MAX_ID, UnitOfWork
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ledger import services as ledger
-from app.parties.models import (DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, Collective,
-                                Document, Household, Membership, Person)
+from app.parties.models import (
+    DOCUMENT_KINDS,
+    LAWFUL_TERMINATION_GROUNDS,
+    Collective,
+    Document,
+    Household,
+    Membership,
+    Person,
+)
 from app.queries import code_prefix, narrowest
 
 REGISTRY_WRITERS = frozenset({"admin", "clerk"})

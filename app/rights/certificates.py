@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-
 from sqlalchemy import func, select
 
 from app.auth.services import Principal
@@ -207,7 +206,7 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
     parcels = [{"code": p["code"], "name": p["name"] or "",
                 "land_use_zh": LAND_USES_ZH.get(p["land_use"], p["land_use"]),
                 "area_m2": p["area_m2"], "area_mu": p["area_mu"], "contract_area_m2": p["contract_area_m2"],
-                "neighbours": n} for p, n in zip(certified_parcels, sides)]
+                "neighbours": n} for p, n in zip(certified_parcels, sides, strict=True)]
     start, end = (dt.date.fromisoformat(d) if d else None for d in certified["term"])
     county = COUNTY_NAMES.get(right.county_code, right.county_code)
     return render_certificate(CertificateData(

@@ -7,10 +7,23 @@ from flask.views import MethodView
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
 from app.rights import certificates, services
-from app.rights.schemas import (AsOfArgsSchema, CertificateCreateSchema, CertificateSchema, HomesteadStandardOutSchema, HomesteadStandardSchema,
-                                HouseDisposalCreateSchema, HouseDisposalSchema, RightCreateSchema, RightPageSchema,
-                                QrCheckArgsSchema, QrCheckSchema, RightQueryArgsSchema, RightSchema, SharePlanOutSchema,
-                                SharePlanSchema)
+from app.rights.schemas import (
+    AsOfArgsSchema,
+    CertificateCreateSchema,
+    CertificateSchema,
+    HomesteadStandardOutSchema,
+    HomesteadStandardSchema,
+    HouseDisposalCreateSchema,
+    HouseDisposalSchema,
+    QrCheckArgsSchema,
+    QrCheckSchema,
+    RightCreateSchema,
+    RightPageSchema,
+    RightQueryArgsSchema,
+    RightSchema,
+    SharePlanOutSchema,
+    SharePlanSchema,
+)
 
 blp = Blueprint("rights", __name__, description="Land contract, homestead and income-share rights")
 

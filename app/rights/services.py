@@ -14,10 +14,24 @@ from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
-from app.parties.services import (REGISTRY_WRITERS, belongs, person_view, require_role, visible_collective,
-                                  visible_document)
-from app.rights.models import (CODE_LENGTH, ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, SharePlan,
-                               right_id_for)
+from app.parties.services import (
+    REGISTRY_WRITERS,
+    belongs,
+    person_view,
+    require_role,
+    visible_collective,
+    visible_document,
+)
+from app.rights.models import (
+    CODE_LENGTH,
+    ID_SUFFIX,
+    HouseDisposal,
+    Right,
+    RightParcel,
+    RightShares,
+    SharePlan,
+    right_id_for,
+)
 from app.transfers.models import Transfer, TransferHold
 from gis.area import m2_to_mu
 

@@ -6,9 +6,19 @@ from flask.views import MethodView
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
 from app.transfers import compliance, services
-from app.transfers.schemas import (ComplianceArgsSchema, ComplianceReportSchema, CompleteSchema, IssuerConsentSchema, PaymentSchema, SettlementCreateSchema,
-                                   SettlementSchema, TransferCreateSchema, TransferPageSchema, TransferQueryArgsSchema,
-                                   TransferSchema)
+from app.transfers.schemas import (
+    CompleteSchema,
+    ComplianceArgsSchema,
+    ComplianceReportSchema,
+    IssuerConsentSchema,
+    PaymentSchema,
+    SettlementCreateSchema,
+    SettlementSchema,
+    TransferCreateSchema,
+    TransferPageSchema,
+    TransferQueryArgsSchema,
+    TransferSchema,
+)
 
 blp = Blueprint("transfers", __name__, description="Voluntary paid transfers and exits; settlements")
 _ID = "<int(max=2147483647):transfer_id>"

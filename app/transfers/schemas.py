@@ -5,7 +5,6 @@ import re
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.codes import CodeError, parse_id_number
-
 from app.extensions import Date, Id, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean, Text
 from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
 

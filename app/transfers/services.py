@@ -25,10 +25,28 @@ from app.ledger.models import LedgerEntry, LedgerSubject
 from app.parties.models import Household, Membership, Person
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
 from app.rights.models import CODE_LENGTH, ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, right_code
-from app.rights.services import (_allocated, check_no_new_land_after_return, find_right, next_right_id,
-                                 open_contract, open_plan, recognised_members, right_view, rights_under)
-from app.transfers.models import (OPEN_STATUSES, Freeze, ManagementRight, ManagementRightParcel, Settlement,
-                                  Transfer, TransferHold, TransferParcel, TransferPayment)
+from app.rights.services import (
+    _allocated,
+    check_no_new_land_after_return,
+    find_right,
+    next_right_id,
+    open_contract,
+    open_plan,
+    recognised_members,
+    right_view,
+    rights_under,
+)
+from app.transfers.models import (
+    OPEN_STATUSES,
+    Freeze,
+    ManagementRight,
+    ManagementRightParcel,
+    Settlement,
+    Transfer,
+    TransferHold,
+    TransferParcel,
+    TransferPayment,
+)
 
 #: The exchange desk writes transfers; clerks and admins may too.
 TRANSFER_WRITERS = REGISTRY_WRITERS | {"exchange"}

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -76,7 +77,8 @@ def parcel_text(geometry_text: str) -> bytes:
 def with_token(token: str) -> bytes:
     """A parcel body whose first longitude is the raw JSON token ``token`` (NaN, 1e400, …)."""
     coords = json.dumps(SHELL)
-    return parcel_text('{"type": "Polygon", "coordinates": [%s]}' % coords.replace(str(SHELL[0][0]), token, 1))
+    ring = coords.replace(str(SHELL[0][0]), token, 1)
+    return parcel_text(f'{{"type": "Polygon", "coordinates": [{ring}]}}')
 
 
 def nested_collections(depth: int) -> bytes:

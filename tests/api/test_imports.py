@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SAMPLE_PACKAGE as SAMPLE
+
 DONE = ("ready", "committed", "failed")
 
 
@@ -178,8 +179,8 @@ def test_a_runner_killed_mid_commit_leaves_the_job_failed_and_nothing_written(ap
                 else:
                     inside = holder.exec_driver_sql(
                         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND NOT granted "
-                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-                        % HOLD).scalar_one() > 0
+                        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                        (HOLD,)).scalar_one() > 0
                 if inside:
                     break
                 assert time.monotonic() < deadline, clerk.get(f"/api/v1/imports/{job_id}").get_json()
@@ -279,7 +280,7 @@ def test_jobs_whose_runner_is_gone_are_failed_when_the_server_starts(clerk, app,
     ids = [wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])["id"] for _ in range(2)]
     gone = subprocess.Popen(["true"])
     gone.wait()
-    for job_id, pid in zip(ids, (gone.pid, os.getpid())):  # one runner dead, one alive
+    for job_id, pid in zip(ids, (gone.pid, os.getpid()), strict=True):  # one runner dead, one alive
         with uow_factory() as uow:
             uow.session.get(ImportJob, job_id).status = "committing"
             uow.commit()

@@ -10,8 +10,7 @@ import pytest
 from app.config import Settings
 from app.errors import RULES
 from tests.api.test_disputes import application
-from tests.api.test_transfers import (TODAY, _walk, body, counter, homesteads, land,  # noqa: F401  (fixtures)
-                                      share_holdings)
+from tests.api.test_transfers import TODAY, _walk, body, counter, homesteads, land, share_holdings  # noqa: F401  (fixtures)
 from tests.conftest import COLLECTIVE, square
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -10,11 +10,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
 from app.auth.services import SYSTEM
+from app.errors import RuleViolation
 from app.ledger.models import LedgerEntry
 from app.ledger.services import GENESIS_HASH, append, leaf_hash
 from app.ledger.verify import verify_county
 from app.parties.services import create_collective
-from app.errors import RuleViolation
 from tests.conftest import COLLECTIVE
 
 
@@ -107,8 +107,9 @@ def test_stored_geometry_is_bit_for_bit_the_ledger_geometry(clerk, admin, make_p
     f = make_parcel(0.123456789, 0.987654321, size_m=33.333333)
     entry = admin.get(f"/api/v1/ledger/210681?after={f['properties']['ledger_seq'] - 1}&limit=1").get_json()
     recorded = entry["items"][0]["body"]["data"]["geometry_wkb"]
-    from app.parcels.queries import ParcelRepository
     import shapely
+
+    from app.parcels.queries import ParcelRepository
     with uow_factory(write=False) as uow:
         stored = ParcelRepository(uow.session).current(f["id"]).geom
     assert stored.geom_type == "MultiPolygon"

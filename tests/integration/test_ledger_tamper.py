@@ -35,10 +35,9 @@ from app.cli import main as cli
 from app.db import UnitOfWork
 from app.demo import load_demo
 from app.ledger import checkpoint as notes
-from app.ledger import merkle
+from app.ledger import merkle, verify
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from app.ledger.services import GENESIS_HASH, append, canonical_json, leaf_hash, pack_frontier
-from app.ledger import verify
 from app.ledger.verify import CHECKPOINT_FILE, export_log, verify_county, verify_database, verify_export
 from app.parcels.models import ParcelVersion
 from app.parties.models import Household, Membership, Person

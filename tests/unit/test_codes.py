@@ -7,8 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.codes import (CodeError, id_check_char, mask_id_number, parse_collective_code, parse_household_code,
-                       parse_id_number, parse_parcel_code)
+from app.codes import (
+    CodeError,
+    id_check_char,
+    mask_id_number,
+    parse_collective_code,
+    parse_household_code,
+    parse_id_number,
+    parse_parcel_code,
+)
 
 
 def test_gb11643_test_vector():

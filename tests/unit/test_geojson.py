@@ -16,7 +16,10 @@ def polygon(*rings):
     return {"type": "Polygon", "coordinates": list(rings)}
 
 
-def refused(obj, limits=GeometryLimits()):
+DEFAULT_LIMITS = GeometryLimits()
+
+
+def refused(obj, limits=DEFAULT_LIMITS):
     """Parse, expect a refusal, and check it is fit to become an HTTP error."""
     with pytest.raises(GeometryInputError) as caught:
         parse_polygonal(obj, limits)

@@ -10,8 +10,16 @@ import datetime as dt
 
 import pytest
 
-from app.disputes.calendar import (ASSUMED, LOADED, OFFICIAL, Due, WorkCalendar, deadlines, hearing_notice_by,
-                                   time_barred)
+from app.disputes.calendar import (
+    ASSUMED,
+    LOADED,
+    OFFICIAL,
+    Due,
+    WorkCalendar,
+    deadlines,
+    hearing_notice_by,
+    time_barred,
+)
 
 D = dt.date.fromisoformat
 OFFICIAL_ONLY = WorkCalendar()
