@@ -162,6 +162,7 @@ def _spell(path) -> str:
 
 def _register_blueprints(app: Flask, api) -> None:
     from app import docs, health
+    from app.audit.routes import blp as audit
     from app.auth.routes import blp as users
     from app.disputes.routes import blp as disputes
     from app.imports.routes import blp as imports
@@ -178,7 +179,7 @@ def _register_blueprints(app: Flask, api) -> None:
     app.register_blueprint(docs.blp)
     api.register_blueprint(ogc)
     for blp in (health.blp, users, parties, documents, parcels, rights, transfers, disputes, imports, exports, reports,
-                ledger):
+                ledger, audit):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -358,7 +358,7 @@ def ledger_verify(ctx, county, export, against, verifier, workers):
 
     Exit 0 when everything holds; exit 1 naming the first bad entry.
     """
-    from app.ledger import verify
+    from app.audit import verify
 
     try:
         if export is not None:
@@ -397,9 +397,9 @@ def ledger_key():
 @with_appcontext
 def ledger_export(county, out):
     """Write a county's log to OUT/entries.jsonl with a fresh signed checkpoint and the verifier key."""
+    from app.audit.verify import export_log
     from app.auth.services import SYSTEM
     from app.ledger.services import sign_checkpoint
-    from app.ledger.verify import export_log
     point = sign_checkpoint(_uow(), actor=SYSTEM, county=county)
     with _uow(write=False) as uow:
         n = export_log(uow.session, county, out, verifier=_ext().signer.verifier, note=point["note"])

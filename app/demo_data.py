@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.codes import id_check_char
+from gis.codes import id_check_char
 from gis.synth import CONTRACT_LAND, HOMESTEAD, PRIVATE_PLOT, RESERVE, group_parcels, lonlat_box_to_4550, to_4490
 
 GROUP_PITCH_M = 600.0

@@ -214,8 +214,8 @@ def working_copy(pristine: BenchDB) -> BenchDB:
 # --- 1. verification ----------------------------------------------------------------------------
 
 def _verify(factory, signer, *, replay: bool, workers: int = 1):
+    from app.audit.verify import verify_database
     from app.db import UnitOfWork
-    from app.ledger.verify import verify_database
 
     with UnitOfWork(factory, write=False) as uow:
         return verify_database(uow.session, COUNTY, public_key=signer.public_key, origin=signer.origin(COUNTY),
@@ -236,9 +236,9 @@ def _profile(fn, top: int = 15) -> dict:
 
 
 def bench_verify(db: BenchDB, *, export: bool = True, profile: bool = False) -> dict:
+    from app.audit.verify import ENTRIES_FILE, export_log, verify_export
     from app.db import UnitOfWork
     from app.ledger import services as ledger
-    from app.ledger.verify import ENTRIES_FILE, export_log, verify_export
 
     signer = _signer(db)
     engine, factory = _factory(db, signer)

@@ -90,8 +90,8 @@ import pandas as pd
 import shapely
 from shapely.errors import GEOSException
 
-from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 from gis.area import measure_m2, to_zone
+from gis.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 from gis.crs import GK_PLAIN_EPSG, outside_band, spans_zones, to_storage, zone_band, zone_epsg
 from gis.package import Package
 
@@ -673,7 +673,7 @@ def _issuer_reasons(prefixes: np.ndarray, known: set[str] | None) -> np.ndarray:
     """Why each 14-digit issuer code is unacceptable (None when it is fine).
 
     With an FBF table the issuer must be listed in it; without one the code
-    must at least be a well-formed issuer code (:func:`app.codes.parse_collective_code`:
+    must at least be a well-formed issuer code (:func:`gis.codes.parse_collective_code`:
     a county-level division, township and village digits not 000).
     """
     out = np.full(len(prefixes), None, dtype=object)
@@ -1221,7 +1221,7 @@ _SEX = {"1": "male", "2": "female"}
 
 
 def _parse_ids(numbers: Iterable[str | None]) -> dict[str, str]:
-    """Each distinct number → the :func:`app.codes.parse_id_number` reason, or "male"/"female" when valid.
+    """Each distinct number → the :func:`gis.codes.parse_id_number` reason, or "male"/"female" when valid.
 
     The parsing is the registry's own, one Python call per distinct number
     (a few µs); CBF repeats the heads of CBF_JTCY, so each is parsed once.

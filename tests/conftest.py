@@ -114,8 +114,8 @@ def _assert_logs_replay(app) -> None:
     """Whatever a test did, every county's log must still verify and replay to exactly the tables."""
     from sqlalchemy import select
 
+    from app.audit.verify import verify_database
     from app.ledger.models import LedgerHead
-    from app.ledger.verify import verify_database
 
     ext = app.extensions["sanquan"]
     with UnitOfWork(ext.session_factory, write=False) as uow:
@@ -184,7 +184,7 @@ def admin(callers):
 
 def id_number(area: str, birth: str, seq: int) -> str:
     """A valid resident ID number; odd ``seq`` is male."""
-    from app.codes import id_check_char
+    from gis.codes import id_check_char
     first = f"{area}{birth}{seq:03d}"
     return first + id_check_char(first)
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.auth.models import ROLES, User
-from app.codes import PROVINCES
 from app.db import UnitOfWork
 from app.errors import DomainError, Forbidden, RuleViolation
+from gis.codes import PROVINCES
 
 #: Roles that see resident ID numbers unmasked (API.md, Parties).
 UNMASKED_ROLES = frozenset({"admin", "clerk"})

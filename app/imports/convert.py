@@ -17,7 +17,6 @@ import shapely
 from sqlalchemy import select
 
 from app.auth.services import Principal
-from app.codes import CodeError, parse_id_number
 from app.errors import RuleViolation
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow
 from app.parcels.models import Parcel
@@ -25,6 +24,7 @@ from app.parties.models import Collective, Household, Person
 from app.parties.schemas import RELATIONS_ACCEPTED
 from app.rights.services import RightsPolicy, check_contract_term, check_dates
 from gis.area import measure_m2
+from gis.codes import CodeError, parse_id_number
 from gis.package import Package
 from gis.qa import HEAD_CODES, Problem
 

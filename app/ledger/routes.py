@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from app.auth.access import current_principal
 from app.extensions import Blueprint, Schema, unit_of_work
-from app.ledger import services, verify
+from app.ledger import services
 
 blp = Blueprint("ledger", __name__, description="Append-only, hash-chained county logs; RFC 6962 Merkle proofs, "
                 "signed checkpoints and verification")
@@ -115,17 +115,6 @@ class ConsistencySchema(Schema):
     proof = fields.List(fields.String(), metadata={"description": f"RFC 9162 consistency proof, {_HEX}"})
 
 
-class VerifySchema(Schema):
-    log = fields.String()
-    ok = fields.Boolean()
-    size = fields.Integer(metadata={"description": "entries checked"})
-    first_bad_seq = fields.Integer(allow_none=True, metadata={
-        "description": "the first tampered or divergent entry"})
-    problem = fields.String(allow_none=True)
-    checks = fields.Dict(metadata={"description": "each check and what it found"})
-    checkpoint = fields.Dict(allow_none=True, metadata={"description": "the checkpoint the root was checked against"})
-
-
 @blp.route("/ledger/<county>/checkpoint")
 class Checkpoint(MethodView):
     @blp.arguments(CheckpointArgsSchema, location="query")
@@ -161,15 +150,3 @@ class ConsistencyProof(MethodView):
     def get(self, args, county):
         """RFC 9162 consistency proof that the tree of size `to` extends the tree of size `from`, with both roots."""
         return services.consistency(unit_of_work(write=False), actor=current_principal(), county=county, **args)
-
-
-@blp.route("/ledger/<county>/verify")
-class Verify(MethodView):
-    @blp.response(200, VerifySchema)
-    def get(self, county):
-        """Recompute every hash, the chain, the Merkle root against the newest checkpoint and its signature, and
-        replay the log against the registry's tables.
-
-        In this request's process: a county of 10^6 entries takes about 20 s. ``sanquan ledger verify`` shares
-        a large log between two processes (about 12–14 s) and gives the same verdict."""
-        return verify.verify_log(unit_of_work(write=False), actor=current_principal(), county=county)

@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.codes import mask_id_number
 from app.db import COPY_FROM_ROWS, UnitOfWork, bulk_insert, utcnow
 from app.errors import DomainError, Forbidden, NotFound
 from app.ledger import checkpoint as notes
 from app.ledger import jcs, merkle
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject
+from gis.codes import mask_id_number
 
 GENESIS_HASH = "0" * 64
 #: A stored hash: SHA-256 in lowercase hex, as every column of the ledger holds it.
@@ -303,14 +303,16 @@ def checkpoint_view(row: LedgerCheckpoint, signer: LedgerSigner | None = None) -
             "note": row.note}
 
 
-def _readable_log(actor: Principal, county: str) -> None:
+def check_readable_log(actor: Principal, county: str) -> None:
+    """Refuse a role that may not read ledgers (403) or a county not wholly in the actor's scope (404)."""
     if actor.role not in LEDGER_READERS:
         raise Forbidden("您的角色无权查看台账", "Your role may not read the ledger")
     if not (county.isdigit() and len(county) == 6 and actor.sees(county) and len(actor.scope) <= 6):
         raise NotFound("台账", "Ledger", county)
 
 
-def _head(s: Session, county: str) -> LedgerHead:
+def stored_head(s: Session, county: str) -> LedgerHead:
+    """The county's log head as stored; 404 when the county has no log."""
     head = s.get(LedgerHead, county)
     if head is None:
         raise NotFound("台账", "Ledger", county)
@@ -327,13 +329,13 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
     """
     if actor.role not in ("admin", "auditor"):
         raise Forbidden("只有管理员和审计员可以要求签署检查点", "Only an admin or an auditor may ask for a checkpoint")
-    _readable_log(actor, county)
+    check_readable_log(actor, county)
     with uow:
         s = uow.session
         signer = s.info.get(SIGNER)
         if signer is None:
             raise DomainError("本系统未配置台账签名密钥", "no ledger signing key is configured", status=503)
-        _head(s, county)  # no log, no checkpoint: 404 rather than an empty log made here
+        stored_head(s, county)  # no log, no checkpoint: 404 rather than an empty log made here
         head = lock_log(s, county)
         if head.size == 0:
             raise NotFound("台账", "Ledger", county)
@@ -349,7 +351,7 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
 
 def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str, size: int | None = None) -> dict:
     """The newest signed checkpoint of a log (or the one at ``size``)."""
-    _readable_log(actor, county)
+    check_readable_log(actor, county)
     with uow:
         s = uow.session
         q = select(LedgerCheckpoint).where(LedgerCheckpoint.log == county)
@@ -456,7 +458,7 @@ def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size:
     Raises:
         NotFound: no such log in scope. DomainError 422: ``seq`` outside ``1..size`` or ``size`` beyond the log.
     """
-    _readable_log(actor, county)
+    check_readable_log(actor, county)
     with uow:
         s = uow.session
         if size is None:
@@ -492,7 +494,7 @@ def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, t
         DomainError 422: RFC 9162 §2.1.4 defines the proof for ``0 < from ≤ to`` only, so ``from`` of 0 or
             beyond ``to``, and ``to`` beyond the log, are refused (the empty tree needs no proof).
     """
-    _readable_log(actor, county)
+    check_readable_log(actor, county)
     with uow:
         s = uow.session
         if to is None:
@@ -581,9 +583,9 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
         Forbidden: the role may not read ledgers.
         NotFound: the county is not wholly inside the actor's scope, or has no log.
     """
-    _readable_log(actor, county)
+    check_readable_log(actor, county)
     with uow:
-        head = _head(uow.session, county)
+        head = stored_head(uow.session, county)
         rows = uow.session.scalars(
             select(LedgerEntry).where(LedgerEntry.log == county, LedgerEntry.seq > after)
             .order_by(LedgerEntry.seq).limit(limit)

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.codes import CodeError, parse_parcel_code
 from app.db import UnitOfWork, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
@@ -21,6 +20,7 @@ from app.queries import code_prefix, narrowest
 from app.rights.models import Right, RightParcel
 from gis import area as gis_area
 from gis import crs as gis_crs
+from gis.codes import CodeError, parse_parcel_code
 from gis.errors import GeometryInputError
 from gis.geojson import GeometryLimits, parse_polygonal
 from gis.neighbours import four_sides

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal, common_division
-from app.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 from app.db import MAX_ID, UnitOfWork
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ledger import services as ledger
@@ -27,6 +26,7 @@ from app.parties.models import (
     Person,
 )
 from app.queries import code_prefix, narrowest
+from gis.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 
 REGISTRY_WRITERS = frozenset({"admin", "clerk"})
 DOCUMENT_WRITERS = frozenset({"admin", "clerk", "exchange", "arbitrator"})

@@ -4,9 +4,9 @@ import re
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.codes import CodeError, parse_id_number
 from app.extensions import Date, Id, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean, Text
 from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
+from gis.codes import CodeError, parse_id_number
 
 _CODE18 = validate.Regexp(r"^\d{18}$", error="an 18-digit household code")
 _RIGHT = validate.Length(min=19, max=19)

@@ -7,9 +7,9 @@ import pytest
 import shapely
 from sqlalchemy import func, select, text
 
+from app.audit import verify
 from app.auth.services import Principal
 from app.errors import DomainError, NotFound, RuleViolation
-from app.ledger import verify
 from app.ledger.models import LedgerEntry, LedgerHead
 from app.parcels.models import ParcelVersion
 from app.parcels.services import ParcelPolicy, revise_boundary

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from app.audit.verify import verify_county
 from app.auth.services import SYSTEM
-from app.ledger.verify import verify_county
 from app.parties.services import create_collective, register_household
 from tests.conftest import COLLECTIVE, COUNTY, id_number
 

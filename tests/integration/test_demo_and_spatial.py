@@ -6,8 +6,8 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
+from app.audit.verify import verify_county
 from app.demo import is_empty, load_demo
-from app.ledger.verify import verify_county
 from app.parcels.models import ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.models import Household, Membership, Person

@@ -9,11 +9,11 @@ import rfc8785
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
+from app.audit.verify import verify_county
 from app.auth.services import SYSTEM
 from app.errors import RuleViolation
 from app.ledger.models import LedgerEntry
 from app.ledger.services import GENESIS_HASH, append, leaf_hash
-from app.ledger.verify import verify_county
 from app.parties.services import create_collective
 from tests.conftest import COLLECTIVE
 

@@ -30,15 +30,16 @@ from sqlalchemy import MetaData, Table, bindparam, delete, insert, inspect, sele
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
+from app.audit import verify
+from app.audit.verify import CHECKPOINT_FILE, export_log, verify_county, verify_database, verify_export
 from app.auth.services import SYSTEM
 from app.cli import main as cli
 from app.db import UnitOfWork
 from app.demo import load_demo
 from app.ledger import checkpoint as notes
-from app.ledger import merkle, verify
+from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
 from app.ledger.services import GENESIS_HASH, append, canonical_json, leaf_hash, pack_frontier
-from app.ledger.verify import CHECKPOINT_FILE, export_log, verify_county, verify_database, verify_export
 from app.parcels.models import ParcelVersion
 from app.parties.models import Household, Membership, Person
 from app.rights.models import Right, RightParcel, RightShares

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.codes import (
+from gis.codes import (
     CodeError,
     id_check_char,
     mask_id_number,

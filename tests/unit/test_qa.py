@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from app.codes import id_check_char
+from gis.codes import id_check_char
 from gis.crs import from_storage, to_storage
 from gis.package import DK_FIELDS, TABLE_FIELDS, Package
 from gis.qa import CHECKS, Problem, check_package

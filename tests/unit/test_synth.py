@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 
-from app.codes import parse_collective_code, parse_household_code, parse_id_number, parse_parcel_code
 from app.demo_data import (
     COUNTIES,
     RELATIONS,
@@ -22,6 +21,7 @@ from app.demo_data import (
     iter_county,
     summary,
 )
+from gis.codes import parse_collective_code, parse_household_code, parse_id_number, parse_parcel_code
 from gis.synth import HOMESTEAD, RESERVE, group_parcels, to_4490
 
 # Donggang's extent as the brief gives it, with a little slack (EPSG:4490, x = lon).

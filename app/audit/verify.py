@@ -4,7 +4,7 @@ One pass over the entries in ``seq`` order recomputes each body hash, chain
 link and leaf hash, checks that each row's columns say what its body says,
 folds the leaves into the Merkle tree (comparing every perfect subtree with
 the stored node, and the root with every signed checkpoint), and replays the
-bodies (:mod:`app.ledger.replay`). The first entry found wrong is reported by
+bodies (:mod:`app.audit.replay`). The first entry found wrong is reported by
 its ``seq``. The same pass runs over an export (``sanquan ledger export``)
 without a database, and against an export or checkpoint kept earlier, so an
 auditor can prove that today's log extends the one they hold. A large log in a
@@ -31,13 +31,21 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.replay import PARCEL_KINDS, Replay, ReplayError, differences, table_state
 from app.auth.services import Principal
 from app.db import UnitOfWork, driver_batches, driver_rows
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
-from app.ledger.replay import PARCEL_KINDS, Replay, ReplayError, differences, table_state
-from app.ledger.services import GENESIS_HASH, SIGNER, _head, _readable_log, fetch_nodes, leaf_hash, unpack_frontier
+from app.ledger.services import (
+    GENESIS_HASH,
+    SIGNER,
+    check_readable_log,
+    fetch_nodes,
+    leaf_hash,
+    stored_head,
+    unpack_frontier,
+)
 
 #: Rows read from the database per round trip.
 _BATCH = 5000
@@ -758,9 +766,9 @@ def verify_county(uow: UnitOfWork, county: str, *, kept: Path | None = None, ver
 
 def verify_log(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
     """``GET /ledger/{county}/verify``: verify the log, its checkpoints and the tables (auditor, admin, clerk)."""
-    _readable_log(actor, county)
+    check_readable_log(actor, county)
     with uow:
-        _head(uow.session, county)
+        stored_head(uow.session, county)
     return verify_county(uow, county).view()
 
 
