@@ -1,10 +1,10 @@
 """``GET /api/v1/health``."""
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 from marshmallow import fields
 
-from app import __version__
 from app.db import UnitOfWork
 from app.extensions import Blueprint, Schema, unit_of_work
 from app.migrate import current_revision
@@ -23,7 +23,7 @@ def status(uow: UnitOfWork) -> dict:
     """The service's status: database engine and schema revision."""
     with uow:
         return {"status": "ok", "database": uow.dialect, "schema_revision": current_revision(uow.session),
-                "version": __version__}
+                "version": current_app.config["API_VERSION"]}
 
 
 @blp.route("/health")

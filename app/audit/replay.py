@@ -23,10 +23,11 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows
 from app.disputes.models import Dispute, dispute_state
+from app.holds.models import Freeze
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
-from app.transfers.models import Freeze, Transfer, TransferPayment
+from app.transfers.models import Transfer, TransferPayment
 
 #: Entry kinds that change nothing the replay compares (their rows are checked by their own hashes).
 PASSIVE = frozenset({

@@ -16,12 +16,12 @@ from app.db import UnitOfWork, utcnow
 from app.disputes.calendar import PERIODS, WorkCalendar, deadlines, time_barred
 from app.disputes.models import ENDED, CalendarDay, Dispute, dispute_state
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
+from app.holds import services as holds
 from app.ledger import services as ledger
 from app.parcels.models import Parcel
 from app.parties.models import Collective, Household, Person
 from app.parties.services import visible_document
 from app.rights.models import Right
-from app.transfers.models import Freeze
 from gis.geojson import GeometryLimits
 
 #: Words a schedule file may use for a working day and for a rest day (besides 1 and 0).
@@ -196,29 +196,27 @@ def freeze_subjects(s: Session, actor: Principal, d: Dispute, subjects: list[str
     """Keep the status quo of ``subjects`` (第四十二条) for this case, those not frozen by it already;
     returns what it froze."""
     ref = f"dispute:{d.id}"
-    held = set(s.scalars(select(Freeze.subject).where(Freeze.dispute_ref == ref, Freeze.active.is_(True))))
+    held = {f.subject for f in holds.active_freezes(s, ref)}
     new = [code for code in dict.fromkeys(subjects) if code not in held]
     if not new:
         return []
     seq = ledger.append(s, county=d.county_code, kind="freeze.set", actor=actor, subjects=new,
                         data={"dispute": d.id, "subjects": new, "on": on.isoformat(), "grounds": grounds,
                               "basis": "农村土地承包经营纠纷调解仲裁法 第四十二条"})
-    s.add_all(Freeze(subject=code, county_code=d.county_code, reason=f"纠纷 {d.id} 审理期间维持现状",
-                     dispute_ref=ref, active=True, frozen_on=on, ledger_seq=seq) for code in new)
+    holds.freeze(s, new, county=d.county_code, ref=ref, reason=f"纠纷 {d.id} 审理期间维持现状", on=on, seq=seq)
     d.freeze = True
     return new
 
 
 def lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> list[str]:
     """The case ended: its rights and parcels may move again. Returns what was lifted."""
-    frozen = s.scalars(select(Freeze).where(Freeze.dispute_ref == f"dispute:{d.id}", Freeze.active.is_(True))).all()
+    frozen = holds.active_freezes(s, f"dispute:{d.id}")
     if not frozen:
         return []
     subjects = [f.subject for f in frozen]
     ledger.append(s, county=d.county_code, kind="freeze.lifted", actor=actor, subjects=subjects,
                   data={"dispute": d.id, "on": on.isoformat(), "subjects": subjects})
-    for f in frozen:
-        f.active, f.lifted_on = False, on
+    holds.lift(frozen, on)
     d.freeze = False  # the case no longer holds anything still
     return subjects
 

@@ -12,7 +12,6 @@ from app.parcels.schemas import (
     FeatureCollectionSchema,
     FeatureSchema,
     ParcelCreateSchema,
-    ParcelHistorySchema,
     ParcelQueryArgsSchema,
 )
 from gis.geojson import GeometryLimits
@@ -59,28 +58,10 @@ class ParcelItem(MethodView):
                                    code=code, **args)
 
 
-@blp.route("/parcels/<code>/history")
-class ParcelHistory(MethodView):
-    @blp.arguments(CrsArgsSchema, location="query")
-    @blp.response(200, ParcelHistorySchema)
-    def get(self, args, code):
-        """List every version of a parcel with the ledger entry that made it."""
-        return services.parcel_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)
-
-
 @blp.route("/parcels/<code>/map.png")
 class ParcelMap(MethodView):
     @blp.response(200, description="PNG map", content_type="image/png")
     def get(self, code):
         """Draw a parcel with its neighbours, a north arrow and a scale bar."""
         png = services.parcel_map(unit_of_work(write=False), actor=current_principal(), code=code)
-        return Response(png, mimetype="image/png")
-
-
-@blp.route("/collectives/<code>/map.png")
-class CollectiveMap(MethodView):
-    @blp.response(200, description="PNG map", content_type="image/png")
-    def get(self, code):
-        """Draw every current parcel of a collective."""
-        png = services.collective_map(unit_of_work(write=False), actor=current_principal(), code=code)
         return Response(png, mimetype="image/png")

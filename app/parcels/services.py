@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
@@ -17,14 +16,13 @@ from app.parcels.models import PARCEL_KINDS, Parcel, ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_collective
 from app.queries import code_prefix, narrowest
-from app.rights.models import Right, RightParcel
 from gis import area as gis_area
 from gis import crs as gis_crs
 from gis.codes import CodeError, parse_parcel_code
 from gis.errors import GeometryInputError
 from gis.geojson import GeometryLimits, parse_polygonal
 from gis.neighbours import four_sides
-from gis.render import collective_map_png, parcel_map_png
+from gis.render import parcel_map_png
 
 MAX_PARCEL_SERIAL = 99_999
 #: degrees that surely cover a metre anywhere in China (1° of longitude ≥ 60 km up to 57° N).
@@ -103,7 +101,7 @@ def measured_area_m2(geom, policy: ParcelPolicy) -> float:
     return area_m2
 
 
-def _output_crs(crs: str | None) -> int:
+def output_crs(crs: str | None) -> int:
     try:
         return gis_crs.parse_crs(crs)
     except GeometryInputError as e:
@@ -125,10 +123,10 @@ def _features(repo: ParcelRepository, versions: list[ParcelVersion], epsg: int,
               tolerance_m: float | None) -> list[dict]:
     """Features of versions; with 四至 unless ``tolerance_m`` is None."""
     neighbours = neighbours_of(repo, versions, tolerance_m) if tolerance_m is not None else [None] * len(versions)
-    return [feature(v, g, n) for v, g, n in zip(versions, _output_geoms(versions, epsg), neighbours, strict=True)]
+    return [feature(v, g, n) for v, g, n in zip(versions, output_geoms(versions, epsg), neighbours, strict=True)]
 
 
-def _output_geoms(versions: list[ParcelVersion], epsg: int) -> np.ndarray:
+def output_geoms(versions: list[ParcelVersion], epsg: int) -> np.ndarray:
     """The versions' geometries in the output CRS; a failed reprojection is a 422, not a 500."""
     geoms = np.array([v.geom for v in versions], dtype=object)
     if not len(geoms) or epsg == gis_crs.STORAGE_EPSG:
@@ -332,7 +330,7 @@ def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code:
 
 def get_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, code: str,
                crs: str | None = None) -> dict:
-    epsg = _output_crs(crs)
+    epsg = output_crs(crs)
     with uow:
         repo = ParcelRepository(uow.session)
         v = repo.current(code) if actor.sees(code) else None
@@ -349,7 +347,7 @@ def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, col
 
     四至 costs a second spatial query per page, so lists carry it only when asked.
     """
-    epsg = _output_crs(crs)
+    epsg = output_crs(crs)
     prefix = narrowest(actor.scope, within)
     if prefix is None:
         return {"type": "FeatureCollection", "features": [], "next_cursor": None}
@@ -364,34 +362,8 @@ def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, col
             "next_cursor": rows[-1].parcel_code if more else None}
 
 
-def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | None = None) -> dict:
-    """Every version of a parcel and every right it was under, oldest first, each with its ledger entry."""
-    epsg = _output_crs(crs)
-    with uow:
-        versions = ParcelRepository(uow.session).history(code) if actor.sees(code) else []
-        if not versions:
-            raise NotFound("地块", "Parcel", code)
-        geoms = _output_geoms(versions, epsg)
-        links = uow.session.execute(select(RightParcel, Right.type, Right.holder_code).join(Right).where(
-            RightParcel.parcel_code == code).order_by(RightParcel.valid_from, RightParcel.id)).all()
-        entries = ledger.entry_links(uow.session, versions[0].county_code, [v.ledger_seq for v in versions] + [
-            q for link, _, _ in links for q in (link.ledger_seq, link.end_ledger_seq)])
-        out = []
-        for v, g in zip(versions, geoms, strict=True):
-            f = feature(v, g, None)
-            f["properties"]["ledger"] = entries.get(v.ledger_seq)
-            out.append(f)
-        return {"code": code, "versions": out,
-                "rights": [{"right": link.right_id, "type": kind, "holder": holder, "valid_from": link.valid_from,
-                            "valid_to": link.valid_to, "ledger_seq": link.ledger_seq,
-                            "end_ledger_seq": link.end_ledger_seq, "ledger": entries.get(link.ledger_seq),
-                            "end_ledger": entries.get(link.end_ledger_seq)} for link, kind, holder in links]}
-
-
 #: A context ring around a parcel map, in metres.
 MAP_MARGIN_M = 150
-#: The most parcels a collective map draws.
-MAX_MAP_PARCELS = 20_000
 
 
 def parcel_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
@@ -414,29 +386,3 @@ def map_over_neighbours(repo: ParcelRepository, geoms, codes: list[str], *, show
     hidden = set(codes) - shown
     keep = [i for i, c in enumerate(context) if c.parcel_code not in hidden]
     return parcel_map_png(geoms, codes, context_geoms[keep], image_format=image_format)
-
-
-def collective_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
-    """A PNG overview of every current parcel of a collective, coloured by its right's type and status."""
-    from app.rights.models import Right, RightParcel
-
-    with uow:
-        s = uow.session
-        visible_collective(s, actor, code)
-        rows = ParcelRepository(s).query(prefix_clause=code_prefix(ParcelVersion.parcel_code, code),
-                                         collective=code, bbox=None, contains=None, after=None,
-                                         limit=MAX_MAP_PARCELS)
-        links = s.execute(select(RightParcel.parcel_code, Right.type, RightParcel.valid_to)
-                          .join(Right, Right.id == RightParcel.right_id)
-                          .where(Right.collective_code == code)).all()
-    if not rows:
-        raise NotFound("发包方地块", "Parcels of collective", code)
-    category: dict[str, str] = {}
-    for parcel, right_type, valid_to in links:
-        if valid_to is None and right_type in ("contract", "homestead"):
-            category[parcel] = right_type
-        else:
-            category.setdefault(parcel, "ended")
-    codes = [r.parcel_code for r in rows]
-    return collective_map_png(np.array([r.geom for r in rows], dtype=object), codes,
-                              [category.get(c, "none") for c in codes])

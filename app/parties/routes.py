@@ -15,9 +15,7 @@ from app.parties.schemas import (
     DocumentFileSchema,
     DocumentFormSchema,
     DocumentSchema,
-    HistoryArgsSchema,
     HouseholdCreateSchema,
-    HouseholdHistorySchema,
     HouseholdSchema,
     MembershipCreateSchema,
     MembershipPageSchema,
@@ -73,15 +71,6 @@ class HouseholdItem(MethodView):
     def get(self, code):
         """Show a household and its members (ID numbers masked for most roles)."""
         return services.get_household(unit_of_work(write=False), actor=current_principal(), code=code)
-
-
-@blp.route("/households/<code>/history")
-class HouseholdHistory(MethodView):
-    @blp.arguments(HistoryArgsSchema, location="query")
-    @blp.response(200, HouseholdHistorySchema)
-    def get(self, args, code):
-        """Every ledger entry about a household and its rights, each with its hash and inclusion-proof link."""
-        return services.household_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)
 
 
 @blp.route("/collectives/<code>/members")

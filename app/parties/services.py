@@ -223,23 +223,6 @@ def membership_entry(m: Membership, id_number: str) -> dict:
             "resolution_document": m.resolution_document_id}
 
 
-def household_history(uow: UnitOfWork, *, actor: Principal, code: str, after: int = 0, limit: int = 50) -> dict:
-    """Every ledger entry about a household or its rights, oldest first, each linked to its inclusion proof.
-
-    Raises:
-        NotFound: unknown household or outside the actor's scope.
-    """
-    from app.rights.models import ID_SUFFIX
-
-    with uow:
-        h = uow.session.get(Household, code) if actor.sees(code) else None
-        if h is None:
-            raise NotFound("承包方", "Household", code)
-        subjects = [code, *(code + suffix for suffix in ID_SUFFIX.values())]
-        return {"household": code} | ledger.subject_history(uow.session, h.county_code, subjects, after=after,
-                                                           limit=limit)
-
-
 def get_household(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
     with uow:
         h = uow.session.get(Household, code) if actor.sees(code) else None

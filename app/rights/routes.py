@@ -6,7 +6,9 @@ from flask.views import MethodView
 
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
-from app.rights import certificates, services
+from app.parcels.schemas import CrsArgsSchema, ParcelHistorySchema
+from app.parties.schemas import HistoryArgsSchema, HouseholdHistorySchema
+from app.rights import certificates, histories, services
 from app.rights.schemas import (
     AsOfArgsSchema,
     CertificateCreateSchema,
@@ -135,3 +137,30 @@ class CertificatePdf(MethodView):
         pdf = certificates.certificate_pdf(unit_of_work(write=False), actor=current_principal(), number=number,
                                            neighbour_tolerance_m=settings().neighbour_tolerance_m)
         return Response(pdf, mimetype="application/pdf")
+
+
+@blp.route("/parcels/<code>/history")
+class ParcelHistory(MethodView):
+    @blp.arguments(CrsArgsSchema, location="query")
+    @blp.response(200, ParcelHistorySchema)
+    def get(self, args, code):
+        """List every version of a parcel with the ledger entry that made it."""
+        return histories.parcel_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)
+
+
+@blp.route("/collectives/<code>/map.png")
+class CollectiveMap(MethodView):
+    @blp.response(200, description="PNG map", content_type="image/png")
+    def get(self, code):
+        """Draw every current parcel of a collective."""
+        png = histories.collective_map(unit_of_work(write=False), actor=current_principal(), code=code)
+        return Response(png, mimetype="image/png")
+
+
+@blp.route("/households/<code>/history")
+class HouseholdHistory(MethodView):
+    @blp.arguments(HistoryArgsSchema, location="query")
+    @blp.response(200, HouseholdHistorySchema)
+    def get(self, args, code):
+        """Every ledger entry about a household and its rights, each with its hash and inclusion-proof link."""
+        return histories.household_history(unit_of_work(write=False), actor=current_principal(), code=code, **args)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
+from app.holds import services as holds
 from app.ledger import services as ledger
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
@@ -32,7 +33,7 @@ from app.rights.models import (
     SharePlan,
     right_id_for,
 )
-from app.transfers.models import Transfer, TransferHold
+from app.transfers.models import Transfer
 from gis.area import m2_to_mu
 
 #: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
@@ -602,10 +603,7 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
     if foreign:
         raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"collective": target.collective_code,
                                                              "parcels": foreign})
-    busy = s.scalars(select(TransferHold.transfer_id).where(
-        TransferHold.key.in_([f"parcel:{c}" for c in parcels]))).all()
-    if busy:
-        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))})
+    holds.check_not_held(s, parcels=parcels)
     began = max(link.valid_from for link in links.values())
     if on < began or on < target.start or (target.end is not None and on > target.end):
         raise RuleViolation("DATE_ORDER", reason_zh="移转日期早于地块现有承包关系的起始日期，或不在接收合同的承包期内",

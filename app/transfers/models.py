@@ -1,9 +1,9 @@
-"""Settlements in a city, voluntary paid transfers and exits, and the freezes that stop them."""
+"""Settlements in a city, voluntary paid transfers and exits, and the management rights they split off."""
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -97,37 +97,6 @@ class TransferPayment(Base):
     amount: Mapped[float] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100))
-    ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
-
-
-class TransferHold(Base):
-    """The database's guarantee of one open transfer per right and per parcel (RIGHT_BUSY).
-
-    An open transfer holds a row per right (``right:<id>``) and parcel
-    (``parcel:<code>``) it touches; the primary key makes a second claim fail
-    inside the database, race or no race. The rows go when the transfer closes.
-    """
-
-    __tablename__ = "transfer_holds"
-
-    key: Mapped[str] = mapped_column(String(30), primary_key=True)
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
-
-
-class Freeze(Base):
-    """A right or parcel frozen while a dispute is open (RIGHT_IN_DISPUTE); the dispute module sets them."""
-
-    __tablename__ = "freezes"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: a right id (19 characters) or a parcel code (19 digits).
-    subject: Mapped[str] = mapped_column(String(19), index=True)
-    county_code: Mapped[str] = mapped_column(String(6))
-    reason: Mapped[str] = mapped_column(Text)
-    dispute_ref: Mapped[str | None] = mapped_column(String(50), nullable=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    frozen_on: Mapped[dt.date] = mapped_column(Date)
-    lifted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
 

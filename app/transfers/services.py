@@ -13,13 +13,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
+from app.holds import services as holds
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
 from app.parties.models import Household, Membership, Person
@@ -38,12 +38,10 @@ from app.rights.services import (
 )
 from app.transfers.models import (
     OPEN_STATUSES,
-    Freeze,
     ManagementRight,
     ManagementRightParcel,
     Settlement,
     Transfer,
-    TransferHold,
     TransferParcel,
     TransferPayment,
 )
@@ -185,8 +183,8 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         _shares_movable(s, held, shares, recipient)
         if kind == "transfer":
             _recipient_may_hold(s, held, recipient.code, shares)
-        _not_frozen(s, [held.code, *([counter.code] if counter else []), *(code for code, _ in moving)])
-        _not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
+        holds.check_not_frozen(s, [held.code, *([counter.code] if counter else []), *(code for code, _ in moving)])
+        holds.check_not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
         t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
                      from_household=held.holder_code, to_household=recipient.code if recipient else None,
                      to_party=party,
@@ -198,7 +196,7 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         s.add(t)
         s.flush()
         s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
-        _hold(s, t, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
+        holds.hold(s, t.id, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
         # The county's log is locked last, so openings in one county queue only for the append and the commit.
         t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,
                                      subjects=_subjects(t, moving), data=_entry(t, moving))
@@ -386,35 +384,6 @@ def _holding(s, right_id: str) -> Decimal:
     return Decimal(str(held or 0))
 
 
-def _not_frozen(s, subjects: list[str]) -> None:
-    frozen = s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))).all()
-    if frozen:
-        raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
-
-
-def _hold_keys(rights: list[str], parcels: list[str]) -> list[str]:
-    return [f"right:{r}" for r in rights] + [f"parcel:{p}" for p in parcels]
-
-
-def _not_held(s, rights: list[str], parcels: list[str]) -> None:
-    busy = s.scalars(select(TransferHold.transfer_id).where(TransferHold.key.in_(_hold_keys(rights, parcels)))).all()
-    if busy:
-        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))})
-
-
-def _hold(s, t: Transfer, rights: list[str], parcels: list[str]) -> None:
-    """Claim the right(s) and parcels for this transfer; the primary key refuses a second claim in the database."""
-    s.add_all(TransferHold(key=key, transfer_id=t.id) for key in _hold_keys(rights, parcels))
-    try:
-        s.flush()
-    except IntegrityError:  # a simultaneous opening claimed it first (checked in _not_held otherwise)
-        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": []}) from None
-
-
-def _release(s, t: Transfer) -> None:
-    s.execute(delete(TransferHold).where(TransferHold.transfer_id == t.id))
-
-
 def _subjects(t: Transfer, moving: list[tuple[str, str]]) -> list[str]:
     return [f"transfer:{t.id}", t.right_id, t.from_household, *([t.to_household] if t.to_household else []),
             *([t.counter_right_id] if t.counter_right_id else []), *(code for code, _ in moving)]
@@ -462,7 +431,7 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
         t.issuer_decided_on, t.issuer_grounds = decided_on, grounds
         if t.issuer_decision == "refused":
             t.status = "refused"
-            _release(s, t)
+            holds.release(s, t.id)
         else:
             t.status = _progress(t, _paid(s, t))
         ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
@@ -522,7 +491,7 @@ def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) ->
         s = uow.session
         t = _open_transfer(s, actor, transfer_id)
         t.status = "withdrawn"
-        _release(s, t)
+        holds.release(s, t.id)
         ledger.append(s, county=t.county_code, kind="transfer.withdrawn", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id], data={"transfer": t.id})
         view = transfer_view(s, t)
@@ -571,7 +540,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
         if t.kind == "exit" and held.type == "contract" and not _notice_in_time(t.notice_given_on, on):
             raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": _iso(t.notice_given_on),
                                                                "completed_on": on.isoformat()})
-        _not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
+        holds.check_not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
                         *(code for code, _ in moving)])
         # 转让 of land: the contract the parcels join, named in the entry (a new one may be the household's n-th);
         # read under the county log's lock, so two completions for one recipient agree on it
@@ -586,7 +555,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                             | ({"to_right": receiving} if receiving else {}))
         _move(s, t, moving, on, seq)
         t.status, t.completed_on = "completed", on
-        _release(s, t)
+        holds.release(s, t.id)
         s.flush()
         view = transfer_view(s, t, parcels=[code for code, _ in moving])
         uow.commit()
@@ -797,7 +766,7 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
     if was == "completed":
         _unmove(s, t, undo, on, seq)
     else:
-        _release(s, t)
+        holds.release(s, t.id)
     t.status = "voided"
     s.flush()
     return seq
@@ -861,7 +830,7 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
         raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={
             "parcels": moved_on, "rights": sorted({r for r in went.values() if r}),
             "now_under": {c: now[c].right_id if c in now else None for c in moved_on}})
-    _not_held(s, [], codes)
+    holds.check_not_held(s, [], codes)
     losing = sorted({r for r in went.values() if r})
     granted = s.execute(select(ManagementRightParcel.parcel_code, ManagementRightParcel.management_right_id).join(
         ManagementRight, ManagementRight.id == ManagementRightParcel.management_right_id).where(

@@ -381,7 +381,7 @@ def test_an_edit_of_a_case_or_its_freeze_that_bypassed_the_ledger_is_found(calle
     from sqlalchemy import update
 
     from app.disputes.models import Dispute
-    from app.transfers.models import Freeze
+    from app.holds.models import Freeze
 
     auditor = callers["auditor"]
     case = Case(callers, land, freeze=True)

@@ -80,7 +80,7 @@ def test_demo_cases_fill_the_committees_dashboard(uow_factory, demo):
     from app.auth.services import SYSTEM
     from app.demo import load_demo_cases
     from app.disputes.services import list_disputes
-    from app.transfers.models import Freeze
+    from app.holds.models import Freeze
 
     today = dt.date(2026, 11, 27)
     ids = load_demo_cases(uow_factory, today=today)

@@ -1,0 +1,78 @@
+"""Claiming, checking and releasing holds and freezes, inside the caller's transaction.
+
+Every function takes the caller's session and neither commits nor writes the ledger: the transfer or the
+case that holds or freezes records its own entry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.errors import RuleViolation
+from app.holds.models import Freeze, TransferHold
+
+
+def hold_keys(rights: Iterable[str], parcels: Iterable[str]) -> list[str]:
+    """The hold rows' keys of rights (``right:<id>``) and parcels (``parcel:<code>``)."""
+    return [f"right:{r}" for r in rights] + [f"parcel:{p}" for p in parcels]
+
+
+def check_not_frozen(s: Session, subjects: list[str]) -> None:
+    """Refuse to move anything an open dispute has frozen.
+
+    Raises:
+        RuleViolation: RIGHT_IN_DISPUTE naming the frozen subjects.
+    """
+    frozen = s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))).all()
+    if frozen:
+        raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
+
+
+def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str] = ()) -> None:
+    """Refuse to move a right or parcel an open transfer holds.
+
+    Raises:
+        RuleViolation: RIGHT_BUSY naming the open transfers.
+    """
+    busy = s.scalars(select(TransferHold.transfer_id).where(TransferHold.key.in_(hold_keys(rights, parcels)))).all()
+    if busy:
+        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))})
+
+
+def hold(s: Session, transfer_id: int, rights: Iterable[str], parcels: Iterable[str]) -> None:
+    """Claim the rights and parcels for an open transfer; the primary key refuses a second claim in the database.
+
+    Raises:
+        RuleViolation: RIGHT_BUSY when a simultaneous opening claimed one first.
+    """
+    s.add_all(TransferHold(key=key, transfer_id=transfer_id) for key in hold_keys(rights, parcels))
+    try:
+        s.flush()
+    except IntegrityError:  # a simultaneous opening claimed it first (check_not_held sees the others)
+        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": []}) from None
+
+
+def release(s: Session, transfer_id: int) -> None:
+    """Give back what a transfer held (it closed)."""
+    s.execute(delete(TransferHold).where(TransferHold.transfer_id == transfer_id))
+
+
+def active_freezes(s: Session, ref: str) -> list[Freeze]:
+    """The freezes ``ref`` (``dispute:<id>``) still holds."""
+    return list(s.scalars(select(Freeze).where(Freeze.dispute_ref == ref, Freeze.active.is_(True))))
+
+
+def freeze(s: Session, subjects: Iterable[str], *, county: str, ref: str, reason: str, on: dt.date, seq: int) -> None:
+    """Freeze rights and parcels for ``ref`` from ``on``; ``seq`` is the entry that records it."""
+    s.add_all(Freeze(subject=code, county_code=county, reason=reason, dispute_ref=ref, active=True, frozen_on=on,
+                     ledger_seq=seq) for code in subjects)
+
+
+def lift(freezes: Iterable[Freeze], on: dt.date) -> None:
+    """Lift freezes from ``on``: what they held may move again."""
+    for f in freezes:
+        f.active, f.lifted_on = False, on
