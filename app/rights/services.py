@@ -5,14 +5,15 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
 from app.holds import services as holds
 from app.ledger import services as ledger
+from app.ledger.models import LedgerSubject
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.parties.services import (
@@ -33,7 +34,6 @@ from app.rights.models import (
     SharePlan,
     right_id_for,
 )
-from app.transfers.models import Transfer
 from gis.area import m2_to_mu
 
 #: 农村土地承包法 第二十一条: term in whole years by land use (min, max). Garden and
@@ -129,24 +129,34 @@ def open_contract(s, household: str, *, lock: bool = False) -> Right | None:
 def check_no_new_land_after_return(s, household: str, start: dt.date, end: dt.date) -> None:
     """Refuse contract land for a term that overlaps the term of a contract the household returned land from.
 
-    农村土地承包法 第三十条: 承包方在承包期内交回承包地的，在承包期内不得再要求承包土地. A return is a
-    completed ``exit`` of contract land (a voided one does not count); a contract for a later term is fine.
+    农村土地承包法 第三十条: 承包方在承包期内交回承包地的，在承包期内不得再要求承包土地. Returned land is a
+    parcel that left one of the household's contracts for that term to no one: the entry that closed its link
+    (an ``exit``'s completion) opened no link of the parcel, where a 转让, an exchange or an award's move
+    open the receiver's in the same entry; and it did not come back to that contract (an exit voided by an
+    award links it again). A contract for a later term is fine.
 
     Raises:
-        RuleViolation: NO_NEW_LAND_AFTER_RETURN.
+        RuleViolation: NO_NEW_LAND_AFTER_RETURN, naming the entry (and its transfer) that returned the land.
     """
-    returned = s.execute(select(Transfer.id, Transfer.completed_on, Right.id, Right.start, Right.end)
-                         .join(Right, Right.id == Transfer.right_id)
-                         .where(Transfer.from_household == household, Transfer.kind == "exit",
-                                Transfer.status == "completed", Right.type == "contract",
-                                Right.start <= end, Right.end >= start)
-                         .order_by(Transfer.completed_on, Transfer.id).limit(1)).first()
+    closed, received, back = aliased(RightParcel), aliased(RightParcel), aliased(RightParcel)
+    returned = s.execute(
+        select(closed.end_ledger_seq, closed.county_code, closed.valid_to, Right.id, Right.start, Right.end)
+        .join(Right, Right.id == closed.right_id)
+        .where(Right.holder_code == household, Right.type == "contract", Right.start <= end, Right.end >= start,
+               closed.end_ledger_seq.is_not(None),
+               ~exists().where(received.parcel_code == closed.parcel_code,
+                               received.ledger_seq == closed.end_ledger_seq),
+               ~exists().where(back.parcel_code == closed.parcel_code, back.right_id == closed.right_id,
+                               back.ledger_seq > closed.end_ledger_seq))
+        .order_by(closed.valid_to, closed.end_ledger_seq).limit(1)).first()
     if returned is not None:
-        transfer, on, right, term_start, term_end = returned
+        seq, county, on, right, term_start, term_end = returned
+        by = s.scalar(select(LedgerSubject.subject).where(LedgerSubject.log == county, LedgerSubject.seq == seq,
+                                                          LedgerSubject.subject.like("transfer:%")))
         raise RuleViolation("NO_NEW_LAND_AFTER_RETURN", details={
-            "household": household, "returned_by_transfer": transfer, "returned_on": on.isoformat(),
-            "right": right, "term": [term_start.isoformat(), term_end.isoformat()],
-            "requested": [start.isoformat(), end.isoformat()]})
+            "household": household, "returned_by_transfer": int(by.split(":")[1]) if by else None,
+            "returned_in_entry": seq, "returned_on": on.isoformat(), "right": right,
+            "term": [term_start.isoformat(), term_end.isoformat()], "requested": [start.isoformat(), end.isoformat()]})
 
 
 def _current_versions(s, actor: Principal, codes: list[str]) -> list[ParcelVersion]:

@@ -129,8 +129,15 @@ def test_a_voided_exit_gives_the_land_back(clerk, land, void):
     del payload["to"]
     done = _walk(clerk, payload, consent=False)
     assert done.status_code == 200, done.get_json()
+    to_a = body(land, right=land["rb"], parcels=[land["b1"]], to=land["a"]["code"], consent=signed_by(land, "b"),
+                **{"from": land["b"]["code"]})
+    refused = clerk.post("/api/v1/transfers", json=to_a).get_json()  # land returned in the term (第三十条)
+    assert refused["rule"] == "NO_NEW_LAND_AFTER_RETURN", refused
+    assert refused["details"]["returned_by_transfer"] == done.get_json()["id"]
+
     void(done.get_json()["id"])
     assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])
+    assert clerk.post("/api/v1/transfers", json=to_a).status_code == 201  # a voided exit returned nothing
 
 
 def test_a_voided_lease_ends_the_management_right_and_frees_the_land(clerk, land, void, uow_factory):
