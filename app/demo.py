@@ -17,6 +17,8 @@ from sqlalchemy import insert, select
 from app.auth.services import SYSTEM, Principal
 from app.db import UnitOfWork
 from app.demo_data import DemoCollective, iter_county
+from app.disputes import proceedings
+from app.disputes import services as disputes
 from app.errors import Conflict
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow, write_collectives
 from app.ledger import services as ledger
@@ -177,9 +179,6 @@ def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | N
     Returns:
         The cases' ids (none when the county has fewer than four contracts in one collective).
     """
-    from app.disputes import proceedings
-    from app.disputes import services as disputes
-
     today = today or dt.date.today()
     with uow_factory() as uow:
         contracts = uow.session.execute(

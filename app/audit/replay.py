@@ -16,7 +16,6 @@ import hashlib
 import json
 from collections import Counter
 from decimal import Decimal
-from types import SimpleNamespace
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
@@ -28,6 +27,7 @@ from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
 from app.transfers.models import Transfer, TransferPayment
+from app.transfers.rules import status_after_payment
 
 #: Entry kinds that change nothing the replay compares (their rows are checked by their own hashes).
 PASSIVE = frozenset({
@@ -243,7 +243,7 @@ class Replay:
         t = self._get("transfers", key) | changes
         if t["status"] not in ("refused", "withdrawn", "completed", "voided"):
             paid = sum((amount for amount, _, _ in t["payments"]), Decimal("0.00"))
-            t["status"] = _progress(t["kind"], t["decision"], t["price"], paid)
+            t["status"] = status_after_payment(t["kind"], t["decision"], t["price"], paid)
         self._put("transfers", key, t, seq)
 
     def _issuer_decided(self, seq: int, d: dict) -> None:
@@ -349,12 +349,6 @@ def transfer_state(*, kind, right, from_, to, counter_right, price, term_end, st
             "completed_on": completed_on, "payments": tuple(payments)}
 
 
-def _progress(kind: str, decision: str | None, price: Decimal, paid: Decimal) -> str:
-    from app.transfers.services import _progress as progress
-
-    return progress(SimpleNamespace(kind=kind, issuer_decision=decision, price=price), paid)
-
-
 # --- the tables, in the replay's terms ---------------------------------------------------------
 
 def _iso(day) -> str | None:
@@ -433,8 +427,8 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
                 Transfer.issuer_decision, Transfer.completed_on, Transfer.ledger_seq,
                 where=[Transfer.county_code == county])}
     if "disputes" in tables:
-        out["disputes"] = {i: (dispute_tuple(**dispute_state(SimpleNamespace(
-            status=status, events=_json(events), extension_days=ext, freeze=freeze, record=_json(record)))), q)
+        out["disputes"] = {i: (dispute_tuple(**dispute_state(
+            status=status, events=_json(events), extension_days=ext, freeze=freeze, record=_json(record))), q)
             for i, status, events, ext, freeze, record, q in rows(
                 Dispute.id, Dispute.status, Dispute.events, Dispute.extension_days, Dispute.freeze, Dispute.record,
                 Dispute.ledger_seq, where=[Dispute.county_code == county])}

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.replay import PARCEL_KINDS, Replay, ReplayError, differences, table_state
 from app.auth.services import Principal
-from app.db import UnitOfWork, driver_batches, driver_rows
+from app.db import UnitOfWork, driver_batches, driver_rows, make_engine
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
@@ -651,8 +651,6 @@ def _upper_part(url: str, log: str, m: int, roots_at: list[int], head_size: int,
                 snapshot: str | None = None) -> Part:
     """The upper worker, in its own process: its own engine and connection, on the first worker's
     PostgreSQL snapshot when given one."""
-    from app.db import make_engine
-
     engine = make_engine(url)
     try:
         with Session(engine) as s, paused_gc():

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime
+from app.ledger.services import canonical_json
 
 
 class CalendarDay(Base):
@@ -75,11 +76,14 @@ class Dispute(Base):
         Index("ix_disputes_division_code", "division_code", postgresql_ops={"division_code": "varchar_pattern_ops"}),
     )
 
+    def state(self) -> dict:
+        """The case as its ledger entries record it (:func:`dispute_state`)."""
+        return dispute_state(status=self.status, events=self.events, extension_days=self.extension_days,
+                             freeze=self.freeze, record=self.record)
 
-def dispute_state(d: Dispute) -> dict:
+
+def dispute_state(*, status: str, events: dict, extension_days: int, freeze: bool, record: dict | None) -> dict:
     """What a case's ledger entry says the row holds after it: the replay puts exactly this, so an edit of
     the row that bypassed the ledger (a status, a freeze flag, a step's record) shows up on verification."""
-    from app.ledger.services import canonical_json
-
-    return {"status": d.status, "events": dict(sorted(d.events.items())), "extension_days": d.extension_days,
-            "freeze": d.freeze, "record_sha256": hashlib.sha256(canonical_json(d.record or {})).hexdigest()}
+    return {"status": status, "events": dict(sorted(events.items())), "extension_days": extension_days,
+            "freeze": freeze, "record_sha256": hashlib.sha256(canonical_json(record or {})).hexdigest()}

@@ -23,7 +23,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.disputes import orders as registry_orders
 from app.disputes.calendar import MAX_EXTENSION_DAYS, WorkCalendar, deadlines, hearing_notice_by
-from app.disputes.models import ENDED, Dispute, dispute_state
+from app.disputes.models import ENDED, Dispute
 from app.disputes.services import (
     CASE_ROLES,
     binding_on,
@@ -97,7 +97,7 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
         st = Step(s, actor, d, work_calendar(s), today)
         data = apply(st)
         ledger.append(s, county=d.county_code, kind=f"dispute.{step}", actor=actor, subjects=[f"dispute:{d.id}"],
-                      data={"dispute": d.id, **data, "state": dispute_state(d)})
+                      data={"dispute": d.id, **data, "state": d.state()})
         view = dispute_view(d, st.calendar, today=today)
         uow.commit()
     return view

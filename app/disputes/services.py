@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal, common_division
 from app.db import UnitOfWork, utcnow
 from app.disputes.calendar import PERIODS, WorkCalendar, deadlines, time_barred
-from app.disputes.models import ENDED, CalendarDay, Dispute, dispute_state
+from app.disputes.models import ENDED, CalendarDay, Dispute
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.holds import services as holds
 from app.ledger import services as ledger
 from app.parcels.models import Parcel
+from app.parcels.queries import ParcelRepository
+from app.parcels.services import intake_geometry, map_over_neighbours
 from app.parties.models import Collective, Household, Person
 from app.parties.services import visible_document
 from app.rights.models import Right
@@ -183,7 +185,7 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
                             "claims": claims,
                             "knew_of_harm_on": knew_of_harm_on.isoformat(), "received_on": received_on.isoformat(),
                             "time_barred": d.time_barred, "freeze": freeze, "documents": docs, "mediator": mediator,
-                            "state": dispute_state(d)})
+                            "state": d.state()})
         if freeze:
             freeze_subjects(s, actor, d, rights + parcels, received_on, "申请时请求维持现状")
         view = dispute_view(d, calendar, today=today)
@@ -441,9 +443,6 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int, limits: Geo
 def _orders_map(s: Session, orders: list[dict], limits: GeometryLimits) -> bytes | None:
     """The parcels an award's orders name, labelled over their neighbours: a corrected boundary as the award
     fixes it, over the boundary it corrects. None when no order names a parcel."""
-    from app.parcels.queries import ParcelRepository
-    from app.parcels.services import intake_geometry, map_over_neighbours
-
     repo = ParcelRepository(s)
     targets, codes = [], []
     for o in orders:

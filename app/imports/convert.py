@@ -20,6 +20,7 @@ from app.auth.services import Principal
 from app.errors import RuleViolation
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow
 from app.parcels.models import Parcel
+from app.parcels.queries import ParcelRepository
 from app.parties.models import Collective, Household, Person
 from app.parties.schemas import RELATIONS_ACCEPTED
 from app.rights.services import RightsPolicy, check_contract_term, check_dates
@@ -170,8 +171,6 @@ def _existing(s, column, values) -> list[str]:
 
 def _registry_overlaps(s, out: Converted, parcels, tolerance_m2: float) -> None:
     """Package parcels that overlap parcels already registered (the registry's own overlap rule)."""
-    from app.parcels.queries import ParcelRepository
-
     geoms = parcels.geometry.to_numpy()
     valid = ~shapely.is_missing(geoms) & shapely.is_valid(geoms)
     if not valid.any():

@@ -379,7 +379,8 @@ def open_plan(s, collective: str, *, lock: bool = False) -> SharePlan | None:
     return s.scalar(q.with_for_update() if lock else q)
 
 
-def _allocated(s, collective: str, except_right: str | None = None) -> Decimal:
+def allocated_shares(s, collective: str, except_right: str | None = None) -> Decimal:
+    """The income shares a collective's open rights hold now (all but ``except_right``'s), to weigh against its plan."""
     q = (select(func.coalesce(func.sum(RightShares.shares), 0)).join(Right, Right.id == RightShares.right_id)
          .where(Right.collective_code == collective, Right.valid_to.is_(None), RightShares.valid_to.is_(None)))
     if except_right:
@@ -406,7 +407,7 @@ def set_share_plan(uow: UnitOfWork, *, actor: Principal, collective: str, total_
         s = uow.session
         c = visible_collective(s, actor, collective, lock=True)
         ledger.lock_log(s, c.county_code)
-        allocated = _allocated(s, c.code)
+        allocated = allocated_shares(s, c.code)
         if allocated > total_shares:
             raise RuleViolation("SHARES_EXCEED_PLAN", details={"allocated": str(allocated),
                                                                "total_shares": str(total_shares)})
@@ -495,7 +496,7 @@ def quantify_shares(s: Session, *, actor: Principal, holder: str, shares: Decima
         raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code,
                                                      "reason": "no recognised member in the household"})
     right_id = household.code + ID_SUFFIX["income_share"]
-    total = _allocated(s, household.collective_code, except_right=right_id) + shares
+    total = allocated_shares(s, household.collective_code, except_right=right_id) + shares
     if total > Decimal(str(plan.total_shares)):
         raise RuleViolation("SHARES_EXCEED_PLAN", details={"requested": str(shares), "would_total": str(total),
                                                            "total_shares": str(plan.total_shares)})
@@ -505,7 +506,7 @@ def quantify_shares(s: Session, *, actor: Principal, holder: str, shares: Decima
                                                           "max_holding_per_household": str(cap)})
     right = s.get(Right, right_id)
     if right is not None and right.valid_to is not None:
-        # its shares would count against no plan (_allocated reads open rights only)
+        # its shares would count against no plan (allocated_shares reads open rights only)
         raise RuleViolation("RIGHT_NOT_ACTIVE", reason_zh="该户集体收益分配权已终止",
                             reason_en="the household's income-share right has ended",
                             details={"right": right.id, "valid_to": right.valid_to.isoformat()})

@@ -8,7 +8,6 @@ rights move only when a transfer the holder signed is completed.
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,7 +25,7 @@ from app.parties.models import Household, Membership, Person
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_document
 from app.rights.models import CODE_LENGTH, ID_SUFFIX, HouseDisposal, Right, RightParcel, RightShares, right_code
 from app.rights.services import (
-    _allocated,
+    allocated_shares,
     check_no_new_land_after_return,
     find_right,
     next_right_id,
@@ -36,6 +35,7 @@ from app.rights.services import (
     right_view,
     rights_under,
 )
+from app.transfers import rules
 from app.transfers.models import (
     OPEN_STATUSES,
     ManagementRight,
@@ -54,7 +54,6 @@ LAWFUL_KINDS = {("transfer", "contract"), ("exchange", "contract"), ("exit", "co
              ("share_in", "contract"),
              ("transfer", "homestead"), ("exit", "homestead"), ("transfer", "income_share"), ("exit", "income_share")}
 #: 农村土地承包法 第三十条: written notice half a year before the return.
-EXIT_NOTICE_MONTHS = 6
 
 
 @dataclass(frozen=True)
@@ -433,7 +432,7 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
             t.status = "refused"
             holds.release(s, t.id)
         else:
-            t.status = _progress(t, _paid(s, t))
+            t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, _paid(s, t))
         ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id],
                       data={"transfer": t.id, "decision": t.issuer_decision, "grounds": grounds,
@@ -474,7 +473,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
                       subjects=[f"transfer:{t.id}", t.right_id],
                       data={"transfer": t.id, "amount": str(amount), "paid_on": paid_on.isoformat(),
                             "reference": reference, "total_paid": str(total), "price": str(t.price)}, head=head)
-        t.status = _progress(t, total)
+        t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, total)
         view = transfer_view(s, t)
         uow.commit()
     return view
@@ -537,7 +536,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
         paid = _paid(s, t)
         if paid < t.price:
             raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(paid), "price": str(t.price)})
-        if t.kind == "exit" and held.type == "contract" and not _notice_in_time(t.notice_given_on, on):
+        if t.kind == "exit" and held.type == "contract" and not rules.notice_in_time(t.notice_given_on, on):
             raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": _iso(t.notice_given_on),
                                                                "completed_on": on.isoformat()})
         holds.check_not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
@@ -563,21 +562,12 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
 
 
 def _issuer_consent_given(t: Transfer, policy: TransferPolicy, on: dt.date) -> None:
-    if t.issuer_decision in ("granted", "refused_without_grounds", "no_answer"):
+    if rules.issuer_consent_given(t.kind, t.issuer_decision):
         return
-    if (on - t.created_at.date()).days >= policy.issuer_answer_days:
+    if rules.issuer_silent_too_long(t.created_at.date(), on, policy.issuer_answer_days):
         t.issuer_decision = "no_answer"  # silence past the period does not block (司法解释 第十三条)
         return
     raise RuleViolation("ISSUER_CONSENT_REQUIRED", details={"answer_within_days": policy.issuer_answer_days})
-
-
-def _notice_in_time(notice: dt.date | None, on: dt.date) -> bool:
-    """Written notice at least six months before ``on`` (a notice on 31 August allows 28/29 February)."""
-    if notice is None:
-        return False
-    month = notice.month - 1 + EXIT_NOTICE_MONTHS
-    year, month = notice.year + month // 12, month % 12 + 1
-    return on >= dt.date(year, month, min(notice.day, calendar.monthrange(year, month)[1]))
 
 
 def _move(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:
@@ -874,7 +864,7 @@ def _undo_shares(s, t: Transfer, giver: Right, on: dt.date, done: int) -> _Undo:
             undo.end.append(theirs)
     else:
         plan = open_plan(s, giver.collective_code)
-        free = None if plan is None else Decimal(str(plan.total_shares)) - _allocated(s, giver.collective_code)
+        free = None if plan is None else Decimal(str(plan.total_shares)) - allocated_shares(s, giver.collective_code)
         if free is not None and free < shares:
             raise RuleViolation("SHARES_EXCEED_HOLDING", details={"held": str(free), "shares": str(shares),
                                                                   "collective": giver.collective_code})
@@ -918,13 +908,6 @@ def _unmove(s, t: Transfer, undo: _Undo, on: dt.date, seq: int) -> None:
 def _paid(s, t: Transfer) -> Decimal:
     return Decimal(str(s.scalar(select(func.coalesce(func.sum(TransferPayment.amount), 0)).where(
         TransferPayment.transfer_id == t.id)))).quantize(Decimal("0.01"))
-
-
-def _progress(t: Transfer, paid: Decimal) -> str:
-    consented = t.kind != "transfer" or t.issuer_decision in ("granted", "refused_without_grounds", "no_answer")
-    if consented and paid >= t.price:
-        return "paid"
-    return "consented" if consented and t.kind == "transfer" else "pending"
 
 
 def _open_transfer(s, actor: Principal, transfer_id: int, lock: bool = False) -> Transfer:

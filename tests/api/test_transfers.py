@@ -496,15 +496,6 @@ def test_a_transfer_without_a_recipient_is_422(clerk, land):
     assert r.status_code == 422 and r.get_json()["errors"]["to"]
 
 
-def test_six_months_notice_ends_on_the_months_last_day():
-    from app.transfers.services import _notice_in_time
-
-    assert _notice_in_time(dt.date(2025, 8, 31), dt.date(2026, 2, 28))
-    assert not _notice_in_time(dt.date(2025, 8, 31), dt.date(2026, 2, 27))
-    assert _notice_in_time(dt.date(2027, 8, 31), dt.date(2028, 2, 29))  # leap year
-    assert not _notice_in_time(None, dt.date(2026, 1, 1))
-
-
 def _ledger_size(admin):
     return admin.get("/api/v1/ledger/210681").get_json()["size"]
 
