@@ -258,7 +258,7 @@ class Replay:
         self._set_transfer(seq, d["transfer"], status="withdrawn")
 
     def _completed(self, seq: int, d: dict) -> None:
-        """The legal effect of a completed transfer, as ``app.transfers.services`` makes it."""
+        """The legal effect of a completed transfer, as ``app.transfers.lifecycle`` makes it."""
         self._set_transfer(seq, d["transfer"], status="completed", completed_on=d["completed_on"],
                            **({"decision": d["issuer_decision"]} if d.get("issuer_decision") else {}))
         kind, giver, on = d["kind"], d["right"], d["completed_on"]
@@ -303,7 +303,7 @@ class Replay:
         # lease and share_in grant a management right and leave the contract as it was
 
     def _voided(self, seq: int, d: dict) -> None:
-        """A transfer voided by an award, a completed one undone as ``app.transfers.services.void_transfer`` does.
+        """A transfer voided by an award, a completed one undone as ``app.transfers.voiding.void_transfer`` does.
 
         The entry names the links that move back and the rights that reopen or end; each link must
         leave the right the log says holds it, shares are recomputed from the holdings and must agree

@@ -1,0 +1,357 @@
+"""An open transfer's life: the issuer's answer, payments, withdrawal, and the completion that moves the right.
+
+Rights move only when a transfer the holder signed is completed; nothing here ends a right or a membership
+because someone settled in a city.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.auth.services import Principal
+from app.db import UnitOfWork
+from app.errors import NotFound, RuleViolation
+from app.holds import services as holds
+from app.ledger import services as ledger
+from app.parties.models import Household
+from app.parties.services import require_role
+from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares, right_code
+from app.rights.services import (
+    next_right_id,
+    open_contract,
+)
+from app.transfers import rules
+from app.transfers.models import (
+    OPEN_STATUSES,
+    ManagementRight,
+    ManagementRightParcel,
+    Transfer,
+    TransferParcel,
+    TransferPayment,
+)
+from app.transfers.opening import (
+    TRANSFER_WRITERS,
+    check_not_managed,
+    check_recipient_may_hold,
+    check_shares_movable,
+    entry_data,
+    entry_subjects,
+    shares_held,
+)
+from app.transfers.views import iso_day, transfer_view
+
+
+@dataclass(frozen=True)
+class TransferPolicy:
+    #: days the issuer has to answer a transfer request before silence counts as no objection
+    #: (司法解释 第十三条: no answer does not void the transfer).
+    issuer_answer_days: int = 30
+
+
+def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int, decision: str,
+                          grounds: str | None = None, decided_on: dt.date | None = None) -> dict:
+    """Record the issuer's answer to a 转让.
+
+    A refusal that names its legal grounds ends the transfer; one without grounds is recorded as
+    such and does not stop it (司法解释 第十三条).
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED; DATE_ORDER (a decision in the future or before the request).
+        RuleViolation: ISSUER_CONSENT_NOT_REQUIRED when the kind needs no consent (exchange: 备案; lease:
+            filing; exit: notice).
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    decided_on = decided_on or dt.date.today()
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id)
+        if t.kind != "transfer":
+            raise RuleViolation("ISSUER_CONSENT_NOT_REQUIRED", details={"kind": t.kind},
+                                errors={"decision": [f"not for kind {t.kind}"]})
+        if decided_on > dt.date.today() or decided_on < t.created_at.date():
+            raise RuleViolation("DATE_ORDER", reason_zh="决定日期不在申请之后、今天之前",
+                                reason_en="the decision must fall between the request and today")
+        t.issuer_decision = decision if decision == "granted" or grounds else "refused_without_grounds"
+        t.issuer_decided_on, t.issuer_grounds = decided_on, grounds
+        if t.issuer_decision == "refused":
+            t.status = "refused"
+            holds.release(s, t.id)
+        else:
+            t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, _paid(s, t))
+        ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
+                      subjects=[f"transfer:{t.id}", t.right_id],
+                      data={"transfer": t.id, "decision": t.issuer_decision, "grounds": grounds,
+                            "decided_on": decided_on.isoformat()})
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: Decimal, paid_on: dt.date,
+                reference: str) -> dict:
+    """Record a payment (partial payments add up to the price, never beyond it).
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED; PAYMENT_EXCEEDS_PRICE; PRICE_REQUIRED for a non-positive amount;
+            DATE_ORDER for a payment in the future or before the holder's consent.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    if amount <= 0:
+        raise RuleViolation("PRICE_REQUIRED", details={"amount": str(amount)})
+    if paid_on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="付款日期晚于今天", reason_en="paid_on is in the future")
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id, lock=True)
+        if paid_on < t.consent_signed_on:
+            raise RuleViolation("DATE_ORDER", reason_zh=f"付款日期早于权利人签署同意之日 {t.consent_signed_on}",
+                                reason_en=f"paid_on is before the holder consented on {t.consent_signed_on}",
+                                details={"paid_on": paid_on.isoformat(),
+                                         "consent_signed_on": t.consent_signed_on.isoformat()})
+        total = _paid(s, t) + amount
+        if total > t.price:
+            raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
+        head = ledger.lock_log(s, t.county_code)
+        s.add(TransferPayment(transfer_id=t.id, amount=amount, paid_on=paid_on, reference=reference,
+                              ledger_seq=head.size + 1))  # the entry appended below
+        ledger.append(s, county=t.county_code, kind="transfer.payment_recorded", actor=actor,
+                      subjects=[f"transfer:{t.id}", t.right_id],
+                      data={"transfer": t.id, "amount": str(amount), "paid_on": paid_on.isoformat(),
+                            "reference": reference, "total_paid": str(total), "price": str(t.price)}, head=head)
+        t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, total)
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) -> dict:
+    """Withdraw an open transfer: it ends, the right and parcels are free again, nothing moved.
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id)
+        t.status = "withdrawn"
+        holds.release(s, t.id)
+        ledger.append(s, county=t.county_code, kind="transfer.withdrawn", actor=actor,
+                      subjects=[f"transfer:{t.id}", t.right_id], data={"transfer": t.id})
+        view = transfer_view(s, t)
+        uow.commit()
+    return view
+
+
+def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPolicy, transfer_id: int,
+                      completed_on: dt.date | None = None) -> dict:
+    """Complete a transfer: the right (or its parcels) moves exactly as the law says.
+
+    转让: the giver's links to the parcels end; the recipient's contract in force gains them (a new
+    contract for the remaining term if it has none, its id ``<code>-<n>`` when an earlier one ended)
+    (第三十四条). 互换: the parcels swap contracts (第三十三条).
+    交回: the parcels return to the collective; a contract left without land ends (第三十条).
+
+    Raises:
+        RuleViolation: TRANSFER_CLOSED (also for the losers of a race to complete), ISSUER_CONSENT_REQUIRED,
+            PAYMENT_REQUIRED, EXIT_NOTICE_PERIOD, RIGHT_IN_DISPUTE, DATE_ORDER (consent signed after completion),
+            NO_NEW_LAND_AFTER_RETURN (the recipient returned contract land in the term since it opened).
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    on = completed_on or dt.date.today()
+    if on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="完成日期晚于今天", reason_en="completed_on is in the future")
+    with uow:
+        s = uow.session
+        t = _open_transfer(s, actor, transfer_id, lock=True)
+        moving = [(p.parcel_code, p.right_id) for p in s.scalars(
+            select(TransferParcel).where(TransferParcel.transfer_id == t.id).order_by(TransferParcel.id))]
+        if t.consent_signed_on > on:
+            raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
+                                reason_en="the consent is dated after the completion")
+        held = s.get(Right, t.right_id)
+        if on < held.start or (held.end is not None and on > held.end):
+            raise RuleViolation("DATE_ORDER", reason_zh="完成日期不在承包期内", reason_en="completion lies outside the "
+                                "contract term", details={"start": held.start.isoformat(), "end": held.end.isoformat()})
+        if t.kind == "transfer":
+            _issuer_consent_given(t, policy, on)
+            check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
+        if held.type == "income_share":
+            check_shares_movable(s, held, Decimal(str(t.shares)), None)
+        paid = _paid(s, t)
+        if paid < t.price:
+            raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(paid), "price": str(t.price)})
+        if t.kind == "exit" and held.type == "contract" and not rules.notice_in_time(t.notice_given_on, on):
+            raise RuleViolation("EXIT_NOTICE_PERIOD", details={"notice_given_on": iso_day(t.notice_given_on),
+                                                               "completed_on": on.isoformat()})
+        holds.check_not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
+                        *(code for code, _ in moving)])
+        # 转让 of land: the contract the parcels join, named in the entry (a new one may be the household's n-th);
+        # read under the county log's lock, so two completions for one recipient agree on it
+        receiving = None
+        if t.kind == "transfer" and held.type == "contract":
+            ledger.lock_log(s, t.county_code)
+            receiving = _receiving_contract_id(s, t)
+        seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
+                            subjects=entry_subjects(t, moving) + ([receiving] if receiving else []),
+                            data=entry_data(t, moving) | {"completed_on": on.isoformat(), "paid": str(paid),
+                                                      "issuer_decision": t.issuer_decision}
+                            | ({"to_right": receiving} if receiving else {}))
+        move_rights(s, t, moving, on, seq)
+        t.status, t.completed_on = "completed", on
+        holds.release(s, t.id)
+        s.flush()
+        view = transfer_view(s, t, parcels=[code for code, _ in moving])
+        uow.commit()
+    return view
+
+
+def _issuer_consent_given(t: Transfer, policy: TransferPolicy, on: dt.date) -> None:
+    if rules.issuer_consent_given(t.kind, t.issuer_decision):
+        return
+    if rules.issuer_silent_too_long(t.created_at.date(), on, policy.issuer_answer_days):
+        t.issuer_decision = "no_answer"  # silence past the period does not block (司法解释 第十三条)
+        return
+    raise RuleViolation("ISSUER_CONSENT_REQUIRED", details={"answer_within_days": policy.issuer_answer_days})
+
+
+def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:
+    """Make the transfer's legal effect: land, a homestead or shares change hands or go back."""
+    giver = s.get(Right, t.right_id)
+    if giver.type == "income_share":
+        _move_shares(s, t, giver, on, seq)
+        return
+    if giver.type == "homestead":
+        _move_homestead(s, t, giver, moving[0][0], on, seq)
+        return
+    codes = [code for code, _ in moving]
+    if t.kind in ("lease", "share_in"):
+        _grant_management(s, t, codes, on, seq)
+        return
+    links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
+        RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)).with_for_update())}
+    for link in links.values():
+        link.valid_to, link.end_ledger_seq = on, seq
+    s.flush()  # the partial unique index allows one open link per parcel: close before opening
+    if t.kind == "transfer":
+        target = _receiving_contract(s, t, on, seq)
+        s.add_all(RightParcel(right_id=target.id, parcel_code=c, county_code=t.county_code, valid_from=on,
+                              contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c in codes)
+    elif t.kind == "exchange":
+        other = {t.right_id: t.counter_right_id, t.counter_right_id: t.right_id}
+        s.add_all(RightParcel(right_id=other[r], parcel_code=c, county_code=t.county_code, valid_from=on,
+                              contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c, r in moving)
+    s.flush()
+    if t.kind in ("transfer", "exit"):
+        left = s.scalar(select(func.count()).select_from(RightParcel).where(
+            RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None)))
+        if not left:  # 第三十四条: the giver's contract for that land ends with it
+            giver.valid_to = on
+
+
+def _grant_management(s, t: Transfer, parcels: list[str], on: dt.date, seq: int) -> None:
+    """The household keeps its contract; the recipient gains the management right for the term."""
+    if t.term_end < on:
+        raise RuleViolation("DATE_ORDER", reason_zh="经营期限在完成日之前已结束", reason_en="the term ended before "
+                            "completion")
+    check_not_managed(s, parcels, on)
+    household = s.get(Household, t.to_household) if t.to_household else None
+    head = household.members[0] if household and household.members else None
+    party = t.to_party or {}
+    right = ManagementRight(transfer_id=t.id, contract_right_id=t.right_id, county_code=t.county_code, kind=t.kind,
+                            holder_household=t.to_household, holder_name=party.get("name") or (head and head.name) or
+                            t.to_household, holder_id_number=party.get("id_number"),
+                            holder_credit_code=party.get("credit_code"), start=on, end=t.term_end, ledger_seq=seq)
+    s.add(right)
+    s.flush()
+    s.add_all(ManagementRightParcel(management_right_id=right.id, parcel_code=p, end=t.term_end) for p in parcels)
+
+
+def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: int) -> None:
+    """The homestead and its plot go to the recipient, or (exit) back to the collective for its members."""
+    link = s.scalar(select(RightParcel).where(RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None))
+                    .with_for_update())
+    link.valid_to, link.end_ledger_seq = on, seq
+    giver.valid_to = on  # the household has given its homestead up: 第六十二条 bars a new one
+    s.flush()
+    if t.kind == "transfer":
+        household = s.get(Household, t.to_household)
+        right = Right(id=household.code + ID_SUFFIX["homestead"], type="homestead", holder_code=household.code,
+                      collective_code=household.collective_code, county_code=household.county_code, start=on,
+                      acquisition="transfer", valid_from=on, ledger_seq=seq)
+        s.add(right)
+        s.flush()
+        s.add(RightParcel(right_id=right.id, parcel_code=plot, county_code=t.county_code, valid_from=on,
+                          ledger_seq=seq))
+
+
+def _move_shares(s, t: Transfer, giver: Right, on: dt.date, seq: int) -> None:
+    """Shares leave the giver's holding for the recipient's (exit: back to the collective, unallocated)."""
+    moving = Decimal(str(t.shares))
+    left = rehold_shares(s, giver, shares_held(s, giver.id) - moving, on, seq)
+    if not left:
+        giver.valid_to = on
+    if t.kind == "transfer":
+        household = s.get(Household, t.to_household)
+        theirs = s.get(Right, household.code + ID_SUFFIX["income_share"])
+        if theirs is None:
+            theirs = Right(id=household.code + ID_SUFFIX["income_share"], type="income_share",
+                           holder_code=household.code, collective_code=household.collective_code,
+                           county_code=household.county_code, start=on, acquisition="transfer", valid_from=on,
+                           ledger_seq=seq)
+            s.add(theirs)
+            s.flush()
+        rehold_shares(s, theirs, shares_held(s, theirs.id) + moving, on, seq)
+
+
+def rehold_shares(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> Decimal:
+    """Close the right's current holding and open one of ``shares`` (none when zero)."""
+    current = s.scalar(select(RightShares).where(RightShares.right_id == right.id, RightShares.valid_to.is_(None))
+                       .with_for_update())
+    if current is not None:
+        current.valid_to = on
+    if shares > 0:
+        s.add(RightShares(right_id=right.id, county_code=right.county_code, shares=shares, valid_from=on,
+                          ledger_seq=seq))
+    s.flush()
+    return shares
+
+
+def _receiving_contract_id(s, t: Transfer) -> str:
+    """The id of the contract a 转让's parcels join: the recipient's contract in force, else its next one."""
+    theirs = open_contract(s, t.to_household)
+    return theirs.id if theirs is not None else next_right_id(s, t.to_household + ID_SUFFIX["contract"])
+
+
+def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
+    giver = s.get(Right, t.right_id)
+    theirs = open_contract(s, t.to_household, lock=True)
+    if theirs is not None:
+        if theirs.end != giver.end:
+            raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id})
+        return theirs
+    household = s.get(Household, t.to_household)
+    right = Right(id=next_right_id(s, household.code + ID_SUFFIX["contract"]), type="contract",
+                  holder_code=household.code,
+                  collective_code=household.collective_code, county_code=household.county_code, start=on,
+                  end=giver.end, acquisition="transfer", valid_from=on, ledger_seq=seq)
+    s.add(right)
+    s.flush()
+    return right
+
+
+def _paid(s, t: Transfer) -> Decimal:
+    return Decimal(str(s.scalar(select(func.coalesce(func.sum(TransferPayment.amount), 0)).where(
+        TransferPayment.transfer_id == t.id)))).quantize(Decimal("0.01"))
+
+
+def _open_transfer(s, actor: Principal, transfer_id: int, lock: bool = False) -> Transfer:
+    t = s.get(Transfer, transfer_id, with_for_update=lock)
+    if t is None or not actor.sees(t.right_id):
+        raise NotFound("流转", "Transfer", transfer_id)
+    if t.status not in OPEN_STATUSES:
+        raise RuleViolation("TRANSFER_CLOSED", details={"status": t.status})
+    return t
