@@ -102,7 +102,7 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
         counter_signed = _counter_consent(s, actor, counter, counter_consent)
         moving = _moving_parcels(s, kind, held, counter, parcels)
-        _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving], party)
+        _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving])
         check_shares_movable(s, held, shares, recipient)
         if kind == "transfer":
             check_recipient_may_hold(s, held, recipient.code, shares)
@@ -129,16 +129,10 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
 
 
 def _management_terms(s, kind: str, held: Right, term_end: dt.date | None, signed_on: dt.date,
-                      parcels: list[str], party: dict | None) -> None:
+                      parcels: list[str]) -> None:
     """Lease / share-in: a term within the contract's, land not already under a management right (第三十八条)."""
-    if kind not in ("lease", "share_in"):
-        if term_end is not None or party is not None:
-            raise DomainError("经营期限和外部受让方只用于出租、入股", "term_end and an outside party are for lease and "
-                              "share_in only", status=422, errors={"term_end": ["only for lease and share_in"]})
+    if kind not in ("lease", "share_in"):  # the schema gives these a term, and only these
         return
-    if term_end is None:
-        raise DomainError("请给出经营权期限", "give the management right's term_end", status=422,
-                          errors={"term_end": ["required for lease and share_in"]})
     if term_end <= signed_on:
         raise RuleViolation("DATE_ORDER", reason_zh="经营期限在开始之前就已结束",
                             reason_en="the term ends before it starts")
@@ -158,15 +152,8 @@ def check_not_managed(s, parcels: list[str], on: dt.date) -> None:
 
 
 def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> Household | None:
-    if kind == "exit":
-        if to is not None:
-            raise DomainError("退出时权利交回集体，不填受让方",
-                              "an exit returns the right to the collective: omit `to`",
-                              status=422, errors={"to": ["must be omitted for an exit"]})
+    if to is None:  # an exit (TransferCreateSchema requires `to` of every other kind)
         return None
-    if to is None:
-        raise DomainError("请填写受让农户", "give the receiving household (`to`)", status=422,
-                          errors={"to": ["required for this kind"]})
     household = s.get(Household, to) if actor.sees(to) else None
     if household is None:
         raise NotFound("受让农户", "Household", to)
@@ -182,10 +169,7 @@ def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> H
 
 def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: str | None,
                    recipient: Household | None) -> Right | None:
-    if kind != "exchange":
-        if counter_right is not None:
-            raise DomainError("只有互换才有对方权利", "counter_right is for exchanges only", status=422,
-                              errors={"counter_right": ["only for kind exchange"]})
+    if kind != "exchange":  # TransferCreateSchema refuses a counter right of any other kind
         return None
     counter = find_right(s, actor, counter_right) if counter_right else None
     if counter is None:
@@ -197,10 +181,7 @@ def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: s
 
 def _counter_consent(s, actor: Principal, counter: Right | None, consent: dict | None) -> dict | None:
     """An exchange gives the other household's land away too: it signs for itself (第二十七、三十三条)."""
-    if counter is None:
-        if consent is not None:
-            raise DomainError("只有互换需要对方同意书", "counter_consent is for exchanges only", status=422,
-                              errors={"counter_consent": ["only for kind exchange"]})
+    if counter is None:  # not an exchange: TransferCreateSchema refuses a counter consent then
         return None
     signer = s.get(Person, consent["signed_by_person_id"]) if consent and consent.get("signed_by_person_id") else None
     if consent is None or consent.get("voluntary") is not True or signer is None \

@@ -86,6 +86,26 @@ class TransferCreateSchema(Schema):
     settlement = Id(metadata={"description": "accepted only to be refused: no transfer may refer to a settlement "
                                              "(422 NO_SURRENDER_CONDITION)"})
 
+    @validates_schema
+    def _fields_of_its_kind(self, data, **kwargs):
+        """Which fields each kind takes: an exit names no recipient, every other kind does; only an exchange
+        has a counter right and its consent; only a lease or a share-in has a term (the rules that need
+        the registry are the services')."""
+        kind, errors = data["kind"], {}
+        if kind == "exit" and data.get("to") is not None:
+            errors["to"] = ["must be omitted for an exit"]
+        elif kind != "exit" and data.get("to") is None:
+            errors["to"] = ["required for this kind"]
+        if kind != "exchange":
+            errors |= {f: ["only for kind exchange"] for f in ("counter_right", "counter_consent")
+                       if data.get(f) is not None}
+        if kind in ("lease", "share_in") and data.get("term_end") is None:
+            errors["term_end"] = ["required for lease and share_in"]
+        elif kind not in ("lease", "share_in") and data.get("term_end") is not None:
+            errors["term_end"] = ["only for lease and share_in"]
+        if errors:
+            raise ValidationError(errors)
+
 
 class IssuerConsentSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["granted", "refused"]))

@@ -559,3 +559,17 @@ def test_a_date_before_the_registry_began_is_a_422_that_stores_nothing(clerk, ad
     assert r.status_code == 422 and r.get_json()["errors"], r.get_json()
     assert "1949-10-01" in str(r.get_json()["errors"])
     assert _ledger_size(admin) == before
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"kind": "exit"}, "to"),  # an exit names no recipient
+    ({"to": None}, "to"),
+    ({"counter_right": "210681101001010002J"}, "counter_right"),
+    ({"counter_consent": {"signed_by_person_id": 1, "signed_on": "2026-01-01", "voluntary": True}}, "counter_consent"),
+    ({"term_end": "2030-12-31"}, "term_end"),
+    ({"kind": "lease"}, "term_end"),
+], ids=["exit_with_to", "no_to", "counter_right", "counter_consent", "term_end", "lease_without_term"])
+def test_fields_of_another_kind_are_refused_by_the_schema_before_the_registry_is_asked(clerk, land, over, field):
+    unknown = body(land, right="210681101001019999J") | over  # the registry would answer 404 for this right
+    r = clerk.post("/api/v1/transfers", json=unknown)
+    assert r.status_code == 422 and list(r.get_json()["errors"]) == [field], r.get_json()
