@@ -6,7 +6,7 @@ PORT   ?= $(or $(SANQUAN_PORT),5000)
 WORKERS ?= 2
 THREADS ?= 16
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test lint install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ run: install
 ## make test: install the dev extra and run the whole suite (PostGIS half needs SANQUAN_TEST_DATABASE_URL)
 test: install-dev
 	$(BIN)/python -m pytest -n 2 -q
+
+## make lint: style (ruff), types (mypy), the package layers (import-linter) and the import rules it cannot see
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_architecture.py
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all

@@ -95,3 +95,12 @@ def test_the_checks_see_what_they_look_for():
     assert private_crossings("app/rights/models.py", ast.parse("from app.rights.services import _allocated")) == []
     assert nested_imports("app/transfers/services.py", crossing) == [
         "app/transfers/services.py:4 imports app.parcels.queries in f()"]
+
+
+def test_docs_rules_lists_every_rule_code_with_its_status_and_basis():
+    from app.errors import RULES
+
+    text = (ROOT / "docs" / "rules.md").read_text()
+    rows = {line.split("|")[1].strip(" `"): [c.strip() for c in line.split("|")[2:4]]
+            for line in text.split("## Every rule code", 1)[1].splitlines() if line.startswith("| `")}
+    assert rows == {code: [str(r.status), r.basis or "—"] for code, r in RULES.items()}
