@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        values = {}
+        values: dict[str, Any] = {}  # field name → value of that field's type
         for f in fields(cls):
             raw = os.environ.get(f"SANQUAN_{f.name.upper()}")
             if raw is None:

@@ -3,17 +3,18 @@ column type and the unit of work every service writes through."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextvars import ContextVar
 from itertools import count, islice
-from typing import Any
+from typing import Any, cast
 
 import shapely
 from geoalchemy2 import Geometry as PostgisGeometry
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import Executable, LargeBinary, MetaData, create_engine, event
+from sqlalchemy import ClauseElement, LargeBinary, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import DateTime, TypeDecorator
 
 STORAGE_SRID = 4490
@@ -212,7 +213,8 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
     processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
     names = [c.name for c in columns]
     quoted = ", ".join(f'"{n}"' for n in names)
-    cursor = connection.connection.driver_connection.cursor()
+    raw: Any = connection.connection.driver_connection  # psycopg's own connection, for its COPY
+    cursor = raw.cursor()
     with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([p(row[n]) if p is not None else row[n] for p, n in zip(processors, names, strict=True)])
@@ -239,8 +241,8 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
 _CURSORS = count()
 
 
-def driver_rows(session: Session, statement: Executable | str, params: dict | None = None, *,
-                batch: int = 5000, whole: bool = False) -> Iterator[tuple]:
+def driver_rows(session: Session, statement: ClauseElement | str, params: dict | None = None, *,
+                batch: int = 5000, whole: bool = False) -> Generator[tuple, None, None]:
     """Rows of ``statement`` straight from the driver, ``batch`` at a time.
 
     For reading whole tables (verification reads millions of rows): the DB-API's
@@ -259,12 +261,12 @@ def driver_rows(session: Session, statement: Executable | str, params: dict | No
         yield from rows
 
 
-def driver_batches(session: Session, statement: Executable | str, params: dict | None = None, *,
-                   batch: int = 5000, whole: bool = False) -> Iterator[list[tuple]]:
+def driver_batches(session: Session, statement: ClauseElement | str, params: dict | None = None, *,
+                   batch: int = 5000, whole: bool = False) -> Generator[list[tuple], None, None]:
     """:func:`driver_rows` a list of ``batch`` rows at a time, for loops that count every microsecond."""
     sql, args = _driver_sql(session, statement, params)
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    raw: Any = connection.connection.driver_connection  # the driver's own: psycopg's or sqlite3's
     if connection.dialect.name != "postgresql":
         cur = raw.cursor()
     elif whole:
@@ -290,7 +292,7 @@ def driver_batches(session: Session, statement: Executable | str, params: dict |
         cur.close()
 
 
-def _driver_sql(session: Session, statement: Executable | str, params: dict | None) -> tuple[str, Any]:
+def _driver_sql(session: Session, statement: ClauseElement | str, params: dict | None) -> tuple[str, Any]:
     """The SQL and parameters of ``statement`` in the driver's own parameter style."""
     dialect = session.get_bind().dialect
     if isinstance(statement, str):
@@ -299,6 +301,6 @@ def _driver_sql(session: Session, statement: Executable | str, params: dict | No
             for name in args:
                 sql = sql.replace(f":{name}", f"%({name})s")
         return sql, args
-    compiled = statement.compile(dialect=dialect)
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # a statement, not DDL: the SQL compiler
     return compiled.string, (tuple(compiled.params[name] for name in compiled.positiontup)
                              if compiled.positiontup is not None else compiled.params)

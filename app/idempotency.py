@@ -96,7 +96,7 @@ def _before():
         return resp
 
 
-def _release(_exc=None) -> _Claim | None:
+def _release() -> _Claim | None:
     """Stop joining the request's claim to this thread's transactions (after the response, or when the
     request died) and hand it back."""
     token = g.pop("idempotency_token", None)
@@ -130,7 +130,12 @@ def _after(response: Response) -> Response:
     return response
 
 
+def _teardown(_exc: BaseException | None = None) -> None:
+    """Release the claim however the request ended (a teardown function returns nothing)."""
+    _release()
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_before)
     app.after_request(_after)
-    app.teardown_request(_release)
+    app.teardown_request(_teardown)

@@ -16,8 +16,9 @@ import hashlib
 import json
 from collections import Counter
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.db import driver_rows
@@ -116,8 +117,8 @@ class Replay:
         self.objects: dict[str, dict] = {t: {} for t in self.tables}
         self._links_of: Counter[str] = Counter()
 
-    def apply(self, seq: int, kind: str, data: dict) -> None:
-        """Apply one entry.
+    def apply(self, seq: int, kind: str, data: Any) -> None:
+        """Apply one entry (``data``: its body's ``data``, whatever JSON the body holds there).
 
         Raises:
             ReplayError: the kind is unknown or the entry cannot follow the state before it.
@@ -136,11 +137,15 @@ class Replay:
 
     # --- parties --------------------------------------------------------------------------
 
-    def _put(self, table: str, key, value: tuple, seq: int) -> None:
+    def _put(self, table: str, key: Any, value: tuple[Any, ...] | dict[str, Any], seq: int) -> None:
         self.objects[table][key] = (value, seq)
 
-    def _get(self, table: str, key) -> tuple:
+    def _get(self, table: str, key: Any) -> tuple[Any, ...]:
         return self.objects[table][key][0]
+
+    def _transfer(self, key: int) -> dict[str, Any]:
+        """A transfer's state (:func:`transfer_state`): the one table whose values are dicts."""
+        return self.objects["transfers"][key][0]
 
     def _collective(self, seq: int, d: dict) -> None:
         self._put("collectives", d["code"], (d["name"], d["level"]), seq)
@@ -240,7 +245,7 @@ class Replay:
             payments=()), seq)
 
     def _set_transfer(self, seq: int, key: int, **changes) -> None:
-        t = self._get("transfers", key) | changes
+        t = self._transfer(key) | changes
         if t["status"] not in ("refused", "withdrawn", "completed", "voided"):
             paid = sum((amount for amount, _, _ in t["payments"]), Decimal("0.00"))
             t["status"] = status_after_payment(t["kind"], t["decision"], t["price"], paid)
@@ -251,7 +256,7 @@ class Replay:
                            **({"status": "refused"} if d["decision"] == "refused" else {}))
 
     def _payment(self, seq: int, d: dict) -> None:
-        paid = self._get("transfers", d["transfer"])["payments"]
+        paid = self._transfer(d["transfer"])["payments"]
         self._set_transfer(seq, d["transfer"], payments=paid + ((_money(d["amount"]), d["paid_on"], d["reference"]),))
 
     def _withdrawn(self, seq: int, d: dict) -> None:
@@ -367,7 +372,7 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
         q = q.join(*join) if join is not None else q
         return driver_rows(s, q.order_by(order) if order is not None else q, whole=True)
 
-    geom = literal_column("parcel_versions.geom")
+    geom: ColumnElement[Any] = literal_column("parcel_versions.geom")
     if s.get_bind().dialect.name == "postgresql":
         geom = func.ST_AsBinary(geom)
     out: dict[str, dict] = {}

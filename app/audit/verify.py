@@ -19,7 +19,7 @@ import json
 import multiprocessing
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -166,8 +166,9 @@ class _BySeq:
         self._rows = rows
         self._next = next(rows, None)
 
-    def take(self, seq: int) -> list[str]:
-        out = []  # a seq stored as text or a blob sorts after every number (SQLite): it lies beyond the log
+    def take(self, seq: int) -> list[str | None]:
+        # a seq stored as text or a blob sorts after every number (SQLite): it lies beyond the log
+        out: list[str | None] = []
         while self._next is not None and type(self._next[0]) in (int, float) and self._next[0] <= seq:
             out.append(self._next[1] if self._next[0] == seq else None)
             self._next = next(self._rows, None)
@@ -193,7 +194,8 @@ def _left_leaf_holds(stored: tuple[int, int, str] | None, left_seq: int, left: s
     if right is not None:
         copies += [right.leaf_hash, right.prev_hash]
         try:  # unless its columns are of another type or length: no copy there
-            copies.append(leaf_hash(right.seq, right.prev_hash, right.body_sha256) if _is_seq(right.seq) else None)
+            if _is_seq(right.seq):
+                copies.append(leaf_hash(right.seq, right.prev_hash, right.body_sha256))
         except (ValueError, TypeError, OverflowError):
             pass
     for copy in copies:
@@ -231,7 +233,7 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
         if size == last:
             break
         problem, body = _entry_problem(e, log, size + 1, prev)
-        if problem:
+        if problem or body is None:  # a body is given exactly when there is no problem
             if (size % 2 and e.seq == size + 1 and nodes is not None
                     and _left_leaf_holds(_at(1, nodes.next(1)), size, prev, e, next(entries, None)) is False):
                 return result.fail(size, f"entry {size}: its leaf is not the one the stored Merkle node over entries "
@@ -239,7 +241,8 @@ def scan(entries: Iterable[Entry], *, log: str, result: Result, replay: Replay |
                                          f"{size + 1} does not follow it: {problem}")
             bad = min(e.seq, size + 1) if _is_seq(e.seq) else size + 1
             return result.fail(bad, f"entry {bad}: {problem}")
-        left, h, index, done = prev, bytes.fromhex(e.leaf_hash), size, []
+        left, h, index = prev, bytes.fromhex(e.leaf_hash), size
+        done: list[tuple[int, int, bytes]] = []
         while index & 1:  # merkle.frontier_append, in place: the nodes this leaf completes
             h = merkle.node_hash(frontier.pop(), h)
             index >>= 1
@@ -337,7 +340,7 @@ def paused_gc():
 
 
 def db_entries(s: Session, log: str, *, after: int = 0, upto: int | None = None,
-               whole: bool = False) -> Iterator[Entry]:
+               whole: bool = False) -> Generator[Entry, None, None]:
     """The log's entries after ``after``, in seq order (``whole``: see :func:`app.db.driver_rows`).
 
     With ``upto``: those up to it, then the first one after it, which is what a pass that stops
@@ -398,7 +401,8 @@ class StoredNodes:
     """
 
     def __init__(self, s: Session, log: str, *, after: int = 0, upto: int | None = None, preload: bool = False):
-        self._s, self._log, self._after, self._levels = s, log, after, {}
+        self._s, self._log, self._after = s, log, after
+        self._levels: dict[int, Iterator[tuple[int, str]]] = {}
         self._loaded: dict[int, list] | None = None
         if preload:
             self._loaded = {}
@@ -444,9 +448,10 @@ class StoredNodes:
 
 
 def db_subjects(s: Session, log: str, *, after: int = 0, upto: int | None = None,
-                preload: bool = False) -> Iterator[tuple[int, str]]:
+                preload: bool = False) -> Generator[tuple[int, str], None, None]:
     """The subject index after ``after``; with ``upto``, up to it and the first row after it."""
     sql = "SELECT seq, subject FROM ledger_subjects WHERE log = :log AND seq > :after"
+    rows: Iterator[tuple[int, str]]
     if upto is None:
         rows = driver_rows(s, sql + " ORDER BY seq", {"log": log, "after": after}, batch=_BATCH, whole=preload)
     else:
@@ -505,8 +510,10 @@ def _verify_database(s: Session, log: str, *, head: LedgerHead | None, points: l
     roots_at = [p[0].size for p in points + kept_points]
     head_size = head.size if head else None
     url = _shareable_url(s)
-    found = replayed_objects = None
-    if workers > 1 and replay and url is not None and (head_size or 0) >= PARALLEL_FROM:
+    found: tuple[int, str, int] | None = None
+    replayed_objects: int | None = None
+    replayed: Replay | None = None
+    if workers > 1 and replay and url is not None and head_size is not None and head_size >= PARALLEL_FROM:
         result, found, replayed_objects = _two_parts(s, url, log, roots_at, head_size)
     else:
         replayed = Replay() if replay else None
@@ -545,7 +552,7 @@ def _verify_database(s: Session, log: str, *, head: LedgerHead | None, points: l
             return result
     if not replay:
         return result
-    if replayed_objects is None:  # one process: the tables are compared here
+    if replayed is not None:  # one process: the tables are compared here
         found = _earliest(differences(replayed.objects, table_state(s, log)))
         replayed_objects = sum(len(v) for v in replayed.objects.values())
     result.checks["replayed_objects"] = replayed_objects
@@ -613,7 +620,7 @@ def _two_parts(s: Session, url: str, log: str, roots_at: list[int],
     # at one seq a single pass reports the lower range's check first (the upper worker can only judge entry m
     # by the entry after it), then any other check, then a replay
     problems = [(part.scan.first_bad_seq or 0, rank, part.scan.problem) for rank, part in enumerate(parts)
-                if not part.scan.ok]
+                if part.scan.problem is not None]  # not ok
     problems += [(seq, 2, problem) for part in (lower, upper) if part.replay_problem
                  for seq, problem in [part.replay_problem]]
     result = Result(log=log)

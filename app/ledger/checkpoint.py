@@ -227,7 +227,8 @@ class Checkpoint:
         if not m:
             raise CheckpointError(f"expected a time line like 'time 2026-11-27T08:40:00Z', got {stamp!r}")
         try:
-            signed_at = datetime(*map(int, m.groups()), tzinfo=UTC)
+            year, month, day, hour, minute, second = map(int, m.groups())
+            signed_at = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
         except ValueError:
             raise CheckpointError(f"time line {stamp!r} is not a valid date and time") from None
         return cls(origin, int(size), root_hash, signed_at)

@@ -84,6 +84,8 @@ def number(x: float) -> str:
         return short[:-2] if short.endswith(".0") else short
     sign = "-" if x < 0 else ""
     parts = Decimal(repr(abs(x))).normalize().as_tuple()
+    if not isinstance(parts.exponent, int):  # 'n', 'N' or 'F': NaN and infinity, refused above
+        raise ValueError("NaN and infinity are not JSON numbers")
     digits = "".join(map(str, parts.digits))
     k, n = len(digits), parts.exponent + len(digits)
     if k <= n <= 21:

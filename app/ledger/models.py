@@ -23,7 +23,7 @@ class LedgerEntry(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(50))
-    subjects: Mapped[list] = mapped_column(JSON)
+    subjects: Mapped[list[str]] = mapped_column(JSON)
     #: RFC 8785 canonical JSON; the only copy that the hashes cover.
     body: Mapped[bytes] = mapped_column(LargeBinary)
     body_sha256: Mapped[str] = mapped_column(String(64))

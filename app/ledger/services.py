@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.auth.services import Principal
 from app.db import COPY_FROM_ROWS, UnitOfWork, bulk_insert, utcnow
@@ -99,6 +99,7 @@ class Head:
 
 #: ``Session.info`` key: (the transaction, {county: Head}) of the heads it has locked.
 _LOCKED = "ledger_locked_heads"
+_Locked = tuple[SessionTransaction | None, dict[str, Head]]
 #: The head's columns, read by the engine's own SQL: the lock is on every write's path.
 _LOCK_HEAD = {
     "postgresql": "SELECT size, head_hash, frontier, checkpoint_size, checkpoint_at FROM ledger_heads "
@@ -117,7 +118,7 @@ def lock_log(session: Session, county: str) -> Head:
     service has locked) costs no round trip; appends keep it current (a savepoint
     rolled back after an append leaves it ahead of the table: call :func:`forget_heads`).
     """
-    locked = session.info.get(_LOCKED)
+    locked: _Locked | None = session.info.get(_LOCKED)
     if locked is not None and locked[0] is session.get_transaction() and county in locked[1]:
         return locked[1][county]
     connection = session.connection()
@@ -125,11 +126,13 @@ def lock_log(session: Session, county: str) -> Head:
     row = connection.exec_driver_sql(_LOCK_HEAD[dialect.name], {"log": county}).first()
     if row is None:
         if dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
+            from sqlalchemy.dialects.postgresql import insert as pg_upsert
+            connection.execute(pg_upsert(LedgerHead).values(log=county, size=0, head_hash=GENESIS_HASH)
+                               .on_conflict_do_nothing())
         else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        connection.execute(upsert(LedgerHead).values(log=county, size=0, head_hash=GENESIS_HASH)
-                           .on_conflict_do_nothing())
+            from sqlalchemy.dialects.sqlite import insert as sqlite_upsert
+            connection.execute(sqlite_upsert(LedgerHead).values(log=county, size=0, head_hash=GENESIS_HASH)
+                               .on_conflict_do_nothing())
         row = connection.exec_driver_sql(_LOCK_HEAD[dialect.name], {"log": county}).one()
     size, head_hash, frontier, checkpoint_size, checkpoint_at = row
     if isinstance(checkpoint_at, str):  # SQLite's text: naive UTC, as UTCDateTime writes it
@@ -155,7 +158,7 @@ def next_seq(session: Session, county: str) -> int:
 
 
 def _row(seq: int, prev: str, *, county: str, kind: str, actor: Principal, subjects: Sequence[str],
-         data: dict, at: dt.datetime) -> dict:
+         data: dict[str, Any], at: dt.datetime) -> dict[str, Any]:
     body = canonical_json({
         "v": BODY_VERSION, "log": county, "seq": seq, "kind": kind,
         "at": at.isoformat(timespec="microseconds"), "actor": actor.as_ledger_actor(),
@@ -168,7 +171,7 @@ def _row(seq: int, prev: str, *, county: str, kind: str, actor: Principal, subje
 
 
 def append(session: Session, *, county: str, kind: str, actor: Principal,
-           subjects: Sequence[str], data: dict, head: Head | None = None) -> int:
+           subjects: Sequence[str], data: dict[str, Any], head: Head | None = None) -> int:
     """Append one entry inside the caller's transaction and return its ``seq``.
 
     Args:
@@ -184,7 +187,7 @@ def append(session: Session, *, county: str, kind: str, actor: Principal,
 
 
 def append_many(session: Session, *, county: str, actor: Principal,
-                items: Iterable[tuple[str, Sequence[str], dict]], head: Head | None = None) -> list[int]:
+                items: Iterable[tuple[str, Sequence[str], dict[str, Any]]], head: Head | None = None) -> list[int]:
     """Append many entries to one log, with their Merkle nodes, subject index rows and the new head.
 
     A few entries are written in one round trip on PostgreSQL (one statement) and
@@ -197,7 +200,9 @@ def append_many(session: Session, *, county: str, actor: Principal,
     if head is None or head.log != county:
         head = lock_log(session, county)
     at = utcnow()
-    rows, nodes, about = [], [], []
+    rows: list[dict[str, Any]] = []
+    nodes: list[dict[str, Any]] = []
+    about: list[dict[str, Any]] = []
     seq, prev, frontier = head.size, head.head_hash, head.frontier
     for kind, subjects, data in items:
         seq += 1
@@ -210,7 +215,7 @@ def append_many(session: Session, *, county: str, actor: Principal,
     if not rows:
         return []
     head.size, head.head_hash, head.frontier = seq, prev, frontier
-    signer = session.info.get(SIGNER)
+    signer: LedgerSigner | None = session.info.get(SIGNER)
     point = _signed_checkpoint(head, signer, at) if signer is not None and _checkpoint_due(head, signer, at) else None
     connection = session.connection()
     if connection.dialect.name == "postgresql" and len(rows) + len(about) < COPY_FROM_ROWS:
@@ -252,8 +257,8 @@ UPDATE ledger_heads SET size = %(size)s, head_hash = %(head_hash)s, frontier = %
 WHERE log = %(log)s"""
 
 
-def _pg_append_params(head: Head, rows: list[dict], nodes: list[dict], about: list[dict],
-                      point: dict | None) -> dict:
+def _pg_append_params(head: Head, rows: list[dict[str, Any]], nodes: list[dict[str, Any]],
+                      about: list[dict[str, Any]], point: dict[str, Any] | None) -> dict[str, Any]:
     entries = [{"seq": r["seq"], "recorded_at": r["recorded_at"].isoformat(), "actor": r["actor"], "kind": r["kind"],
                 "subjects": r["subjects"], "body": r["body"].hex(), "body_sha256": r["body_sha256"],
                 "prev_hash": r["prev_hash"], "leaf_hash": r["leaf_hash"]} for r in rows]
@@ -265,7 +270,7 @@ def _pg_append_params(head: Head, rows: list[dict], nodes: list[dict], about: li
             "checkpoint_at": head.checkpoint_at}
 
 
-def _save_head(connection, head: Head) -> None:
+def _save_head(connection: Connection, head: Head) -> None:
     connection.execute(update(LedgerHead).where(LedgerHead.log == head.log).values(
         size=head.size, head_hash=head.head_hash, frontier=pack_frontier(head.frontier),
         checkpoint_size=head.checkpoint_size, checkpoint_at=head.checkpoint_at))
@@ -286,7 +291,7 @@ def _checkpoint_due(head: Head, signer: LedgerSigner, at: dt.datetime) -> bool:
             or (at - head.checkpoint_at).total_seconds() >= signer.minutes * 60)
 
 
-def _signed_checkpoint(head: Head, signer: LedgerSigner, at: dt.datetime) -> dict:
+def _signed_checkpoint(head: Head, signer: LedgerSigner, at: dt.datetime) -> dict[str, Any]:
     """A checkpoint of the log at ``head`` as a ``ledger_checkpoints`` row; the head records it."""
     point = notes.Checkpoint(origin=signer.origin(head.log), size=head.size, root=merkle.frontier_root(head.frontier),
                              signed_at=at.replace(microsecond=0))
@@ -296,7 +301,7 @@ def _signed_checkpoint(head: Head, signer: LedgerSigner, at: dt.datetime) -> dic
             "key_name": signer.name, "key_id": signer.key_id, "signature": signature.hex(), "note": note}
 
 
-def checkpoint_view(row: LedgerCheckpoint, signer: LedgerSigner | None = None) -> dict:
+def checkpoint_view(row: LedgerCheckpoint, signer: LedgerSigner | None = None) -> dict[str, Any]:
     return {"log": row.log, "size": row.size, "root": row.root, "signed_at": row.signed_at,
             "key_name": row.key_name, "key_id": row.key_id, "signature": row.signature,
             "verifier_key": signer.verifier if signer is not None and signer.key_id == row.key_id else None,
@@ -319,7 +324,7 @@ def stored_head(s: Session, county: str) -> LedgerHead:
     return head
 
 
-def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
+def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict[str, Any]:
     """Sign a checkpoint of the log as it stands now (or return the one already signed at this size).
 
     Raises:
@@ -332,7 +337,7 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
     check_readable_log(actor, county)
     with uow:
         s = uow.session
-        signer = s.info.get(SIGNER)
+        signer: LedgerSigner | None = s.info.get(SIGNER)
         if signer is None:
             raise DomainError("本系统未配置台账签名密钥", "no ledger signing key is configured", status=503)
         stored_head(s, county)  # no log, no checkpoint: 404 rather than an empty log made here
@@ -349,7 +354,8 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict:
     return view
 
 
-def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str, size: int | None = None) -> dict:
+def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str,
+                   size: int | None = None) -> dict[str, Any]:
     """The newest signed checkpoint of a log (or the one at ``size``)."""
     check_readable_log(actor, county)
     with uow:
@@ -364,7 +370,8 @@ def get_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str, size: int 
 
 # --- proofs ---------------------------------------------------------------------------------
 
-def subject_history(s: Session, county: str, subjects: Sequence[str], *, after: int = 0, limit: int = 50) -> dict:
+def subject_history(s: Session, county: str, subjects: Sequence[str], *, after: int = 0,
+                    limit: int = 50) -> dict[str, Any]:
     """The entries that touch any of ``subjects``, oldest first, each with its leaf hash and inclusion-proof link."""
     touching = (select(LedgerSubject.seq).where(LedgerSubject.log == county, LedgerSubject.subject.in_(subjects),
                                                  LedgerSubject.seq > after)
@@ -379,7 +386,7 @@ def subject_history(s: Session, county: str, subjects: Sequence[str], *, after: 
     return {"items": items, "next_after": items[-1]["seq"] if len(rows) > limit else None}
 
 
-def entry_links(s: Session, county: str, seqs: Iterable[int | None]) -> dict[int, dict]:
+def entry_links(s: Session, county: str, seqs: Iterable[int | None]) -> dict[int, dict[str, Any]]:
     """For each seq: its leaf hash and where to get its inclusion proof (``GET …/proof/inclusion``)."""
     wanted = {q for q in seqs if q}
     rows = s.execute(select(LedgerEntry.seq, LedgerEntry.kind, LedgerEntry.leaf_hash).where(
@@ -388,7 +395,8 @@ def entry_links(s: Session, county: str, seqs: Iterable[int | None]) -> dict[int
                 "inclusion_proof": f"/api/v1/ledger/{county}/proof/inclusion?seq={q}"} for q, kind, leaf in rows}
 
 
-def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> tuple[int | None, dict]:
+def fetch_nodes(s: Session, county: str,
+                coords: Iterable[merkle.Node]) -> tuple[int | None, dict[merkle.Node, bytes]]:
     """The log's size and the stored perfect-subtree hashes at ``coords`` (level 0: the entries' leaf
     hashes), in one query whatever their number: the head, the leaves by primary key, and the inner
     nodes by joining a ``VALUES`` list to the primary key (a row-value ``IN`` made SQLite scan every node).
@@ -410,7 +418,8 @@ def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> t
         parts.append(f'SELECT n.level, n."index", {node} FROM wanted JOIN ledger_nodes n '
                      f'ON n.log = {log} AND n.level = wanted.level AND n."index" = wanted.idx')
     sql = (f"WITH wanted(level, idx) AS (VALUES {inner}) " if inner else "") + " UNION ALL ".join(parts)
-    size, found = None, {}
+    size: int | None = None
+    found: dict[merkle.Node, bytes] = {}
     for level, index, h in s.connection().exec_driver_sql(sql, {"log": county}):
         if level < 0:
             size = index
@@ -419,7 +428,7 @@ def fetch_nodes(s: Session, county: str, coords: Iterable[tuple[int, int]]) -> t
     return size, found
 
 
-def _complete(nodes: dict, coords: set[tuple[int, int]]) -> dict:
+def _complete(nodes: dict[merkle.Node, bytes], coords: set[merkle.Node]) -> dict[merkle.Node, bytes]:
     missing = coords - nodes.keys()
     if missing:
         raise DomainError("台账的默克尔树节点缺失，请运行 sanquan ledger verify",
@@ -450,7 +459,8 @@ def _inclusion_coords(seq: int, size: int) -> set[tuple[int, int]]:
             | set(merkle.perfect_subtrees(0, size)))
 
 
-def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size: int | None = None) -> dict:
+def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int,
+              size: int | None = None) -> dict[str, Any]:
     """An RFC 9162 inclusion proof of entry ``seq`` in the tree of the log's first ``size`` entries.
 
     One query reads the log's size and every node the proof needs (two when ``size`` is not given).
@@ -472,19 +482,20 @@ def inclusion(uow: UnitOfWork, *, actor: Principal, county: str, seq: int, size:
         return _inclusion_view(county, seq, size, _complete(nodes, coords))
 
 
-def inclusion_in(s: Session, county: str, seq: int, size: int) -> dict:
+def inclusion_in(s: Session, county: str, seq: int, size: int) -> dict[str, Any]:
     """The inclusion proof of entry ``seq`` (1 ≤ seq ≤ size ≤ the log's size) from O(log n) stored nodes."""
     coords = _inclusion_coords(seq, size)
     return _inclusion_view(county, seq, size, _complete(fetch_nodes(s, county, coords)[1], coords))
 
 
-def _inclusion_view(county: str, seq: int, size: int, nodes: dict) -> dict:
+def _inclusion_view(county: str, seq: int, size: int, nodes: dict[merkle.Node, bytes]) -> dict[str, Any]:
     return {"log": county, "seq": seq, "leaf_index": seq - 1, "size": size,
             "leaf_hash": nodes[(0, seq - 1)].hex(), "root": merkle.range_hash(0, size, nodes).hex(),
             "proof": [merkle.range_hash(lo, hi, nodes).hex() for lo, hi in merkle.inclusion_ranges(seq - 1, size)]}
 
 
-def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int, to: int | None = None) -> dict:
+def consistency(uow: UnitOfWork, *, actor: Principal, county: str, from_: int,
+                to: int | None = None) -> dict[str, Any]:
     """An RFC 9162 consistency proof that the tree of size ``to`` extends the tree of size ``from``.
 
     One query reads the log's size and every node the proof needs (two when ``to`` is not given).
@@ -552,7 +563,7 @@ def _mask_ids(value: Any) -> Any:
     return value if value is None else masked_body(value)[0]
 
 
-def stored_body(stored) -> dict | None:
+def stored_body(stored: Any) -> dict[str, Any] | None:
     """An entry's stored body as the JSON object it should be; None when the stored value is no JSON object
     (NULL, another type, bytes that do not decode, a list): a tampered entry, which verification names."""
     try:
@@ -562,7 +573,7 @@ def stored_body(stored) -> dict | None:
     return body if isinstance(body, dict) else None
 
 
-def intact_body(entry: LedgerEntry) -> dict | None:
+def intact_body(entry: LedgerEntry) -> dict[str, Any] | None:
     """An entry's body if its stored bytes still hash to its ``body_sha256`` (and are a JSON object), else None:
     what a document printed from the ledger (a certificate) may rely on."""
     stored = entry.body
@@ -571,7 +582,7 @@ def intact_body(entry: LedgerEntry) -> dict | None:
     return stored_body(stored)
 
 
-def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, limit: int) -> dict:
+def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, limit: int) -> dict[str, Any]:
     """A page of a county's log, oldest first.
 
     Roles that see ID numbers masked (all but admin and clerk) get each body with them masked and
@@ -590,7 +601,7 @@ def list_entries(uow: UnitOfWork, *, actor: Principal, county: str, after: int, 
             select(LedgerEntry).where(LedgerEntry.log == county, LedgerEntry.seq > after)
             .order_by(LedgerEntry.seq).limit(limit)
         ).all()
-        entries = []
+        entries: list[dict[str, Any]] = []
         for r in rows:
             body, masked = stored_body(r.body), False
             if body is not None and not actor.sees_id_numbers:
