@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from gis.crs import GK_PLAIN_EPSG, GK_PREFIXED_EPSG, from_storage, zone_epsg
 
@@ -37,9 +38,10 @@ def to_zone(geoms_4490: Any, epsg: int) -> Any:
     return from_storage(geoms_4490, epsg)
 
 
-def _own_zone(geoms_4490: np.ndarray) -> np.ndarray:
+def _own_zone(geoms_4490: NDArray[np.object_]) -> NDArray[np.int64]:
     """The zone of each geometry's centroid longitude."""
-    return zone_epsg(shapely.get_x(shapely.centroid(geoms_4490)))
+    zones: NDArray[np.int64] = zone_epsg(shapely.get_x(shapely.centroid(geoms_4490)))
+    return zones
 
 
 def measure_m2(geoms_4490: Any) -> np.ndarray:
@@ -84,7 +86,7 @@ def m2_to_mu(m2: Any) -> Any:
     return float(mu) if mu.ndim == 0 else mu
 
 
-def overlap_areas_m2(geom_4490: Any, others_4490: Any) -> np.ndarray:
+def overlap_areas_m2(geom_4490: Any, others_4490: Any) -> NDArray[np.float64]:
     """Area of the intersection of one geometry with each of others.
 
     Everything is measured in the zone of ``geom_4490``'s centroid, so every
@@ -104,7 +106,8 @@ def overlap_areas_m2(geom_4490: Any, others_4490: Any) -> np.ndarray:
     epsg = int(_own_zone(np.asarray([geom_4490], dtype=object))[0])
     geom = to_zone(geom_4490, epsg)
     others = to_zone(np.asarray(others_4490, dtype=object).reshape(-1), epsg)
-    return shapely.area(shapely.intersection(geom, others))
+    areas: NDArray[np.float64] = shapely.area(shapely.intersection(geom, others))
+    return areas
 
 
 def interiors_intersect(geom: Any, others: Any) -> np.ndarray:

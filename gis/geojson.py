@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from gis.errors import GeometryInputError
 
@@ -265,7 +266,7 @@ def _walk(
                 _check_position(position, limits, (i, j, k)[skip:])
                 flat += position[:2]
             first = (flat[start], flat[start + 1]) if ring else None
-            if len(ring) < 4:
+            if first is None or len(ring) < 4:  # None only for an empty ring
                 raise _refuse("too_few_points", location=first, path=(i, j)[skip:])
             if flat[-2] != first[0] or flat[-1] != first[1]:
                 raise _refuse("ring_not_closed", location=first, path=(i, j)[skip:])
@@ -304,13 +305,15 @@ def _build(
 ) -> shapely.MultiPolygon:
     """Build the MultiPolygon from flat coordinates in three vectorised calls."""
     coords = np.array(flat, dtype=np.float64).reshape(-1, 2)
-    rings = shapely.linearrings(
+    # The stubs cannot tell an array from a single geometry by shape: with indices
+    # these return arrays, and a 1-D array of polygons makes one MultiPolygon.
+    rings = cast(NDArray[np.object_], shapely.linearrings(
         coords, indices=np.repeat(np.arange(len(ring_sizes)), ring_sizes)
-    )
-    polygons = shapely.polygons(
+    ))
+    polygons = cast(NDArray[np.object_], shapely.polygons(
         rings, indices=np.repeat(np.arange(len(rings_per_polygon)), rings_per_polygon)
-    )
-    return shapely.multipolygons(polygons)
+    ))
+    return cast(shapely.MultiPolygon, shapely.multipolygons(polygons))
 
 
 def _check_valid(geometry: shapely.MultiPolygon) -> None:

@@ -746,7 +746,8 @@ def _choose_layer(layers: list[_Layer], tables: list[_Table]) -> _Layer:
         return dk[0]
     if tables:
         raise _no_dk_layer(True)
-    polygonal, other = [], []
+    polygonal: list[_Layer] = []
+    other: list[_Layer] = []
     for layer in layers:
         kind = layer.geometry_type if layer.layer is not None else _geometry_type(layer)
         if kind is None and layer.path.suffix.lower() == ".json":
@@ -969,7 +970,9 @@ def _read_dk(
 
 def _info(layer: _Layer, encoding: str | None) -> dict[str, Any]:
     try:
-        return pyogrio.read_info(layer.path, layer=layer.layer, encoding=encoding, force_feature_count=True)
+        info: dict[str, Any] = pyogrio.read_info(layer.path, layer=layer.layer, encoding=encoding,
+                                                 force_feature_count=True)
+        return info
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as e:
         raise _unreadable(layer.display, e, layer.path) from None
 
@@ -1116,8 +1119,9 @@ def _layer_epsg(crs_text: str | None, display: str) -> int:
     except pyproj.exceptions.CRSError:
         raise _crs_error("unsupported_crs", str(crs_text)[:80], display) from None
     code = crs.to_epsg(min_confidence=70)
-    code = _SIX_DEGREE_TWINS.get(code, code)
-    if code not in SUPPORTED_EPSG:
+    if code is not None:
+        code = _SIX_DEGREE_TWINS.get(code, code)
+    if code is None or code not in SUPPORTED_EPSG:
         found = f"{crs.name} (EPSG:{code})" if code else crs.name
         raise _crs_error("unsupported_crs", found, display)
     return int(code)
@@ -1349,8 +1353,8 @@ def _read_csv(table: _Table, notes: list[str]) -> dict[str, np.ndarray]:
 
 def _table_frame(table: _Table, columns: dict[str, np.ndarray], notes: list[str]) -> pd.DataFrame:
     by_name: dict[str, np.ndarray] = {}
-    for name, values in columns.items():
-        by_name.setdefault(name.strip().lstrip("\ufeff").upper(), values)
+    for name, column in columns.items():
+        by_name.setdefault(name.strip().lstrip("\ufeff").upper(), column)
     missing = [c for c in TABLE_REQUIRED[table.name] if c not in by_name]
     if missing:
         raise PackageError(

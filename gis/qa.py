@@ -83,11 +83,12 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Self, SupportsIndex, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from shapely.errors import GEOSException
 
 from gis.area import measure_m2, to_zone
@@ -139,6 +140,7 @@ _CHUNK = 20_000
 _GRID_M = 0.001
 
 Progress = Callable[[int, int], None]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -170,9 +172,9 @@ class Problem:
     message_en: str
     size: float | None = None
     geometry: Any = field(default=None, compare=False, hash=False)
-    details: dict = field(default_factory=dict, compare=False, hash=False)
+    details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return the problem as JSON-able data, the geometry as a GeoJSON object (EPSG:4490)."""
         return {
             "check": self.check,
@@ -186,7 +188,7 @@ class Problem:
         }
 
 
-def _sort_key(p: Problem) -> tuple:
+def _sort_key(p: Problem) -> tuple[bool, int, str, tuple[str, ...], str]:
     return (p.severity != BLOCKING, _ORDER.get(p.check, len(_ORDER)), p.check, p.codes,
             json.dumps(p.details, sort_keys=True, ensure_ascii=False, default=str))
 
@@ -227,7 +229,7 @@ class Report:
             self.qa[p.check] = self.qa.get(p.check, 0) + 1
         self.problems = sorted([*self.problems, *problems], key=_sort_key)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data; geometries as GeoJSON objects in EPSG:4490.
 
         Returns:
@@ -242,7 +244,7 @@ class Report:
         return {"counts": dict(self.counts), "qa": dict(self.qa), "blocking": self.blocking,
                 "problems": problems}
 
-    def to_geojson(self) -> dict:
+    def to_geojson(self) -> dict[str, Any]:
         """Return the problems as a GeoJSON FeatureCollection a clerk can open in QGIS.
 
         One feature per problem; table problems without a place have a null
@@ -264,10 +266,10 @@ class Report:
         return {"type": "FeatureCollection", "features": features}
 
 
-def _geojson(geoms: list) -> list[dict | None]:
+def _geojson(geoms: list[Any]) -> list[dict[str, Any] | None]:
     """GeoJSON objects of geometries (None stays None), counter-clockwise, to 1e-9 degrees."""
     arr = np.asarray(geoms, dtype=object).reshape(-1)
-    out: list[dict | None] = [None] * len(arr)
+    out: list[dict[str, Any] | None] = [None] * len(arr)
     present = np.flatnonzero(~shapely.is_missing(arr))
     if len(present):
         shown = shapely.orient_polygons(arr[present], exterior_cw=False)
@@ -339,7 +341,8 @@ def check_package(
     done = 0
     timings: dict[str, float] = {}
 
-    def run(steps: list, layer: _Layer, report_progress: bool) -> list[Problem]:
+    def run(steps: list[tuple[str, Callable[[_Layer], list[Problem]]]], layer: _Layer,
+            report_progress: bool) -> list[Problem]:
         nonlocal done
         found: list[Problem] = []
         for name, step in steps:
@@ -405,18 +408,18 @@ class _Pool:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._executor is not None:
             self._executor.shutdown()
 
-    def map(self, fn: Callable[[slice], Any], n: int, chunk: int = _CHUNK) -> list:
+    def map(self, fn: Callable[[slice], _T], n: int, chunk: int = _CHUNK) -> list[_T]:
         """Call ``fn(slice)`` over ``range(n)`` cut into chunks; results in chunk order."""
         if self._executor is None or n <= chunk:
             return [fn(slice(0, n))]
         size = max(chunk, math.ceil(n / (4 * self.threads)))
         return list(self._executor.map(fn, [slice(i, min(i + size, n)) for i in range(0, n, size)]))
 
-    def submit_all(self, fns: list[Callable[[], Any]]) -> list:
+    def submit_all(self, fns: list[Callable[[], _T]]) -> list[_T]:
         """Run independent calls, concurrently when there are threads."""
         if self._executor is None or len(fns) == 1:
             return [fn() for fn in fns]
@@ -473,13 +476,14 @@ class _Layer:
             problems.append(self._invalid_reason(i, str(reason)))
         return problems
 
-    def _invalid(self, i: int, reason: str, zh: str, en: str, geometry=None, **details) -> Problem:
+    def _invalid(self, i: SupportsIndex, reason: str, zh: str, en: str, geometry: Any = None,
+                 **details: Any) -> Problem:
         code = self.codes[i]
         who_zh, who_en = _parcel_zh(code, self.rows[i]), _parcel_en(code, self.rows[i])
         return Problem("invalid", BLOCKING, _codes(code), f"{_sp(who_zh)}{zh}。", f"{who_en} {en}.",
                        None, geometry, {"row": int(self.rows[i]), "reason": reason, **details})
 
-    def _invalid_reason(self, i: int, reason: str) -> Problem:
+    def _invalid_reason(self, i: SupportsIndex, reason: str) -> Problem:
         match = re.fullmatch(r"(.*?)\s*\[\s*(\S+)\s+(\S+)\s*\]", reason)
         what, location = (match[1], [float(match[2]), float(match[3])]) if match else (reason, None)
         what_zh = _GEOS_REASONS_ZH.get(what.lower(), what)
@@ -509,8 +513,9 @@ class _Layer:
         self.areas[use] = areas
         self.perimeters[use] = shapely.length(self.plane)
 
-    def to_4490(self, plane_geoms: np.ndarray) -> np.ndarray:
-        return to_storage(plane_geoms, self.epsg)
+    def to_4490(self, plane_geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+        geoms: NDArray[np.object_] = to_storage(plane_geoms, self.epsg)
+        return geoms
 
     @functools.cached_property
     def tree(self) -> shapely.STRtree:
@@ -563,7 +568,7 @@ def _text(values: Any) -> np.ndarray:
 class _Tables:
     """The package's tables, each column read once as normalised text (:func:`_text`)."""
 
-    def __init__(self, tables: dict):
+    def __init__(self, tables: dict[str, pd.DataFrame | None]):
         self.frames = {name: t for name, t in (tables or {}).items() if t is not None}
         self._columns: dict[tuple[str, str], np.ndarray] = {}
 
@@ -614,7 +619,9 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _overlay(fn: Callable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _overlay(
+    fn: Callable[..., NDArray[np.object_]], a: NDArray[np.object_], b: NDArray[np.object_]
+) -> NDArray[np.object_]:
     """An overlay of pairs in metres, retried on a 1 mm snap-rounding grid where floating point fails."""
     try:
         return fn(a, b)
@@ -649,7 +656,7 @@ def _duplicate_codes(layer: _Layer) -> list[Problem]:
         geometry = shapely.multipolygons(shapely.get_parts(layer.work[usable])) if len(usable) else None
         listed = "、".join(map(str, rows))
         problems.append(Problem(
-            "duplicate_codes", BLOCKING, (code,),
+            "duplicate_codes", BLOCKING, (str(code),),
             f"地块编码 {code} 出现在 {len(rows)} 个要素上（第 {listed} 个），地块编码必须唯一。",
             f"Parcel code {code} is on {len(rows)} features (features {', '.join(map(str, rows))}); "
             "a parcel code must be unique.",
@@ -666,7 +673,8 @@ def _digits(values: np.ndarray, n: int) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     text = np.where(pd.isna(values), "", values).astype(f"U{n + 1}")
     chars = text.view(np.uint32).reshape(len(text), n + 1)
-    return ((chars[:, :n] >= 0x30) & (chars[:, :n] <= 0x39)).all(axis=1) & (chars[:, n] == 0)
+    digits: NDArray[np.bool_] = ((chars[:, :n] >= 0x30) & (chars[:, :n] <= 0x39)).all(axis=1) & (chars[:, n] == 0)
+    return digits
 
 
 def _issuer_reasons(prefixes: np.ndarray, known: set[str] | None) -> np.ndarray:
@@ -714,7 +722,7 @@ _FIELDS_ZH = {"DKBM": "地块编码", "FBFBM": "发包方编码", "CBFBM": "承�
 
 
 def _code_problem(table: str, row: int, column: str, value: str | None, reason: str,
-                  codes: tuple[str, ...] = (), **details) -> Problem:
+                  codes: tuple[str, ...] = (), **details: Any) -> Problem:
     zh, en = _REASONS[reason]
     where_zh = "地块图层" if table == "DK" else f"{table} 表"
     where_en = "the parcel layer" if table == "DK" else f"table {table}"
@@ -764,12 +772,12 @@ def _malformed_codes(layer: _Layer, tables: _Tables) -> list[Problem]:
     if "FBF" in tables:
         fbf = tables.col("FBF", "FBFBM")
         known = set()
-        for k, value in enumerate(fbf.tolist()):  # the issuers: a few per village
+        for j, value in enumerate(fbf.tolist()):  # the issuers: a few per village
             try:
                 parse_collective_code(value)
                 known.add(value)
             except CodeError as e:
-                problems.append(_code_problem("FBF", k + 1, "FBFBM", value, "missing" if value is None else e.reason))
+                problems.append(_code_problem("FBF", j + 1, "FBFBM", value, "missing" if value is None else e.reason))
 
     reasons = _code_reasons(layer.codes, 19, known)
     for i in np.flatnonzero(~pd.isna(reasons)):
@@ -937,7 +945,7 @@ def _invalid_edges(layer: _Layer, gap_width: float) -> np.ndarray:
         return near[keep], edges[keep]
 
     out = np.empty(n, dtype=object)
-    for idx, edges in layer.pool.submit_all([lambda own=own: validate(own) for own in members]):
+    for idx, edges in layer.pool.submit_all([functools.partial(validate, own) for own in members]):
         out[idx] = edges
     return out
 
@@ -997,7 +1005,9 @@ def _gaps(layer: _Layer, gap_width: float) -> list[Problem]:
     if not keep.any():
         return []
     owners = np.unique(owner[keep])
-    gap_plane = shapely.multipolygons(parts[keep], indices=np.searchsorted(owners, owner[keep]))
+    # With indices shapely returns an array (the stub also allows one MultiPolygon).
+    gap_plane = cast(NDArray[np.object_],
+                     shapely.multipolygons(parts[keep], indices=np.searchsorted(owners, owner[keep])))
     gap_4490 = layer.to_4490(gap_plane)
     sizes = measure_m2(gap_4490)
     lengths = np.bincount(np.searchsorted(owners, owner[keep]), weights=length[keep])
@@ -1078,6 +1088,7 @@ def _implausible(layer: _Layer, max_area_m2: float, county_longitudes: tuple[flo
                 f"{who_en} reaches across its CGCS2000 3-degree zone (longitude {minx:.4f}–{maxx:.4f}°E) "
                 "and cannot be measured in one zone.")
         else:
+            assert band is not None  # away is all False without a band
             reason, zh, en = "outside_county_zone", (
                 f"{who_zh}位于经度 {minx:.4f}–{maxx:.4f}°E，不在本县地块所在的 3 度带内"
                 f"（{band[0]:g}–{band[1]:g}°E）：通常是坐标有误。"), (
@@ -1156,7 +1167,7 @@ def _table_checks(layer: _Layer, tables: _Tables) -> list[Problem]:
         for code, group in frame[spread.to_numpy() > 1].groupby("d", sort=True):  # the few parcels found
             named = sorted(set(group["c"]))
             problems.append(Problem(
-                "parcels_in_two_contracts", BLOCKING, (code, *named),
+                "parcels_in_two_contracts", BLOCKING, (str(code), *named),
                 f"地块 {code} 同时出现在 {len(named)} 份承包合同中（{'、'.join(named)}），"
                 "一块地只能有一份有效承包合同。",
                 f"Parcel {code} is in {len(named)} contracts ({', '.join(named)}); "
@@ -1166,10 +1177,10 @@ def _table_checks(layer: _Layer, tables: _Tables) -> list[Problem]:
     if households is not None:
         for name in ("CBF_JTCY", "CBHT", "CBDKXX"):
             if name in tables:
-                named = _str(tables.col(name, "CBFBM"))
-                missing = _true(named.notna() & ~named.isin(households))
+                referenced = _str(tables.col(name, "CBFBM"))
+                missing = _true(referenced.notna() & ~referenced.isin(households))
                 problems += _grouped(
-                    "missing_households", name, named, missing,
+                    "missing_households", name, referenced, missing,
                     f"{name} 表引用的承包方 {{code}} 不在承包方表（CBF）中（第 {{rows}} 条记录）。",
                     f"Table {name} names household {{code}}, which table CBF does not hold (records {{rows}}).")
         codes = _str(households)
@@ -1246,19 +1257,19 @@ def _id_numbers(tables: _Tables) -> list[Problem]:
     parsed = _parse_ids(number for name, _, field_, _ in sources
                         for number in tables.col(name, field_)[resident[name]].tolist())
     for name, _, number_field, sex_field in sources:
-        rows = resident[name]
-        numbers, households = tables.col(name, number_field)[rows], tables.col(name, "CBFBM")[rows]
+        idx = resident[name]
+        numbers, households = tables.col(name, number_field)[idx], tables.col(name, "CBFBM")[idx]
         verdicts = pd.Series(numbers, dtype=object).fillna("").map(parsed).to_numpy(dtype=object)
         if sex_field:
             # A valid number whose sequence digit disagrees with CYXB (GB/T 2261.1: 1 male, 2 female).
-            stated = pd.Series(tables.col(name, sex_field)[rows], dtype=object).map(_SEX).to_numpy(dtype=object)
+            stated = pd.Series(tables.col(name, sex_field)[idx], dtype=object).map(_SEX).to_numpy(dtype=object)
             valid = np.isin(verdicts, ("male", "female"))
             verdicts = np.where(valid & ~pd.isna(stated) & (verdicts != stated), "sex", verdicts)
         verdicts[np.isin(verdicts, ("male", "female"))] = None
         for k in np.flatnonzero(~pd.isna(verdicts)):  # the few numbers found
             zh, en = _ID_REASONS[verdicts[k]]
             masked = mask_id_number(numbers[k]) if numbers[k] else None
-            row = int(rows[k]) + 1
+            row = int(idx[k]) + 1
             problems.append(Problem(
                 "invalid_id_numbers", BLOCKING, _codes(households[k]),
                 f"{name} 表第 {row} 条记录（承包方 {households[k]}）的身份证号 {masked or '（空）'} {zh}（GB 11643）。",
@@ -1268,15 +1279,15 @@ def _id_numbers(tables: _Tables) -> list[Problem]:
                              "reason": verdicts[k]}))
 
     if "CBF_JTCY" in tables:
-        numbers = _str(tables.col("CBF_JTCY", "CYZJHM")).str.upper()
-        numbers = numbers.where(pd.Series(tables.col("CBF_JTCY", "CYZJLX") == RESIDENT_ID))
-        repeated = _true(numbers.notna() & numbers.duplicated(keep=False))
-        frame = pd.DataFrame({"n": numbers[repeated].to_numpy(dtype=object), "r": np.flatnonzero(repeated) + 1,
+        id_numbers = _str(tables.col("CBF_JTCY", "CYZJHM")).str.upper()
+        id_numbers = id_numbers.where(pd.Series(tables.col("CBF_JTCY", "CYZJLX") == RESIDENT_ID))
+        repeated = _true(id_numbers.notna() & id_numbers.duplicated(keep=False))
+        frame = pd.DataFrame({"n": id_numbers[repeated].to_numpy(dtype=object), "r": np.flatnonzero(repeated) + 1,
                               "h": tables.col("CBF_JTCY", "CBFBM")[repeated]})
         for number, group in frame.groupby("n", sort=True):  # the few people found
             rows = [int(r) for r in group["r"]]
             named = sorted(set(group["h"].dropna()))
-            masked = mask_id_number(number)
+            masked = mask_id_number(str(number))
             problems.append(Problem(
                 "duplicate_members", BLOCKING, tuple(named),
                 f"身份证号 {masked} 在家庭成员表（CBF_JTCY）中出现 {len(rows)} 次（承包方 {'、'.join(named)}，"

@@ -28,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrow, Patch, PathPatch, Rectangle
 from matplotlib.path import Path
+from numpy.typing import NDArray
 
 from gis.area import to_zone
 from gis.crs import zone_epsg
@@ -209,8 +210,8 @@ def collective_map_png(
     )
 
 
-def _as_array(geoms: Any) -> np.ndarray:
-    array = np.asarray(geoms, dtype=object).reshape(-1)
+def _as_array(geoms: Any) -> NDArray[np.object_]:
+    array: NDArray[np.object_] = np.asarray(geoms, dtype=object).reshape(-1)
     if len(array) == 0:
         return array
     return array[~shapely.is_missing(array) & ~shapely.is_empty(array)]

@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING, Final, Literal, cast, overload
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    import pyproj
 
 #: Parcel kinds returned by :func:`group_parcels`.
 CONTRACT_LAND = "contract_land"
@@ -32,7 +37,34 @@ SOURCE_EPSG = 4550
 STORAGE_EPSG = 4490
 
 _KIND_DTYPE = "<U13"
-_MITRE = "mitre"
+_MITRE: Final = "mitre"
+
+#: What :meth:`_Lattice.cells` returns: row, k0, k1, start and end position of every cell.
+_Cells = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]
+
+
+@overload
+def group_parcels(
+    rng: np.random.Generator,
+    origin_xy: tuple[float, float],
+    size_m: float,
+    n_parcels: int,
+    n_homesteads: int,
+    *,
+    with_blocks: Literal[False] = ...,
+) -> tuple[NDArray[np.object_], NDArray[np.str_]]: ...
+
+
+@overload
+def group_parcels(
+    rng: np.random.Generator,
+    origin_xy: tuple[float, float],
+    size_m: float,
+    n_parcels: int,
+    n_homesteads: int,
+    *,
+    with_blocks: Literal[True],
+) -> tuple[NDArray[np.object_], NDArray[np.str_], NDArray[np.int32]]: ...
 
 
 def group_parcels(
@@ -43,7 +75,7 @@ def group_parcels(
     n_homesteads: int,
     *,
     with_blocks: bool = False,
-):
+) -> tuple[NDArray[np.object_], NDArray[np.str_]] | tuple[NDArray[np.object_], NDArray[np.str_], NDArray[np.int32]]:
     """Draw the parcels of one villager group inside a square of land.
 
     The group's land is the square ``[x0, x0 + size_m] × [y0, y0 + size_m]``
@@ -136,7 +168,7 @@ def lonlat_box_to_4550(west: float, south: float, east: float, north: float) -> 
 
 
 @lru_cache(maxsize=4)
-def _transformer(src: int, dst: int):
+def _transformer(src: int, dst: int) -> pyproj.Transformer:
     # Built on first use, not at import (DESIGN.md convention 7).
     from pyproj import Transformer
 
@@ -168,15 +200,16 @@ def _group_boundary(rng: np.random.Generator, size: float) -> tuple[shapely.Poly
         cx, cy = [(0, 0), (size, 0), (size, size), (0, size)][corner]
         sx, sy = (1 if cx == 0 else -1), (1 if cy == 0 else -1)
         cut = shapely.Polygon([(cx, cy), (cx + sx * a, cy), (cx, cy + sy * b)])
-        outline = shapely.difference(outline, cut)
-        outline = _largest_polygon(np.array([outline]))[0]
+        outline = _largest_polygon(np.array([shapely.difference(outline, cut)]))[0]
     return outline, float(math.sqrt(2) * road + ragged)
 
 
 # --- the village cluster -----------------------------------------------------
 
 
-def _homestead_cluster(rng, n_lots, boundary, size, inset):
+def _homestead_cluster(
+    rng: np.random.Generator, n_lots: int, boundary: shapely.Polygon, size: float, inset: float
+) -> tuple[NDArray[np.object_], shapely.Polygon | None, NDArray[np.float64]]:
     """Lay house plots out in rows beside one edge; return lots, yard zone, centre."""
     if n_lots == 0:
         centre = np.array([size / 2, size / 2])
@@ -205,7 +238,7 @@ def _homestead_cluster(rng, n_lots, boundary, size, inset):
     cos_t, sin_t = math.cos(turn), math.sin(turn)
     mid = np.array([(xmin + xmax) / 2, (ymin + ymax) / 2])
 
-    def rotate(xy):
+    def rotate(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         d = xy - mid
         return np.column_stack([d[:, 0] * cos_t - d[:, 1] * sin_t, d[:, 0] * sin_t + d[:, 1] * cos_t])
 
@@ -228,7 +261,10 @@ def _homestead_cluster(rng, n_lots, boundary, size, inset):
             x = size / 2
         if lo_y > hi_y:
             y = size / 2
-        if shapely.contains(boundary, shapely.transform(zone, lambda xy, x=x, y=y: xy + (x, y))):
+        # The defaults bind this round's x, y (ruff B023); mypy cannot type a lambda with
+        # defaults (python/mypy#15459), though shapely.transform's stub is right.
+        shifted = shapely.transform(zone, lambda xy, x=x, y=y: xy + (x, y))  # type: ignore[misc]
+        if shapely.contains(boundary, shifted):
             centre = np.array([x, y])
             break
     lots = shapely.transform(lots, lambda xy: xy + centre)
@@ -244,7 +280,9 @@ def _homestead_cluster(rng, n_lots, boundary, size, inset):
 # --- field blocks and strips -------------------------------------------------
 
 
-def _field_blocks(rng, region, size, unit_area):
+def _field_blocks(
+    rng: np.random.Generator, region: shapely.Geometry, size: float, unit_area: float
+) -> tuple[NDArray[np.float64], NDArray[np.object_], shapely.Geometry]:
     """Cut the field land into blocks along a jittered, rotated grid of farm roads.
 
     Returns the road-side quadrilateral of every block (corners counter-
@@ -268,7 +306,7 @@ def _field_blocks(rng, region, size, unit_area):
     corners = np.stack([P[:-1, :-1], P[1:, :-1], P[1:, 1:], P[:-1, 1:]], axis=2).reshape(-1, 4, 2)
     # Farm roads: every quadrilateral gives up a strip along each side.
     corners = _offset_quads(corners, rng.uniform(1.5, 3.0, len(corners)))
-    quads = shapely.polygons(corners)
+    quads = cast(NDArray[np.object_], shapely.polygons(corners))  # an (n, 4, 2) array makes n polygons
     land = shapely.buffer(region, -rng.uniform(1.5, 3.0), join_style=_MITRE)
     shapely.prepare(land)
     near = shapely.intersects(land, quads)
@@ -306,7 +344,15 @@ class _Lattice:
     whatever is merged.
     """
 
-    def __init__(self, rng, corners, blocks, land, unit_area, fineness):
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        corners: NDArray[np.float64],
+        blocks: NDArray[np.object_],
+        land: shapely.Geometry,
+        unit_area: float,
+        fineness: float,
+    ) -> None:
         verts, row_block, row_vlow, row_stride, row_len, bnd = [], [], [], [], [], []
         v_off = 0
         for b, quad in enumerate(corners):
@@ -363,13 +409,15 @@ class _Lattice:
         self.row_block = np.asarray(row_block, dtype=np.int64)
         self.row_vlow = np.asarray(row_vlow, dtype=np.int64)
         self.row_stride = np.asarray(row_stride, dtype=np.int64)
-        row_len = np.asarray(row_len, dtype=np.int64)
-        self.row_off = np.concatenate([[0], np.cumsum(row_len)[:-1]])
-        self.pos_row = np.repeat(np.arange(len(row_len)), row_len)
+        lengths = np.asarray(row_len, dtype=np.int64)
+        self.row_off = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        self.pos_row = np.repeat(np.arange(len(lengths)), lengths)
         self.bnd = np.concatenate(bnd)
-        self.cache = None
+        #: (start, end, clip_area, parcels, area) of the cells of the last :func:`_realise`.
+        self.cache: tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.object_],
+                          NDArray[np.float64]] | None = None
 
-    def cells(self):
+    def cells(self) -> _Cells:
         """Return (row, k0, k1, start position, end position) of every parcel cell."""
         pos = np.flatnonzero(self.bnd)
         rows = self.pos_row[pos]
@@ -377,7 +425,7 @@ class _Lattice:
         start, end, row = pos[:-1][same], pos[1:][same], rows[:-1][same]
         return row, start - self.row_off[row], end - self.row_off[row], start, end
 
-    def polygons(self, row, k0, k1):
+    def polygons(self, row: NDArray[np.intp], k0: NDArray[np.intp], k1: NDArray[np.intp]) -> NDArray[np.object_]:
         span = k1 - k0
         n_vert = 2 * (span + 1)
         owner = np.repeat(np.arange(len(row)), n_vert)
@@ -387,13 +435,16 @@ class _Lattice:
         lower = low + k0[owner] + j
         upper = low + self.row_stride[row][owner] + k1[owner] - (j - half)
         index = np.where(j < half, lower, upper)
-        return shapely.polygons(shapely.linearrings(self.verts[index], indices=owner))
+        cells: NDArray[np.object_] = shapely.polygons(shapely.linearrings(self.verts[index], indices=owner))
+        return cells
 
 
-def _field_strips(rng, region, size, n_fields):
+def _field_strips(
+    rng: np.random.Generator, region: shapely.Geometry, size: float, n_fields: int
+) -> tuple[NDArray[np.object_], NDArray[np.int32]]:
     """Fill the field land with exactly ``n_fields`` strip parcels."""
     ridge = rng.uniform(0.3, 0.5)  # half the width of the ridge between fields
-    unit = shapely.area(region) * 0.85 / n_fields
+    unit: float = shapely.area(region) * 0.85 / n_fields
     corners, blocks, land = _field_blocks(rng, region, size, unit)
     if len(blocks) == 0:  # very few, very large fields: one block is the whole land
         blocks = _largest_polygon(np.array([land]))
@@ -450,14 +501,19 @@ def _field_strips(rng, region, size, n_fields):
     return parcels[keep], lattice.row_block[row[keep]].astype(np.int32)
 
 
-def _workable(parcels, area, a_min, min_width):
+def _workable(
+    parcels: NDArray[np.object_], area: NDArray[np.float64], a_min: float, min_width: float
+) -> NDArray[np.bool_]:
     """Whether each parcel is big enough, and wide enough on average, to farm."""
     perimeter = np.nan_to_num(shapely.length(parcels), nan=0.0)
     width = 2 * area / np.maximum(perimeter, 1e-9)
     return (area >= a_min) & (width >= min_width)
 
 
-def _realise(lattice, ridge):
+def _realise(
+    lattice: _Lattice, ridge: float
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.intp],
+           NDArray[np.float64], NDArray[np.object_], NDArray[np.float64]]:
     """Cut every cell of the lattice out of its block and open the ridges.
 
     Cells unchanged since the last call come from the lattice's cache, and
