@@ -95,7 +95,7 @@ def _create_app():
     """The app for the command being run; a command that needs the registry first checks it is there, so
     that a wrong folder or URL is named instead of getting an empty database and a new key."""
     current = ctx = click.get_current_context(silent=True)
-    path = []
+    path: list[str | None] = []
     while ctx is not None and ctx.parent is not None:
         path.insert(0, ctx.info_name)
         ctx = ctx.parent
@@ -242,7 +242,7 @@ def import_package(path, dry_run, accept_warnings, collective, report):
         while worker.is_alive():
             worker.join(0.2)
             progress = imports.read_progress(folder) or {}
-            bar.set_description(_STAGES_ZH.get(progress.get("stage"), "…"))
+            bar.set_description(_STAGES_ZH.get(progress.get("stage", ""), "…"))
             bar.unit = "项" if progress.get("stage") == "checking" else "地块"  # QA reports its steps
             bar.total = progress.get("total") or None
             bar.n = progress.get("done", 0)

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 
 from app.auth.services import SYSTEM, Principal
 from app.db import UnitOfWork
@@ -63,7 +63,7 @@ SHARE_CAP = 100
 def as_batch(c: DemoCollective) -> CollectiveBatch:
     """A generated collective as the bulk writer takes it: every household's contract land in its contract."""
     start, end = contract_term()
-    contracts = {}
+    contracts: dict[str, ContractRow] = {}
     for code, kind, owner in zip(c.parcel_codes, c.parcel_kinds, c.parcel_household, strict=True):
         if owner >= 0 and kind == "contract_land":
             holder = c.households[int(owner)].code18
@@ -171,7 +171,7 @@ def load_demo(uow_factory: Callable[[], UnitOfWork], *, seed: int = 2017, parcel
     return counts
 
 
-def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | None = None) -> list[int]:
+def load_demo_cases(uow_factory: Callable[..., UnitOfWork], *, today: dt.date | None = None) -> list[int]:
     """Open two cases on the demo county so the committee's dashboard has something to show: an
     arbitration over a contract parcel, accepted, with the parcel frozen; and a village mediation
     between two other households, just received. Dated a few days before ``today``.
@@ -186,7 +186,7 @@ def load_demo_cases(uow_factory: Callable[[], UnitOfWork], *, today: dt.date | N
             .join(RightParcel, RightParcel.right_id == Right.id)
             .where(Right.type == "contract", Right.valid_to.is_(None), RightParcel.valid_to.is_(None))
             .order_by(Right.id.desc(), RightParcel.parcel_code)).all()  # the county's last collective
-    first: dict[str, tuple] = {}
+    first: dict[str, Row] = {}
     for row in contracts:
         if row.collective_code == contracts[0].collective_code:
             first.setdefault(row.id, row)

@@ -7,6 +7,7 @@ or a session.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -61,14 +62,14 @@ def _sheet() -> dict:
     return styles()
 
 
-def _table(rows: list[tuple[str, ...]], widths: tuple[float, ...], body) -> Table:
+def _table(rows: Sequence[tuple[str, ...]], widths: tuple[float, ...], body) -> Table:
     table = Table([[Paragraph(text(cell), body) for cell in row] for row in rows], colWidths=widths)
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONTNAME", (0, 0), (-1, -1), FONT),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
 
 
-def _build(title: str, number: str, committee: str, signed_on: date, story: list, appendix: list = ()) -> bytes:
+def _build(title: str, number: str, committee: str, signed_on: date, story: list, appendix: Sequence = ()) -> bytes:
     """An A4 document: its title and number above ``story``, the committee and the day below, then any
     ``appendix`` (附图)."""
     sheet = _sheet()

@@ -14,8 +14,9 @@ day lies between the step it follows and today (DATE_ORDER), and that its eviden
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -70,7 +71,7 @@ class Step:
     def note(self, key: str, value) -> None:
         self.d.record = {**self.d.record, key: value}
 
-    def documents(self, ids: list[int]) -> list[int]:
+    def documents(self, ids: Sequence[int]) -> list[int]:
         return [visible_document(self.s, self.actor, i, attach_to=self.d.division_code) for i in dict.fromkeys(ids)]
 
     @property
@@ -105,7 +106,7 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
 
 # --- acceptance ------------------------------------------------------------------------------------
 
-def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, documents: list[int] = (),
+def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, documents: Sequence[int] = (),
            today: dt.date | None = None) -> dict:
     """Accept the application in writing (第二十四条): the copy to the respondent and the 60 days run from ``on``.
 
@@ -116,7 +117,7 @@ def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, d
 
 
 def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
-           documents: list[int] = (), today: dt.date | None = None) -> dict:
+           documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """Refuse the application in writing with its grounds (第二十四条); the case ends and its freeze lifts.
 
     Raises:
@@ -126,7 +127,7 @@ def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, g
 
 
 def _decide(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str | None,
-            documents: list[int], today: dt.date | None) -> dict:
+            documents: Sequence[int], today: dt.date | None) -> dict:
     """Accept (``grounds`` None) or refuse the application."""
     event, record = ("accepted", "acceptance") if grounds is None else ("rejected", "rejection")
 
@@ -153,7 +154,7 @@ SERVED = {"application_copy": ("copy_served", "accepted", "第二十五条"),
 
 
 def serve(uow: UnitOfWork, *, actor: Principal, dispute_id: int, document: str, on: dt.date,
-          documents: list[int] = (), today: dt.date | None = None) -> dict:
+          documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """Record the day a document reached the parties (送达回证): the copy of the application and the
     acceptance notice to the respondent, the tribunal's composition, the award (its 30 days to sue run
     from then; give the later day when the parties received it on different days).
@@ -175,7 +176,7 @@ def serve(uow: UnitOfWork, *, actor: Principal, dispute_id: int, document: str, 
 
 
 def defence(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, summary: str, oral: bool = False,
-            counterclaim: str | None = None, documents: list[int] = (), today: dt.date | None = None) -> dict:
+            counterclaim: str | None = None, documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """The respondent's defence (第二十五条), written or oral, with any counterclaim. A defence after its ten
     days is recorded as late: it does not stop the arbitration.
 
@@ -198,7 +199,7 @@ def defence(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
 # --- the tribunal --------------------------------------------------------------------------------
 
 def form_tribunal(uow: UnitOfWork, *, actor: Principal, dispute_id: int, formed_on: dt.date, arbitrators: list[dict],
-                  presiding: str | None = None, sole_by_agreement: bool = False, documents: list[int] = (),
+                  presiding: str | None = None, sole_by_agreement: bool = False, documents: Sequence[int] = (),
                   today: dt.date | None = None) -> dict:
     """Form the tribunal (第二十七条): three arbitrators, one presiding, or one when both parties agreed.
     Its composition is notified within two working days (``service`` of ``tribunal_notice``).
@@ -230,7 +231,7 @@ def _held(d: Dispute) -> list[dict]:
 
 def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, arbitrator: str, requested_by: str,
            grounds: str, decision: str, decided_by: str, replacement: str | None = None,
-           learned_after_first_hearing: bool = False, documents: list[int] = (),
+           learned_after_first_hearing: bool = False, documents: Sequence[int] = (),
            today: dt.date | None = None) -> dict:
     """A request that an arbitrator step aside (第二十八、二十九条), and the chair's decision; a granted
     request names the arbitrator who takes the seat.
@@ -273,7 +274,7 @@ def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, a
 
 def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, place: str | None = None,
             notified_on: dt.date | None = None, applicant_present: bool | None = None,
-            respondent_present: bool | None = None, last: bool = False, documents: list[int] = (),
+            respondent_present: bool | None = None, last: bool = False, documents: Sequence[int] = (),
             today: dt.date | None = None) -> dict:
     """Schedule a hearing with its notice (第三十一条: five working days before it), or record one held:
     who attended (第三十五条) and whether it was the last. A hearing scheduled earlier is recorded as held
@@ -297,6 +298,7 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
             raise RuleViolation("DATE_ORDER", reason_zh="开庭尚未进行，不能记录到庭情况",
                                 reason_en="a hearing still to come has no attendance",
                                 errors={"on": ["a day after today schedules a hearing"]})
+        entry: dict[str, Any]
         if known is None:
             if place is None or notified_on is None:
                 raise DomainError("安排开庭须写明地点和通知日期", "a new hearing needs its place and notice day",
@@ -331,7 +333,7 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
 
 
 def interim_freeze(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
-                   rights: list[str] | None = None, parcels: list[str] | None = None, documents: list[int] = (),
+                   rights: list[str] | None = None, parcels: list[str] | None = None, documents: Sequence[int] = (),
                    today: dt.date | None = None) -> dict:
     """An interim ruling keeping the status quo (第四十二条): the case's rights and parcels (all of them,
     or those named) refuse transfers until the case ends.
@@ -361,7 +363,7 @@ def interim_freeze(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt
 
 
 def extend(uow: UnitOfWork, *, actor: Principal, dispute_id: int, days: int, approved_on: dt.date, approved_by: str,
-           reason: str, documents: list[int] = (), today: dt.date | None = None) -> dict:
+           reason: str, documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """The chair's one extension of the case's 60 days, at most 30 days, approved before they run out
     (第四十七条).
 
@@ -376,6 +378,7 @@ def extend(uow: UnitOfWork, *, actor: Principal, dispute_id: int, days: int, app
                                                                         "days": days})
         st.day(approved_on, "accepted", "批准延长日期")
         closes = _due(st, "case_closed")
+        assert closes is not None, "st.day found the case accepted, which starts its 60 days"
         if approved_on > closes:
             raise RuleViolation("DATE_ORDER", reason_zh=f"审理期限已于{closes.isoformat()}届满，不能再延长",
                                 reason_en=f"the 60 days ran out on {closes.isoformat()}")
@@ -392,7 +395,8 @@ def extend(uow: UnitOfWork, *, actor: Principal, dispute_id: int, days: int, app
 
 def mediation_agreement(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: int, on: dt.date,
                         terms: str, signed_by_applicant: bool, signed_by_respondent: bool, mediator: str,
-                        orders: list[dict] = (), documents: list[int] = (), today: dt.date | None = None) -> dict:
+                        orders: Sequence[dict] = (), documents: Sequence[int] = (),
+                        today: dt.date | None = None) -> dict:
     """A mediation agreement, binding from the day both parties signed it and the mediator (the village
     committee's or township's mediator; in arbitration the tribunal's 调解书) signed it (第十、十一条).
     Its registry orders are checked against the registry now and executed by ``finalize``.
@@ -422,7 +426,7 @@ def mediation_agreement(uow: UnitOfWork, *, actor: Principal, policy: ParcelPoli
 
 def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: int, on: dt.date, result: str,
           reasons: str, majority: list[str], dissent: str | None = None, by_default: bool = False,
-          orders: list[dict] = (), documents: list[int] = (), today: dt.date | None = None) -> dict:
+          orders: Sequence[dict] = (), documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """The award (第四十四、四十五条), made by the majority of the tribunal after its hearings, by default
     when the respondent notified in writing did not attend (第三十五条). It is served within three working
     days; its registry orders are checked against the registry now and executed by ``finalize`` once
@@ -448,6 +452,7 @@ def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id
             raise RuleViolation("ABSENCE_NOT_RECORDED", details={"party": "respondent"})
         registry_orders.check(st.s, actor=st.actor, dispute_id=st.d.id, orders=list(orders), on=on, policy=policy)
         closes = _due(st, "case_closed")
+        assert closes is not None, "st.day found the case accepted, which starts its 60 days"
         st.d.status = "awarded"
         st.event("award_made", on)
         if "hearings_ended" not in st.d.events:
@@ -462,7 +467,7 @@ def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id
 
 
 def lawsuit(uow: UnitOfWork, *, actor: Principal, dispute_id: int, filed_on: dt.date, by: str, court: str,
-            documents: list[int] = (), today: dt.date | None = None) -> dict:
+            documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """A party sued in court within 30 days of receiving the award (第四十八条): the award does not bind,
     the case leaves the committee and its freeze lifts (the court decides on preservation).
 
@@ -489,7 +494,7 @@ def lawsuit(uow: UnitOfWork, *, actor: Principal, dispute_id: int, filed_on: dt.
 
 
 def withdraw(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, reason: str, deemed: bool = False,
-             documents: list[int] = (), today: dt.date | None = None) -> dict:
+             documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """The applicant withdraws before the award (第三十四条), or is deemed to when, notified in writing,
     they did not attend (第三十五条); in mediation either party ends it. The case ends and its freeze
     lifts, unless the respondent's counterclaim keeps the arbitration going.
@@ -520,7 +525,7 @@ def withdraw(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date,
 
 
 def finalize(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: int, on: dt.date,
-             documents: list[int] = (), today: dt.date | None = None) -> dict:
+             documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
     """Enforce a binding award or a signed agreement: execute its registry orders through the registry's
     services, each with its own ledger entry naming the case, then lift the freeze.
 

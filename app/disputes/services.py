@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
 from contextlib import closing
+from typing import Any
 
 import chinese_calendar
 from sqlalchemy import delete, extract, select
@@ -119,7 +121,7 @@ assert set(_DONE_BY) == {p.key for p in PERIODS}
 
 def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category: str, applicant: dict,
                  respondent: dict, subjects: dict, claims: str, knew_of_harm_on: dt.date, received_on: dt.date,
-                 freeze: bool = False, documents: list[int] = (), mediator: dict | None = None,
+                 freeze: bool = False, documents: Sequence[int] = (), mediator: dict | None = None,
                  today: dt.date | None = None) -> dict:
     """Record an application for mediation or arbitration, with its deadlines and evidence ``documents``;
     ``freeze`` keeps the status quo of its rights and parcels while it is open (第四十二条).
@@ -247,16 +249,15 @@ def _party(s: Session, actor: Principal, party: dict) -> dict:
         return {"kind": kind, "name": party["name"]}
     code = str(party.get("code") or "")
     if kind == "person":  # a person of the registry by its id; in scope through its household
-        row = s.get(Person, int(code)) if code.isdigit() and len(code) < 10 else None
-        if row is None or not actor.sees(row.household_code):
+        person = s.get(Person, int(code)) if code.isdigit() and len(code) < 10 else None
+        if person is None or not actor.sees(person.household_code):
             raise NotFound("成员", "Person", code)
-        return {"kind": kind, "code": code, "name": row.name, "household": row.household_code}
-    model, what = {"household": (Household, ("农户", "Household")),
-                   "collective": (Collective, ("集体经济组织", "Collective"))}[kind]
-    row = s.get(model, code)
+        return {"kind": kind, "code": code, "name": person.name, "household": person.household_code}
+    what = {"household": ("农户", "Household"), "collective": ("集体经济组织", "Collective")}[kind]
+    row: Household | Collective | None = s.get(Household, code) if kind == "household" else s.get(Collective, code)
     if row is None or not actor.sees(code):
         raise NotFound(*what, code)
-    name = row.name if kind == "collective" else s.scalar(
+    name = row.name if isinstance(row, Collective) else s.scalar(
         select(Person.name).where(Person.household_code == code, Person.relation == "head")) or code
     return {"kind": kind, "code": code, "name": name}
 
@@ -298,7 +299,8 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
             q = q.where(Dispute.status.notin_(ENDED))  # nothing of an ended case is pending
         else:
             q = q.limit(limit + 1)  # no filter on the deadlines: the page is the query's
-        items, more = [], False
+        items: list[dict] = []
+        more = False
         # filtered: read on, 200 at a time, until the page is full (closing the server-side cursor after)
         with closing(s.scalars(q.execution_options(yield_per=200))) as cases:
             for d in cases:
@@ -353,7 +355,7 @@ def dispute_view(d: Dispute, calendar: WorkCalendar, *, today: dt.date) -> dict:
     binds, and what each step decided. A village or township mediation has no statutory periods."""
     events = event_days(d)
     periods = deadlines(calendar, events, extension_days=d.extension_days) if d.procedure == "arbitration" else []
-    due = {}
+    due: dict[str, dict[str, Any]] = {}
     for x in periods:
         pending = d.status not in ENDED and not any(e in events for e in _DONE_BY[x.key])
         due[x.key] = {"due_on": x.due_on, "basis": x.basis, "what": x.zh, "by": x.by, "pending": pending,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -111,12 +112,13 @@ def _package(uow: UnitOfWork, *, actor: Principal, within: str | None, tables: b
         parcels = _dk(versions)
         out = Package(parcels=parcels, source_epsg=gis_crs.STORAGE_EPSG, layer="DK")
         if tables:
+            assert prefix is not None, "no prefix, no parcels: refused above"
             out.tables = _tables(s, prefix, {v.parcel_code for v in versions})
     return out
 
 
 def _dk(versions: list[ParcelVersion]) -> gpd.GeoDataFrame:
-    rows = {field: [None] * len(versions) for field in DK_FIELDS}
+    rows: dict[str, list[Any]] = {field: [None] * len(versions) for field in DK_FIELDS}
     rows["BSM"] = list(range(1, len(versions) + 1))
     rows["DKBM"] = [v.parcel_code for v in versions]
     rows["DKMC"] = [v.name for v in versions]

@@ -146,10 +146,11 @@ def get_import(uow: UnitOfWork, *, actor: Principal, policy: ImportPolicy, job_i
     if not abandoned:
         return view
     with uow.another() as writer:
-        job = writer.session.get(ImportJob, job_id, with_for_update=True)
-        _fail_if_abandoned(job, folder)
+        locked = writer.session.get(ImportJob, job_id, with_for_update=True)
+        assert locked is not None, "the job was just read, and jobs are never deleted"
+        _fail_if_abandoned(locked, folder)
         writer.commit()
-        return job_view(job, folder, problems=True)
+        return job_view(locked, folder, problems=True)
 
 
 def fail_abandoned(uow: UnitOfWork, *, policy: ImportPolicy) -> list[int]:
@@ -255,6 +256,7 @@ def run_job(uow_factory: Callable[[], UnitOfWork], policy: ImportPolicy, job_id:
     with _Heartbeat(folder), (nullcontext() if turn_held else one_at_a_time(policy.storage)):
         with uow_factory() as uow:
             job = uow.session.get(ImportJob, job_id)
+            assert job is not None, "a runner is started for a job created before it, and jobs are never deleted"
             status, options = job.status, dict(job.options)
         try:
             if status == "queued":

@@ -13,12 +13,13 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import shapely
 
 from app.auth.services import Principal
-from app.db import allocate_ids, bulk_insert, utcnow
+from app.db import Base, allocate_ids, bulk_insert, utcnow
 from app.ledger import services as ledger
 from app.parcels.models import Parcel, ParcelVersion
 from app.parcels.services import version_entry
@@ -102,10 +103,10 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
     """
     out = Written()
     items: list[tuple[str, list[str], dict]] = []
-    rows: dict[type, list[dict]] = {m: [] for m in (Collective, Household, Person, Membership, Parcel,
-                                                      ParcelVersion, Right, RightParcel)}
+    rows: dict[type[Base], list[dict]] = {m: [] for m in (Collective, Household, Person, Membership, Parcel,
+                                                            ParcelVersion, Right, RightParcel)}
     # Which entry each row belongs to, as an index into `items`, to give the row its seq.
-    owners: dict[type, list[int]] = {m: [] for m in rows}
+    owners: dict[type[Base], list[int]] = {m: [] for m in rows}
 
     def add(model, row: dict, entry: int) -> None:
         rows[model].append(row)
@@ -139,6 +140,7 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
             decided = b.membership_decided_on
             for h in b.households:
                 for p in out.persons[h.code]:
+                    m: Any  # a _Row read as the Membership it stands in for
                     m = _Row(id=next(membership_ids), collective_code=b.code, person_id=p.id, county_code=county,
                              basis="original", decided_on=decided, resolution_document_id=None, valid_from=decided,
                              valid_to=None, end_ground=None, end_document_id=None, end_ledger_seq=None)
@@ -181,6 +183,7 @@ def _parcels(b: CollectiveBatch, county: str, now: dt.datetime, version_ids, ite
     for i, code in enumerate(b.parcel_codes):
         declared = b.declared_areas_m2[i]
         minx, miny, maxx, maxy = bounds[i]
+        v: Any  # a _Row read as the ParcelVersion it stands in for
         v = _Row(id=next(version_ids), parcel_code=code, version=1, collective_code=b.code, county_code=county,
                  valid_from=now, valid_to=None, kind=b.parcel_kinds[i], land_use=b.parcel_land_uses[i],
                  name=b.parcel_names[i], declared_area_m2=None if declared is None else round(float(declared), 2),
@@ -196,6 +199,8 @@ def _parcels(b: CollectiveBatch, county: str, now: dt.datetime, version_ids, ite
 
 def _contracts(b: CollectiveBatch, county: str, now: dt.datetime, items: list, add, out: Written) -> None:
     for c in b.contracts:
+        right: Any  # _Rows read as the Right and RightParcels they stand in for
+        links: list[Any]
         right = _Row(id=c.holder + ID_SUFFIX["contract"], type="contract", holder_code=c.holder,
                      collective_code=b.code, county_code=county, start=c.start, end=c.end, acquisition=c.acquisition,
                      approval_document_id=None, valid_from=c.start, valid_to=None, created_at=now)

@@ -9,6 +9,7 @@ accuracy of the parcels themselves.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import func, select
@@ -83,7 +84,7 @@ def collection(uow: UnitOfWork, *, actor: Principal, base: str, collection_id: s
             func.max(ParcelVersion.maxy)).where(ParcelVersion.valid_to.is_(None),
                                                 code_prefix(ParcelVersion.parcel_code, actor.scope))).one()
     href = f"{base}/collections/{COLLECTION}"
-    body = {
+    body: dict[str, Any] = {
         "id": COLLECTION, "title": "地块 Parcels", "itemType": "feature", "crs": [CRS84],
         "description": "现势地块（NY/T 2539 地块编码为要素 id） "
                        "Current parcels; the feature id is the parcel code (DKBM)",

@@ -71,8 +71,8 @@ class ParcelRepository:
         keep = shapely.contains_xy(geoms, lon, lat)
         return [r for r, k in zip(rows, keep, strict=True) if k], geoms[keep]
 
-    def query(self, *, prefix_clause, collective: str | None, bbox: tuple | None,
-              contains: tuple | None, after: str | None, limit: int) -> list[ParcelVersion]:
+    def query(self, *, prefix_clause, collective: str | None, bbox: tuple[float, float, float, float] | None,
+              contains: tuple[float, float] | None, after: str | None, limit: int) -> list[ParcelVersion]:
         """A page of current versions by collective, bounding box and/or containing point, by code."""
         extra = [prefix_clause]
         if collective:
@@ -92,7 +92,7 @@ class ParcelRepository:
             q = q.where(ParcelVersion.parcel_code > after)
         return list(self.session.scalars(q.order_by(ParcelVersion.parcel_code).limit(limit)))
 
-    def _sqlite_bbox_page(self, bbox, extra, after, limit) -> list[ParcelVersion]:
+    def _sqlite_bbox_page(self, bbox: tuple[float, float, float, float], extra, after, limit) -> list[ParcelVersion]:
         # The R*Tree only knows boxes: read candidates a page at a time and keep
         # those whose geometry really meets the box until the page is full.
         box = shapely.box(*bbox)

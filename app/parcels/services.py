@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -139,7 +140,7 @@ def output_geoms(versions: list[ParcelVersion], epsg: int) -> np.ndarray:
 
 def feature(v: ParcelVersion, geom_out, neighbours: dict | None) -> dict:
     """A parcel version as a GeoJSON Feature whose ``id`` is the parcel code."""
-    props = {
+    props: dict[str, Any] = {
         "code": v.parcel_code, "collective": v.collective_code, "county": v.county_code,
         "kind": v.kind, "land_use": v.land_use, "name": v.name,
         "area_m2": round(v.area_m2, 2), "area_mu": float(gis_area.m2_to_mu(v.area_m2)),
@@ -223,7 +224,7 @@ def check_overlaps(repo: ParcelRepository, geom, tolerance_m2: float, *,
         keep = [i for i, r in enumerate(rows) if r.parcel_code != exclude]
         rows, geoms = [rows[i] for i in keep], geoms[keep]
     overlaps = gis_area.overlap_areas_m2(geom, geoms) if rows else np.array([])
-    found = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
+    found: list[dict[str, Any]] = sorted(({"code": r.parcel_code, "overlap_m2": round(float(a), 2)}
                     for r, a in zip(rows, overlaps, strict=True) if round(a, 2) > 0), key=lambda o: -o["overlap_m2"])
     blocking = [o for o in found if o["overlap_m2"] > tolerance_m2]
     if blocking:

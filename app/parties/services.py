@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -258,6 +258,12 @@ def belongs(household_code: str, collective_code: str) -> bool:
     return household_code.startswith(prefix)
 
 
+@overload
+def visible_document(s, actor: Principal, doc_id: int, *, attach_to: str | None = None) -> int: ...
+@overload
+def visible_document(s, actor: Principal, doc_id: None, *, attach_to: str | None = None) -> None: ...
+@overload
+def visible_document(s, actor: Principal, doc_id: int | None, *, attach_to: str | None = None) -> int | None: ...
 def visible_document(s, actor: Principal, doc_id: int | None, *, attach_to: str | None = None) -> int | None:
     """A document the actor's scope covers, by id; ``attach_to`` (the division-derived code of the membership,
     right, transfer or case it is being attached to) makes it that object's: the first attachment narrows it
@@ -367,6 +373,7 @@ def restore_membership(s: Session, *, actor: Principal, collective_code: str, pe
                             reason_en="the person never was a member of this collective: nothing to restore",
                             details={"person": person.id, "collective": collective.code,
                                      "reason": "never a member of this collective"})
+    assert last.valid_to is not None, "the query takes only memberships that ended"
     if on < last.valid_to:
         raise RuleViolation("DATE_ORDER", reason_zh="恢复日期早于原成员身份终止日期",
                             reason_en="on is before the last membership ended",

@@ -27,7 +27,8 @@ def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None, tod
         s = uow.session
 
         def count(model, column, *where) -> int:
-            return s.scalar(select(func.count()).select_from(model).where(code_prefix(column, prefix), *where))
+            q = select(func.count()).select_from(model).where(code_prefix(column, prefix), *where)
+            return s.execute(q).scalar_one()  # count(*) gives one row, never NULL
 
         land = s.execute(select(ParcelVersion.land_use, func.count(), func.sum(ParcelVersion.area_m2))
                          .where(ParcelVersion.valid_to.is_(None), code_prefix(ParcelVersion.parcel_code, prefix))

@@ -11,6 +11,7 @@ from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import merkle
 from app.ledger import services as ledger
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
+from app.parcels.models import ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import map_over_neighbours, neighbours_of
 from app.parties.models import Household, Person
@@ -77,6 +78,7 @@ def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reaso
                                   "parcels": [p["code"] for p in now["parcels"]], "shares": now["shares"],
                                   "co_holders": [m["id"] for m in now["co_holders"]]})
         entry = s.get(LedgerEntry, (right.county_code, seq))
+        assert entry is not None, "ledger.append just wrote it"
         cert = Certificate(number=number, right_id=right_id, county_code=right.county_code, year=today.year,
                            serial=serial, issued_on=today, reason=reason, ledger_seq=seq, leaf_hash=entry.leaf_hash)
         s.add(cert)
@@ -139,7 +141,12 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
             point = s.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.log == county,
                                                              LedgerCheckpoint.size >= seq)
                               .order_by(LedgerCheckpoint.size.desc()).limit(1)).first()
-            size = point.size if point is not None else s.get(LedgerHead, county).size
+            if point is not None:
+                size = point.size
+            else:
+                head = s.get(LedgerHead, county)
+                assert head is not None, "the log holds the entry just read, so it has a head"
+                size = head.size
             proof = ledger.inclusion_in(s, county, seq, size)
             if not merkle.verify_inclusion(bytes.fromhex(leaf), seq - 1, size,
                                            [bytes.fromhex(h) for h in proof["proof"]], bytes.fromhex(proof["root"])):
@@ -157,6 +164,12 @@ def get_certificate(uow: UnitOfWork, *, actor: Principal, number: str) -> dict:
         if cert is None or not actor.sees(cert.right_id):
             raise NotFound("证书", "Certificate", number)
         return certificate_view(cert)
+
+
+def _current_version(repo: ParcelRepository, code: str) -> ParcelVersion:
+    version = repo.current(code)
+    assert version is not None, "a parcel always has a current version: a new one supersedes it, none retires it"
+    return version
 
 
 LAND_USES_ZH = {"cultivated": "耕地", "garden": "园地", "forest": "林地", "grassland": "草地",
@@ -181,7 +194,10 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         if cert is None or not actor.sees(cert.right_id):
             raise NotFound("证书", "Certificate", number)
         right = s.get(Right, cert.right_id)
-        issued = ledger.intact_body(s.get(LedgerEntry, (cert.county_code, cert.ledger_seq)))
+        assert right is not None, "a certificate's right_id is a foreign key to rights"
+        entry = s.get(LedgerEntry, (cert.county_code, cert.ledger_seq))
+        assert entry is not None, "a certificate is issued with its ledger entry, and the log is append-only"
+        issued = ledger.intact_body(entry)
         if issued is None:
             raise DomainError(f"签发该证书的台账记录（{cert.county_code} 第 {cert.ledger_seq} 号）未通过校验，"
                               "证书无法打印；请审计员核查台账", f"the ledger entry that issued this certificate "
@@ -196,9 +212,10 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         people = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(certified["co_holders"])))}
         co_holders = [person_view(people[i], actor) for i in certified["co_holders"]]
         household = s.get(Household, right.holder_code)
+        assert household is not None, "a right's holder_code is a foreign key to households"
         repo = ParcelRepository(s)
         codes = certified["parcels"]
-        versions = [repo.current(c) for c in codes]
+        versions = [_current_version(repo, c) for c in codes]
         sides = neighbours_of(repo, versions, neighbour_tolerance_m)
         map_png = map_over_neighbours(repo, [v.geom for v in versions], codes, image_format="jpeg") \
             if versions else None

@@ -45,7 +45,8 @@ def parcel_history(uow: UnitOfWork, *, actor: Principal, code: str, crs: str | N
                 "rights": [{"right": link.right_id, "type": kind, "holder": holder, "valid_from": link.valid_from,
                             "valid_to": link.valid_to, "ledger_seq": link.ledger_seq,
                             "end_ledger_seq": link.end_ledger_seq, "ledger": entries.get(link.ledger_seq),
-                            "end_ledger": entries.get(link.end_ledger_seq)} for link, kind, holder in links]}
+                            "end_ledger": None if link.end_ledger_seq is None else entries.get(link.end_ledger_seq)}
+                           for link, kind, holder in links]}
 
 
 def household_history(uow: UnitOfWork, *, actor: Principal, code: str, after: int = 0, limit: int = 50) -> dict:

@@ -111,7 +111,8 @@ def find_right(s, actor: Principal, ref: str, as_of: dt.date | None = None) -> R
     rows = rights_under(s, ref)
     alive = [r for r in rows if as_of is not None and r.valid_from <= as_of
              and (r.valid_to is None or r.valid_to > as_of)]
-    return (alive or [r for r in rows if r.valid_to is None] or rows or [None])[-1]
+    chosen = alive or [r for r in rows if r.valid_to is None] or rows
+    return chosen[-1] if chosen else None
 
 
 def next_right_id(s, code: str) -> str:
@@ -189,10 +190,16 @@ def _parcels_of_kind(s, actor: Principal, household: Household, codes: list[str]
 
 def contract_entry(right: Right, links: list[RightParcel]) -> dict:
     """The ledger facts of a contract registered or extended with ``links`` (also used by bulk loads)."""
+    assert right.end is not None, "a contract's term has an end"
     return {"right": right.id, "holder": right.holder_code, "start": right.start.isoformat(),
             "end": right.end.isoformat(), "acquisition": right.acquisition,
-            "parcels": [{"code": link.parcel_code, "contract_area_m2": float(link.contract_area_m2),
+            "parcels": [{"code": link.parcel_code, "contract_area_m2": float(_contract_area(link)),
                          "valid_from": link.valid_from.isoformat()} for link in links]}
+
+
+def _contract_area(link: RightParcel) -> float:
+    assert link.contract_area_m2 is not None, "a contract's links carry a contract area (a homestead's has none)"
+    return link.contract_area_m2
 
 
 def homestead_entry(right: Right, parcel: str, area_m2: float, standard_m2: float) -> dict:
@@ -202,7 +209,7 @@ def homestead_entry(right: Right, parcel: str, area_m2: float, standard_m2: floa
             "area_m2": round(area_m2, 2), "standard_m2": standard_m2}
 
 
-def shares_entry(right_id: str, holder: str, shares: Decimal, plan_total) -> dict:
+def shares_entry(right_id: str, holder: str, shares: Decimal | int, plan_total) -> dict:
     """The ledger facts of a household's shares (also used by bulk loads)."""
     return {"right": right_id, "holder": holder, "shares": str(shares), "plan_total": str(plan_total)}
 
@@ -248,6 +255,7 @@ def register_contract(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy
                           start=start, end=end, acquisition=acquisition, valid_from=start, ledger_seq=0)
             s.add(right)
         elif (right.start, right.end) != (start, end):
+            assert right.end is not None, "a contract's term has an end"
             raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
                 "right": right.id, "start": right.start.isoformat(), "end": right.end.isoformat()})
         links = [RightParcel(right_id=right.id, parcel_code=v.parcel_code, county_code=v.county_code,
@@ -303,9 +311,12 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         if held is not None and held.valid_to is None:
             raise RuleViolation("ONE_HOMESTEAD_PER_HOUSEHOLD", details={"right": held.id})
         if held is not None:  # a homestead given up (e.g. a paid exit) is not granted again
+            assert held.valid_to is not None, "one in force was refused just above"
             raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={
                 "right": held.id, "ended_on": held.valid_to.isoformat()})
-        standard = float(s.get(Collective, household.collective_code).homestead_max_m2 or policy.homestead_max_m2)
+        collective = s.get(Collective, household.collective_code)
+        assert collective is not None, "a household's collective_code is a foreign key to collectives"
+        standard = float(collective.homestead_max_m2 or policy.homestead_max_m2)
         if round(version.area_m2, 2) > standard:
             raise RuleViolation("HOMESTEAD_AREA_EXCEEDS_STANDARD", details={
                 "area_m2": round(version.area_m2, 2), "standard_m2": standard})
@@ -553,8 +564,10 @@ def restore_shares(s: Session, *, actor: Principal, holder: str, shares: Decimal
         NotFound: the household is unknown or outside the actor's scope.
     """
     right = quantify_shares(s, actor=actor, holder=holder, shares=shares, on=on, cause=cause)
-    return s.scalar(select(RightShares.ledger_seq).where(RightShares.right_id == right.id,
-                                                         RightShares.valid_to.is_(None)))
+    seq = s.scalar(select(RightShares.ledger_seq).where(RightShares.right_id == right.id,
+                                                        RightShares.valid_to.is_(None)))
+    assert seq is not None, "quantify_shares just opened the holding (shares are above zero)"
+    return seq
 
 
 def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: str, on: dt.date,
@@ -626,8 +639,8 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
     seq = ledger.append(s, county=target.county_code, kind="right.parcels_moved", actor=actor,
                         subjects=[target.id, *from_rights, *parcels],
                         data={"parcels": [{"code": c, "from": links[c].right_id,
-                                           "contract_area_m2": None if links[c].contract_area_m2 is None
-                                           else float(links[c].contract_area_m2)} for c in parcels],
+                                           "contract_area_m2": None if (area := links[c].contract_area_m2) is None
+                                           else float(area)} for c in parcels],
                               "to": target.id, "on": on.isoformat(), "cause": cause})
     for link in links.values():
         link.valid_to, link.end_ledger_seq = on, seq

@@ -173,11 +173,13 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
             raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
                                 reason_en="the consent is dated after the completion")
         held = s.get(Right, t.right_id)
+        assert held is not None, "a transfer's right_id is a foreign key to rights"
         if on < held.start or (held.end is not None and on > held.end):
             raise RuleViolation("DATE_ORDER", reason_zh="完成日期不在承包期内", reason_en="completion lies outside the "
-                                "contract term", details={"start": held.start.isoformat(), "end": held.end.isoformat()})
+                                "contract term", details={"start": held.start.isoformat(), "end": iso_day(held.end)})
         if t.kind == "transfer":
             _issuer_consent_given(t, policy, on)
+            assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
             check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
         if held.type == "income_share":
             check_shares_movable(s, held, Decimal(str(t.shares)), None)
@@ -254,6 +256,7 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
 
 def _grant_management(s, t: Transfer, parcels: list[str], on: dt.date, seq: int) -> None:
     """The household keeps its contract; the recipient gains the management right for the term."""
+    assert t.term_end is not None, "a lease or share-in has a term (TransferCreateSchema requires it)"
     if t.term_end < on:
         raise RuleViolation("DATE_ORDER", reason_zh="经营期限在完成日之前已结束", reason_en="the term ended before "
                             "completion")
@@ -322,11 +325,13 @@ def rehold_shares(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> De
 
 def _receiving_contract_id(s, t: Transfer) -> str:
     """The id of the contract a 转让's parcels join: the recipient's contract in force, else its next one."""
+    assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
     theirs = open_contract(s, t.to_household)
     return theirs.id if theirs is not None else next_right_id(s, t.to_household + ID_SUFFIX["contract"])
 
 
 def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
+    assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
     giver = s.get(Right, t.right_id)
     theirs = open_contract(s, t.to_household, lock=True)
     if theirs is not None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,8 +54,8 @@ class Transfer(Base):
     #: an outside party taking a management right (lease / share_in): {name, id_number | credit_code}.
     to_party: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     counter_right_id: Mapped[str | None] = mapped_column(ForeignKey("rights.id"), nullable=True)
-    shares: Mapped[float | None] = mapped_column(Numeric(18, 4), nullable=True)
-    price: Mapped[float] = mapped_column(Numeric(14, 2))
+    shares: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     #: lease / share_in: last day of the management right (≤ the contract's end, 第三十八条).
     term_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     #: exit of contract land: the day written notice reached the issuer (6 months ahead, 第三十条).
@@ -94,7 +95,7 @@ class TransferPayment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
-    amount: Mapped[float] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100))
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))

@@ -98,13 +98,14 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
             # 第三十三、三十四条: an exchange or a transfer stays in the collective; 第三十六条: a lease may go out.
             raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"kind": kind, "to": "outside party"},
                                 errors={"to": ["a household code for this kind"]})
-        recipient = None if party else _recipient(s, actor, kind, held, to)
+        recipient = None if isinstance(to, dict) else _recipient(s, actor, kind, held, to)
         counter = _counter_right(s, actor, kind, held, counter_right, recipient)
         counter_signed = _counter_consent(s, actor, counter, counter_consent)
         moving = _moving_parcels(s, kind, held, counter, parcels)
         _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving])
         check_shares_movable(s, held, shares, recipient)
         if kind == "transfer":
+            assert recipient is not None, "a transfer names a household: the schema requires `to`, a party is refused"
             check_recipient_may_hold(s, held, recipient.code, shares)
         holds.check_not_frozen(s, [held.code, *([counter.code] if counter else []), *(code for code, _ in moving)])
         holds.check_not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
@@ -133,6 +134,8 @@ def _management_terms(s, kind: str, held: Right, term_end: dt.date | None, signe
     """Lease / share-in: a term within the contract's, land not already under a management right (第三十八条)."""
     if kind not in ("lease", "share_in"):  # the schema gives these a term, and only these
         return
+    assert term_end is not None, "TransferCreateSchema requires a term of a lease or share-in"
+    assert held.end is not None, "a lease or share-in is of a contract, whose term has an end"
     if term_end <= signed_on:
         raise RuleViolation("DATE_ORDER", reason_zh="经营期限在开始之前就已结束",
                             reason_en="the term ends before it starts")
@@ -174,6 +177,7 @@ def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: s
     counter = find_right(s, actor, counter_right) if counter_right else None
     if counter is None:
         raise NotFound("对方权利", "Right", counter_right)
+    assert recipient is not None, "an exchange names a household: the schema requires `to`, a party is refused"
     if counter.holder_code != recipient.code or counter.valid_to is not None or counter.type != held.type:
         raise RuleViolation("RIGHT_NOT_HELD", details={"household": recipient.code, "right": counter_right})
     return counter
@@ -252,13 +256,14 @@ def check_shares_movable(s, held: Right, shares: Decimal | None, recipient: Hous
 def check_recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | None, on: dt.date | None = None) -> None:
     """What the receiving household must be able to hold once the transfer completes (``on``, today if None)."""
     if held.type == "contract":
+        assert held.end is not None, "a contract's term has an end"
         # The land joins the recipient's one contract, which must run to the same end; a household without
         # one (never had one, or its last ended) takes a new contract for the rest of the giver's term
         # (第三十四条), unless it returned land in that term (第三十条).
         theirs = open_contract(s, recipient)
         if theirs is not None and theirs.end != held.end:
             raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
-                "right": theirs.id, "end": theirs.end.isoformat(), "transferred_end": held.end.isoformat()})
+                "right": theirs.id, "end": iso_day(theirs.end), "transferred_end": held.end.isoformat()})
         check_no_new_land_after_return(s, recipient, max(held.start, on or dt.date.today()), held.end)
         return
     theirs = s.get(Right, recipient + ID_SUFFIX[held.type])
@@ -274,6 +279,7 @@ def check_recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | N
         if not recognised_members(s, recipient):
             raise RuleViolation("NOT_A_MEMBER", details={"holder": recipient,
                                                          "reason": "no recognised member in the household"})
+        assert shares is not None, "income shares move by a number (check_shares_movable requires it)"
         plan = open_plan(s, held.collective_code)
         cap = None if plan is None else plan.max_holding_per_household
         after = (shares_held(s, theirs.id) if theirs is not None and theirs.valid_to is None else 0) + shares

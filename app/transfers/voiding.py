@@ -78,6 +78,7 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
     was = t.status
     undo = _Undo()
     if was == "completed":
+        assert t.completed_on is not None, "a completed transfer has its completion day"
         if on < t.completed_on:
             raise RuleViolation("DATE_ORDER", reason_zh="撤销日期早于流转完成日期", reason_en="the void is dated "
                                 "before the completion", details={"completed_on": t.completed_on.isoformat()})
@@ -139,6 +140,7 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     codes = [code for code, _ in moving]
     # Where the completion put each parcel: the recipient's right, the other side of an exchange, or nowhere.
     if t.kind == "transfer":  # the contract the completion's links joined (the recipient's n-th, maybe)
+        assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
         went = dict.fromkeys(codes, s.scalar(select(RightParcel.right_id).where(
             RightParcel.county_code == t.county_code, RightParcel.ledger_seq == done,
             RightParcel.parcel_code.in_(codes)).limit(1)) or t.to_household + ID_SUFFIX[giver.type])
@@ -190,6 +192,7 @@ def _undo_shares(s, t: Transfer, giver: Right, on: dt.date, done: int) -> _Undo:
     shares = Decimal(str(t.shares))
     undo = _Undo()
     if t.kind == "transfer":
+        assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
         theirs = s.get(Right, t.to_household + ID_SUFFIX["income_share"])
         held = shares_held(s, theirs.id) if theirs.valid_to is None else Decimal(0)
         if held < shares:
