@@ -243,8 +243,9 @@ class PageArgsSchema(Schema):
 
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=1000),
                               metadata={"description": "Page size (max 1000)."})
-    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64),
-                              metadata={"description": "`next_cursor` of the previous page."})
+    #: a page's position; subclasses narrow it (an id, a code)
+    cursor: ma.fields.Field = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64),
+                                               metadata={"description": "`next_cursor` of the previous page."})
 
 
 class GeoJSONGeometry(ma.fields.Dict):
