@@ -25,7 +25,7 @@ class Settings:
     max_parcel_area_m2: float = 10_000_000.0
     #: two parcels closer than this are neighbours for 四至.
     neighbour_tolerance_m: float = 2.0
-    #: RULES.md §2: Liaoning's homestead area standard is not verified, so it is a setting;
+    #: docs/rules.md §2: Liaoning's homestead area standard is not verified, so it is a setting;
     #: a collective may carry its own (PUT /collectives/{code}/homestead-standard).
     homestead_max_m2: float = 300.0
     #: how many days ahead a right's start may lie (contracts are signed before their round begins).

@@ -35,7 +35,7 @@ GROUP_PITCH_M = 600.0
 GROUPS_PER_VILLAGE = 10
 VILLAGE_GRID = (5, 2)  # groups across, groups down
 VILLAGES_PER_TOWNSHIP = 15
-#: Group sizes are drawn around this mean (RULES.md: ~300 parcels, ~60 households).
+#: Group sizes are drawn around this mean (docs/rules.md: ~300 parcels, ~60 households).
 MEAN_GROUP_PARCELS = 300
 
 
@@ -128,7 +128,7 @@ class DemoPerson:
 
 @dataclass
 class DemoHousehold:
-    code18: str  #: CBFBM: the collective's 14 digits + 0001–8000 (RULES.md §5)
+    code18: str  #: CBFBM: the collective's 14 digits + 0001–8000 (docs/rules.md §5)
     address: str
     members: list[DemoPerson]  # head first
 

@@ -1,4 +1,4 @@
-"""Domain errors and the one handler that turns every error into API.md's shape.
+"""Domain errors and the one handler that turns every error into the API's error shape (docs/architecture.md).
 
 Services raise :class:`DomainError` subclasses carrying ``rule`` and ``basis``;
 they never call ``abort()``. Messages are Chinese by default and English when
@@ -33,7 +33,7 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
     return {r.code: r for r in rules}
 
 
-#: Every rule code of API.md with its basis (RULES.md). Messages may use
+#: Every rule code with its HTTP status and legal basis (docs/rules.md lists them). Messages may use
 #: ``{placeholders}`` filled from the error's ``details``.
 RULES: dict[str, Rule] = _rules(
     Rule("ID_NUMBER_INVALID", 422, "GB 11643-1999 公民身份号码",

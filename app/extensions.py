@@ -48,7 +48,7 @@ def loads_strict(data: bytes | str) -> Any:
 
 
 def _json_default(o: Any) -> Any:
-    """API.md's dates wherever they sit (a dict field too): ``YYYY-MM-DD``, and RFC 3339 times with an offset.
+    """The API's dates wherever they sit (a dict field too): ``YYYY-MM-DD``, and RFC 3339 times with an offset.
 
     Flask's own default writes a date as an HTTP date (``Sat, 05 Dec 2026 00:00:00 GMT``).
     """
@@ -71,7 +71,7 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 class ErrorSchema(ma.Schema):
-    """API.md's error shape."""
+    """The API's error shape (docs/architecture.md, The HTTP contract)."""
 
     code = ma.fields.Integer(metadata={"description": "HTTP status code"})
     status = ma.fields.String(metadata={"description": "HTTP status phrase"})
@@ -198,7 +198,7 @@ _MONEY = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,2})?")
 class Money(ma.fields.Field):
     """Yuan as an ASCII decimal string (``"12000.00"``): 1–12 digits, at most two decimals.
 
-    Numbers are refused (money is never a float, API.md), and so are full-width or other non-ASCII
+    Numbers are refused (money is never a float), and so are full-width or other non-ASCII
     digits, signs, exponents and spaces. ``positive`` refuses zero too.
     """
 

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on every POST (API.md, Conventions).
+"""``Idempotency-Key`` on every POST (docs/architecture.md, The HTTP contract).
 
 The first response to a key is stored; a retry with the same key and the same
 request gets that response again and changes nothing; the same key with a

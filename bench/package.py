@@ -165,7 +165,7 @@ def write_synthetic_package(path: str | Path, n_parcels: int, seed: int = 2017, 
     Returns:
         The path of the zip.
     """
-    # Donggang lies in CM 123°E (RULES.md §5), as a surveyor would deliver it.
+    # Donggang lies in CM 123°E (docs/rules.md §5), as a surveyor would deliver it.
     with PackageWriter(path, crs_epsg=4550, format=format) as writer:
         for part in iter_package_parts(n_parcels, seed):
             writer.write(part)

@@ -1,4 +1,4 @@
-"""Areas and overlaps, measured the way RULES.md §5 prescribes.
+"""Areas and overlaps, measured the way docs/rules.md §5 prescribes.
 
 A parcel's area is its planar area in the CGCS2000 3-degree Gauss-Kruger zone
 of the parcel, as the national contract-land survey (NY/T 2537) measures it.

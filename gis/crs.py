@@ -391,7 +391,7 @@ def _own_band(geoms: np.ndarray, overlap_deg: float) -> tuple[np.ndarray, np.nda
 def check_zone_band(geoms_4490: Any, overlap_deg: float = ZONE_OVERLAP_DEG) -> None:
     """Refuse geometries that do not lie in one 3-degree Gauss-Kruger zone band.
 
-    A parcel is measured in the zone of its centroid (RULES.md §5); one that reaches further east or
+    A parcel is measured in the zone of its centroid (docs/rules.md §5); one that reaches further east or
     west than that zone's band (central meridian ± 1.5°, plus ``overlap_deg``) cannot be measured
     in it and is no parcel: a wrong CRS, a unit mix-up or a made-up polygon.
 

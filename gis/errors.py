@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-#: The rule codes of API.md that a geometry refusal can carry.
+#: The rule codes that a geometry refusal can carry.
 RULES = frozenset(
     {"GEOMETRY_INVALID", "GEOMETRY_TOO_COMPLEX", "CRS_UNSUPPORTED", "OUTSIDE_SUPPORTED_AREA", "PARCEL_IMPLAUSIBLE",
      "PACKAGE_INVALID"}

@@ -1,6 +1,6 @@
 """Read and write NY/T 2539 land-confirmation packages and plain parcel layers.
 
-An NY/T 2539 package (RULES.md §5) is the DK parcel layer plus the tables
+An NY/T 2539 package (docs/rules.md §5) is the DK parcel layer plus the tables
 FBF, CBF, CBF_JTCY, CBHT and CBDKXX. It arrives as a zip, a folder, a
 GeoPackage, or for a plain parcel layer a single Shapefile, GeoPackage or
 GeoJSON file. :func:`read_package` turns any of them into a

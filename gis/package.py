@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: DK layer fields in the standard's order (RULES.md §5).
+#: DK layer fields in the standard's order (docs/rules.md §5).
 DK_FIELDS = (
     "BSM", "YSDM", "DKBM", "DKMC", "SYQXZ", "DKLB", "TDLYLX", "DLDJ", "TDYT", "SFJBNT",
     "SCMJ", "SCMJM", "DKDZ", "DKNZ", "DKXZ", "DKBZ", "DKBZXX", "ZJRXM",

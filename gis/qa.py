@@ -16,7 +16,7 @@ invalid                    blocking     missing, empty, non-polygonal or invalid
 implausible                blocking     no parcel: larger than ``max_area_m2``, across its
                                         3-degree zone, or outside the county's zones
 duplicate_codes            blocking     one DKBM on several features
-malformed_codes            blocking     codes that break NY/T 2539 (RULES.md §5)
+malformed_codes            blocking     codes that break NY/T 2539 (docs/rules.md §5)
 overlaps                   blocking /   two parcels whose interiors intersect; a warning
                            warning      when the overlap is at most ``overlap_tolerance_m2``
 duplicate_geometries       blocking     two parcels with the same geometry

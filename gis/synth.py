@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 #: Parcel kinds returned by :func:`group_parcels`.
 CONTRACT_LAND = "contract_land"
-RESERVE = "reserve"  # 机动地: kept back by the collective, at most 5 % (RULES.md)
+RESERVE = "reserve"  # 机动地: kept back by the collective, at most 5 % (docs/rules.md)
 PRIVATE_PLOT = "private_plot"  # 自留地
 HOMESTEAD = "homestead"
 
@@ -169,7 +169,7 @@ def lonlat_box_to_4550(west: float, south: float, east: float, north: float) -> 
 
 @lru_cache(maxsize=4)
 def _transformer(src: int, dst: int) -> pyproj.Transformer:
-    # Built on first use, not at import (DESIGN.md convention 7).
+    # Built on first use, not at import (docs/architecture.md, Conventions).
     from pyproj import Transformer
 
     return Transformer.from_crs(src, dst, always_xy=True)

@@ -1,6 +1,6 @@
 """Rebuild the registry from a county's log and compare it with the tables.
 
-Every change writes its facts into a ledger entry (DESIGN.md, The ledger), so
+Every change writes its facts into a ledger entry (docs/architecture.md, Transactions and the ledger), so
 the log alone determines who the collectives, households, persons and members
 are, every parcel's current version (down to its geometry's bytes), which
 right holds which parcel, each holding of shares, every transfer's state, and

@@ -1,4 +1,4 @@
-"""Verification of a county's log against the registry (API.md, Ledger)."""
+"""Verification of a county's log against the registry."""
 from __future__ import annotations
 
 from flask.views import MethodView

@@ -9,7 +9,7 @@ from app.auth.services import Principal, authenticate, token_digest
 from app.errors import Unauthorized
 from app.extensions import unit_of_work
 
-#: Paths open without a token (API.md, Conventions).
+#: Paths open without a token (docs/architecture.md, The HTTP contract).
 PUBLIC_PATHS = ("/api/v1/health", "/api/v1/openapi.json")
 PUBLIC_PREFIXES = ("/api/v1/docs",)
 #: Seconds a worker remembers whom a token belongs to; saves a database round

@@ -1,4 +1,4 @@
-"""Users (API.md, Roles and scope)."""
+"""Users."""
 from __future__ import annotations
 
 from flask.views import MethodView

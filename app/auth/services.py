@@ -12,7 +12,7 @@ from app.db import UnitOfWork
 from app.errors import DomainError, Forbidden, RuleViolation
 from gis.codes import PROVINCES
 
-#: Roles that see resident ID numbers unmasked (API.md, Parties).
+#: Roles that see resident ID numbers unmasked (docs/architecture.md, The HTTP contract).
 UNMASKED_ROLES = frozenset({"admin", "clerk"})
 
 

@@ -1,4 +1,4 @@
-"""Statutory deadlines on China's official calendar (RULES.md §4).
+"""Statutory deadlines on China's official calendar (docs/rules.md §4).
 
 A period runs from the day after its start (the start day is not counted).
 Working days (工作日) skip the official rest days and count the adjusted

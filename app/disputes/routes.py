@@ -1,4 +1,4 @@
-"""Disputes (API.md, Disputes): mediation and arbitration cases from the application to the enforced award."""
+"""Disputes: mediation and arbitration cases from the application to the enforced award."""
 from __future__ import annotations
 
 from flask import Response

@@ -1,5 +1,5 @@
 """Disputes: cases from the application on, their statutory deadlines and freezes, and the calendar
-those deadlines are counted on (RULES.md §4; API.md, Disputes)."""
+those deadlines are counted on (docs/rules.md §4; docs/disputes.md)."""
 from __future__ import annotations
 
 import csv

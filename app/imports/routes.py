@@ -1,4 +1,4 @@
-"""Bulk import of NY/T 2539 land-confirmation packages (API.md, GIS)."""
+"""Bulk import of NY/T 2539 land-confirmation packages."""
 from __future__ import annotations
 
 from pathlib import Path

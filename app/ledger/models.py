@@ -9,7 +9,7 @@ from app.db import Base, UTCDateTime
 
 
 class LedgerEntry(Base):
-    """One entry of a county's append-only log (DESIGN.md, The ledger).
+    """One entry of a county's append-only log (docs/architecture.md, Transactions and the ledger).
 
     ``leaf_hash = SHA-256(0x00 ‖ seq (8 bytes, big-endian) ‖ prev_hash ‖ body_sha256)``
     so the leaves feed an RFC 6962 Merkle tree unchanged. Update and delete

@@ -1,4 +1,4 @@
-"""The county ledger (API.md, Ledger)."""
+"""The county ledger."""
 from __future__ import annotations
 
 from flask import Response

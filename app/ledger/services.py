@@ -40,7 +40,7 @@ def canonical_json(obj: Any) -> bytes:
 
 @dataclass(frozen=True)
 class LedgerSigner:
-    """The deployment's checkpoint key and when to sign (API.md, Ledger).
+    """The deployment's checkpoint key and when to sign.
 
     A checkpoint is signed when an append takes a log past a multiple of ``every``
     entries, when the last one is older than ``minutes``, and on demand.
@@ -79,7 +79,7 @@ SIGNER = "ledger_signer"
 
 
 def leaf_hash(seq: int, prev_hash: str, body_sha256: str) -> str:
-    """``SHA-256(0x00 ‖ seq ‖ prev_hash ‖ body_sha256)``, hex (DESIGN.md, The ledger)."""
+    """``SHA-256(0x00 ‖ seq ‖ prev_hash ‖ body_sha256)``, hex (docs/architecture.md, Transactions and the ledger)."""
     return hashlib.sha256(
         b"\x00" + seq.to_bytes(8, "big") + bytes.fromhex(prev_hash) + bytes.fromhex(body_sha256)
     ).hexdigest()
@@ -532,7 +532,7 @@ def _is_id_key(key: str) -> bool:
 
 
 def masked_body(value: Any) -> tuple[Any, bool]:
-    """A parsed body with every resident ID number in it masked (``210681********1234``, API.md, Parties),
+    """A parsed body with every resident ID number in it masked (``210681********1234``, docs/architecture.md, The HTTP contract),
     wherever it is nested (``id_number``, ``…_id_number``, ``id_numbers``), and whether anything was.
 
     Returns:

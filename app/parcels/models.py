@@ -45,7 +45,7 @@ class ParcelVersion(Base):
     #: area written on the confirmation record (SCMJ/HTMJ), kept beside the measured one.
     declared_area_m2: Mapped[float | None] = mapped_column(Numeric(14, 2), nullable=True)
     basic_farmland: Mapped[bool] = mapped_column(Boolean, default=False)  #: SFJBNT
-    #: measured in the parcel's CGCS2000 3-degree Gauss-Kruger zone (RULES.md §5).
+    #: measured in the parcel's CGCS2000 3-degree Gauss-Kruger zone (docs/rules.md §5).
     area_m2: Mapped[float] = mapped_column(Float)
     geom = mapped_column(Geometry, nullable=False)
     minx: Mapped[float] = mapped_column(Float)

@@ -1,4 +1,4 @@
-"""Parcels (API.md, Parcels)."""
+"""Parcels."""
 from __future__ import annotations
 
 from flask import Response

@@ -1,4 +1,4 @@
-"""Collectives, households, memberships and documents (API.md, Parties)."""
+"""Collectives, households, memberships and documents (docs/architecture.md, The HTTP contract)."""
 from __future__ import annotations
 
 from flask import send_file

@@ -1,4 +1,4 @@
-"""Summary reports (API.md, Reports)."""
+"""Summary reports."""
 from __future__ import annotations
 
 from flask.views import MethodView

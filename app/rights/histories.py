@@ -1,7 +1,7 @@
 """Histories and maps that join the registry's parcels and households with the rights over them.
 
 They read rights, so they live with the rights (above parcels and parties), while their paths stay where
-API.md puts them: ``/parcels/{code}/history``, ``/households/{code}/history``, ``/collectives/{code}/map.png``.
+the API has them: ``/parcels/{code}/history``, ``/households/{code}/history``, ``/collectives/{code}/map.png``.
 """
 from __future__ import annotations
 

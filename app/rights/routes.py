@@ -1,4 +1,4 @@
-"""Rights (API.md, Rights)."""
+"""Rights."""
 from __future__ import annotations
 
 from flask import Response

@@ -1,6 +1,6 @@
 """The auditor's view of exits and transfers by households whose members settled in a city.
 
-Settling may never be made to cost a right (RULES.md §0), so every transfer or exit
+Settling may never be made to cost a right (docs/rules.md §0), so every transfer or exit
 by a settled household is listed with what would show pressure behind it: consent
 signed close to the settlement, a price per 亩 far below what the collective's
 land fetched recently, many exits in one collective at once (a campaign), a

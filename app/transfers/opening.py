@@ -1,6 +1,6 @@
 """Opening a voluntary, paid transfer, exchange, lease, share-in or exit of a right, signed by its holder.
 
-The guarantee (RULES.md §0): no transfer or exit may carry any link to a settlement, and every one carries
+The guarantee (docs/rules.md §0): no transfer or exit may carry any link to a settlement, and every one carries
 the holder's own signed, voluntary consent and is paid. What a transfer would move is held until it closes
 (:mod:`app.holds`).
 """

@@ -1,4 +1,4 @@
-"""Transfers, voluntary exits and settlements (API.md, Transfers, voluntary exit and settlement)."""
+"""Transfers, voluntary exits and settlements."""
 from __future__ import annotations
 
 from flask.views import MethodView

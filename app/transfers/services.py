@@ -7,7 +7,7 @@
 - :mod:`app.transfers.views`: a transfer and a page of them as the API shows them.
 - :mod:`app.transfers.rules`: rules about one transfer, as plain functions.
 
-The guarantee (RULES.md §0): recording a settlement changes, restricts and flags nothing; no transfer or
+The guarantee (docs/rules.md §0): recording a settlement changes, restricts and flags nothing; no transfer or
 exit may carry any link to a settlement; every one carries the holder's own signed, voluntary consent and
 is paid. Rights move only when a transfer the holder signed is completed.
 """

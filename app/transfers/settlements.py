@@ -1,4 +1,4 @@
-"""Settlements in a city (RULES.md §0): recording one changes, restricts and flags nothing."""
+"""Settlements in a city (docs/rules.md §0): recording one changes, restricts and flags nothing."""
 from __future__ import annotations
 
 import datetime as dt

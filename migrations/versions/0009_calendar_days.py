@@ -1,4 +1,4 @@
-"""Official schedules an admin loads for the years chinese-calendar does not know (RULES.md §4).
+"""Official schedules an admin loads for the years chinese-calendar does not know (docs/rules.md §4).
 
 Revision ID: 0009
 Revises: 0008

@@ -1,4 +1,4 @@
-"""The core guarantee (RULES.md §0): settling in a city never costs a right, by any request of any shape.
+"""The core guarantee (docs/rules.md §0): settling in a city never costs a right, by any request of any shape.
 
 农村土地承包法 第二十七条; 土地管理法实施条例 第三十六条; 农村集体经济组织法 第十七、十八条.
 """

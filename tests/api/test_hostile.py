@@ -1,7 +1,7 @@
 """Hostile input: every malformed, oversized, mistyped or out-of-scope request is refused.
 
 Each case of the table below is one request. The test asserts that it gets
-the expected 4xx in API.md's error shape (``code`` = the status, a Chinese
+the expected 4xx in the API's error shape (``code`` = the status, a Chinese
 ``message``, ``rule`` where a business rule refused it), that NOTHING was
 stored (ledger size and row counts are unchanged) and that the server still
 answers its health check afterwards.
