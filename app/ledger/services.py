@@ -533,7 +533,8 @@ def _is_id_key(key: str) -> bool:
 
 def masked_body(value: Any) -> tuple[Any, bool]:
     """A parsed body with every resident ID number in it masked (``210681********1234``, as every view masks
-    them for roles other than admin and clerk), wherever it is nested (``id_number``, ``…_id_number``, ``id_numbers``), and whether anything was.
+    them for roles other than admin and clerk), wherever it is nested (``id_number``, ``…_id_number``,
+    ``id_numbers``), and whether anything was.
 
     Returns:
         (the masked copy, True if it differs from the body: it then no longer hashes to ``body_sha256``).
