@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -137,6 +138,18 @@ class SharePlan(Base):
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    def takes(self, shares: Decimal) -> bool:
+        """Whether ``shares`` is a quantity this plan allows: a whole number where it says so (SHARES_NOT_WHOLE)."""
+        return not self.whole_shares or shares == shares.to_integral_value()
+
+    def holds(self, total: Decimal) -> bool:
+        """Whether the collective's shares can total ``total`` under this plan (SHARES_EXCEED_PLAN)."""
+        return total <= Decimal(str(self.total_shares))
+
+    def allows_holding(self, holding: Decimal) -> bool:
+        """Whether one household may hold ``holding`` shares under this plan's cap (SHARE_HOLDING_CAP)."""
+        return self.max_holding_per_household is None or holding <= Decimal(str(self.max_holding_per_household))
 
     __table_args__ = (
         Index("uq_share_plans_open_collective", "collective_code", unique=True,

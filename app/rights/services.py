@@ -501,20 +501,19 @@ def quantify_shares(s: Session, *, actor: Principal, holder: str, shares: Decima
     plan = open_plan(s, household.collective_code)
     if plan is None:
         raise RuleViolation("SHARE_PLAN_REQUIRED", details={"collective": household.collective_code})
-    if plan.whole_shares and shares != shares.to_integral_value():
+    if not plan.takes(shares):
         raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
     if not recognised_members(s, household.code):
         raise RuleViolation("NOT_A_MEMBER", details={"holder": household.code,
                                                      "reason": "no recognised member in the household"})
     right_id = household.code + ID_SUFFIX["income_share"]
     total = allocated_shares(s, household.collective_code, except_right=right_id) + shares
-    if total > Decimal(str(plan.total_shares)):
+    if not plan.holds(total):
         raise RuleViolation("SHARES_EXCEED_PLAN", details={"requested": str(shares), "would_total": str(total),
                                                            "total_shares": str(plan.total_shares)})
-    cap = plan.max_holding_per_household
-    if cap is not None and shares > Decimal(str(cap)):
-        raise RuleViolation("SHARE_HOLDING_CAP", details={"requested": str(shares),
-                                                          "max_holding_per_household": str(cap)})
+    if not plan.allows_holding(shares):
+        raise RuleViolation("SHARE_HOLDING_CAP", details={
+            "requested": str(shares), "max_holding_per_household": str(plan.max_holding_per_household)})
     right = s.get(Right, right_id)
     if right is not None and right.valid_to is not None:
         # its shares would count against no plan (allocated_shares reads open rights only)

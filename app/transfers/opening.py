@@ -246,7 +246,7 @@ def check_shares_movable(s, held: Right, shares: Decimal | None, recipient: Hous
         raise DomainError("请给出流转的份额", "give the shares that move", status=422,
                           errors={"shares": ["required for income shares"]})
     plan = open_plan(s, held.collective_code)
-    if plan is not None and plan.whole_shares and shares != shares.to_integral_value():
+    if plan is not None and not plan.takes(shares):
         raise RuleViolation("SHARES_NOT_WHOLE", details={"shares": str(shares)})
     have = shares_held(s, held.id)
     if shares > have:
@@ -281,11 +281,10 @@ def check_recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | N
                                                          "reason": "no recognised member in the household"})
         assert shares is not None, "income shares move by a number (check_shares_movable requires it)"
         plan = open_plan(s, held.collective_code)
-        cap = None if plan is None else plan.max_holding_per_household
         after = (shares_held(s, theirs.id) if theirs is not None and theirs.valid_to is None else 0) + shares
-        if cap is not None and after > Decimal(str(cap)):
-            raise RuleViolation("SHARE_HOLDING_CAP", details={"would_hold": str(after),
-                                                              "max_holding_per_household": str(cap)})
+        if plan is not None and not plan.allows_holding(after):
+            raise RuleViolation("SHARE_HOLDING_CAP", details={"would_hold": str(after), "max_holding_per_household":
+                                                              str(plan.max_holding_per_household)})
         if theirs is not None and theirs.valid_to is not None:
             raise RuleViolation("RIGHT_NOT_ACTIVE", details={"right": theirs.id})
 
