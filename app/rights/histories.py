@@ -59,7 +59,9 @@ def household_history(uow: UnitOfWork, *, actor: Principal, code: str, after: in
         h = uow.session.get(Household, code) if actor.sees(code) else None
         if h is None:
             raise NotFound("承包方", "Household", code)
-        subjects = [code, *(code + suffix for suffix in ID_SUFFIX.values())]
+        # every right it ever held: a later contract (``<code>J-2``) too, whose payments name only the right
+        held = uow.session.scalars(select(Right.id).where(Right.holder_code == code))
+        subjects = list(dict.fromkeys([code, *(code + suffix for suffix in ID_SUFFIX.values()), *held]))
         return {"household": code} | ledger.subject_history(uow.session, h.county_code, subjects, after=after,
                                                            limit=limit)
 

@@ -283,6 +283,11 @@ def test_a_contract_emptied_by_transfer_gives_way_to_a_new_one_when_land_comes_b
     assert clerk.get(f"/api/v1/rights/{ra}").get_json()["status"] == "ended"
     listed = clerk.get(f"/api/v1/transfers?right={ra}").get_json()["items"]  # the code: both contracts' transfers
     assert [t["right"] for t in listed] == [ra, ra + "-2"]
+    # the household's history holds every entry about its later contract too (a payment names only the right)
+    about_later = {e["seq"] for e in clerk.get("/api/v1/ledger/210681?limit=1000").get_json()["items"]
+                   if ra + "-2" in e["subjects"]}
+    history = {e["seq"] for e in clerk.get(f"/api/v1/households/{a['code']}/history?limit=1000").get_json()["items"]}
+    assert about_later and about_later <= history
 
 
 def test_a_household_whose_contract_emptied_by_transfer_may_sign_a_new_contract(clerk, make_household, make_parcel):
