@@ -421,8 +421,8 @@ def calendar_load(file):
     working day, as the State Council publishes them; the year's other days follow Monday–Friday.
     """
     from app.auth.services import SYSTEM
-    from app.disputes.services import load_schedule, parse_schedule
     from app.errors import DomainError
+    from app.workdays.services import load_schedule, parse_schedule
     raw = file.read_bytes()
     try:  # UTF-8, or GB 18030 as Excel saves a CSV on a Chinese system
         text = raw.decode("utf-8-sig")

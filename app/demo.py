@@ -25,6 +25,7 @@ from app.ledger import services as ledger
 from app.parties.models import Collective
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares, SharePlan
 from app.rights.services import RightsPolicy, homestead_entry, plan_entry, shares_entry
+from app.workdays.services import work_calendar
 from gis.area import measure_m2
 
 
@@ -204,7 +205,7 @@ def load_demo_cases(uow_factory: Callable[..., UnitOfWork], *, today: dt.date | 
         claims="被申请人越界耕种申请人承包地，请求停止侵害、恢复原状", knew_of_harm_on=received - dt.timedelta(days=40),
         received_on=received, freeze=True, today=today)
     with uow_factory(write=False) as uow:
-        accepted = disputes.work_calendar(uow.session).add_working_days(received, 1).due_on  # the next working day
+        accepted = work_calendar(uow.session).add_working_days(received, 1).due_on  # the next working day
     proceedings.accept(uow_factory(), actor=SYSTEM, dispute_id=arbitration["id"], on=min(accepted, today),
                        today=today)
     mediation = disputes.open_dispute(

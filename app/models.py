@@ -1,6 +1,6 @@
 """Imports every domain's models so Base.metadata knows every table."""
 from app.auth.models import IdempotencyRecord, User  # noqa: F401
-from app.disputes.models import CalendarDay, Dispute  # noqa: F401
+from app.disputes.models import Dispute  # noqa: F401
 from app.holds.models import Freeze, TransferHold  # noqa: F401
 from app.imports.models import ImportJob  # noqa: F401
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject  # noqa: F401
@@ -15,3 +15,4 @@ from app.transfers.models import (  # noqa: F401
                                   TransferParcel,
                                   TransferPayment,
 )
+from app.workdays.models import CalendarDay  # noqa: F401

@@ -6,22 +6,8 @@ import hashlib
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime
+from app.db import Base
 from app.ledger.services import canonical_json
-
-
-class CalendarDay(Base):
-    """A day of an official schedule an admin loaded for a year ``chinese-calendar`` does not know:
-    a holiday (rest) or an adjusted working day (调休上班). The year's other days follow Monday–Friday."""
-
-    __tablename__ = "calendar_days"
-
-    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    workday: Mapped[bool] = mapped_column(Boolean)
-    name: Mapped[str] = mapped_column(String(50), default="")  #: 春节, 国庆节 …
-    loaded_by: Mapped[str] = mapped_column(String(100))
-    loaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
 
 #: Dispute categories the arbitration committees take (农村土地承包经营纠纷调解仲裁法 第二条; 农村集体经济组织法
 #: 第五十六条 for membership and income distribution); expropriation is named so it can be refused.

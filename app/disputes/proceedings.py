@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.disputes import orders as registry_orders
-from app.disputes.calendar import MAX_EXTENSION_DAYS, WorkCalendar, deadlines, hearing_notice_by
+from app.disputes.calendar import MAX_EXTENSION_DAYS, deadlines, hearing_notice_by
 from app.disputes.models import ENDED, Dispute
 from app.disputes.services import (
     CASE_ROLES,
@@ -33,12 +33,13 @@ from app.disputes.services import (
     freeze_subjects,
     lift_freeze,
     visible_case,
-    work_calendar,
 )
 from app.errors import DomainError, Forbidden, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.services import ParcelPolicy
 from app.parties.services import visible_document
+from app.workdays.calendar import WorkCalendar
+from app.workdays.services import work_calendar
 
 LAW = "农村土地承包经营纠纷调解仲裁法"
 

@@ -9,12 +9,13 @@ from sqlalchemy import case, func, select
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.disputes.models import ENDED, Dispute
-from app.disputes.services import dispute_view, work_calendar
+from app.disputes.services import dispute_view
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.queries import code_prefix, narrowest
 from app.rights.models import Right
 from app.transfers.models import Settlement, Transfer
+from app.workdays.services import work_calendar
 from gis.area import m2_to_mu
 
 

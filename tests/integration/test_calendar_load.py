@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from app.auth.services import SYSTEM, Principal
 from app.cli import main
-from app.disputes.calendar import Due
-from app.disputes.models import CalendarDay
-from app.disputes.services import load_schedule, parse_schedule, work_calendar
 from app.errors import DomainError
+from app.workdays.calendar import Due
+from app.workdays.models import CalendarDay
+from app.workdays.services import load_schedule, parse_schedule, work_calendar
 
 D = dt.date.fromisoformat
 #: A 2027 schedule as the State Council might publish it: New Year 1–3 January; Spring Festival 6–12

@@ -10,16 +10,8 @@ import datetime as dt
 
 import pytest
 
-from app.disputes.calendar import (
-    ASSUMED,
-    LOADED,
-    OFFICIAL,
-    Due,
-    WorkCalendar,
-    deadlines,
-    hearing_notice_by,
-    time_barred,
-)
+from app.disputes.calendar import deadlines, hearing_notice_by, time_barred
+from app.workdays.calendar import ASSUMED, LOADED, OFFICIAL, Due, WorkCalendar
 
 D = dt.date.fromisoformat
 OFFICIAL_ONLY = WorkCalendar()
