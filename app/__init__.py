@@ -165,6 +165,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.audit.routes import blp as audit
     from app.auth.routes import blp as users
     from app.disputes.routes import blp as disputes
+    from app.exchange.routes import blp as exchange
     from app.imports.routes import blp as imports
     from app.imports.routes import exports_blp as exports
     from app.ledger.routes import blp as ledger
@@ -178,8 +179,8 @@ def _register_blueprints(app: Flask, api) -> None:
 
     app.register_blueprint(docs.blp)
     api.register_blueprint(ogc)
-    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, disputes, imports, exports, reports,
-                ledger, audit):
+    for blp in (health.blp, users, parties, documents, parcels, rights, transfers, exchange, disputes, imports,
+                exports, reports, ledger, audit):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

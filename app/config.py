@@ -42,6 +42,8 @@ class Settings:
     area_tolerance: float = 0.10
     #: days the issuer has to answer a 转让 before silence counts as no objection (司法解释 第十三条).
     issuer_answer_days: int = 30
+    #: the least number of working days an exchange-desk listing is announced (ANNOUNCEMENT_TOO_SHORT)
+    announcement_working_days: int = 10
     #: compliance report: consent this close to a settlement, price below this share of the collective's
     #: median per 亩, and this many exits in one collective within these days are flagged.
     compliance_window_days: int = 90

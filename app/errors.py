@@ -178,6 +178,22 @@ RULES: dict[str, Rule] = _rules(
          "该权利或地块已有进行中的流转", "Another open transfer holds this right or parcel"),
     Rule("PRIORITY_RIGHT", 409, "农村土地承包法 第三十八条",
          "同等条件下本集体经济组织成员享有优先权", "Members of the collective have priority on equal terms"),
+    Rule("ANNOUNCEMENT_TOO_SHORT", 422, "辽宁省农村产权流转交易管理办法（试行，2021）："
+         "挂牌信息公告期（本登记簿设置 SANQUAN_ANNOUNCEMENT_WORKING_DAYS）",
+         "公告期不得少于 {least} 个工作日", "The announcement must run at least {least} working days"),
+    Rule("ANNOUNCEMENT_NOT_OVER", 409, "辽宁省农村产权流转交易管理办法（试行，2021）：公告期满方可成交；"
+         "最高人民法院关于审理涉及农村土地承包纠纷案件适用法律问题的解释 第十一条（优先权在公告期内行使）",
+         "公告期至 {ends_on} 届满，届满前不能成交", "The announcement runs until {ends_on}; no award before then"),
+    Rule("BID_BELOW_ASKING", 422, "辽宁省农村产权流转交易管理办法（试行，2021）：报价不得低于挂牌价",
+         "报价 {amount} 低于挂牌价 {asking}", "The bid of {amount} is below the asking price of {asking}"),
+    Rule("LISTING_CLOSED", 409, "辽宁省农村产权流转交易管理办法（试行，2021）：挂牌项目成交或撤牌后终止交易",
+         "该挂牌项目已{status}，不再办理", "The listing is {status}; nothing more can be done"),
+    Rule("NO_QUALIFIED_BID", 409, "辽宁省农村产权流转交易管理办法（试行，2021）："
+         "公告期满无合格意向受让方的，不能成交",
+         "没有合格的报价，不能成交", "There is no qualified bid to award"),
+    Rule("LISTING_NOT_COMPLETED", 409, "辽宁省农村产权流转交易管理办法（试行，2021）：交易完成后出具交易鉴证书",
+         "成交的流转尚未办结，不能出具鉴证书",
+         "The awarded transfer has not completed; no transaction certificate yet"),
     Rule("DEADLINE_EXTENSION_EXCEEDED", 422, "农村土地承包经营纠纷调解仲裁法 第四十七条",
          "仲裁期限只能延长一次，且不超过三十日", "One extension of at most 30 days"),
     Rule("DISPUTE_STEP_ORDER", 409, "农村土地承包经营纠纷调解仲裁法 第三章"

@@ -1,6 +1,7 @@
 """Imports every domain's models so Base.metadata knows every table."""
 from app.auth.models import IdempotencyRecord, User  # noqa: F401
 from app.disputes.models import Dispute  # noqa: F401
+from app.exchange.models import Bid, Listing  # noqa: F401
 from app.holds.models import Freeze, TransferHold  # noqa: F401
 from app.imports.models import ImportJob  # noqa: F401
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode, LedgerSubject  # noqa: F401

@@ -84,6 +84,38 @@ def parse_id_number(value: str, *, sex: str | None = None, today: dt.date | None
     return IdNumber(value=value, area=value[:6], birth_date=birth, sex=actual_sex)
 
 
+#: GB 32100-2015: the 31 characters of a unified social credit code (no I, O, S, V, Z), in their value order.
+CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+#: The weights of its first 17 characters: 3^(i-1) mod 31.
+_CREDIT_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+
+
+def credit_code_check_char(first17: str) -> str:
+    """Return the GB 32100 check character of a unified social credit code's first 17 characters.
+
+    Raises:
+        CodeError: a character the code set does not have.
+    """
+    try:
+        total = sum(CREDIT_CODE_CHARS.index(c) * w for c, w in zip(first17, _CREDIT_WEIGHTS, strict=True))
+    except ValueError:
+        raise CodeError("format", "a credit code is 18 of 0-9 and A-Z without I, O, S, V, Z") from None
+    return CREDIT_CODE_CHARS[-total % 31]
+
+
+def parse_credit_code(value: str) -> str:
+    """A unified social credit code (统一社会信用代码, GB 32100-2015), its check character verified.
+
+    Raises:
+        CodeError: the wrong length or characters, or a check character that does not match.
+    """
+    if not isinstance(value, str) or len(value) != 18:
+        raise CodeError("format", "a credit code is 18 characters (GB 32100)")
+    if credit_code_check_char(value[:17]) != value[17]:
+        raise CodeError("check_digit", "check character does not match (GB 32100)")
+    return value
+
+
 def mask_id_number(value: str) -> str:
     """Mask the birth date and sequence: ``210681********1234``."""
     return value[:6] + "*" * 8 + value[-4:]

@@ -4,7 +4,7 @@ Every change writes its facts into a ledger entry (docs/architecture.md, Transac
 the log alone determines who the collectives, households, persons and members
 are, every parcel's current version (down to its geometry's bytes), which
 right holds which parcel, each holding of shares, every transfer's state, and
-every dispute's state and the freezes it holds.
+every dispute's state and the freezes it holds, and every listing of the exchange desk with its bids.
 :class:`Replay` re-derives that state entry by entry from the bodies, applying
 each transfer's legal effect by the same rules the services apply; comparing it
 with the tables finds an edit that bypassed the ledger, and names the entry
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app.db import driver_rows
 from app.disputes.models import Dispute, dispute_state
+from app.exchange.models import Bid, Listing
 from app.holds.models import Freeze
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
@@ -64,7 +65,7 @@ def wkb_digest(wkb: bytes) -> str:
 
 #: What the replay rebuilds, as table_state names it.
 TABLES = ("collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares", "transfers",
-          "disputes", "freezes")
+          "disputes", "freezes", "listings", "bids")
 #: Parcel versions depend on nothing else in the log and nothing else on them, so they replay apart.
 PARCEL_KINDS = frozenset({"parcel.registered", "parcel.revised"})
 PARCEL_TABLES = ("parcels",)
@@ -93,6 +94,10 @@ _HANDLERS = {
     "transfer.voided": "_voided",
     "freeze.set": "_frozen",
     "freeze.lifted": "_thawed",
+    "listing.created": "_listed",
+    "listing.bid": "_bid",
+    "listing.withdrawn": "_listing_withdrawn",
+    "listing.awarded": "_awarded",
     **{kind: "_dispute" for kind in DISPUTE_KINDS},
 }
 
@@ -236,6 +241,40 @@ class Replay:
             _, frozen_on, _ = self._get("freezes", key)
             self._put("freezes", key, (False, frozen_on, d["on"]), seq)
 
+    # --- the exchange desk ------------------------------------------------------------------
+
+    def _listed(self, seq: int, d: dict) -> None:
+        self._put("listings", d["listing"], listing_state(
+            kind=d["kind"], right=d["right"], holder=d["holder"], parcels=d["parcels"], shares=d["shares"],
+            asking_price=d["asking_price"], term_end=d["term_end"], listed_on=d["listed_on"],
+            announcement_days=d["announcement_days"], status="announced", withdrawn_on=None, awarded_on=None,
+            winning_bid=None, transfer=None), seq)
+
+    def _set_listing(self, seq: int, key: int, **changes: Any) -> None:
+        listing = self._listing(key)
+        if listing["status"] != "announced":
+            raise ValueError(f"listing {key} is {listing['status']}")
+        self._put("listings", key, listing | changes, seq)
+
+    def _listing(self, key: int) -> dict[str, Any]:
+        return self.objects["listings"][key][0]
+
+    def _bid(self, seq: int, d: dict) -> None:
+        if self._listing(d["listing"])["status"] != "announced":
+            raise ValueError(f"listing {d['listing']} was closed")
+        self._put("bids", d["bid"], bid_state(listing=d["listing"], household=d["household"], party=d["party"],
+                                             amount=d["amount"], bid_on=d["bid_on"]), seq)
+
+    def _listing_withdrawn(self, seq: int, d: dict) -> None:
+        self._set_listing(seq, d["listing"], status="withdrawn", withdrawn_on=d["on"])
+
+    def _awarded(self, seq: int, d: dict) -> None:
+        """The award; the transfer it opened has its own ``transfer.created`` entry just before."""
+        if d["transfer"] not in self.objects["transfers"]:
+            raise ValueError(f"transfer {d['transfer']} was never opened")
+        self._set_listing(seq, d["listing"], status="awarded", awarded_on=d["on"], winning_bid=d["bid"],
+                          transfer=d["transfer"])
+
     # --- transfers --------------------------------------------------------------------------
 
     def _transfer_created(self, seq: int, d: dict) -> None:
@@ -346,6 +385,22 @@ def dispute_tuple(*, status, events, extension_days, freeze, record_sha256) -> t
     return (status, tuple(sorted(events.items())), int(extension_days), bool(freeze), record_sha256)
 
 
+def listing_state(*, kind, right, holder, parcels, shares, asking_price, term_end, listed_on, announcement_days,
+                  status, withdrawn_on, awarded_on, winning_bid, transfer) -> dict:
+    """A listing as the replay and the tables both describe it (dates as ISO text, money as Decimal)."""
+    return {"kind": kind, "right": right, "holder": holder, "parcels": tuple(parcels),
+            "shares": None if shares is None else _shares(shares), "asking_price": _money(asking_price),
+            "term_end": term_end, "listed_on": listed_on, "announcement_days": int(announcement_days),
+            "status": status, "withdrawn_on": withdrawn_on, "awarded_on": awarded_on, "winning_bid": winning_bid,
+            "transfer": transfer}
+
+
+def bid_state(*, listing, household, party, amount, bid_on) -> tuple:
+    """A bid as the replay and the tables both describe it."""
+    return (listing, household, None if party is None else json.dumps(party, sort_keys=True, ensure_ascii=False),
+            _money(amount), bid_on)
+
+
 def transfer_state(*, kind, right, from_, to, counter_right, price, term_end, status, decision, completed_on,
                    payments) -> dict:
     """A transfer as the replay and the tables both describe it (dates as ISO text, money as Decimal)."""
@@ -431,6 +486,23 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
                 Transfer.counter_right_id, Transfer.price, Transfer.term_end, Transfer.status,
                 Transfer.issuer_decision, Transfer.completed_on, Transfer.ledger_seq,
                 where=[Transfer.county_code == county])}
+    if "listings" in tables:
+        out["listings"] = {i: (listing_state(
+            kind=kind, right=right, holder=holder, parcels=_json(parcels), shares=shares, asking_price=asking,
+            term_end=_iso(term_end), listed_on=_iso(listed_on), announcement_days=days, status=status,
+            withdrawn_on=_iso(withdrawn_on), awarded_on=_iso(awarded_on), winning_bid=bid, transfer=transfer), q)
+            for i, kind, right, holder, parcels, shares, asking, term_end, listed_on, days, status, withdrawn_on,
+            awarded_on, bid, transfer, q in rows(
+                Listing.id, Listing.kind, Listing.right_id, Listing.holder_code, Listing.parcels, Listing.shares,
+                Listing.asking_price, Listing.term_end, Listing.listed_on, Listing.announcement_days,
+                Listing.status, Listing.withdrawn_on, Listing.awarded_on, Listing.winning_bid_id,
+                Listing.transfer_id, Listing.ledger_seq, where=[Listing.county_code == county])}
+    if "bids" in tables:
+        out["bids"] = {i: (bid_state(listing=listing, household=household, party=_json(party), amount=amount,
+                                     bid_on=_iso(bid_on)), q)
+                       for i, listing, household, party, amount, bid_on, q in rows(
+            Bid.id, Bid.listing_id, Bid.bidder_household, Bid.bidder_party, Bid.amount, Bid.bid_on, Bid.ledger_seq,
+            where=[Bid.county_code == county])}
     if "disputes" in tables:
         out["disputes"] = {i: (dispute_tuple(**dispute_state(
             status=status, events=_json(events), extension_days=ext, freeze=freeze, record=_json(record))), q)

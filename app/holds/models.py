@@ -11,17 +11,20 @@ from app.db import Base
 
 
 class TransferHold(Base):
-    """The database's guarantee of one open transfer per right and per parcel (RIGHT_BUSY).
+    """The database's guarantee of one open transfer or listing per right and per parcel (RIGHT_BUSY).
 
-    An open transfer holds a row per right (``right:<id>``) and parcel
-    (``parcel:<code>``) it touches; the primary key makes a second claim fail
-    inside the database, race or no race. The rows go when the transfer closes.
+    An open transfer, or a listing on the exchange desk, holds a row per right (``right:<id>``) and parcel
+    (``parcel:<code>``) it touches; the primary key makes a second claim fail inside the database, race or
+    no race, whichever of the two claims first. The rows go when the transfer closes or the listing is
+    withdrawn or awarded (its transfer then holds them).
     """
 
     __tablename__ = "transfer_holds"
 
     key: Mapped[str] = mapped_column(String(30), primary_key=True)
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    #: exactly one of transfer_id and listing_id is set.
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), index=True, nullable=True)
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True, nullable=True)
 
 
 class Freeze(Base):

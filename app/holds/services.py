@@ -33,32 +33,41 @@ def check_not_frozen(s: Session, subjects: list[str]) -> None:
 
 
 def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str] = ()) -> None:
-    """Refuse to move a right or parcel an open transfer holds.
+    """Refuse to move a right or parcel an open transfer or a listing holds.
 
     Raises:
-        RuleViolation: RIGHT_BUSY naming the open transfers.
+        RuleViolation: RIGHT_BUSY naming the open transfers and listings.
     """
-    busy = s.scalars(select(TransferHold.transfer_id).where(TransferHold.key.in_(hold_keys(rights, parcels)))).all()
-    if busy:
-        raise RuleViolation("RIGHT_BUSY", details={"open_transfers": sorted(set(busy))})
+    rows = s.execute(select(TransferHold.transfer_id, TransferHold.listing_id)
+                     .where(TransferHold.key.in_(hold_keys(rights, parcels)))).all()
+    if rows:
+        details = {"open_transfers": sorted({t for t, _ in rows if t is not None})}
+        if listings := sorted({n for _, n in rows if n is not None}):
+            details["open_listings"] = listings
+        raise RuleViolation("RIGHT_BUSY", details=details)
 
 
-def hold(s: Session, transfer_id: int, rights: Iterable[str], parcels: Iterable[str]) -> None:
-    """Claim the rights and parcels for an open transfer; the primary key refuses a second claim in the database.
+def hold(s: Session, transfer_id: int | None, rights: Iterable[str], parcels: Iterable[str], *,
+         listing_id: int | None = None) -> None:
+    """Claim the rights and parcels for an open transfer (or, with ``listing_id``, a listing); the primary key
+    refuses a second claim in the database.
 
     Raises:
         RuleViolation: RIGHT_BUSY when a simultaneous opening claimed one first.
     """
-    s.add_all(TransferHold(key=key, transfer_id=transfer_id) for key in hold_keys(rights, parcels))
+    assert (transfer_id is None) != (listing_id is None), "a hold is a transfer's or a listing's"
+    s.add_all(TransferHold(key=key, transfer_id=transfer_id, listing_id=listing_id)
+              for key in hold_keys(rights, parcels))
     try:
         s.flush()
     except IntegrityError:  # a simultaneous opening claimed it first (check_not_held sees the others)
         raise RuleViolation("RIGHT_BUSY", details={"open_transfers": []}) from None
 
 
-def release(s: Session, transfer_id: int) -> None:
-    """Give back what a transfer held (it closed)."""
-    s.execute(delete(TransferHold).where(TransferHold.transfer_id == transfer_id))
+def release(s: Session, transfer_id: int | None = None, *, listing_id: int | None = None) -> None:
+    """Give back what a transfer (or a listing) held: it closed, was withdrawn or was awarded."""
+    owner = TransferHold.transfer_id == transfer_id if listing_id is None else TransferHold.listing_id == listing_id
+    s.execute(delete(TransferHold).where(owner))
 
 
 def active_freezes(s: Session, ref: str) -> list[Freeze]:

@@ -10,6 +10,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
@@ -26,11 +27,7 @@ from app.rights.services import (
     open_plan,
     recognised_members,
 )
-from app.transfers.models import (
-    ManagementRightParcel,
-    Transfer,
-    TransferParcel,
-)
+from app.transfers.models import ManagementRightParcel, Transfer, TransferParcel
 from app.transfers.views import iso_day, transfer_view
 
 #: The exchange desk writes transfers; clerks and admins may too.
@@ -44,24 +41,90 @@ LAWFUL_KINDS = {("transfer", "contract"), ("exchange", "contract"), ("exit", "co
              ("transfer", "homestead"), ("exit", "homestead"), ("transfer", "income_share"), ("exit", "income_share")}
 
 
-def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str, price: Decimal,
-                    from_: str, consent: dict | None = None, to: str | dict | None = None,
-                    counter_consent: dict | None = None,
-                    parcels: list[str] | None = None,
-                    shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
-                    notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
-                    settlement: int | None = None) -> dict:
-    """Open a voluntary, paid transfer of (part of) a right, signed by its holder.
+def create_transfer(uow: UnitOfWork, *, actor: Principal, **request) -> dict:
+    """Open a voluntary, paid transfer of (part of) a right, signed by its holder (:func:`open_transfer`'s
+    arguments), in a transaction of its own.
+
+    Raises:
+        as :func:`open_transfer`; Forbidden for a role that does not write transfers.
+    """
+    require_role(actor, TRANSFER_WRITERS)
+    with uow:
+        t, moving = open_transfer(uow.session, actor=actor, **request)
+        view = transfer_view(uow.session, t, parcels=[code for code, _ in moving], payments=[],
+                             management_right=None)
+        uow.commit()
+    return view
+
+
+def open_transfer(s: Session, *, actor: Principal, kind: str, right: str, price: Decimal,
+                  from_: str, consent: dict | None = None, to: str | dict | None = None,
+                  counter_consent: dict | None = None,
+                  parcels: list[str] | None = None,
+                  shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
+                  notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
+                  settlement: int | None = None) -> tuple[Transfer, list[tuple[str, str]]]:
+    """Open a transfer in the caller's transaction (an award of the exchange desk opens its own this way):
+    the transfer, held and recorded, and (parcel, right) of what it moves.
 
     Raises:
         RuleViolation: NO_SURRENDER_CONDITION (any link to a settlement), CONSENT_REQUIRED, RIGHT_NOT_HELD,
             PARCEL_NOT_IN_RIGHT, SAME_COLLECTIVE_ONLY, PRICE_REQUIRED, CONTRACT_TERM_MISMATCH,
             NO_NEW_LAND_AFTER_RETURN (the recipient returned contract land in the term, 第三十条),
-            RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer holds the right or a parcel), DATE_ORDER,
-            TRANSFER_KIND_NOT_LAWFUL, RECIPIENT_IS_HOLDER, EXCHANGE_ONE_SIDED.
+            RIGHT_IN_DISPUTE, RIGHT_BUSY (409: another open transfer or listing holds the right or a parcel),
+            DATE_ORDER, TRANSFER_KIND_NOT_LAWFUL, RECIPIENT_IS_HOLDER, EXCHANGE_ONE_SIDED.
         NotFound: the right, a household, a person or the document is unknown or outside the scope.
     """
-    require_role(actor, TRANSFER_WRITERS)
+    check_guarantee(consent, condition_of_settlement=condition_of_settlement, settlement=settlement)
+    assert consent is not None  # check_guarantee refuses a request without one
+    if notice_given_on is not None and notice_given_on > dt.date.today():
+        raise RuleViolation("DATE_ORDER", reason_zh="通知日期晚于今天", reason_en="notice_given_on is in the future")
+    if price <= 0 and kind != "exchange":
+        raise RuleViolation("PRICE_REQUIRED", details={"price": str(price)})
+    held = held_right(s, actor, right, from_, kind)
+    signer, document = holder_signature(s, actor, held, consent)
+    party = to if isinstance(to, dict) else None
+    if party is not None and kind not in ("lease", "share_in"):
+        # 第三十三、三十四条: an exchange or a transfer stays in the collective; 第三十六条: a lease may go out.
+        raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"kind": kind, "to": "outside party"},
+                            errors={"to": ["a household code for this kind"]})
+    recipient = None if isinstance(to, dict) else _recipient(s, actor, kind, held, to)
+    counter = _counter_right(s, actor, kind, held, counter_right, recipient)
+    counter_signed = _counter_consent(s, actor, counter, counter_consent)
+    moving = moving_parcels(s, kind, held, counter, parcels)
+    check_management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving])
+    check_shares_movable(s, held, shares, recipient)
+    if kind == "transfer":
+        assert recipient is not None, "a transfer names a household: the schema requires `to`, a party is refused"
+        check_recipient_may_hold(s, held, recipient.code, shares)
+    holds.check_not_frozen(s, [held.code, *([counter.code] if counter else []), *(code for code, _ in moving)])
+    holds.check_not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
+    t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
+                 from_household=held.holder_code, to_household=recipient.code if recipient else None,
+                 to_party=party,
+                 counter_right_id=counter.id if counter else None, shares=shares, price=price,
+                 term_end=term_end, notice_given_on=notice_given_on,
+                 consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
+                 consent_document_id=document, counter_consent=counter_signed, status="pending",
+                 created_by=actor.name, ledger_seq=0)
+    s.add(t)
+    s.flush()
+    s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
+    holds.hold(s, t.id, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
+    # The county's log is locked last, so openings in one county queue only for the append and the commit.
+    t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,
+                                 subjects=entry_subjects(t, moving), data=entry_data(t, moving))
+    return t, moving
+
+
+def check_guarantee(consent: dict | None, *, condition_of_settlement: bool | None = None,
+                    settlement: int | None = None) -> None:
+    """The settlement guarantee (docs/rules.md §0) on a request to move a right: no link to a settlement, and
+    the holder's own signed, voluntary consent, signed no later than today.
+
+    Raises:
+        RuleViolation: NO_SURRENDER_CONDITION, CONSENT_REQUIRED, DATE_ORDER.
+    """
     if condition_of_settlement or settlement is not None:
         raise RuleViolation("NO_SURRENDER_CONDITION", details={
             "condition_of_settlement": condition_of_settlement, "settlement": settlement})
@@ -73,63 +136,42 @@ def create_transfer(uow: UnitOfWork, *, actor: Principal, kind: str, right: str,
     if consent["signed_on"] > dt.date.today():
         raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于今天",
                             reason_en="consent is dated in the future")
-    if notice_given_on is not None and notice_given_on > dt.date.today():
-        raise RuleViolation("DATE_ORDER", reason_zh="通知日期晚于今天", reason_en="notice_given_on is in the future")
-    if price <= 0 and kind != "exchange":
-        raise RuleViolation("PRICE_REQUIRED", details={"price": str(price)})
-    with uow:
-        s = uow.session
-        held = find_right(s, actor, right)
-        if held is None:
-            raise NotFound("权利", "Right", right)
-        if held.holder_code != from_ or held.valid_to is not None:
-            raise RuleViolation("RIGHT_NOT_HELD", details={"household": from_, "right": right})
-        if (kind, held.type) not in LAWFUL_KINDS:
-            raise RuleViolation("TRANSFER_KIND_NOT_LAWFUL", details={"right_type": held.type, "kind": kind},
-                                errors={"kind": [f"not a way to move a {held.type} right"]})
-        signer = s.get(Person, consent["signed_by_person_id"])
-        if signer is None or signer.household_code != held.holder_code:
-            # Only the holder decides (第二十七条): a cadre, a buyer or a settlement office cannot sign for it.
-            raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"],
-                                                             "holder": held.holder_code})
-        document = visible_document(s, actor, consent.get("document"), attach_to=held.holder_code)
-        party = to if isinstance(to, dict) else None
-        if party is not None and kind not in ("lease", "share_in"):
-            # 第三十三、三十四条: an exchange or a transfer stays in the collective; 第三十六条: a lease may go out.
-            raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"kind": kind, "to": "outside party"},
-                                errors={"to": ["a household code for this kind"]})
-        recipient = None if isinstance(to, dict) else _recipient(s, actor, kind, held, to)
-        counter = _counter_right(s, actor, kind, held, counter_right, recipient)
-        counter_signed = _counter_consent(s, actor, counter, counter_consent)
-        moving = _moving_parcels(s, kind, held, counter, parcels)
-        _management_terms(s, kind, held, term_end, consent["signed_on"], [code for code, _ in moving])
-        check_shares_movable(s, held, shares, recipient)
-        if kind == "transfer":
-            assert recipient is not None, "a transfer names a household: the schema requires `to`, a party is refused"
-            check_recipient_may_hold(s, held, recipient.code, shares)
-        holds.check_not_frozen(s, [held.code, *([counter.code] if counter else []), *(code for code, _ in moving)])
-        holds.check_not_held(s, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
-        t = Transfer(kind=kind, right_id=held.id, county_code=held.county_code, collective_code=held.collective_code,
-                     from_household=held.holder_code, to_household=recipient.code if recipient else None,
-                     to_party=party,
-                     counter_right_id=counter.id if counter else None, shares=shares, price=price,
-                     term_end=term_end, notice_given_on=notice_given_on,
-                     consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
-                     consent_document_id=document, counter_consent=counter_signed, status="pending",
-                     created_by=actor.name, ledger_seq=0)
-        s.add(t)
-        s.flush()
-        s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
-        holds.hold(s, t.id, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
-        # The county's log is locked last, so openings in one county queue only for the append and the commit.
-        t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,
-                                     subjects=entry_subjects(t, moving), data=entry_data(t, moving))
-        view = transfer_view(s, t, parcels=[code for code, _ in moving], payments=[], management_right=None)
-        uow.commit()
-    return view
 
 
-def _management_terms(s, kind: str, held: Right, term_end: dt.date | None, signed_on: dt.date,
+def held_right(s: Session, actor: Principal, right: str, holder: str | None, kind: str) -> Right:
+    """The right in force that ``holder`` holds (any holder when None), if ``kind`` may move it.
+
+    Raises:
+        NotFound: the right is unknown or outside the scope.
+        RuleViolation: RIGHT_NOT_HELD, TRANSFER_KIND_NOT_LAWFUL.
+    """
+    held = find_right(s, actor, right)
+    if held is None:
+        raise NotFound("权利", "Right", right)
+    if (holder is not None and held.holder_code != holder) or held.valid_to is not None:
+        raise RuleViolation("RIGHT_NOT_HELD", details={"household": holder or held.holder_code, "right": right})
+    if (kind, held.type) not in LAWFUL_KINDS:
+        raise RuleViolation("TRANSFER_KIND_NOT_LAWFUL", details={"right_type": held.type, "kind": kind},
+                            errors={"kind": [f"not a way to move a {held.type} right"]})
+    return held
+
+
+def holder_signature(s: Session, actor: Principal, held: Right, consent: dict) -> tuple[Person, int | None]:
+    """The member of the holding household who signed, and the stored consent document (if any).
+
+    Raises:
+        RuleViolation: CONSENT_REQUIRED when someone else signed.
+        NotFound: the document is unknown or outside the scope.
+    """
+    signer = s.get(Person, consent["signed_by_person_id"])
+    if signer is None or signer.household_code != held.holder_code:
+        # Only the holder decides (第二十七条): a cadre, a buyer or a settlement office cannot sign for it.
+        raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"],
+                                                         "holder": held.holder_code})
+    return signer, visible_document(s, actor, consent.get("document"), attach_to=held.holder_code)
+
+
+def check_management_terms(s, kind: str, held: Right, term_end: dt.date | None, signed_on: dt.date,
                       parcels: list[str]) -> None:
     """Lease / share-in: a term within the contract's, land not already under a management right (第三十八条)."""
     if kind not in ("lease", "share_in"):  # the schema gives these a term, and only these
@@ -200,7 +242,7 @@ def _counter_consent(s, actor: Principal, counter: Right | None, consent: dict |
             "voluntary": True}
 
 
-def _moving_parcels(s, kind: str, held: Right, counter: Right | None,
+def moving_parcels(s, kind: str, held: Right, counter: Right | None,
                     parcels: list[str] | None) -> list[tuple[str, str]]:
     """(parcel, the right it is under now) for every parcel the transfer moves.
 

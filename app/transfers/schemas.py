@@ -6,7 +6,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.extensions import Date, Id, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean, Text
 from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
-from gis.codes import CodeError, parse_id_number
+from gis.codes import CodeError, parse_credit_code, parse_id_number
 
 _CODE18 = validate.Regexp(r"^\d{18}$", error="an 18-digit household code")
 _RIGHT = validate.Length(min=19, max=19)
@@ -21,7 +21,8 @@ class OutsidePartySchema(Schema):
 
     name = Text(required=True, max_length=200)
     id_number = fields.String(validate=validate.Length(equal=18))
-    credit_code = fields.String(validate=validate.Regexp(_CREDIT_CODE, error="an 18-character GB 32100 code"))
+    credit_code = fields.String(validate=validate.Regexp(_CREDIT_CODE, error="an 18-character GB 32100 code"),
+                                metadata={"description": "unified social credit code; its check character is verified"})
 
     @validates_schema
     def _one_id(self, data, **kwargs):
@@ -32,6 +33,11 @@ class OutsidePartySchema(Schema):
                 data["id_number"] = parse_id_number(data["id_number"]).value
             except CodeError as e:
                 raise ValidationError({"id_number": [str(e)]}) from None
+        if "credit_code" in data:
+            try:
+                parse_credit_code(data["credit_code"])
+            except CodeError as e:
+                raise ValidationError({"credit_code": [str(e)]}) from None
 
 
 class Recipient(fields.Field):

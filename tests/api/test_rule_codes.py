@@ -104,7 +104,7 @@ def test_a_homestead_cannot_be_moved_by_lease_or_exchange(clerk, land, homestead
 
 
 def test_only_a_lease_or_share_in_goes_to_an_outside_party(clerk, land):
-    party = {"name": "东港市绿野农业专业合作社", "credit_code": "93210681MA0Q8L1X2K"}
+    party = {"name": "东港市绿野农业专业合作社", "credit_code": "93210681MA0Q8L1X2H"}
     out = refused(clerk.post("/api/v1/transfers", json=body(land, to=party)), 422, "SAME_COLLECTIVE_ONLY")
     assert out["errors"]["to"]
 

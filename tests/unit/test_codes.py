@@ -91,3 +91,15 @@ def test_household_and_parcel_codes_carry_their_issuer():
     for bad in ("21068110100101000", "210681101001010000", "2106811010010100000"):
         with pytest.raises(CodeError):
             parse_household_code(bad) if len(bad) == 18 else parse_parcel_code(bad)
+
+
+def test_credit_codes_carry_the_gb_32100_check_character():
+    from gis.codes import credit_code_check_char, parse_credit_code
+
+    assert parse_credit_code("91350100M000100Y43") == "91350100M000100Y43"  # the standard's own example
+    assert credit_code_check_char("91110000600037341") == "L"
+    for bad, reason in (("91350100M000100Y44", "check_digit"), ("91350100M000100Y4", "format"),
+                        ("91350100M000100I43", "format")):
+        with pytest.raises(CodeError) as caught:
+            parse_credit_code(bad)
+        assert caught.value.reason == reason

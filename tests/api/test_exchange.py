@@ -1,0 +1,232 @@
+"""The exchange desk (农村产权交易): listing, announcement, bids, members' priority and the award, on both engines.
+
+Every step is dated as the desk records it on paper: the listing forty days ago, bids in its announcement, the
+award after the announcement's last working day.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.api.test_transfers import END, START, TODAY, land  # noqa: F401  (fixture)
+
+LISTED = TODAY - dt.timedelta(days=40)
+BID = LISTED + dt.timedelta(days=1)
+OUTSIDER = {"name": "丹东绿野农业合作社", "credit_code": "91210600MA0XXXXX1R"}
+
+
+@pytest.fixture
+def desk(callers):
+    return callers["exchange"]
+
+
+def consent(land, who="a", on=LISTED):
+    return {"signed_by_person_id": land[who]["members"][0]["id"], "signed_on": on.isoformat(), "voluntary": True}
+
+
+def listing(land, **over) -> dict:
+    return {"right": land["ra"], "kind": "transfer", "parcels": [land["a1"]], "asking_price": "10000.00",
+            "listed_on": LISTED.isoformat(), "consent": consent(land)} | over
+
+
+def listed(desk, land, **over) -> dict:
+    r = desk.post("/api/v1/listings", json=listing(land, **over))
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def bid(desk, listing_id, bidder, amount="10000.00", on=BID):
+    return desk.post(f"/api/v1/listings/{listing_id}/bids", json={"bidder": bidder, "amount": amount,
+                                                                  "bid_on": on.isoformat()})
+
+
+def award(desk, listing_id, on=TODAY):
+    return desk.post(f"/api/v1/listings/{listing_id}/award", json={"on": on.isoformat()})
+
+
+def ledger_size(callers) -> int:
+    return callers["auditor"].get("/api/v1/ledger/210681?limit=1").get_json()["size"]
+
+
+def test_a_listing_is_announced_for_ten_working_days_and_holds_its_right(desk, clerk, land):
+    made = listed(desk, land)
+    assert (made["status"], made["kind"], made["parcels"], made["asking_price"]) == (
+        "announced", "transfer", [land["a1"]], "10000.00")
+    assert made["announcement_days"] == 10 and made["announcement_ends_on"] > made["listed_on"]
+    # held as an open transfer holds it: no transfer of the parcel meanwhile, nor a second listing
+    r = clerk.post("/api/v1/transfers", json={
+        "kind": "transfer", "right": land["ra"], "from": land["a"]["code"], "to": land["b"]["code"],
+        "parcels": [land["a1"]], "price": "12000.00", "consent": consent(land, on=TODAY)})
+    assert r.status_code == 409 and r.get_json()["rule"] == "RIGHT_BUSY", r.get_json()
+    assert r.get_json()["details"]["open_listings"] == [made["id"]]
+    again = desk.post("/api/v1/listings", json=listing(land))
+    assert again.status_code == 409 and again.get_json()["rule"] == "RIGHT_BUSY"
+    assert desk.get(f"/api/v1/listings/{made['id']}").get_json()["status"] == "announced"
+    board = desk.get("/api/v1/listings?status=announced").get_json()["items"]
+    assert [x["id"] for x in board] == [made["id"]]
+
+
+def test_the_announcement_counts_working_days_across_national_day():
+    """2025: 1–8 October are the National Day and Mid-Autumn holidays, 28 September and 11 October working days."""
+    from app.exchange.models import Listing
+    from app.exchange.services import announcement_ends
+    from app.workdays.calendar import WorkCalendar
+
+    on = Listing(listed_on=dt.date(2025, 9, 26), announcement_days=10)  # a Friday
+    # 28 Sep (Sun, worked), 29, 30 Sep; 9, 10, 11 (Sat, worked) Oct; 13, 14, 15, 16 Oct
+    assert announcement_ends(WorkCalendar(), on) == dt.date(2025, 10, 16)
+
+
+@pytest.mark.parametrize("over, status, rule", [
+    ({"announcement_days": 5}, 422, "ANNOUNCEMENT_TOO_SHORT"),
+    ({"consent": None}, 422, "CONSENT_REQUIRED"),
+    ({"condition_of_settlement": True}, 422, "NO_SURRENDER_CONDITION"),
+    ({"parcels": ["2106811010010109999"]}, 422, "PARCEL_NOT_IN_RIGHT"),
+    ({"listed_on": (TODAY + dt.timedelta(days=1)).isoformat()}, 422, "DATE_ORDER"),
+    ({"kind": "lease"}, 422, None),  # a lease offers a term
+    ({"asking_price": "１００"}, 422, None),
+])
+def test_a_bad_listing_is_refused_and_changes_nothing(desk, callers, land, over, status, rule):
+    size = ledger_size(callers)
+    body = listing(land, **over)
+    if over.get("consent", ...) is None:
+        del body["consent"]
+    r = desk.post("/api/v1/listings", json=body)
+    assert r.status_code == status and r.get_json().get("rule") == rule, r.get_json()
+    assert ledger_size(callers) == size and desk.get("/api/v1/listings").get_json()["items"] == []
+
+
+def test_only_the_desk_lists(clerk, land):
+    assert clerk.post("/api/v1/listings", json=listing(land)).status_code == 403
+
+
+def test_a_transfer_is_bid_on_by_members_and_awarded_to_the_highest_bid(desk, clerk, callers, land, make_household):
+    from tests.conftest import COLLECTIVE
+
+    made = listed(desk, land)
+    d = make_household(collective=COLLECTIVE)
+    assert bid(desk, made["id"], land["b"]["code"], "11000.00").status_code == 201
+    assert bid(desk, made["id"], d["code"], "12500.00").status_code == 201
+    early = award(desk, made["id"], on=LISTED + dt.timedelta(days=3))
+    assert early.status_code == 409 and early.get_json()["rule"] == "ANNOUNCEMENT_NOT_OVER"
+
+    done = award(desk, made["id"])
+    assert done.status_code == 200, done.get_json()
+    body = done.get_json()
+    assert (body["status"], body["winner"], body["amount"]) == ("awarded", {"household": d["code"]}, "12500.00")
+    assert body["details"]["method"] == "bidding" and body["details"]["bidders"] == 2
+    t = body["transfer"]
+    assert (t["status"], t["to"], t["price"], t["parcels"]) == ("pending", d["code"], "12500.00", [land["a1"]])
+
+    # the transfer runs its workflow: the issuer's consent, payment, completion; the parcel moves
+    url = f"/api/v1/transfers/{t['id']}"
+    assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).status_code == 200
+    assert clerk.post(f"{url}/payments", json={"amount": "12500.00", "paid_on": TODAY.isoformat(),
+                                               "reference": "r"}).status_code == 201
+    assert clerk.post(f"{url}/complete", json={}).get_json()["status"] == "completed"
+    assert clerk.get(f"/api/v1/rights?parcel={land['a1']}").get_json()["items"][0]["holder"] == d["code"]
+    closed = bid(desk, made["id"], land["b"]["code"], "20000.00", on=TODAY)
+    assert closed.status_code == 409 and closed.get_json()["rule"] == "LISTING_CLOSED"
+    assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+
+def test_one_bidder_is_a_negotiated_award(desk, land):
+    made = listed(desk, land)
+    bid(desk, made["id"], land["b"]["code"], "10000.00")
+    bid(desk, made["id"], land["b"]["code"], "10500.00", on=BID + dt.timedelta(days=1))
+    body = award(desk, made["id"]).get_json()
+    assert body["details"]["method"] == "negotiated" and body["amount"] == "10500.00"
+
+
+def test_on_equal_terms_a_member_wins_a_lease_over_an_outside_party(desk, land):
+    made = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    assert bid(desk, made["id"], OUTSIDER, "3600.00").status_code == 201  # first, but an outside party
+    assert bid(desk, made["id"], land["b"]["code"], "3600.00", on=BID + dt.timedelta(days=2)).status_code == 201
+    body = award(desk, made["id"]).get_json()
+    assert body["winner"] == {"household": land["b"]["code"]}
+    assert body["details"]["rule"] == "PRIORITY_RIGHT" and body["details"]["basis"] == "农村土地承包法 第三十八条"
+    assert body["details"]["over"] == [{"party": OUTSIDER}]
+    assert body["transfer"]["kind"] == "lease" and body["transfer"]["term_end"] == "2035-12-31"
+
+
+def test_a_member_who_let_the_announcement_pass_has_no_priority(desk, land):
+    made = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    ends = dt.date.fromisoformat(made["announcement_ends_on"])
+    bid(desk, made["id"], OUTSIDER, "3600.00")
+    bid(desk, made["id"], land["b"]["code"], "3600.00", on=ends + dt.timedelta(days=1))
+    body = award(desk, made["id"]).get_json()
+    assert body["winner"] == {"party": OUTSIDER} and "rule" not in body["details"]
+
+
+@pytest.mark.parametrize("bidder, amount, status, rule", [
+    ("c", "11000.00", 422, "SAME_COLLECTIVE_ONLY"),  # another collective's household, for a transfer
+    ("a", "11000.00", 422, "RECIPIENT_IS_HOLDER"),
+    ("b", "9999.99", 422, "BID_BELOW_ASKING"),
+    ("outsider", "11000.00", 422, "SAME_COLLECTIVE_ONLY"),  # an outside party takes only a lease or share-in
+])
+def test_a_bad_bid_is_refused_and_changes_nothing(desk, callers, land, bidder, amount, status, rule):
+    made = listed(desk, land)
+    size = ledger_size(callers)
+    r = bid(desk, made["id"], OUTSIDER if bidder == "outsider" else land[bidder]["code"], amount)
+    assert (r.status_code, r.get_json().get("rule")) == (status, rule), r.get_json()
+    assert ledger_size(callers) == size and desk.get(f"/api/v1/listings/{made['id']}").get_json()["bid_count"] == 0
+
+
+def test_no_bid_no_award_and_an_award_before_the_last_bid_is_refused(desk, land):
+    made = listed(desk, land)
+    none = award(desk, made["id"])
+    assert none.status_code == 409 and none.get_json()["rule"] == "NO_QUALIFIED_BID"
+    bid(desk, made["id"], land["b"]["code"], on=TODAY)
+    early = award(desk, made["id"], on=TODAY - dt.timedelta(days=1))
+    assert early.status_code == 422 and early.get_json()["rule"] == "DATE_ORDER"
+
+
+def test_a_withdrawn_listing_frees_its_right_and_takes_no_more_bids(desk, clerk, land):
+    made = listed(desk, land)
+    out = desk.post(f"/api/v1/listings/{made['id']}/withdraw", json={"on": TODAY.isoformat()}).get_json()
+    assert (out["status"], out["withdrawn_on"]) == ("withdrawn", TODAY.isoformat())
+    late = bid(desk, made["id"], land["b"]["code"], on=TODAY)
+    assert late.status_code == 409 and late.get_json()["rule"] == "LISTING_CLOSED"
+    assert listed(desk, land)["status"] == "announced"  # the parcel may be listed again
+
+
+def test_a_freeze_suspends_a_listing_until_it_is_lifted(desk, callers, land):
+    from tests.api.test_scope import case_of  # noqa: F401  (the same application shape)
+
+    made = listed(desk, land)
+    arbitrator = callers["arbitrator"]
+    r = arbitrator.post("/api/v1/disputes", json={
+        "procedure": "arbitration", "category": "infringement",
+        "applicant": {"kind": "household", "code": land["b"]["code"]},
+        "respondent": {"kind": "household", "code": land["a"]["code"]},
+        "subjects": {"rights": [land["ra"]], "parcels": [land["a1"]]}, "claims": "请求停止侵害",
+        "knew_of_harm_on": (TODAY - dt.timedelta(days=30)).isoformat(),
+        "received_on": (TODAY - dt.timedelta(days=10)).isoformat(), "freeze": True})
+    assert r.status_code == 201, r.get_json()
+    assert desk.get(f"/api/v1/listings/{made['id']}").get_json()["suspended"] is True
+    frozen = bid(desk, made["id"], land["b"]["code"])
+    assert frozen.status_code == 409 and frozen.get_json()["rule"] == "RIGHT_IN_DISPUTE"
+    assert award(desk, made["id"]).get_json()["rule"] == "RIGHT_IN_DISPUTE"
+
+
+def test_bids_are_the_desks_and_the_auditors_to_see(desk, clerk, callers, land):
+    made = listed(desk, land)
+    bid(desk, made["id"], land["b"]["code"])
+    assert [b["household"] for b in desk.get(f"/api/v1/listings/{made['id']}").get_json()["bids"]] == [
+        land["b"]["code"]]
+    assert len(callers["auditor"].get(f"/api/v1/listings/{made['id']}").get_json()["bids"]) == 1
+    seen = clerk.get(f"/api/v1/listings/{made['id']}").get_json()
+    assert "bids" not in seen and seen["bid_count"] == 1
+    assert callers["other_clerk"].get(f"/api/v1/listings/{made['id']}").status_code == 404
+
+
+def test_the_notice_board_pages_by_cursor(desk, land):
+    first = listed(desk, land)
+    second = listed(desk, land, right=land["rb"], parcels=[land["b1"]], consent=consent(land, "b"))
+    page = desk.get("/api/v1/listings?limit=1").get_json()
+    assert [x["id"] for x in page["items"]] == [first["id"]] and page["next_cursor"] == str(first["id"])
+    rest = desk.get(f"/api/v1/listings?limit=1&cursor={page['next_cursor']}").get_json()
+    assert [x["id"] for x in rest["items"]] == [second["id"]] and rest["next_cursor"] is None
+    assert desk.get("/api/v1/listings?within=210681101001").get_json()["items"][0]["id"] == first["id"]
+    assert desk.get("/api/v1/listings?within=210682").get_json()["items"] == []  # outside the scope
