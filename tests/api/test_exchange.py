@@ -6,6 +6,7 @@ award after the announcement's last working day.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -67,15 +68,21 @@ def test_a_listing_is_announced_for_ten_working_days_and_holds_its_right(desk, c
     assert [x["id"] for x in board] == [made["id"]]
 
 
-def test_the_announcement_counts_working_days_across_national_day():
-    """2025: 1–8 October are the National Day and Mid-Autumn holidays, 28 September and 11 October working days."""
+@pytest.mark.parametrize("listed_on, ends_on", [
+    # 2025: 1–8 October rest (National Day, Mid-Autumn); Sunday 28 September and Saturday 11 October are worked:
+    # 28, 29, 30 Sep; 9, 10, 11 Oct; 13, 14, 15, 16 Oct
+    ("2025-09-26", "2025-10-16"),
+    # 2026: 15–23 February rest (Spring Festival); Saturdays 14 and 28 February are worked:
+    # 11, 12, 13, 14 Feb; 24, 25, 26, 27, 28 Feb; 2 Mar
+    ("2026-02-10", "2026-03-02"),
+], ids=["national_day_2025", "spring_festival_2026"])
+def test_the_announcement_counts_working_days_across_the_holidays(listed_on, ends_on):
     from app.exchange.models import Listing
     from app.exchange.services import announcement_ends
     from app.workdays.calendar import WorkCalendar
 
-    on = Listing(listed_on=dt.date(2025, 9, 26), announcement_days=10)  # a Friday
-    # 28 Sep (Sun, worked), 29, 30 Sep; 9, 10, 11 (Sat, worked) Oct; 13, 14, 15, 16 Oct
-    assert announcement_ends(WorkCalendar(), on) == dt.date(2025, 10, 16)
+    listing = Listing(listed_on=dt.date.fromisoformat(listed_on), announcement_days=10)
+    assert announcement_ends(WorkCalendar(), listing) == dt.date.fromisoformat(ends_on)
 
 
 @pytest.mark.parametrize("over, status, rule", [
@@ -230,3 +237,41 @@ def test_the_notice_board_pages_by_cursor(desk, land):
     assert [x["id"] for x in rest["items"]] == [second["id"]] and rest["next_cursor"] is None
     assert desk.get("/api/v1/listings?within=210681101001").get_json()["items"][0]["id"] == first["id"]
     assert desk.get("/api/v1/listings?within=210682").get_json()["items"] == []  # outside the scope
+
+
+def test_sixteen_concurrent_awards_of_one_listing_award_it_once(app, desk, callers, land):
+    made = listed(desk, land)
+    bid(desk, made["id"], land["b"]["code"], "11000.00")
+    headers = {"Authorization": f"Bearer {desk.token}"}
+
+    def award_once(_):
+        return app.test_client().post(f"/api/v1/listings/{made['id']}/award", json={"on": TODAY.isoformat()},
+                                      headers=headers).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        codes = sorted(pool.map(award_once, range(16)))
+    assert codes == [200] + [409] * 15
+    assert len(desk.get("/api/v1/transfers").get_json()["items"]) == 1
+    kinds = [e["kind"] for e in callers["admin"].get("/api/v1/ledger/210681?limit=1000").get_json()["items"]]
+    assert kinds.count("listing.awarded") == 1 and kinds.count("transfer.created") == 1
+
+
+def test_sixteen_concurrent_bids_are_each_recorded_once_and_a_retry_changes_nothing(app, desk, land,
+                                                                                 make_household):
+    from tests.conftest import COLLECTIVE
+
+    made = listed(desk, land)
+    bidders = [land["b"]["code"]] + [make_household(collective=COLLECTIVE)["code"] for _ in range(3)]
+    headers = {"Authorization": f"Bearer {desk.token}"}
+
+    def place(n):
+        body = {"bidder": bidders[n % 4], "amount": f"{10000 + n}.00", "bid_on": BID.isoformat()}
+        return app.test_client().post(f"/api/v1/listings/{made['id']}/bids", json=body,
+                                      headers=headers | {"Idempotency-Key": f"bid-{n}"}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        assert sorted(pool.map(place, range(16))) == [201] * 16
+    with ThreadPoolExecutor(16) as pool:  # every retry answers from the first response
+        assert sorted(pool.map(place, range(16))) == [201] * 16
+    bids = desk.get(f"/api/v1/listings/{made['id']}").get_json()["bids"]
+    assert sorted(b["amount"] for b in bids) == [f"{10000 + n}.00" for n in range(16)]

@@ -53,8 +53,8 @@ def snapshot(uow_factory) -> tuple:
 
 
 operations = st.lists(st.tuples(
-    st.sampled_from(["settle", "transfer_linked", "transfer_flagged", "terminate_settled", "rights_linked",
-                     "exchange"]),
+    st.sampled_from(["settle", "transfer_linked", "transfer_flagged", "listing_linked", "listing_flagged",
+                     "terminate_settled", "rights_linked", "exchange"]),
     st.integers(0, 2), st.integers(0, 1), st.integers(0, 3650)), min_size=1, max_size=8)
 
 
@@ -75,7 +75,7 @@ def exchange(clerk, village, h: int) -> None:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations)
-def test_no_sequence_of_requests_makes_a_settlement_cost_a_right(clerk, uow_factory, village, ops):
+def test_no_sequence_of_requests_makes_a_settlement_cost_a_right(clerk, callers, uow_factory, village, ops):
     settlements = []
     for op, h, m, days in ops:
         household = village[h]
@@ -100,6 +100,17 @@ def test_no_sequence_of_requests_makes_a_settlement_cost_a_right(clerk, uow_fact
                 "consent": {"signed_by_person_id": person, "signed_on": TODAY.isoformat(), "voluntary": True},
                 **link})
             assert r.status_code == 422 and r.get_json()["rule"] == "NO_SURRENDER_CONDITION"
+        elif op in ("listing_linked", "listing_flagged"):  # the exchange desk takes no listing tied to settling
+            link = {"settlement": settlements[-1] if settlements else 1} if op == "listing_linked" \
+                else {"condition_of_settlement": True}
+            parcel = clerk.get(f"/api/v1/rights/{household['code']}J").get_json()["parcels"][0]["code"]
+            r = callers["exchange"].post("/api/v1/listings", json={
+                "right": household["code"] + "J", "kind": "transfer", "parcels": [parcel], "asking_price": "1000",
+                "listed_on": TODAY.isoformat(),
+                "consent": {"signed_by_person_id": person, "signed_on": TODAY.isoformat(), "voluntary": True},
+                **link})
+            assert r.status_code == 422 and r.get_json()["rule"] == "NO_SURRENDER_CONDITION"
+            assert callers["exchange"].get("/api/v1/listings").get_json()["items"] == []
         elif op == "terminate_settled":
             r = clerk.post(f"/api/v1/collectives/{COLLECTIVE}/members/{person}/termination",
                            json={"ground": "settled_in_city", "decided_on": TODAY.isoformat()})
