@@ -1,4 +1,5 @@
-"""What the registry's PDF documents share: the Chinese font, paragraph styles and text helpers.
+"""What the registry's PDF documents share: the Chinese font, paragraph styles, text helpers, a ruled table
+and the A4 frame of a numbered document.
 
 Chinese is set in WenQuanYi Micro Hei, a TrueType font installed with the registry (the maps use the
 same file), and each document embeds the subset of it that it prints: a household keeps a document that
@@ -8,18 +9,20 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab import rl_config
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Image
+from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from gis.render import CJK_FONT_FACES, cjk_font_file
 
@@ -94,3 +97,31 @@ def map_image(png: bytes, width: float, max_height: float = 120 * mm) -> Image:
     width_px, height_px = ImageReader(io.BytesIO(png)).getSize()
     height = min(width * height_px / width_px, max_height)
     return Image(io.BytesIO(png), width=height * width_px / height_px, height=height)
+
+
+def sheet() -> dict[str, ParagraphStyle]:
+    """The styles, with the font registered first (before any paragraph is made in it)."""
+    register_font()
+    return styles()
+
+
+def grid_table(rows: Sequence[tuple[str, ...]], widths: tuple[float, ...], body: ParagraphStyle) -> Table:
+    """A ruled table of text cells."""
+    table = Table([[Paragraph(text(cell), body) for cell in row] for row in rows], colWidths=widths)
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONTNAME", (0, 0), (-1, -1), FONT),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def build_document(title: str, number: str, issuer: str, signed_on: date, story: list[Flowable],
+                   appendix: Sequence[Flowable] = ()) -> bytes:
+    """An A4 document: its title and number above ``story``, the issuer and the day below, then any
+    ``appendix`` (附图)."""
+    styles_ = sheet()
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
+                            bottomMargin=20 * mm, title=f"{title} {number}", author=issuer)
+    doc.build([Paragraph(title, styles_["title"]), Paragraph(text(number), styles_["number"]), Spacer(1, 6 * mm),
+               *story, Spacer(1, 10 * mm),
+               Paragraph(f"{text(issuer)}　　{date_zh(signed_on)}", styles_["number"]), *appendix])
+    return out.getvalue()

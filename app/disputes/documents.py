@@ -6,16 +6,14 @@ or a session.
 """
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, Spacer
 
-from app.pdf import FONT, date_zh, map_image, register_font, styles, text
+from app.pdf import build_document, date_zh, grid_table, map_image, sheet, text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,36 +55,11 @@ class AwardDocument:
     committee: str = "农村土地承包仲裁委员会"
 
 
-def _sheet() -> dict:
-    register_font()  # before any paragraph is made in the font
-    return styles()
-
-
-def _table(rows: Sequence[tuple[str, ...]], widths: tuple[float, ...], body) -> Table:
-    table = Table([[Paragraph(text(cell), body) for cell in row] for row in rows], colWidths=widths)
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONTNAME", (0, 0), (-1, -1), FONT),
-                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return table
-
-
-def _build(title: str, number: str, committee: str, signed_on: date, story: list, appendix: Sequence = ()) -> bytes:
-    """An A4 document: its title and number above ``story``, the committee and the day below, then any
-    ``appendix`` (附图)."""
-    sheet = _sheet()
-    out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm,
-                            bottomMargin=20 * mm, title=f"{title} {number}", author=committee)
-    doc.build([Paragraph(title, sheet["title"]), Paragraph(text(number), sheet["number"]), Spacer(1, 6 * mm),
-               *story, Spacer(1, 10 * mm),
-               Paragraph(f"{text(committee)}　　{date_zh(signed_on)}", sheet["number"]), *appendix])
-    return out.getvalue()
-
-
 def render_award(a: AwardDocument) -> bytes:
     """The award as the law asks it to read (第四十五条): the claims, the facts in dispute, the reasons,
     the result, the day, the tribunal, and the right and time to sue."""
-    sheet = _sheet()
-    body, heading = sheet["body"], sheet["heading"]
+    styles = sheet()
+    body, heading = styles["body"], styles["heading"]
     story = [Paragraph(f"申请人：{text(a.applicant)}", body), Paragraph(f"被申请人：{text(a.respondent)}", body),
              Spacer(1, 3 * mm), Paragraph("仲裁请求", heading), Paragraph(text(a.claims), body)]
     if a.defence:
@@ -107,22 +80,22 @@ def render_award(a: AwardDocument) -> bytes:
                  ("送达裁决书", date_zh(a.served_on) if a.served_on else f"应于{date_zh(a.served_by)}前", "第四十五条")]
     if a.sue_by:
         deadlines.append(("不服裁决向人民法院起诉的期限届满", date_zh(a.sue_by), "第四十八条"))
-    story += [_table(deadlines, (80 * mm, 45 * mm, 45 * mm), body), Spacer(1, 4 * mm),
+    story += [grid_table(deadlines, (80 * mm, 45 * mm, 45 * mm), body), Spacer(1, 4 * mm),
               *(Paragraph(f"{text(role)}：{text(name)}", body) for role, name in a.tribunal)]
     if a.dissent:
         story.append(Paragraph(f"少数仲裁员的不同意见（记入笔录）：{text(a.dissent)}", body))
     appendix = [Spacer(1, 8 * mm), KeepTogether([
         Paragraph("附图：裁决涉及的地块（更正界址的，按裁决确定的界址）", heading),
         map_image(a.map_png, A4[0] - 40 * mm)])] if a.map_png else []
-    return _build("裁决书", a.number, a.committee, a.made_on, story, appendix)
+    return build_document("裁决书", a.number, a.committee, a.made_on, story, appendix)
 
 
 def render_acceptance_notice(n: AcceptanceNotice) -> bytes:
     """The notice to both parties that the application was accepted (第二十四、二十五条)."""
-    body = _sheet()["body"]
-    table = _table([("事项", "期限届满日", "依据"), *((what, date_zh(due), basis) for what, due, basis in n.deadlines)],
-                   (80 * mm, 35 * mm, 55 * mm), body)
-    return _build("受理通知书", n.number, n.committee, n.accepted_on, [
+    body = sheet()["body"]
+    rows = [("事项", "期限届满日", "依据"), *((what, date_zh(due), basis) for what, due, basis in n.deadlines)]
+    table = grid_table(rows, (80 * mm, 35 * mm, 55 * mm), body)
+    return build_document("受理通知书", n.number, n.committee, n.accepted_on, [
         Paragraph(f"申请人：{text(n.applicant)}", body),
         Paragraph(f"被申请人：{text(n.respondent)}", body),
         Spacer(1, 3 * mm),

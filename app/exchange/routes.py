@@ -1,6 +1,7 @@
 """The exchange desk: listings, bids, awards."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 
 from app.auth.access import current_principal
@@ -51,6 +52,16 @@ class ListingOne(MethodView):
     def get(self, listing_id):
         """One listing with its announcement dates, its bids (to the desk) and its award."""
         return services.get_listing(unit_of_work(write=False), actor=current_principal(), listing_id=listing_id)
+
+
+@blp.route(f"/listings/{_ID}/announcement.pdf")
+class AnnouncementPdf(MethodView):
+    @blp.response(200, description="the announcement as PDF", content_type="application/pdf")
+    def get(self, listing_id):
+        """Print a listing's public announcement (挂牌公告): the right, its parcels with a map, the price, who may
+        bid, and the announcement's working days."""
+        pdf = services.announcement_pdf(unit_of_work(write=False), actor=current_principal(), listing_id=listing_id)
+        return Response(pdf, mimetype="application/pdf")
 
 
 @blp.route(f"/listings/{_ID}/withdraw")

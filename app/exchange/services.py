@@ -19,16 +19,22 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import Forbidden, NotFound, RuleViolation
+from app.exchange.documents import AnnouncementDocument, render_announcement
 from app.exchange.models import Bid, Listing
 from app.holds import services as holds
 from app.holds.models import Freeze
 from app.ledger import services as ledger
-from app.parties.models import Household
+from app.parcels.models import LAND_USES_ZH
+from app.parcels.queries import ParcelRepository
+from app.parcels.services import map_over_neighbours
+from app.parties.models import Household, Person
 from app.queries import code_prefix
+from app.rights.models import Right
 from app.transfers import opening
 from app.transfers.views import iso_day, transfer_view
 from app.workdays.calendar import WorkCalendar
 from app.workdays.services import work_calendar
+from gis.area import m2_to_mu
 
 #: Who runs the desk.
 DESK = frozenset({"exchange", "admin"})
@@ -264,6 +270,37 @@ def _members(s: Session, bids: list[Bid], listing: Listing) -> frozenset[str]:
         return frozenset()
     return frozenset(s.scalars(select(Household.code).where(Household.code.in_(codes),
                                                             Household.collective_code == listing.collective_code)))
+
+
+def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> bytes:
+    """The listing's public announcement (挂牌公告) as PDF, with a map of the parcels offered.
+
+    Raises:
+        NotFound: unknown, or outside the scope.
+    """
+    with uow:
+        s = uow.session
+        listing = _visible_listing(s, actor, listing_id)
+        right = s.get(Right, listing.right_id)
+        assert right is not None, "a listing's right exists (foreign key)"
+        head = s.scalar(select(Person.name).where(Person.household_code == listing.holder_code,
+                                                  Person.relation == "head"))
+        repo = ParcelRepository(s)
+        versions = [v for v in (repo.current(c) for c in listing.parcels) if v is not None]
+        due = work_calendar(s).add_working_days(listing.listed_on, listing.announcement_days)
+        document = AnnouncementDocument(
+            number=f"（{listing.listed_on.year}）{listing.county_code}农交挂字第{listing.id}号",
+            holder=f"{head or '—'}（承包方编码 {listing.holder_code}）", right=right.code, right_type=right.type,
+            kind=listing.kind,
+            parcels=tuple((v.parcel_code, v.name or "—", LAND_USES_ZH.get(v.land_use, v.land_use),
+                           f"{v.area_m2:,.2f}", f"{float(m2_to_mu(v.area_m2)):,.2f}") for v in versions),
+            shares=None if listing.shares is None else f"{listing.shares.normalize():f}",
+            asking_price=f"{listing.asking_price:,.2f}", term_end=listing.term_end, listed_on=listing.listed_on,
+            announcement_days=listing.announcement_days, ends_on=due.due_on,
+            assumed_years=tuple(sorted(due.assumed_years)),
+            map_png=map_over_neighbours(repo, [v.geom for v in versions], [v.parcel_code for v in versions],
+                                        image_format="jpeg") if versions else None)
+    return render_announcement(document)
 
 
 def get_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> dict:

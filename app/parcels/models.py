@@ -9,6 +9,9 @@ from app.db import Base, Geometry, UTCDateTime, utcnow
 
 PARCEL_KINDS = ("contract_land", "homestead", "reserve", "private_plot", "other")
 LAND_USES = ("cultivated", "garden", "forest", "grassland", "homestead", "other")
+#: The land uses as documents print them (GB/T 21010's first-level classes).
+LAND_USES_ZH = {"cultivated": "耕地", "garden": "园地", "forest": "林地", "grassland": "草地",
+                "homestead": "宅基地", "other": "其他"}
 
 
 class Parcel(Base):

@@ -11,7 +11,7 @@ from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import merkle
 from app.ledger import services as ledger
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead
-from app.parcels.models import ParcelVersion
+from app.parcels.models import LAND_USES_ZH, ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import map_over_neighbours, neighbours_of
 from app.parties.models import Household, Person
@@ -172,8 +172,6 @@ def _current_version(repo: ParcelRepository, code: str) -> ParcelVersion:
     return version
 
 
-LAND_USES_ZH = {"cultivated": "耕地", "garden": "园地", "forest": "林地", "grassland": "草地",
-                "homestead": "宅基地", "other": "其他"}
 RELATIONS_ZH = {"head": "户主", "spouse": "配偶", "child": "子女", "parent": "父母", "grandchild": "孙子女",
                 "grandparent": "祖父母", "sibling": "兄弟姐妹", "child_in_law": "儿媳/女婿", "other": "其他"}
 

@@ -275,3 +275,23 @@ def test_sixteen_concurrent_bids_are_each_recorded_once_and_a_retry_changes_noth
         assert sorted(pool.map(place, range(16))) == [201] * 16
     bids = desk.get(f"/api/v1/listings/{made['id']}").get_json()["bids"]
     assert sorted(b["amount"] for b in bids) == [f"{10000 + n}.00" for n in range(16)]
+
+
+def test_the_announcement_prints_the_offer_its_price_and_its_working_days(desk, land):
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.pdf_fonts import fonts_not_carried
+
+    made = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    pdf = desk.get(f"/api/v1/listings/{made['id']}/announcement.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    ends = dt.date.fromisoformat(made["announcement_ends_on"])
+    for words in ("农村产权流转交易挂牌公告", f"第{made['id']}号", land["a"]["members"][0]["name"], land["a1"],
+                  "出租", "3,000.00", "10 个工作日", f"{ends.year}年{ends.month}月{ends.day}日", "第三十八条",
+                  "2035年12月31日"):
+        assert words in printed, words
+    assert fonts_not_carried(pdf.data) == []  # it reads without Chinese fonts on the reader's machine
+    assert desk.get("/api/v1/listings/999999/announcement.pdf").status_code == 404
