@@ -1,4 +1,5 @@
-"""The exchange desk's documents as A4 PDF: the public announcement (挂牌公告) of a listing.
+"""The exchange desk's documents as A4 PDF: the public announcement (挂牌公告) of a listing, and the
+transaction certificate (交易鉴证书) once the transaction has completed.
 
 Set with the registry's embedded font and styles (:mod:`app.pdf`); the layout takes plain data, never a model
 or a session.
@@ -10,9 +11,9 @@ from datetime import date
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer
+from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
 
-from app.pdf import build_document, date_zh, grid_table, map_image, sheet, text
+from app.pdf import MONO_FONT, QrCode, build_document, date_zh, grid_table, map_image, sheet, text
 
 KIND_ZH = {"transfer": "转让", "lease": "出租（转包）", "share_in": "入股"}
 RIGHT_ZH = {"contract": "土地承包经营权", "homestead": "宅基地使用权（连同住房）", "income_share": "集体收益分配权份额"}
@@ -82,3 +83,63 @@ def render_announcement(a: AnnouncementDocument) -> bytes:
     appendix = [Spacer(1, 8 * mm), KeepTogether([Paragraph("附图：交易标的地块", heading),
                                                  map_image(a.map_png, A4[0] - 40 * mm)])] if a.map_png else []
     return build_document("农村产权流转交易挂牌公告", a.number, a.desk, a.listed_on, story, appendix)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionCertificate:
+    """Everything a transaction certificate (交易鉴证书) prints, already resolved to text and dates."""
+
+    number: str  #: e.g. （2026）210681农交鉴字第3号
+    seller: str
+    buyer: str
+    right: str
+    right_type: str
+    kind: str
+    parcels: tuple[tuple[str, str, str, str, str], ...]
+    shares: str | None
+    price: str
+    method: str  #: 协议 or 竞价
+    term_end: date | None
+    listed_on: date
+    ends_on: date
+    awarded_on: date
+    completed_on: date
+    priority: bool  #: a member won on equal terms (第三十八条)
+    ledger_seq: int
+    ledger_hash: str
+    qr_payload: str
+    map_png: bytes | None = field(default=None, repr=False)
+    desk: str = "农村产权流转交易服务中心"
+
+
+def render_transaction_certificate(c: TransactionCertificate) -> bytes:
+    """The desk's certificate that the transaction was made as recorded: parties, right, parcels, price, the
+    days of listing, announcement, award and completion, and the ledger entry with a QR code to check it."""
+    styles = sheet()
+    body, heading, small = styles["body"], styles["heading"], styles["small"]
+    priority = "；同等条件下本集体经济组织成员优先（第三十八条）" if c.priority else ""
+    how = f"{KIND_ZH[c.kind]}，{c.method}成交{priority}"
+    story = [
+        Paragraph("经审核，下列农村产权流转交易经本中心挂牌公告、依法成交并办理完毕，特此鉴证。", body),
+        Spacer(1, 3 * mm),
+        grid_table([("转出方", c.seller), ("受让方", c.buyer),
+                    ("交易标的", f"{RIGHT_ZH[c.right_type]}（{c.right}）"), ("交易方式", how),
+                    ("成交价格", f"人民币 {c.price} 元"),
+                    *([("份额", f"{c.shares} 份")] if c.shares else []),
+                    *([("流转期限", f"至{date_zh(c.term_end)}止")] if c.term_end else []),
+                    ("挂牌日期", date_zh(c.listed_on)), ("公告期满", date_zh(c.ends_on)),
+                    ("成交日期", date_zh(c.awarded_on)), ("交割完成", date_zh(c.completed_on))],
+                   (35 * mm, 135 * mm), body),
+    ]
+    if c.parcels:
+        story += [Spacer(1, 3 * mm), Paragraph("交易地块", heading),
+                  grid_table([("地块编码", "地块名称", "地类", "面积（平方米）", "面积（亩）"), *c.parcels],
+                             (45 * mm, 35 * mm, 25 * mm, 35 * mm, 30 * mm), body)]
+    ledger = Paragraph(f"登记簿记录：第 {c.ledger_seq} 号<br/>哈希 (SHA-256)：<br/>"
+                       f"<font name='{MONO_FONT}'>{text(c.ledger_hash)}</font><br/>扫描二维码可核验本鉴证书。", small)
+    qr = Table([[QrCode(c.qr_payload, 30 * mm), ledger]], colWidths=(36 * mm, 134 * mm))
+    qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    story += [Spacer(1, 5 * mm), qr]
+    appendix = [Spacer(1, 8 * mm), KeepTogether([Paragraph("附图：交易地块", heading),
+                                                 map_image(c.map_png, A4[0] - 40 * mm)])] if c.map_png else []
+    return build_document("农村产权流转交易鉴证书", c.number, c.desk, c.completed_on, story, appendix)

@@ -64,6 +64,16 @@ class AnnouncementPdf(MethodView):
         return Response(pdf, mimetype="application/pdf")
 
 
+@blp.route(f"/listings/{_ID}/certificate.pdf")
+class CertificatePdf(MethodView):
+    @blp.response(200, description="the transaction certificate as PDF", content_type="application/pdf")
+    def get(self, listing_id):
+        """Print the transaction certificate (交易鉴证书) once the awarded transfer has completed, with a QR code
+        `GET /certificates/check` verifies. Before that: 409 LISTING_NOT_COMPLETED."""
+        pdf = services.certificate_pdf(unit_of_work(write=False), actor=current_principal(), listing_id=listing_id)
+        return Response(pdf, mimetype="application/pdf")
+
+
 @blp.route(f"/listings/{_ID}/withdraw")
 class Withdraw(MethodView):
     @blp.arguments(ListingStepSchema)

@@ -19,22 +19,30 @@ from sqlalchemy.orm import Session
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import Forbidden, NotFound, RuleViolation
-from app.exchange.documents import AnnouncementDocument, render_announcement
+from app.exchange.documents import (
+    AnnouncementDocument,
+    TransactionCertificate,
+    render_announcement,
+    render_transaction_certificate,
+)
 from app.exchange.models import Bid, Listing
 from app.holds import services as holds
 from app.holds.models import Freeze
 from app.ledger import services as ledger
-from app.parcels.models import LAND_USES_ZH
+from app.ledger.models import LedgerEntry, LedgerSubject
+from app.parcels.models import LAND_USES_ZH, ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import map_over_neighbours
 from app.parties.models import Household, Person
 from app.queries import code_prefix
 from app.rights.models import Right
 from app.transfers import opening
+from app.transfers.models import Transfer
 from app.transfers.views import iso_day, transfer_view
 from app.workdays.calendar import WorkCalendar
 from app.workdays.services import work_calendar
 from gis.area import m2_to_mu
+from gis.codes import mask_id_number
 
 #: Who runs the desk.
 DESK = frozenset({"exchange", "admin"})
@@ -283,17 +291,13 @@ def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> b
         listing = _visible_listing(s, actor, listing_id)
         right = s.get(Right, listing.right_id)
         assert right is not None, "a listing's right exists (foreign key)"
-        head = s.scalar(select(Person.name).where(Person.household_code == listing.holder_code,
-                                                  Person.relation == "head"))
         repo = ParcelRepository(s)
         versions = [v for v in (repo.current(c) for c in listing.parcels) if v is not None]
         due = work_calendar(s).add_working_days(listing.listed_on, listing.announcement_days)
         document = AnnouncementDocument(
             number=f"（{listing.listed_on.year}）{listing.county_code}农交挂字第{listing.id}号",
-            holder=f"{head or '—'}（承包方编码 {listing.holder_code}）", right=right.code, right_type=right.type,
-            kind=listing.kind,
-            parcels=tuple((v.parcel_code, v.name or "—", LAND_USES_ZH.get(v.land_use, v.land_use),
-                           f"{v.area_m2:,.2f}", f"{float(m2_to_mu(v.area_m2)):,.2f}") for v in versions),
+            holder=_household_name(s, listing.holder_code), right=right.code, right_type=right.type,
+            kind=listing.kind, parcels=_parcel_rows(versions),
             shares=None if listing.shares is None else f"{listing.shares.normalize():f}",
             asking_price=f"{listing.asking_price:,.2f}", term_end=listing.term_end, listed_on=listing.listed_on,
             announcement_days=listing.announcement_days, ends_on=due.due_on,
@@ -301,6 +305,67 @@ def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> b
             map_png=map_over_neighbours(repo, [v.geom for v in versions], [v.parcel_code for v in versions],
                                         image_format="jpeg") if versions else None)
     return render_announcement(document)
+
+
+def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> bytes:
+    """The transaction certificate (交易鉴证书) of a listing whose awarded transfer has completed, with a QR code
+    that ``GET /certificates/check`` verifies against the award's ledger entry.
+
+    Raises:
+        RuleViolation: LISTING_NOT_COMPLETED before the awarded transfer completes.
+        NotFound: unknown, or outside the scope.
+    """
+    with uow:
+        s = uow.session
+        listing = _visible_listing(s, actor, listing_id)
+        transfer = s.get(Transfer, listing.transfer_id) if listing.transfer_id else None
+        if transfer is None or transfer.status != "completed" or transfer.completed_on is None:
+            raise RuleViolation("LISTING_NOT_COMPLETED", details={
+                "status": listing.status, "transfer_status": transfer.status if transfer else None})
+        subject = f"listing:{listing.id}"
+        entry = s.scalar(select(LedgerEntry).where(
+            LedgerEntry.log == listing.county_code, LedgerEntry.kind == "listing.awarded",
+            LedgerEntry.seq.in_(select(LedgerSubject.seq).where(LedgerSubject.log == listing.county_code,
+                                                                LedgerSubject.subject == subject))))
+        assert entry is not None, "an awarded listing has its award's entry"
+        awarded_on = listing.awarded_on
+        assert awarded_on is not None, "a listing with a transfer was awarded"
+        right = s.get(Right, listing.right_id)
+        assert right is not None, "a listing's right exists (foreign key)"
+        repo = ParcelRepository(s)
+        versions = [v for v in (repo.current(c) for c in listing.parcels) if v is not None]
+        award = listing.award or {}
+        document = TransactionCertificate(
+            number=f"（{transfer.completed_on.year}）{listing.county_code}农交鉴字第{listing.id}号",
+            seller=_household_name(s, listing.holder_code),
+            buyer=(_household_name(s, transfer.to_household) if transfer.to_household
+                   else _party_name(transfer.to_party or {})),
+            right=right.code, right_type=right.type, kind=listing.kind, parcels=_parcel_rows(versions),
+            shares=None if listing.shares is None else f"{listing.shares.normalize():f}",
+            price=f"{transfer.price:,.2f}", method="协议" if award.get("method") == "negotiated" else "竞价",
+            term_end=listing.term_end, listed_on=listing.listed_on,
+            ends_on=announcement_ends(work_calendar(s), listing), awarded_on=awarded_on,
+            completed_on=transfer.completed_on, priority=award.get("rule") == "PRIORITY_RIGHT",
+            ledger_seq=entry.seq, ledger_hash=entry.leaf_hash,
+            qr_payload=f"{subject}|{listing.county_code}|{entry.seq}|{entry.leaf_hash}",
+            map_png=map_over_neighbours(repo, [v.geom for v in versions], [v.parcel_code for v in versions],
+                                        image_format="jpeg") if versions else None)
+    return render_transaction_certificate(document)
+
+
+def _household_name(s: Session, code: str) -> str:
+    head = s.scalar(select(Person.name).where(Person.household_code == code, Person.relation == "head"))
+    return f"{head or '—'}（承包方编码 {code}）"
+
+
+def _party_name(party: dict[str, Any]) -> str:
+    code = party.get("credit_code") or mask_id_number(party.get("id_number") or "")
+    return f"{party.get('name', '—')}（{code}）"
+
+
+def _parcel_rows(versions: list[ParcelVersion]) -> tuple[tuple[str, str, str, str, str], ...]:
+    return tuple((v.parcel_code, v.name or "—", LAND_USES_ZH.get(v.land_use, v.land_use), f"{v.area_m2:,.2f}",
+                  f"{float(m2_to_mu(v.area_m2)):,.2f}") for v in versions)
 
 
 def get_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> dict:

@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import segno
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import (
-    Flowable,
     KeepTogether,
     LongTable,
     Paragraph,
@@ -31,7 +29,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.pdf import FONT, MONO_FONT, map_image
+from app.pdf import FONT, MONO_FONT, QrCode, map_image
 from app.pdf import NONE as _NONE
 from app.pdf import date_zh as _date_zh
 from app.pdf import register_font as _register_font
@@ -299,51 +297,6 @@ def _issue_block(cert: CertificateData, styles: dict[str, ParagraphStyle]) -> Ta
     )
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     return table
-
-
-class QrCode(Flowable):
-    """A QR code (error correction level M) drawn as vector squares, quiet zone included.
-
-    Each row's runs of dark modules are one rectangle, all in one filled path:
-    a few hundred path operators instead of reportlab's one shape per module.
-    """
-
-    QUIET_ZONE = 4  # modules, as ISO/IEC 18004 asks
-
-    def __init__(self, payload: str, size: float) -> None:
-        super().__init__()
-        self.matrix = segno.make(payload, error="m", micro=False, boost_error=False).matrix
-        self.width = self.height = size
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        return self.width, self.height
-
-    def draw(self) -> None:
-        rows = len(self.matrix)
-        module = self.width / (rows + 2 * self.QUIET_ZONE)
-        path = self.canv.beginPath()
-        for r, row in enumerate(self.matrix):
-            y = self.height - (self.QUIET_ZONE + r + 1) * module
-            for start, end in _dark_runs(row):
-                # A hair taller than a module, so no seam shows between rows when rasterised.
-                path.rect((self.QUIET_ZONE + start) * module, y - 0.02 * module,
-                          (end - start) * module, 1.02 * module)
-        self.canv.setFillColor(colors.black)
-        self.canv.drawPath(path, stroke=0, fill=1)
-
-
-def _dark_runs(row: Sequence[int]) -> list[tuple[int, int]]:
-    """[start, end) column ranges of consecutive dark modules in one row."""
-    runs, start = [], None
-    for col, dark in enumerate(row):
-        if dark and start is None:
-            start = col
-        elif not dark and start is not None:
-            runs.append((start, col))
-            start = None
-    if start is not None:
-        runs.append((start, len(row)))
-    return runs
 
 
 def _footer(number: str):

@@ -112,9 +112,12 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
     code's, and an RFC 9162 inclusion proof takes that leaf to the root of the newest signed checkpoint
     that covers it (the current log's root if none does yet). ``in_force`` when no re-issue superseded it.
 
+    Other documents printed from one ledger entry (the exchange desk's 交易鉴证书) carry a code of the same
+    shape whose number is one of that entry's subjects (``listing:<id>``); they check the same way.
+
     Raises:
         DomainError: 422 when the text is not a sanquan certificate code.
-        NotFound: no such certificate in the actor's scope.
+        NotFound: no such certificate or document in the actor's scope.
     """
     parts = qr.strip().split("|")
     # seq: ASCII digits that fit the ledger's 64-bit column ("²".isdigit() is true, and int() refuses it)
@@ -126,16 +129,24 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
     with uow:
         s = uow.session
         cert = s.get(Certificate, number)
-        if cert is None or not actor.sees(cert.right_id):
-            raise NotFound("证书", "Certificate", number)
-        problems = []
-        if (cert.county_code, cert.ledger_seq, cert.leaf_hash) != (county, seq, leaf):
-            problems.append("the code does not name this certificate's issuing ledger entry")
         entry = s.get(LedgerEntry, (county, seq))
-        if entry is None or entry.kind != "certificate.issued" or number not in entry.subjects:
+        problems = []
+        if cert is not None:
+            if not actor.sees(cert.right_id):
+                raise NotFound("证书", "Certificate", number)
+            if (cert.county_code, cert.ledger_seq, cert.leaf_hash) != (county, seq, leaf):
+                problems.append("the code does not name this certificate's issuing ledger entry")
+            printed_here = entry is not None and entry.kind == "certificate.issued" and number in entry.subjects
+        else:  # a document printed from the entry names itself among the entry's subjects
+            if entry is None or number not in entry.subjects or not any(
+                    actor.sees(subject) for subject in entry.subjects if subject[:1].isdigit()):
+                raise NotFound("证书", "Certificate", number)
+            printed_here = True
+        if not printed_here:
             problems.append("the log holds no issue of this certificate at that entry")
             proof, point = None, None
         else:
+            assert entry is not None  # printed_here says so
             if entry.leaf_hash != leaf:
                 problems.append("the ledger entry's hash differs from the code's")
             point = s.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.log == county,
@@ -153,8 +164,10 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
                 problems.append("the inclusion proof does not lead from the code's hash to the log's root")
             if point is not None and point.root != proof["root"]:
                 problems.append("the log's root differs from its signed checkpoint")
-        return {"genuine": not problems, "in_force": cert.superseded_by is None, "problems": problems,
-                "certificate": certificate_view(cert), "inclusion": proof,
+        return {"genuine": not problems, "in_force": cert is None or cert.superseded_by is None,
+                "problems": problems, "certificate": certificate_view(cert) if cert else None,
+                "entry": {"log": county, "seq": seq, "kind": entry.kind if entry else None, "number": number},
+                "inclusion": proof,
                 "checkpoint": ledger.checkpoint_view(point, s.info.get(ledger.SIGNER)) if point else None}
 
 

@@ -173,6 +173,8 @@ class QrCheckSchema(Schema):
                                                       "matches and the entry's inclusion proof verifies"})
     in_force = fields.Boolean(metadata={"description": "false once a re-issue superseded it"})
     problems = fields.List(fields.String())
-    certificate = fields.Nested(CertificateSchema)
+    certificate = fields.Nested(CertificateSchema, allow_none=True, metadata={
+        "description": "the certificate; null for another document printed from one entry (a 交易鉴证书)"})
+    entry = fields.Dict(metadata={"description": "{log, seq, kind, number}: the entry the code names"})
     inclusion = fields.Dict(allow_none=True, metadata={"description": "RFC 9162 inclusion proof of the entry"})
     checkpoint = fields.Dict(allow_none=True, metadata={"description": "the signed checkpoint the proof leads to"})

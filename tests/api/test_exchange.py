@@ -295,3 +295,37 @@ def test_the_announcement_prints_the_offer_its_price_and_its_working_days(desk, 
         assert words in printed, words
     assert fonts_not_carried(pdf.data) == []  # it reads without Chinese fonts on the reader's machine
     assert desk.get("/api/v1/listings/999999/announcement.pdf").status_code == 404
+
+
+def test_a_lease_from_listing_to_its_transaction_certificate(desk, clerk, callers, land):
+    import io
+    from urllib.parse import quote
+
+    from pypdf import PdfReader
+
+    made = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    bid(desk, made["id"], OUTSIDER, "3200.00")
+    won = award(desk, made["id"]).get_json()
+    early = desk.get(f"/api/v1/listings/{made['id']}/certificate.pdf")
+    assert early.status_code == 409 and early.get_json()["rule"] == "LISTING_NOT_COMPLETED"
+
+    url = f"/api/v1/transfers/{won['transfer']['id']}"  # a lease needs no issuer's consent (第三十六条)
+    assert clerk.post(f"{url}/payments", json={"amount": "3200.00", "paid_on": TODAY.isoformat(),
+                                               "reference": "r"}).status_code == 201
+    assert clerk.post(f"{url}/complete", json={}).get_json()["status"] == "completed"
+    pdf = desk.get(f"/api/v1/listings/{made['id']}/certificate.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    for words in ("农村产权流转交易鉴证书", "丹东绿野农业合作社", land["a"]["members"][0]["name"], "3,200.00",
+                  "协议成交", land["a1"], "2035年12月31日"):
+        assert words in printed, words
+
+    entry = next(e for e in callers["admin"].get("/api/v1/ledger/210681?limit=1000").get_json()["items"]
+                 if e["kind"] == "listing.awarded")
+    qr = f"listing:{made['id']}|210681|{entry['seq']}|{entry['leaf_hash']}"
+    checked = callers["auditor"].get(f"/api/v1/certificates/check?qr={quote(qr)}").get_json()
+    assert checked["genuine"] is True and checked["entry"]["kind"] == "listing.awarded", checked
+    other = qr[:-1] + ("1" if qr[-1] == "0" else "0")
+    forged = callers["auditor"].get(f"/api/v1/certificates/check?qr={quote(other)}").get_json()
+    assert forged["genuine"] is False
+    assert callers["other_clerk"].get(f"/api/v1/certificates/check?qr={quote(qr)}").status_code == 404
