@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from contextlib import closing
 
 from sqlalchemy import case, func, select
@@ -10,6 +11,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.disputes.models import ENDED, Dispute
 from app.disputes.services import dispute_view
+from app.exchange.models import Listing
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.queries import code_prefix, narrowest
@@ -61,8 +63,42 @@ def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None, tod
                           in transfers},
             "settled": {"people": settled_people, "rights_kept": dict(kept), "completed_exits": exits},
             "disputes": _disputes(s, prefix, today or dt.date.today()),
+            "exchange": _exchange(s, prefix),
         }
     return out
+
+
+def _exchange(s, prefix: str) -> dict:
+    """The exchange desk's figures: listings by kind and status; awards by method and how many a member won
+    on equal terms (第三十八条); the average price per 亩 by the land use of the land awarded."""
+    in_division = code_prefix(Listing.right_id, prefix)
+    listings = s.execute(select(Listing.kind, Listing.status, func.count()).where(in_division)
+                         .group_by(Listing.kind, Listing.status)).all()
+    awarded = s.execute(select(Listing.award, Listing.parcels, Transfer.price)
+                        .join(Transfer, Transfer.id == Listing.transfer_id)
+                        .where(in_division, Listing.status == "awarded")).all()
+    methods: Counter[str] = Counter()
+    by_priority = 0
+    land: dict[str, list[float]] = {}  # land use → [price, 亩]
+    codes = {c for _, parcels, _ in awarded for c in parcels}
+    current = s.execute(select(ParcelVersion.parcel_code, ParcelVersion.area_m2, ParcelVersion.land_use).where(
+        ParcelVersion.parcel_code.in_(codes), ParcelVersion.valid_to.is_(None))).all() if codes else []
+    areas = {code: area for code, area, _ in current}
+    uses = {code: use for code, _, use in current}
+    for award, parcels, price in awarded:
+        methods[(award or {}).get("method", "bidding")] += 1
+        by_priority += (award or {}).get("rule") == "PRIORITY_RIGHT"
+        if parcels:
+            mu = sum(float(m2_to_mu(areas.get(c) or 0)) for c in parcels)
+            use = uses.get(max(parcels, key=lambda c: areas.get(c) or 0), "other")
+            totals = land.setdefault(use, [0.0, 0.0])
+            totals[0], totals[1] = totals[0] + float(price), totals[1] + mu
+    return {
+        "listings": {f"{kind}.{status}": n for kind, status, n in listings},
+        "awards": {"count": len(awarded), **dict(methods), "won_by_member_priority": by_priority,
+                   "share_won_by_member_priority": round(by_priority / len(awarded), 4) if awarded else 0.0},
+        "price_per_mu_by_land_use": {use: round(price / mu, 2) for use, (price, mu) in land.items() if mu},
+    }
 
 
 def _disputes(s, prefix: str, today: dt.date) -> dict:

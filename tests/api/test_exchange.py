@@ -329,3 +329,19 @@ def test_a_lease_from_listing_to_its_transaction_certificate(desk, clerk, caller
     forged = callers["auditor"].get(f"/api/v1/certificates/check?qr={quote(other)}").get_json()
     assert forged["genuine"] is False
     assert callers["other_clerk"].get(f"/api/v1/certificates/check?qr={quote(qr)}").status_code == 404
+
+
+def test_the_summary_counts_the_desks_listings_awards_and_prices_per_mu(desk, callers, land):
+    lease = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    bid(desk, lease["id"], OUTSIDER, "3000.00")
+    bid(desk, lease["id"], land["b"]["code"], "3000.00", on=BID + dt.timedelta(days=1))
+    award(desk, lease["id"])  # the member wins on equal terms
+    withdrawn = listed(desk, land, right=land["rb"], parcels=[land["b1"]], consent=consent(land, "b"))
+    desk.post(f"/api/v1/listings/{withdrawn['id']}/withdraw", json={"on": TODAY.isoformat()})
+
+    desk_figures = callers["auditor"].get("/api/v1/reports/summary").get_json()["exchange"]
+    assert desk_figures["listings"] == {"lease.awarded": 1, "transfer.withdrawn": 1}
+    assert desk_figures["awards"] == {"count": 1, "bidding": 1, "won_by_member_priority": 1,
+                                      "share_won_by_member_priority": 1.0}
+    area_mu = desk.get(f"/api/v1/parcels/{land['a1']}").get_json()["properties"]["area_mu"]
+    assert desk_figures["price_per_mu_by_land_use"] == {"cultivated": round(3000 / area_mu, 2)}
