@@ -5,8 +5,9 @@ from flask.views import MethodView
 from marshmallow import fields, validate
 
 from app.auth.access import current_principal
-from app.extensions import Blueprint, Schema, unit_of_work
-from app.reports import services
+from app.extensions import Blueprint, Schema, settings, unit_of_work
+from app.reports import compliance, services
+from app.reports.schemas import ComplianceArgsSchema, ComplianceReportSchema
 
 blp = Blueprint("reports", __name__, description="Summary figures")
 
@@ -20,7 +21,22 @@ class Summary(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
     @blp.response(200, description="collectives, households, persons, members, parcels, 亩 by land use, rights by "
                                    "type and status, transfers by kind and status with their value, what "
-                                   "settled people kept, and open and overdue disputes")
+                                   "settled people kept, open and overdue disputes, and the exchange desk's "
+                                   "listings, awards and prices per 亩")
     def get(self, args):
-        """Summarise a division: its registry, rights, transfers and settlements."""
+        """Summarise a division: its registry, rights, transfers, settlements, disputes and the exchange desk."""
         return services.summary(unit_of_work(write=False), actor=current_principal(), **args)
+
+
+@blp.route("/compliance/settlement-exits")
+class SettlementExits(MethodView):
+    @blp.arguments(ComplianceArgsSchema, location="query")
+    @blp.response(200, ComplianceReportSchema)
+    def get(self, args):
+        """List every transfer and exit by a settled household, with the flags an auditor should look at."""
+        s = settings()
+        policy = compliance.CompliancePolicy(
+            window_days=s.compliance_window_days, price_ratio=s.compliance_price_ratio,
+            campaign_exits=s.compliance_campaign_exits, campaign_days=s.compliance_campaign_days)
+        return compliance.settlement_exits(unit_of_work(write=False), actor=current_principal(), policy=policy,
+                                           **args)

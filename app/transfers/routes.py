@@ -5,11 +5,9 @@ from flask.views import MethodView
 
 from app.auth.access import current_principal
 from app.extensions import Blueprint, settings, unit_of_work
-from app.transfers import compliance, services
+from app.transfers import services
 from app.transfers.schemas import (
     CompleteSchema,
-    ComplianceArgsSchema,
-    ComplianceReportSchema,
     IssuerConsentSchema,
     PaymentSchema,
     SettlementCreateSchema,
@@ -93,17 +91,3 @@ class Settlements(MethodView):
     def post(self, data):
         """Record that a member settled in a city; every right and the membership are kept."""
         return services.record_settlement(unit_of_work(), actor=current_principal(), **data)
-
-
-@blp.route("/compliance/settlement-exits")
-class SettlementExits(MethodView):
-    @blp.arguments(ComplianceArgsSchema, location="query")
-    @blp.response(200, ComplianceReportSchema)
-    def get(self, args):
-        """List every transfer and exit by a settled household, with the flags an auditor should look at."""
-        s = settings()
-        policy = compliance.CompliancePolicy(
-            window_days=s.compliance_window_days, price_ratio=s.compliance_price_ratio,
-            campaign_exits=s.compliance_campaign_exits, campaign_days=s.compliance_campaign_days)
-        return compliance.settlement_exits(unit_of_work(write=False), actor=current_principal(), policy=policy,
-                                           **args)

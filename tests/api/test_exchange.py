@@ -345,3 +345,25 @@ def test_the_summary_counts_the_desks_listings_awards_and_prices_per_mu(desk, ca
                                       "share_won_by_member_priority": 1.0}
     area_mu = desk.get(f"/api/v1/parcels/{land['a1']}").get_json()["properties"]["area_mu"]
     assert desk_figures["price_per_mu_by_land_use"] == {"cultivated": round(3000 / area_mu, 2)}
+
+
+def test_the_auditor_sees_listings_of_settled_households_in_the_compliance_report(desk, clerk, callers, land):
+    person = land["a"]["members"][0]["id"]
+    settled = clerk.post("/api/v1/settlements", json={"person_id": person, "city_code": "210602",
+                                                       "settled_on": (LISTED - dt.timedelta(days=20)).isoformat()})
+    assert settled.status_code == 201
+    on_desk = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    other = listed(desk, land, right=land["rb"], parcels=[land["b1"]], consent=consent(land, "b"))  # not settled
+
+    report = callers["auditor"].get("/api/v1/compliance/settlement-exits").get_json()
+    assert [x["listing"] for x in report["listings"]] == [on_desk["id"]] and other["id"] != on_desk["id"]
+    item = report["listings"][0]
+    assert (item["household"], item["days_settlement_to_consent"], item["asking_price"]) == (
+        land["a"]["code"], 20, "3000.00")
+    assert item["flags"] == ["consent_near_settlement", "consent_without_document"]
+
+    bid(desk, on_desk["id"], OUTSIDER, "3000.00")
+    won = award(desk, on_desk["id"]).get_json()
+    report = callers["auditor"].get("/api/v1/compliance/settlement-exits").get_json()
+    assert report["listings"] == []  # awarded: its transfer is listed now, naming the listing
+    assert [(x["transfer"], x["listing"]) for x in report["items"]] == [(won["transfer"]["id"], on_desk["id"])]

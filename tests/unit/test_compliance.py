@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.transfers.compliance import CompliancePolicy, _campaigns
+from app.reports.compliance import CompliancePolicy, _campaigns
 from app.transfers.models import Transfer
 
 DAY = dt.date(2026, 3, 1)

@@ -1,16 +1,18 @@
-"""The auditor's view of exits and transfers by households whose members settled in a city.
+"""The auditor's view of exits, transfers and exchange-desk listings by households whose members settled in a city.
 
 Settling may never be made to cost a right (docs/rules.md §0), so every transfer or exit
 by a settled household is listed with what would show pressure behind it: consent
 signed close to the settlement, a price per 亩 far below what the collective's
 land fetched recently, many exits in one collective at once (a campaign), a
-consent without a signed document. A flag asks for a look; it decides nothing.
+consent without a signed document. A flag asks for a look; it decides nothing. A transfer an exchange-desk
+award opened names its listing; listings still on the desk are listed beside the transfers, flagged alike.
 """
 from __future__ import annotations
 
 import datetime as dt
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +21,7 @@ from sqlalchemy import func, select
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import Forbidden
+from app.exchange.models import Listing
 from app.queries import code_prefix, narrowest
 from app.rights.models import RightParcel
 from app.transfers.models import Settlement, Transfer, TransferParcel
@@ -57,7 +60,7 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
     report = {"window_days": window, "price_ratio": policy.price_ratio,
               "campaign": {"exits": policy.campaign_exits, "days": policy.campaign_days}}
     if prefix is None:
-        return report | {"items": [], "next_cursor": None}
+        return report | {"items": [], "listings": [], "next_cursor": None}
     with uow:
         s = uow.session
         settled_households = select(Settlement.household_code).where(code_prefix(Settlement.household_code, prefix))
@@ -69,38 +72,69 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
         more = len(transfers) > limit
         transfers = transfers[:limit]
         settled: dict[str, list[Settlement]] = defaultdict(list)
-        households = sorted({t.from_household for t in transfers})
+        # the desk's open listings come with the first page (there are few: a listing closes within weeks)
+        listings = s.scalars(select(Listing).where(
+            code_prefix(Listing.right_id, prefix), Listing.status == "announced",
+            Listing.holder_code.in_(settled_households)).order_by(Listing.id).limit(limit)).all() \
+            if cursor is None else []
+        households = sorted({t.from_household for t in transfers} | {x.holder_code for x in listings})
         if households:
             for x in s.scalars(select(Settlement).where(Settlement.household_code.in_(households))
                                .order_by(Settlement.settled_on, Settlement.id)):
                 settled[x.household_code].append(x)
         mu = _areas_mu(s, [t.id for t in transfers])
-        collectives = sorted({t.collective_code for t in transfers})
+        listed_mu = _listed_mu(s, listings)
+        collectives = sorted({t.collective_code for t in transfers} | {x.collective_code for x in listings})
         medians = _median_prices(s, collectives, policy)
         campaigns = _page_campaigns(s, [t for t in transfers if t.kind == "exit"], policy)
-    items = []
-    for t in transfers:
-        nearest = min(settled[t.from_household], key=lambda x: abs((t.consent_signed_on - x.settled_on).days))
-        days = (t.consent_signed_on - nearest.settled_on).days
+        from_desk = dict(s.execute(select(Listing.transfer_id, Listing.id).where(
+            Listing.transfer_id.in_([t.id for t in transfers]))).all()) if transfers else {}
+
+    def looked_at(household: str, signed_on: dt.date, price, area_mu: float | None, collective: str,
+                  document: int | None, campaign: bool = False) -> dict:
+        nearest = min(settled[household], key=lambda x: abs((signed_on - x.settled_on).days))
+        days = (signed_on - nearest.settled_on).days
         flags = []
         if abs(days) <= window:
             flags.append("consent_near_settlement")
-        per_mu = _per_mu(t.price, mu.get(t.id))
-        median = medians.get(t.collective_code)
+        per_mu = _per_mu(price, area_mu)
+        median = medians.get(collective)
         if per_mu is not None and median and per_mu < policy.price_ratio * median:
             flags.append("price_far_below_collective")
-        if t.kind == "exit" and t.id in campaigns:
+        if campaign:
             flags.append("exit_campaign")
-        if t.consent_document_id is None:
+        if document is None:
             flags.append("consent_without_document")
-        items.append({
-            "transfer": t.id, "kind": t.kind, "status": t.status, "right": t.right_id, "household": t.from_household,
-            "settlements": [{"id": x.id, "person": x.person_id, "settled_on": x.settled_on, "city_code": x.city_code}
-                            for x in settled[t.from_household]],
-            "days_settlement_to_consent": days, "consent_signed_on": t.consent_signed_on,
-            "price": str(t.price), "price_per_mu": None if per_mu is None else round(per_mu, 2),
-            "collective_median_per_mu": None if median is None else round(median, 2), "flags": flags})
-    return report | {"items": items, "next_cursor": str(items[-1]["transfer"]) if more else None}
+        return {"household": household,
+                "settlements": [{"id": x.id, "person": x.person_id, "settled_on": x.settled_on,
+                                 "city_code": x.city_code} for x in settled[household]],
+                "days_settlement_to_consent": days, "consent_signed_on": signed_on,
+                "price_per_mu": None if per_mu is None else round(per_mu, 2),
+                "collective_median_per_mu": None if median is None else round(median, 2), "flags": flags}
+
+    items = []
+    for t in transfers:
+        item = looked_at(t.from_household, t.consent_signed_on, t.price, mu.get(t.id), t.collective_code,
+                         t.consent_document_id, campaign=t.kind == "exit" and t.id in campaigns)
+        items.append({"transfer": t.id, "kind": t.kind, "status": t.status, "right": t.right_id,
+                      "listing": from_desk.get(t.id), **item, "price": str(t.price)})
+    on_desk = [{"listing": x.id, "kind": x.kind, "status": x.status, "right": x.right_id,
+                **looked_at(x.holder_code, x.consent_signed_on, x.asking_price, listed_mu.get(x.id),
+                            x.collective_code, x.consent_document_id), "asking_price": str(x.asking_price)}
+               for x in listings]
+    return report | {"items": items, "listings": on_desk,
+                     "next_cursor": str(items[-1]["transfer"]) if more else None}
+
+
+def _listed_mu(s, listings: Sequence[Listing]) -> dict[int, float]:
+    """Each listing's land in 亩, from the contract areas of the parcels it offers."""
+    codes = {c for x in listings for c in x.parcels}
+    if not codes:
+        return {}
+    area = {(right, code): float(m2 or 0) for right, code, m2 in s.execute(
+        select(RightParcel.right_id, RightParcel.parcel_code, RightParcel.contract_area_m2).where(
+            RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)))}
+    return {x.id: float(m2_to_mu(sum(area.get((x.right_id, c), 0.0) for c in x.parcels))) for x in listings}
 
 
 def _areas_mu(s, transfer_ids: list[int]) -> dict[int, float]:
