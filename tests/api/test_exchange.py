@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.api.test_transfers import END, START, TODAY, land  # noqa: F401  (fixture)
+from tests.api.test_transfers import END, START, TODAY, homesteads, land, share_holdings  # noqa: F401  (fixtures)
 
 LISTED = TODAY - dt.timedelta(days=40)
 BID = LISTED + dt.timedelta(days=1)
@@ -27,8 +27,10 @@ def consent(land, who="a", on=LISTED):
 
 
 def listing(land, **over) -> dict:
-    return {"right": land["ra"], "kind": "transfer", "parcels": [land["a1"]], "asking_price": "10000.00",
+    """A listing's body; a field given as None is left out."""
+    body = {"right": land["ra"], "kind": "transfer", "parcels": [land["a1"]], "asking_price": "10000.00",
             "listed_on": LISTED.isoformat(), "consent": consent(land)} | over
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def listed(desk, land, **over) -> dict:
@@ -96,10 +98,7 @@ def test_the_announcement_counts_working_days_across_the_holidays(listed_on, end
 ])
 def test_a_bad_listing_is_refused_and_changes_nothing(desk, callers, land, over, status, rule):
     size = ledger_size(callers)
-    body = listing(land, **over)
-    if over.get("consent", ...) is None:
-        del body["consent"]
-    r = desk.post("/api/v1/listings", json=body)
+    r = desk.post("/api/v1/listings", json=listing(land, **over))
     assert r.status_code == status and r.get_json().get("rule") == rule, r.get_json()
     assert ledger_size(callers) == size and desk.get("/api/v1/listings").get_json()["items"] == []
 
@@ -367,3 +366,41 @@ def test_the_auditor_sees_listings_of_settled_households_in_the_compliance_repor
     report = callers["auditor"].get("/api/v1/compliance/settlement-exits").get_json()
     assert report["listings"] == []  # awarded: its transfer is listed now, naming the listing
     assert [(x["transfer"], x["listing"]) for x in report["items"]] == [(won["transfer"]["id"], on_desk["id"])]
+
+
+def _run_transfer(clerk, transfer: dict, *, consent: bool = True) -> dict:
+    url = f"/api/v1/transfers/{transfer['id']}"
+    if consent:
+        assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).status_code == 200
+    assert clerk.post(f"{url}/payments", json={"amount": transfer["price"], "paid_on": TODAY.isoformat(),
+                                               "reference": "r"}).status_code == 201
+    return clerk.post(f"{url}/complete", json={}).get_json()
+
+
+def test_a_homestead_with_its_house_goes_whole_to_a_member_household_without_one(desk, clerk, callers, land,
+                                                                                homesteads):
+    made = listed(desk, land, right=homesteads["right"], parcels=None, asking_price="80000.00")
+    assert made["parcels"] == [homesteads["plot"]]  # a homestead moves whole, with its plot
+    bid(desk, made["id"], land["b"]["code"], "82000.00")
+    won = award(desk, made["id"]).get_json()
+    assert _run_transfer(clerk, won["transfer"])["status"] == "completed"
+    theirs = clerk.get(f"/api/v1/rights/{land['b']['code']}Z").get_json()
+    assert [p["code"] for p in theirs["parcels"]] == [homesteads["plot"]]
+    before = (TODAY - dt.timedelta(days=1)).isoformat()
+    assert clerk.get(f"/api/v1/rights?parcel={homesteads['plot']}&as_of={before}").get_json()["items"][0][
+        "holder"] == land["a"]["code"]
+    assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+
+def test_income_shares_are_listed_by_number_and_go_to_a_member(desk, clerk, callers, land, share_holdings):
+    made = listed(desk, land, right=share_holdings["a"], parcels=None, shares="5", asking_price="1500.00")
+    assert (made["shares"], made["parcels"]) == ("5.0000", [])
+    too_many = desk.post("/api/v1/listings", json=listing(land, right=share_holdings["b"], parcels=None,
+                                                          shares="11", consent=consent(land, "b")))
+    assert too_many.status_code == 422 and too_many.get_json()["rule"] == "SHARES_EXCEED_HOLDING"
+    bid(desk, made["id"], land["b"]["code"], "1500.00")
+    won = award(desk, made["id"]).get_json()
+    assert _run_transfer(clerk, won["transfer"])["status"] == "completed"
+    assert clerk.get(f"/api/v1/rights/{share_holdings['a']}").get_json()["shares"] == "25.0000"
+    assert clerk.get(f"/api/v1/rights/{share_holdings['b']}").get_json()["shares"] == "15.0000"
+    assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
