@@ -9,11 +9,12 @@ transfers' workflow: the issuer's consent where the law needs it, payments, comp
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
@@ -389,8 +390,15 @@ def list_listings(uow: UnitOfWork, *, actor: Principal, status: str | None = Non
         if cursor:
             q = q.where(Listing.id > int(cursor))
         rows = list(s.scalars(q.order_by(Listing.id).limit(limit + 1)))
+        page = rows[:limit]
         calendar = work_calendar(s)
-        items = [listing_view(s, listing, calendar, actor) for listing in rows[:limit]]
+        bids: dict[int, list[Bid]] = defaultdict(list)
+        for b in s.scalars(select(Bid).where(Bid.listing_id.in_([x.id for x in page])).order_by(Bid.id)):
+            bids[b.listing_id].append(b)
+        subjects = {code for x in page for code in (x.right_id, *x.parcels)}
+        frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects),
+                                                            Freeze.active.is_(True)))) if subjects else set()
+        items = [listing_view(s, x, calendar, actor, bids=bids[x.id], frozen=frozen) for x in page]
     return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
 
 
@@ -460,14 +468,19 @@ def bid_view(bid: Bid) -> dict[str, Any]:
             "ledger_seq": bid.ledger_seq}
 
 
-def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Principal) -> dict[str, Any]:
-    """A listing as the desk and the notice board show it; bids to the desk and auditors only."""
+def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Principal, *,
+                 bids: list[Bid] | None = None, frozen: set[str] | None = None) -> dict[str, Any]:
+    """A listing as the desk and the notice board show it; bids to the desk and auditors only. A page passes
+    its listings' ``bids`` and the ``frozen`` subjects among them, read once for the page."""
     due = calendar.add_working_days(listing.listed_on, listing.announcement_days)
-    frozen = bool(s.scalar(select(func.count()).select_from(Freeze).where(
-        Freeze.subject.in_([listing.right_id, *listing.parcels]), Freeze.active.is_(True))))
-    bids = list(s.scalars(select(Bid).where(Bid.listing_id == listing.id).order_by(Bid.id)))
+    subjects = [listing.right_id, *listing.parcels]
+    if frozen is None:
+        frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))))
+    if bids is None:
+        bids = list(s.scalars(select(Bid).where(Bid.listing_id == listing.id).order_by(Bid.id)))
     view: dict[str, Any] = {
-        "id": listing.id, "status": listing.status, "suspended": listing.status == "announced" and frozen,
+        "id": listing.id, "status": listing.status,
+        "suspended": listing.status == "announced" and any(x in frozen for x in subjects),
         "kind": listing.kind, "right": listing.right_id, "holder": listing.holder_code,
         "collective": listing.collective_code, "parcels": list(listing.parcels), "shares": listing.shares,
         "asking_price": listing.asking_price, "term_end": listing.term_end, "listed_on": listing.listed_on,
@@ -478,4 +491,3 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
     if actor.role in SEE_BIDS:
         view["bids"] = [bid_view(b) for b in bids]
     return view
-
