@@ -194,6 +194,18 @@ RULES: dict[str, Rule] = _rules(
     Rule("LISTING_NOT_COMPLETED", 409, "辽宁省农村产权流转交易管理办法（试行，2021）：交易完成后出具交易鉴证书",
          "成交的流转尚未办结，不能出具鉴证书",
          "The awarded transfer has not completed; no transaction certificate yet"),
+    Rule("LISTING_NOT_AWARDED", 409, "农村土地承包法 第四十条（成交后由双方签订书面流转合同）",
+         "挂牌项目尚未成交，没有流转合同", "The listing has not been awarded; there is no contract yet"),
+    Rule("CONTRACT_NOT_APPLICABLE", 409, "农村土地承包法 第四十条（土地经营权流转合同）",
+         "只有土地经营权出租（转包）、入股才有流转合同", "Only a lease or share-in of the management right has "
+         "this contract"),
+    Rule("REGISTRATION_TERM_TOO_SHORT", 422, "农村土地承包法 第四十一条",
+         "流转期限五年以上的土地经营权才可以申请登记", "Only a management right of five years or more can be "
+         "registered"),
+    Rule("ALREADY_REGISTERED", 409, "农村土地承包法 第四十一条",
+         "该土地经营权已经登记", "The management right is registered already"),
+    Rule("NOT_REGISTERED", 409, "农村土地承包法 第四十一条",
+         "该土地经营权尚未登记", "The management right is not registered"),
     Rule("DEADLINE_EXTENSION_EXCEEDED", 422, "农村土地承包经营纠纷调解仲裁法 第四十七条",
          "仲裁期限只能延长一次，且不超过三十日", "One extension of at most 30 days"),
     Rule("DISPUTE_STEP_ORDER", 409, "农村土地承包经营纠纷调解仲裁法 第三章"

@@ -33,6 +33,7 @@ def load(db: BenchDB, listings: int, bids: int, seed: int = 16) -> list[int]:
 
     rng = random.Random(seed)
     listed_on = dt.date.today() - dt.timedelta(days=40)
+    now = dt.datetime.now(dt.UTC)  # COPY (PostgreSQL's bulk path) applies no Python-side defaults
     engine = make_engine(db.url)
     try:
         with UnitOfWork(make_session_factory(engine)) as uow:
@@ -54,7 +55,8 @@ def load(db: BenchDB, listings: int, bids: int, seed: int = 16) -> list[int]:
                  "holder_code": r.holder_code, "kind": "transfer", "parcels": [parcel[r.id]], "shares": None,
                  "asking_price": Decimal("1000.00"), "term_end": None, "listed_on": listed_on,
                  "announcement_days": 10, "consent_person_id": signer[r.holder_code], "consent_signed_on": listed_on,
-                 "consent_document_id": None, "status": "announced", "created_by": "bench", "ledger_seq": 0}
+                 "consent_document_id": None, "status": "announced", "created_by": "bench", "created_at": now,
+                 "ledger_seq": 0}
                 for r in chosen])
             ids = list(s.scalars(select(Listing.id).order_by(Listing.id)))
             by_id = dict(zip(ids, chosen, strict=True))
@@ -65,7 +67,8 @@ def load(db: BenchDB, listings: int, bids: int, seed: int = 16) -> list[int]:
                 others = [h for h in households[right.collective_code] if h != right.holder_code]
                 rows.append({"listing_id": listing_id, "county_code": COUNTY, "bidder_household": rng.choice(others),
                              "bidder_party": None, "amount": Decimal(1000 + rng.randrange(0, 1000)),
-                             "bid_on": listed_on + dt.timedelta(days=1), "created_by": "bench", "ledger_seq": 0})
+                             "bid_on": listed_on + dt.timedelta(days=1), "created_by": "bench", "created_at": now,
+                             "ledger_seq": 0})
             bulk_insert(s, Bid, rows)
             uow.commit()
     finally:

@@ -12,6 +12,7 @@ the table no longer agrees with.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -28,7 +29,7 @@ from app.holds.models import Freeze
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
-from app.transfers.models import Transfer, TransferPayment
+from app.transfers.models import ManagementRight, Transfer, TransferPayment
 from app.transfers.rules import status_after_payment
 
 #: Entry kinds that change nothing the replay compares (their rows are checked by their own hashes).
@@ -65,7 +66,7 @@ def wkb_digest(wkb: bytes) -> str:
 
 #: What the replay rebuilds, as table_state names it.
 TABLES = ("collectives", "households", "persons", "memberships", "parcels", "rights", "links", "shares", "transfers",
-          "disputes", "freezes", "listings", "bids")
+          "management_rights", "disputes", "freezes", "listings", "bids")
 #: Parcel versions depend on nothing else in the log and nothing else on them, so they replay apart.
 PARCEL_KINDS = frozenset({"parcel.registered", "parcel.revised"})
 PARCEL_TABLES = ("parcels",)
@@ -92,6 +93,7 @@ _HANDLERS = {
     "transfer.withdrawn": "_withdrawn",
     "transfer.completed": "_completed",
     "transfer.voided": "_voided",
+    "management_right.registered": "_registered",
     "freeze.set": "_frozen",
     "freeze.lifted": "_thawed",
     "listing.created": "_listed",
@@ -248,7 +250,7 @@ class Replay:
             kind=d["kind"], right=d["right"], holder=d["holder"], parcels=d["parcels"], shares=d["shares"],
             asking_price=d["asking_price"], term_end=d["term_end"], listed_on=d["listed_on"],
             announcement_days=d["announcement_days"], status="announced", withdrawn_on=None, awarded_on=None,
-            winning_bid=None, transfer=None), seq)
+            winning_bid=None, transfer=None, terms=d.get("terms")), seq)
 
     def _set_listing(self, seq: int, key: int, **changes: Any) -> None:
         listing = self._listing(key)
@@ -258,6 +260,10 @@ class Replay:
 
     def _listing(self, key: int) -> dict[str, Any]:
         return self.objects["listings"][key][0]
+
+    def _management(self, transfer: int) -> dict[str, Any]:
+        """A management right's state (:func:`management_state`), keyed by the transfer that created it."""
+        return self.objects["management_rights"][transfer][0]
 
     def _bid(self, seq: int, d: dict) -> None:
         if self._listing(d["listing"])["status"] != "announced":
@@ -281,7 +287,7 @@ class Replay:
         self._put("transfers", d["transfer"], transfer_state(
             kind=d["kind"], right=d["right"], from_=d["from"], to=d["to"], counter_right=d["counter_right"],
             price=d["price"], term_end=d["term_end"], status="pending", decision=None, completed_on=None,
-            payments=()), seq)
+            payments=(), terms=d.get("terms")), seq)
 
     def _set_transfer(self, seq: int, key: int, **changes) -> None:
         t = self._transfer(key) | changes
@@ -344,7 +350,17 @@ class Replay:
                     self._unlink(p["code"])
             if kind != "exchange" and not self._links_of[giver]:
                 self._close_right(seq, giver, on)
-        # lease and share_in grant a management right and leave the contract as it was
+        else:  # lease and share_in grant a management right and leave the contract as it was
+            self._put("management_rights", d["transfer"], management_state(
+                kind=kind, contract_right=giver, household=d["to"], start=on, end=d["term_end"]), seq)
+
+    def _registered(self, seq: int, d: dict) -> None:
+        """A management right of five years or more registered (第四十一条), keyed by its transfer."""
+        right = self._management(d["transfer"])
+        if right["registration"] is not None:
+            raise ValueError(f"the management right of transfer {d['transfer']} is registered already")
+        self._put("management_rights", d["transfer"], right | {"registration": (d["number"], d["registered_on"])},
+                  seq)
 
     def _voided(self, seq: int, d: dict) -> None:
         """A transfer voided by an award, a completed one undone as ``app.transfers.voiding.void_transfer`` does.
@@ -356,6 +372,10 @@ class Replay:
         self._set_transfer(seq, d["transfer"], status="voided")
         if d["status_before"] != "completed":
             return
+        if d.get("management_right") is not None:  # it stops the day before the void
+            right = self._management(d["transfer"])
+            last = (dt.date.fromisoformat(d["on"]) - dt.timedelta(days=1)).isoformat()
+            self._put("management_rights", d["transfer"], right | {"end": min(right["end"], last)}, seq)
         for right in d["reopened"]:
             self._put("rights", right, self._get("rights", right)[:4] + (None,), seq)
         for link in d["links"]:
@@ -386,13 +406,13 @@ def dispute_tuple(*, status, events, extension_days, freeze, record_sha256) -> t
 
 
 def listing_state(*, kind, right, holder, parcels, shares, asking_price, term_end, listed_on, announcement_days,
-                  status, withdrawn_on, awarded_on, winning_bid, transfer) -> dict:
+                  status, withdrawn_on, awarded_on, winning_bid, transfer, terms) -> dict:
     """A listing as the replay and the tables both describe it (dates as ISO text, money as Decimal)."""
     return {"kind": kind, "right": right, "holder": holder, "parcels": tuple(parcels),
             "shares": None if shares is None else _shares(shares), "asking_price": _money(asking_price),
             "term_end": term_end, "listed_on": listed_on, "announcement_days": int(announcement_days),
             "status": status, "withdrawn_on": withdrawn_on, "awarded_on": awarded_on, "winning_bid": winning_bid,
-            "transfer": transfer}
+            "transfer": transfer, "terms": _canonical(terms)}
 
 
 def bid_state(*, listing, household, party, amount, bid_on) -> tuple:
@@ -402,11 +422,22 @@ def bid_state(*, listing, household, party, amount, bid_on) -> tuple:
 
 
 def transfer_state(*, kind, right, from_, to, counter_right, price, term_end, status, decision, completed_on,
-                   payments) -> dict:
+                   payments, terms) -> dict:
     """A transfer as the replay and the tables both describe it (dates as ISO text, money as Decimal)."""
     return {"kind": kind, "right": right, "from": from_, "to": to, "counter_right": counter_right,
             "price": _money(price), "term_end": term_end, "status": status, "decision": decision,
-            "completed_on": completed_on, "payments": tuple(payments)}
+            "completed_on": completed_on, "payments": tuple(payments), "terms": _canonical(terms)}
+
+
+def management_state(*, kind, contract_right, household, start, end, registration=None) -> dict:
+    """A management right as the replay and the tables both describe it; ``registration`` is (number, day)."""
+    return {"kind": kind, "contract_right": contract_right, "household": household, "start": start, "end": end,
+            "registration": registration}
+
+
+def _canonical(value) -> str | None:
+    """A JSON value as comparable text (a JSON column's key order is the driver's)."""
+    return None if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
 # --- the tables, in the replay's terms ---------------------------------------------------------
@@ -480,23 +511,35 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
             payments.setdefault(t, []).append((_money(amount), _iso(paid_on), reference))
         out["transfers"] = {i: (transfer_state(
             kind=kind, right=right, from_=from_, to=to, counter_right=counter, price=price, term_end=_iso(term_end),
-            status=status, decision=decision, completed_on=_iso(completed_on), payments=payments.get(i, ())), q)
-            for i, kind, right, from_, to, counter, price, term_end, status, decision, completed_on, q in rows(
+            status=status, decision=decision, completed_on=_iso(completed_on), payments=payments.get(i, ()),
+            terms=_json(terms)), q)
+            for i, kind, right, from_, to, counter, price, term_end, status, decision, completed_on, terms, q in rows(
                 Transfer.id, Transfer.kind, Transfer.right_id, Transfer.from_household, Transfer.to_household,
                 Transfer.counter_right_id, Transfer.price, Transfer.term_end, Transfer.status,
-                Transfer.issuer_decision, Transfer.completed_on, Transfer.ledger_seq,
+                Transfer.issuer_decision, Transfer.completed_on, Transfer.contract_terms, Transfer.ledger_seq,
                 where=[Transfer.county_code == county])}
+    if "management_rights" in tables:
+        out["management_rights"] = {t: (management_state(
+            kind=kind, contract_right=contract, household=household, start=_iso(start), end=_iso(end),
+            registration=None if number is None else (number, _iso(registered_on))), max(q, reg_q or 0))
+            for t, kind, contract, household, start, end, number, registered_on, q, reg_q in rows(
+                ManagementRight.transfer_id, ManagementRight.kind, ManagementRight.contract_right_id,
+                ManagementRight.holder_household, ManagementRight.start, ManagementRight.end,
+                ManagementRight.registration_number, ManagementRight.registered_on, ManagementRight.ledger_seq,
+                ManagementRight.registration_seq, where=[ManagementRight.county_code == county])}
     if "listings" in tables:
         out["listings"] = {i: (listing_state(
             kind=kind, right=right, holder=holder, parcels=_json(parcels), shares=shares, asking_price=asking,
             term_end=_iso(term_end), listed_on=_iso(listed_on), announcement_days=days, status=status,
-            withdrawn_on=_iso(withdrawn_on), awarded_on=_iso(awarded_on), winning_bid=bid, transfer=transfer), q)
+            withdrawn_on=_iso(withdrawn_on), awarded_on=_iso(awarded_on), winning_bid=bid, transfer=transfer,
+            terms=_json(terms)), q)
             for i, kind, right, holder, parcels, shares, asking, term_end, listed_on, days, status, withdrawn_on,
-            awarded_on, bid, transfer, q in rows(
+            awarded_on, bid, transfer, terms, q in rows(
                 Listing.id, Listing.kind, Listing.right_id, Listing.holder_code, Listing.parcels, Listing.shares,
                 Listing.asking_price, Listing.term_end, Listing.listed_on, Listing.announcement_days,
                 Listing.status, Listing.withdrawn_on, Listing.awarded_on, Listing.winning_bid_id,
-                Listing.transfer_id, Listing.ledger_seq, where=[Listing.county_code == county])}
+                Listing.transfer_id, Listing.contract_terms, Listing.ledger_seq,
+                where=[Listing.county_code == county])}
     if "bids" in tables:
         out["bids"] = {i: (bid_state(listing=listing, household=household, party=_json(party), amount=amount,
                                      bid_on=_iso(bid_on)), q)

@@ -34,6 +34,8 @@ class Listing(Base):
     asking_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     #: lease / share_in: last day of the management right offered (≤ the contract's end, 第三十八条).
     term_end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    #: lease / share_in: the contract's clauses offered (第四十条), carried into the awarded transfer.
+    contract_terms: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     listed_on: Mapped[dt.date] = mapped_column(Date)
     #: working days the public announcement runs (setting SANQUAN_ANNOUNCEMENT_WORKING_DAYS, the least).
     announcement_days: Mapped[int] = mapped_column(Integer)

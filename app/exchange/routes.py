@@ -74,6 +74,18 @@ class CertificatePdf(MethodView):
         return Response(pdf, mimetype="application/pdf")
 
 
+@blp.route(f"/listings/{_ID}/contract.pdf")
+class ContractPdf(MethodView):
+    @blp.response(200, description="the contract as PDF", content_type="application/pdf")
+    def get(self, listing_id):
+        """Print the written contract (流转合同) of an awarded lease or share-in: the awarded transfer's, with the
+        clauses the listing offered. Before the award: 409 LISTING_NOT_AWARDED; a transfer listing: 409
+        CONTRACT_NOT_APPLICABLE."""
+        pdf = services.contract_pdf(unit_of_work(write=False), actor=current_principal(), listing_id=listing_id,
+                                    neighbour_tolerance_m=settings().neighbour_tolerance_m)
+        return Response(pdf, mimetype="application/pdf")
+
+
 @blp.route(f"/listings/{_ID}/withdraw")
 class Withdraw(MethodView):
     @blp.arguments(ListingStepSchema)

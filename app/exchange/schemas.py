@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from app.exchange.models import LISTING_KINDS, LISTING_STATUSES
 from app.extensions import Date, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean
-from app.transfers.schemas import ConsentSchema, Recipient, TransferSchema
+from app.transfers.schemas import ConsentSchema, ContractTermsSchema, Recipient, TransferSchema, check_terms_of_kind
 
 _RIGHT = validate.Length(min=19, max=24)
 
@@ -23,6 +23,9 @@ class ListingCreateSchema(Schema):
                             metadata={"description": "income shares: how many are offered"})
     asking_price = Money(required=True, positive=True, metadata={"description": "yuan; bids start here"})
     term_end = Date(metadata={"description": "lease / share_in: last day of the management right offered"})
+    terms = fields.Nested(ContractTermsSchema, metadata={
+        "description": "lease / share_in: the contract's clauses offered (第四十条), carried into the awarded "
+                       "transfer's contract"})
     listed_on = Date(required=True, metadata={"description": "the day the desk listed it"})
     announcement_days = fields.Integer(validate=validate.Range(min=1, max=365), metadata={
         "description": "working days of the public announcement (default and least: the setting, 10; fewer is "
@@ -36,12 +39,10 @@ class ListingCreateSchema(Schema):
 
     @validates_schema
     def _term_of_its_kind(self, data, **kwargs):
-        """Only a lease or a share-in offers a term, and it must."""
-        leasing = data["kind"] in ("lease", "share_in")
-        if leasing and data.get("term_end") is None:
-            raise ValidationError({"term_end": ["required for lease and share_in"]})
-        if not leasing and data.get("term_end") is not None:
-            raise ValidationError({"term_end": ["only for lease and share_in"]})
+        """Only a lease or a share-in offers a term, and it must; only they agree contract clauses."""
+        errors = check_terms_of_kind(data)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ListingQueryArgsSchema(PageArgsSchema):
@@ -85,6 +86,8 @@ class ListingSchema(Schema):
     shares = fields.String(allow_none=True)
     asking_price = fields.String()
     term_end = fields.Date(allow_none=True)
+    contract_terms = fields.Dict(allow_none=True, metadata={"description": "lease / share_in: the contract's clauses "
+                                                                           "offered"})
     listed_on = fields.Date()
     announcement_days = fields.Integer()
     announcement_ends_on = fields.Date(metadata={"description": "the announcement's last working day"})

@@ -31,19 +31,19 @@ from app.holds import services as holds
 from app.holds.models import Freeze
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
-from app.parcels.models import LAND_USES_ZH, ParcelVersion
 from app.parcels.queries import ParcelRepository
-from app.parcels.services import map_over_neighbours
-from app.parties.models import Household, Person
+from app.parcels.services import map_over_neighbours, parcel_rows
+from app.parties.models import Household
+from app.parties.services import household_label, party_label
 from app.queries import code_prefix
 from app.rights.models import Right
 from app.transfers import opening
+from app.transfers.contracts import CONTRACT_KINDS, contract_document, contract_terms
+from app.transfers.documents import render_contract
 from app.transfers.models import Transfer
 from app.transfers.views import iso_day, transfer_view
 from app.workdays.calendar import WorkCalendar
 from app.workdays.services import work_calendar
-from gis.area import m2_to_mu
-from gis.codes import mask_id_number
 
 #: Who runs the desk.
 DESK = frozenset({"exchange", "admin"})
@@ -73,8 +73,8 @@ def _not_after_today(on: dt.date, what_zh: str, what_en: str) -> None:
 def create_listing(uow: UnitOfWork, *, actor: Principal, policy: ExchangePolicy, right: str, kind: str,
                    asking_price: Decimal, listed_on: dt.date, consent: dict | None = None,
                    parcels: list[str] | None = None, shares: Decimal | None = None, term_end: dt.date | None = None,
-                   announcement_days: int | None = None, condition_of_settlement: bool | None = None,
-                   settlement: int | None = None) -> dict:
+                   announcement_days: int | None = None, terms: dict[str, str] | None = None,
+                   condition_of_settlement: bool | None = None, settlement: int | None = None) -> dict:
     """List a right (some of its parcels, or its shares) on the desk and start its public announcement.
 
     Raises:
@@ -108,8 +108,9 @@ def create_listing(uow: UnitOfWork, *, actor: Principal, policy: ExchangePolicy,
         holds.check_not_held(s, [held.id], codes)
         listing = Listing(county_code=held.county_code, collective_code=held.collective_code, right_id=held.id,
                           holder_code=held.holder_code, kind=kind, parcels=codes, shares=shares,
-                          asking_price=asking_price, term_end=term_end, listed_on=listed_on,
-                          announcement_days=days, consent_person_id=signer.id,
+                          asking_price=asking_price, term_end=term_end,
+                          contract_terms=contract_terms(kind, terms), listed_on=listed_on, announcement_days=days,
+                          consent_person_id=signer.id,
                           consent_signed_on=consent["signed_on"], consent_document_id=document, status="announced",
                           created_by=actor.name, ledger_seq=0)
         s.add(listing)
@@ -227,7 +228,7 @@ def award_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int, on: dt.
             consent={"signed_by_person_id": listing.consent_person_id, "signed_on": listing.consent_signed_on,
                      "document": listing.consent_document_id, "voluntary": True},
             to=winner.bidder_household or winner.bidder_party, parcels=listing.parcels or None,
-            shares=listing.shares, term_end=listing.term_end)
+            shares=listing.shares, term_end=listing.term_end, terms=listing.contract_terms)
         listing.status, listing.awarded_on, listing.winning_bid_id = "awarded", on, winner.id
         listing.award, listing.transfer_id = award, transfer.id
         ledger.append(s, county=listing.county_code, kind="listing.awarded", actor=actor,
@@ -297,8 +298,8 @@ def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> b
         due = work_calendar(s).add_working_days(listing.listed_on, listing.announcement_days)
         document = AnnouncementDocument(
             number=f"（{listing.listed_on.year}）{listing.county_code}农交挂字第{listing.id}号",
-            holder=_household_name(s, listing.holder_code), right=right.code, right_type=right.type,
-            kind=listing.kind, parcels=_parcel_rows(versions),
+            holder=household_label(s, listing.holder_code), right=right.code, right_type=right.type,
+            kind=listing.kind, parcels=parcel_rows(versions),
             shares=None if listing.shares is None else f"{listing.shares.normalize():f}",
             asking_price=f"{listing.asking_price:,.2f}", term_end=listing.term_end, listed_on=listing.listed_on,
             announcement_days=listing.announcement_days, ends_on=due.due_on,
@@ -338,10 +339,10 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> by
         award = listing.award or {}
         document = TransactionCertificate(
             number=f"（{transfer.completed_on.year}）{listing.county_code}农交鉴字第{listing.id}号",
-            seller=_household_name(s, listing.holder_code),
-            buyer=(_household_name(s, transfer.to_household) if transfer.to_household
-                   else _party_name(transfer.to_party or {})),
-            right=right.code, right_type=right.type, kind=listing.kind, parcels=_parcel_rows(versions),
+            seller=household_label(s, listing.holder_code),
+            buyer=(household_label(s, transfer.to_household) if transfer.to_household
+                   else party_label(transfer.to_party or {})),
+            right=right.code, right_type=right.type, kind=listing.kind, parcels=parcel_rows(versions),
             shares=None if listing.shares is None else f"{listing.shares.normalize():f}",
             price=f"{transfer.price:,.2f}", method="协议" if award.get("method") == "negotiated" else "竞价",
             term_end=listing.term_end, listed_on=listing.listed_on,
@@ -354,19 +355,25 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> by
     return render_transaction_certificate(document)
 
 
-def _household_name(s: Session, code: str) -> str:
-    head = s.scalar(select(Person.name).where(Person.household_code == code, Person.relation == "head"))
-    return f"{head or '—'}（承包方编码 {code}）"
+def contract_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int, neighbour_tolerance_m: float) -> bytes:
+    """The written contract (流转合同) of an awarded lease or share-in: its transfer's, with the clauses the
+    listing offered.
 
-
-def _party_name(party: dict[str, Any]) -> str:
-    code = party.get("credit_code") or mask_id_number(party.get("id_number") or "")
-    return f"{party.get('name', '—')}（{code}）"
-
-
-def _parcel_rows(versions: list[ParcelVersion]) -> tuple[tuple[str, str, str, str, str], ...]:
-    return tuple((v.parcel_code, v.name or "—", LAND_USES_ZH.get(v.land_use, v.land_use), f"{v.area_m2:,.2f}",
-                  f"{float(m2_to_mu(v.area_m2)):,.2f}") for v in versions)
+    Raises:
+        RuleViolation: CONTRACT_NOT_APPLICABLE (a transfer listing); LISTING_NOT_AWARDED; TRANSFER_CLOSED (the
+            awarded transfer was withdrawn, refused or voided).
+        NotFound: unknown, or outside the scope.
+    """
+    with uow:
+        s = uow.session
+        listing = _visible_listing(s, actor, listing_id)
+        if listing.kind not in CONTRACT_KINDS:
+            raise RuleViolation("CONTRACT_NOT_APPLICABLE", details={"kind": listing.kind})
+        transfer = s.get(Transfer, listing.transfer_id) if listing.transfer_id else None
+        if transfer is None:
+            raise RuleViolation("LISTING_NOT_AWARDED", details={"status": listing.status})
+        document = contract_document(s, transfer, neighbour_tolerance_m)
+    return render_contract(document)
 
 
 def get_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> dict:
@@ -445,6 +452,7 @@ def listing_entry(listing: Listing) -> dict[str, Any]:
     return {"listing": listing.id, "kind": listing.kind, "right": listing.right_id, "holder": listing.holder_code,
             "parcels": list(listing.parcels), "shares": None if listing.shares is None else str(listing.shares),
             "asking_price": str(listing.asking_price), "term_end": iso_day(listing.term_end),
+            "terms": listing.contract_terms,
             "listed_on": listing.listed_on.isoformat(), "announcement_days": listing.announcement_days,
             "consent": {"signed_by_person_id": listing.consent_person_id,
                         "signed_on": listing.consent_signed_on.isoformat(),
@@ -483,7 +491,8 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
         "suspended": listing.status == "announced" and any(x in frozen for x in subjects),
         "kind": listing.kind, "right": listing.right_id, "holder": listing.holder_code,
         "collective": listing.collective_code, "parcels": list(listing.parcels), "shares": listing.shares,
-        "asking_price": listing.asking_price, "term_end": listing.term_end, "listed_on": listing.listed_on,
+        "asking_price": listing.asking_price, "term_end": listing.term_end, "contract_terms": listing.contract_terms,
+        "listed_on": listing.listed_on,
         "announcement_days": listing.announcement_days, "announcement_ends_on": due.due_on,
         "assumed_years": sorted(due.assumed_years), "bid_count": len(bids),
         "withdrawn_on": listing.withdrawn_on, "awarded_on": listing.awarded_on, "award": listing.award,

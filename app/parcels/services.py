@@ -13,7 +13,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
-from app.parcels.models import PARCEL_KINDS, Parcel, ParcelVersion
+from app.parcels.models import LAND_USES_ZH, PARCEL_KINDS, Parcel, ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_collective
 from app.queries import code_prefix, narrowest
@@ -153,6 +153,12 @@ def feature(v: ParcelVersion, geom_out, neighbours: dict | None) -> dict:
         props["neighbours"] = neighbours
     return {"type": "Feature", "id": v.parcel_code, "geometry": shapely.geometry.mapping(geom_out),
             "properties": props}
+
+
+def parcel_rows(versions: list[ParcelVersion]) -> tuple[tuple[str, str, str, str, str], ...]:
+    """(code, name, land use in Chinese, area m², area 亩) of each version, as documents print them."""
+    return tuple((v.parcel_code, v.name or "—", LAND_USES_ZH.get(v.land_use, v.land_use), f"{v.area_m2:,.2f}",
+                  f"{float(gis_area.m2_to_mu(v.area_m2)):,.2f}") for v in versions)
 
 
 def _check_kind(kind: str, land_use: str) -> None:

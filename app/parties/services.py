@@ -140,6 +140,18 @@ def person_view(p: Person, actor: Principal) -> dict:
             "household": p.household_code}
 
 
+def household_label(s: Session, code: str) -> str:
+    """A household as a document names it: its head and its code."""
+    head = s.scalar(select(Person.name).where(Person.household_code == code, Person.relation == "head"))
+    return f"{head or '—'}（承包方编码 {code}）"
+
+
+def party_label(party: dict[str, Any]) -> str:
+    """An outside party as a document names it: its name and credit code, or its masked ID number."""
+    code = party.get("credit_code") or mask_id_number(party.get("id_number") or "")
+    return f"{party.get('name', '—')}（{code}）"
+
+
 def household_view(h: Household, actor: Principal) -> dict:
     return {"code": h.code, "collective": h.collective_code, "address": h.address,
             "created_at": h.created_at, "ledger_seq": h.ledger_seq,

@@ -39,8 +39,18 @@ def certificate_number(county: str, year: int, right_type: str, serial: int) -> 
     >>> certificate_number("210681", 2026, "contract", 123)
     '辽(2026)东港市农村土地承包经营权第000123号'
     """
+    return register_number(county, year, RIGHT_TITLES[right_type], serial)
+
+
+def register_number(county: str, year: int, title: str, serial: int) -> str:
+    """A number the county's register gives what it records: province abbreviation, (year), county, title,
+    yearly serial.
+
+    >>> register_number("210681", 2026, "土地经营权", 7)
+    '辽(2026)东港市土地经营权第000007号'
+    """
     county_name = COUNTY_NAMES.get(county, county)
-    return f"{PROVINCE_ABBR[county[:2]]}({year}){county_name}{RIGHT_TITLES[right_type]}第{serial:06d}号"
+    return f"{PROVINCE_ABBR[county[:2]]}({year}){county_name}{title}第{serial:06d}号"
 
 
 def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reason: str | None = None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -67,6 +67,9 @@ class Transfer(Base):
     #: an exchange moves the other household's land too: its own signed consent
     #: {signed_by_person_id, signed_on, document, voluntary}.
     counter_consent: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: lease / share_in: the written contract's clauses beyond parties, parcels, term and price (农村土地承包法
+    #: 第四十条): {use, payment, obligations, compensation, attachments, liability}, as agreed or the defaults.
+    contract_terms: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     issuer_decision: Mapped[str | None] = mapped_column(String(30), nullable=True)
     issuer_decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     issuer_grounds: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -111,6 +114,7 @@ class ManagementRight(Base):
     """
 
     __tablename__ = "management_rights"
+    __table_args__ = (Index("uq_management_rights_registration_number", "registration_number", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
@@ -125,6 +129,13 @@ class ManagementRight(Base):
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)  #: inclusive
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    #: registration of a management right of 5 years or more (第四十一条): its number, yearly serial and day,
+    #: and the ledger entry recording it. Unregistered, it cannot be asserted against a good-faith third party.
+    registration_number: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    registration_serial: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    registered_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    registration_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                                         nullable=True)
 
 
 class ManagementRightParcel(Base):

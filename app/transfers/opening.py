@@ -27,6 +27,7 @@ from app.rights.services import (
     open_plan,
     recognised_members,
 )
+from app.transfers.contracts import contract_terms
 from app.transfers.models import ManagementRightParcel, Transfer, TransferParcel
 from app.transfers.views import iso_day, transfer_view
 
@@ -62,7 +63,8 @@ def open_transfer(s: Session, *, actor: Principal, kind: str, right: str, price:
                   counter_consent: dict | None = None,
                   parcels: list[str] | None = None,
                   shares: Decimal | None = None, counter_right: str | None = None, term_end: dt.date | None = None,
-                  notice_given_on: dt.date | None = None, condition_of_settlement: bool | None = None,
+                  notice_given_on: dt.date | None = None, terms: dict[str, str] | None = None,
+                  condition_of_settlement: bool | None = None,
                   settlement: int | None = None) -> tuple[Transfer, list[tuple[str, str]]]:
     """Open a transfer in the caller's transaction (an award of the exchange desk opens its own this way):
     the transfer, held and recorded, and (parcel, right) of what it moves.
@@ -103,7 +105,7 @@ def open_transfer(s: Session, *, actor: Principal, kind: str, right: str, price:
                  from_household=held.holder_code, to_household=recipient.code if recipient else None,
                  to_party=party,
                  counter_right_id=counter.id if counter else None, shares=shares, price=price,
-                 term_end=term_end, notice_given_on=notice_given_on,
+                 term_end=term_end, contract_terms=contract_terms(kind, terms), notice_given_on=notice_given_on,
                  consent_person_id=signer.id, consent_signed_on=consent["signed_on"],
                  consent_document_id=document, counter_consent=counter_signed, status="pending",
                  created_by=actor.name, ledger_seq=0)
@@ -349,7 +351,7 @@ def entry_data(t: Transfer, moving: list[tuple[str, str]]) -> dict:
             "to_party": t.to_party,
             "counter_right": t.counter_right_id, "parcels": [{"code": c, "right": r} for c, r in moving],
             "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
-            "term_end": iso_day(t.term_end), "notice_given_on": iso_day(t.notice_given_on),
+            "term_end": iso_day(t.term_end), "terms": t.contract_terms, "notice_given_on": iso_day(t.notice_given_on),
             "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on.isoformat(),
                         "document": t.consent_document_id, "voluntary": True},
             "counter_consent": t.counter_consent}

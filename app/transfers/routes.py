@@ -1,6 +1,7 @@
 """Transfers, voluntary exits and settlements."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 
 from app.auth.access import current_principal
@@ -9,7 +10,9 @@ from app.transfers import services
 from app.transfers.schemas import (
     CompleteSchema,
     IssuerConsentSchema,
+    ManagementRightSchema,
     PaymentSchema,
+    RegistrationSchema,
     SettlementCreateSchema,
     SettlementSchema,
     TransferCreateSchema,
@@ -20,6 +23,7 @@ from app.transfers.schemas import (
 
 blp = Blueprint("transfers", __name__, description="Voluntary paid transfers and exits; settlements")
 _ID = "<int(max=2147483647):transfer_id>"
+_MR = "<int(max=2147483647):management_right_id>"
 
 
 @blp.route("/transfers")
@@ -82,6 +86,49 @@ class Withdraw(MethodView):
     def post(self, transfer_id):
         """Withdraw an open transfer; nothing moves."""
         return services.withdraw_transfer(unit_of_work(), actor=current_principal(), transfer_id=transfer_id)
+
+
+@blp.route(f"/transfers/{_ID}/contract.pdf")
+class ContractPdf(MethodView):
+    @blp.response(200, description="the contract as PDF", content_type="application/pdf")
+    def get(self, transfer_id):
+        """Print a lease's or share-in's written contract (流转合同) with the clauses 农村土地承包法 第四十条 lists,
+        as recorded when the transfer opened. Another kind: 409 CONTRACT_NOT_APPLICABLE; a withdrawn, refused or
+        voided transfer: 409 TRANSFER_CLOSED."""
+        pdf = services.contract_pdf(unit_of_work(write=False), actor=current_principal(), transfer_id=transfer_id,
+                                    neighbour_tolerance_m=settings().neighbour_tolerance_m)
+        return Response(pdf, mimetype="application/pdf")
+
+
+@blp.route(f"/management-rights/{_MR}")
+class ManagementRightItem(MethodView):
+    @blp.response(200, ManagementRightSchema)
+    def get(self, management_right_id):
+        """Show a land management right (土地经营权) a lease or share-in created, with its registration."""
+        return services.get_management_right(unit_of_work(write=False), actor=current_principal(),
+                                             management_right_id=management_right_id)
+
+
+@blp.route(f"/management-rights/{_MR}/registration")
+class Registration(MethodView):
+    @blp.arguments(RegistrationSchema)
+    @blp.response(201, ManagementRightSchema)
+    def post(self, data, management_right_id):
+        """Register a management right of five years or more (农村土地承包法 第四十一条: unregistered, it cannot be
+        asserted against a good-faith third party). Under five years: 422 REGISTRATION_TERM_TOO_SHORT."""
+        return services.register_management_right(unit_of_work(), actor=current_principal(),
+                                                  management_right_id=management_right_id, **data)
+
+
+@blp.route(f"/management-rights/{_MR}/registration.pdf")
+class RegistrationPdf(MethodView):
+    @blp.response(200, description="the registration as PDF", content_type="application/pdf")
+    def get(self, management_right_id):
+        """Print the registration (土地经营权登记证明) with a map and a QR code `GET /certificates/check`
+        verifies. Not registered: 409 NOT_REGISTERED."""
+        pdf = services.registration_pdf(unit_of_work(write=False), actor=current_principal(),
+                                        management_right_id=management_right_id)
+        return Response(pdf, mimetype="application/pdf")
 
 
 @blp.route("/settlements")

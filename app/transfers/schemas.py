@@ -64,6 +64,27 @@ class ConsentSchema(Schema):
                                                        "422 CONSENT_REQUIRED)"})
 
 
+class ContractTermsSchema(Schema):
+    """The 流转合同's clauses the parties agree (农村土地承包法 第四十、四十三条); a clause left out prints the
+    law's baseline, and the transfer records the clauses as printed."""
+
+    use = Text(max_length=500, metadata={"description": "流转土地的用途 (default: farming, the land's agricultural "
+                                                        "use unchanged, 第三十八条)"})
+    obligations = Text(max_length=2000, metadata={"description": "双方当事人的权利和义务, among them protecting the "
+                                                                "land's quality"})
+    payment = Text(max_length=1000, metadata={"description": "流转价款的支付方式 (when and how the price is paid)"})
+    compensation = Text(max_length=1000, metadata={"description": "土地被依法征收、征用、占用时有关补偿费的归属"})
+    attachments = Text(max_length=1000, metadata={"description": "合同到期后地上附着物及相关设施的处理 (第四十三条)"})
+    liability = Text(max_length=1000, metadata={"description": "违约责任"})
+
+
+def check_terms_of_kind(data: dict) -> dict[str, list[str]]:
+    """A lease or share-in has a term (and may agree contract clauses); other kinds have neither."""
+    if data["kind"] in ("lease", "share_in"):
+        return {"term_end": ["required for lease and share_in"]} if data.get("term_end") is None else {}
+    return {f: ["only for lease and share_in"] for f in ("term_end", "terms") if data.get(f) is not None}
+
+
 class TransferCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(TRANSFER_KINDS), metadata={
         "description": "transfer (转让), exchange (互换), lease (出租/转包), share_in (入股) or exit (自愿有偿退出)"})
@@ -79,6 +100,8 @@ class TransferCreateSchema(Schema):
     counter_right = fields.String(validate=_RIGHT, metadata={"description": "exchange: the other household's right"})
     price = Money(required=True, metadata={"description": "yuan; above zero except for an exchange"})
     term_end = Date(metadata={"description": "lease / share_in: last day of the management right"})
+    terms = fields.Nested(ContractTermsSchema, metadata={
+        "description": "lease / share_in: the written contract's clauses (第四十条); GET …/contract.pdf prints it"})
     notice_given_on = Date(metadata={"description": "exit of contract land: the day written notice reached "
                                                            "the issuer (6 months before completion)"})
     consent = fields.Nested(ConsentSchema, metadata={
@@ -105,10 +128,7 @@ class TransferCreateSchema(Schema):
         if kind != "exchange":
             errors |= {f: ["only for kind exchange"] for f in ("counter_right", "counter_consent")
                        if data.get(f) is not None}
-        if kind in ("lease", "share_in") and data.get("term_end") is None:
-            errors["term_end"] = ["required for lease and share_in"]
-        elif kind not in ("lease", "share_in") and data.get("term_end") is not None:
-            errors["term_end"] = ["only for lease and share_in"]
+        errors |= check_terms_of_kind(data)
         if errors:
             raise ValidationError(errors)
 
@@ -155,6 +175,8 @@ class TransferSchema(Schema):
     paid = fields.String()
     payments = fields.List(fields.Dict())
     term_end = fields.Date(allow_none=True)
+    contract_terms = fields.Dict(allow_none=True, metadata={
+        "description": "lease / share_in: the contract's clauses as recorded (agreed, or the law's baseline)"})
     notice_given_on = fields.Date(allow_none=True)
     consent = fields.Dict()
     counter_consent = fields.Dict(allow_none=True)
@@ -162,6 +184,26 @@ class TransferSchema(Schema):
     completed_on = fields.Date(allow_none=True)
     created_at = fields.DateTime()
     ledger_seq = fields.Integer()
+
+
+class ManagementRightSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "lease (出租/转包) or share_in (入股)"})
+    transfer = fields.Integer(metadata={"description": "the lease or share-in that created it"})
+    contract_right = fields.String(metadata={"description": "the contract it was split off (the household keeps it)"})
+    holder = fields.Dict(metadata={"description": "{household, name, credit_code, id_number (masked as the role "
+                                                  "requires)}"})
+    parcels = fields.List(fields.String())
+    start = fields.Date()
+    end = fields.Date(metadata={"description": "the last day, inclusive"})
+    registrable = fields.Boolean(metadata={"description": "five years or more: it may be registered (第四十一条)"})
+    registration = fields.Dict(allow_none=True, metadata={"description": "{number, registered_on, ledger_seq}"})
+    ledger_seq = fields.Integer()
+
+
+class RegistrationSchema(Schema):
+    registered_on = Date(required=True, metadata={
+        "description": "the day the registration office recorded it: from the right's start to today"})
 
 
 class TransferPageSchema(Schema):

@@ -74,7 +74,7 @@ def transfer_view(s, t: Transfer, *, parcels=None, payments=None, management_rig
             "paid": str(sum((Decimal(str(p.amount)) for p in payments), Decimal("0.00"))),
             "payments": [{"amount": str(p.amount), "paid_on": p.paid_on, "reference": p.reference,
                           "ledger_seq": p.ledger_seq} for p in payments],
-            "term_end": t.term_end, "notice_given_on": t.notice_given_on,
+            "term_end": t.term_end, "contract_terms": t.contract_terms, "notice_given_on": t.notice_given_on,
             "consent": {"signed_by_person_id": t.consent_person_id, "signed_on": t.consent_signed_on,
                         "document": t.consent_document_id, "voluntary": True},
             "counter_consent": t.counter_consent,
