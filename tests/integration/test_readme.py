@@ -12,7 +12,8 @@ What the comments claim is checked against what the server answered: each
 refusal they announce ("409 PARCEL_OVERLAP"), in order and nothing else
 refused, and each number they quote (``"overlap_m2": 1599.77``). Then the
 outcomes: the transfer completed, the dispute finalized and its parcels moved,
-the ledger verifies.
+the settled household's lease awarded at the desk and completed, in the auditor's
+report, the ledger verifies.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ head() { command head "$@"; cat >/dev/null; }
 """
 #: the walkthrough's variables the checks below follow
 EPILOGUE = """
-printf '%s\\n' "CASE=$CASE" "GIVE=$GIVE" "TAKE=$TAKE" "H1=$H1" "H2=$H2" "LAND=$LAND" >"$WALK_VARS"
+printf '%s\\n' "CASE=$CASE" "GIVE=$GIVE" "TAKE=$TAKE" "H1=$H1" "H2=$H2" "LAND=$LAND" "LISTING=$LISTING" \\
+  "LEASE=$LEASE" "MR=$MR" >"$WALK_VARS"
 """
 
 
@@ -136,12 +138,28 @@ def the_transfer_completes_and_the_dispute_ends_finalized_with_the_parcels_swapp
     assert _json(walked, "/ledger/210681/verify")["ok"] is True
 
 
+def the_settled_households_lease_goes_from_the_desk_to_its_certificate_and_the_auditors_report(walked):
+    v = walked["vars"]
+    listing = _json(walked, f"/listings/{v['LISTING']}")
+    assert (listing["status"], listing["kind"], listing["transfer"]) == ("awarded", "lease", int(v["LEASE"]))
+    assert listing["award"]["rule"] == "PRIORITY_RIGHT" and listing["award"]["method"] == "bidding", listing["award"]
+    lease = _json(walked, f"/transfers/{v['LEASE']}")
+    assert (lease["status"], lease["from"], lease["to"]) == ("completed", v["H1"], v["H2"])
+    assert lease["contract_terms"]["use"] == "种植水稻"
+    right = _json(walked, f"/management-rights/{v['MR']}")
+    assert (right["holder"]["household"], right["registrable"], right["registration"]) == (v["H2"], False, None)
+    assert _json(walked, f"/rights/{v['H1']}J")["valid_to"] is None  # the household keeps its contract
+    report = _json(walked, "/compliance/settlement-exits?within=210681")
+    assert [i["transfer"] for i in report["items"] if i["listing"] == int(v["LISTING"])] == [int(v["LEASE"])]
+
+
 def the_files_fetched_are_in_the_scratch_folder_only(walked):
     checkout = walked["checkout"]
     assert {p.name for p in checkout.iterdir()} == {"instance", "tests", "scratch"}
     scratch = checkout / "scratch"
     magic = {"certificate.pdf": b"%PDF", "award.pdf": b"%PDF", "parcel.png": b"\x89PNG", "parcels.gpkg": b"SQLite",
-             "package.zip": b"PK", "report.geojson": b"{"}
+             "package.zip": b"PK", "report.geojson": b"{", "announcement.pdf": b"%PDF", "lease-contract.pdf": b"%PDF",
+             "transaction-certificate.pdf": b"%PDF"}
     for name, start in magic.items():
         assert (scratch / name).read_bytes().startswith(start), name
 
@@ -151,4 +169,5 @@ def test_the_readme_walkthrough_runs_as_written_and_does_what_its_comments_say(w
     every_refusal_announced_happens_in_order_and_nothing_else_is_refused(walked)
     every_number_a_comment_quotes_is_what_the_server_answered(walked)
     the_transfer_completes_and_the_dispute_ends_finalized_with_the_parcels_swapped(walked)
+    the_settled_households_lease_goes_from_the_desk_to_its_certificate_and_the_auditors_report(walked)
     the_files_fetched_are_in_the_scratch_folder_only(walked)
