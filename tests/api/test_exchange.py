@@ -165,18 +165,45 @@ def test_a_member_who_let_the_announcement_pass_has_no_priority(desk, land):
     assert body["winner"] == {"party": OUTSIDER} and "rule" not in body["details"]
 
 
-@pytest.mark.parametrize("bidder, amount, status, rule", [
-    ("c", "11000.00", 422, "SAME_COLLECTIVE_ONLY"),  # another collective's household, for a transfer
-    ("a", "11000.00", 422, "RECIPIENT_IS_HOLDER"),
-    ("b", "9999.99", 422, "BID_BELOW_ASKING"),
-    ("outsider", "11000.00", 422, "SAME_COLLECTIVE_ONLY"),  # an outside party takes only a lease or share-in
+@pytest.mark.parametrize("bidder, amount, on, status, rule", [
+    ("c", "11000.00", BID, 422, "SAME_COLLECTIVE_ONLY"),  # another collective's household, for a transfer
+    ("a", "11000.00", BID, 422, "RECIPIENT_IS_HOLDER"),
+    ("b", "9999.99", BID, 422, "BID_BELOW_ASKING"),
+    ("outsider", "11000.00", BID, 422, "SAME_COLLECTIVE_ONLY"),  # an outside party takes only a lease or share-in
+    ("b", "１１０００", BID, 422, None),  # not an ASCII decimal string
+    ("b", "11000.001", BID, 422, None),
+    ("b", "11000.00", LISTED - dt.timedelta(days=1), 422, "DATE_ORDER"),  # before the listing
+    ("b", "11000.00", TODAY + dt.timedelta(days=1), 422, "DATE_ORDER"),  # in the future
 ])
-def test_a_bad_bid_is_refused_and_changes_nothing(desk, callers, land, bidder, amount, status, rule):
+def test_a_bad_bid_is_refused_and_changes_nothing(desk, callers, land, bidder, amount, on, status, rule):
     made = listed(desk, land)
     size = ledger_size(callers)
-    r = bid(desk, made["id"], OUTSIDER if bidder == "outsider" else land[bidder]["code"], amount)
+    r = bid(desk, made["id"], OUTSIDER if bidder == "outsider" else land[bidder]["code"], amount, on=on)
     assert (r.status_code, r.get_json().get("rule")) == (status, rule), r.get_json()
     assert ledger_size(callers) == size and desk.get(f"/api/v1/listings/{made['id']}").get_json()["bid_count"] == 0
+
+
+def test_another_countys_desk_finds_no_listing_and_changes_nothing(desk, callers, land, uow_factory):
+    from app.auth.services import SYSTEM, create_user
+    from tests.conftest import Caller
+
+    made = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    bid(desk, made["id"], land["b"]["code"], "3000.00")
+    user = create_user(uow_factory(), actor=SYSTEM, name="凤城市产权交易窗口", role="exchange", scope="210682")
+    fengcheng = Caller(callers["admin"].client, user["token"])
+    size = ledger_size(callers)
+    url = f"/api/v1/listings/{made['id']}"
+    for r in (fengcheng.post(f"{url}/bids", json={"bidder": OUTSIDER, "amount": "5000.00",
+                                                  "bid_on": BID.isoformat()}),
+              fengcheng.post(f"{url}/award", json={"on": TODAY.isoformat()}),
+              fengcheng.post(f"{url}/withdraw", json={"on": TODAY.isoformat()}),
+              fengcheng.get(url), fengcheng.get(f"{url}/announcement.pdf"), fengcheng.get(f"{url}/contract.pdf"),
+              fengcheng.get(f"{url}/certificate.pdf")):
+        assert r.status_code == 404, r.get_json()
+    assert fengcheng.get("/api/v1/listings").get_json()["items"] == []
+    assert ledger_size(callers) == size
+    mine = desk.get(url).get_json()
+    assert (mine["status"], mine["bid_count"]) == ("announced", 1)
 
 
 def test_no_bid_no_award_and_an_award_before_the_last_bid_is_refused(desk, land):
