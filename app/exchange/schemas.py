@@ -94,7 +94,9 @@ class ListingSchema(Schema):
     assumed_years = fields.List(fields.Integer(), metadata={
         "description": "years whose official schedule was not known, Monday–Friday assumed"})
     bid_count = fields.Integer()
-    bids = fields.List(fields.Nested(BidSchema), metadata={"description": "to the desk and auditors only"})
+    bids = fields.List(fields.Nested(BidSchema), metadata={
+        "description": "one listing's bids, to the desk and auditors only (the notice board gives highest_bid)"})
+    highest_bid = fields.String(allow_none=True, metadata={"description": "to the desk and auditors only"})
     withdrawn_on = fields.Date(allow_none=True)
     awarded_on = fields.Date(allow_none=True)
     award = fields.Dict(allow_none=True, metadata={

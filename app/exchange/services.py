@@ -9,12 +9,11 @@ transfers' workflow: the issuer's consent where the law needs it, payments, comp
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
@@ -399,13 +398,13 @@ def list_listings(uow: UnitOfWork, *, actor: Principal, status: str | None = Non
         rows = list(s.scalars(q.order_by(Listing.id).limit(limit + 1)))
         page = rows[:limit]
         calendar = work_calendar(s)
-        bids: dict[int, list[Bid]] = defaultdict(list)
-        for b in s.scalars(select(Bid).where(Bid.listing_id.in_([x.id for x in page])).order_by(Bid.id)):
-            bids[b.listing_id].append(b)
+        board = {listing: (n, top) for listing, n, top in s.execute(
+            select(Bid.listing_id, func.count(), func.max(Bid.amount))
+            .where(Bid.listing_id.in_([x.id for x in page])).group_by(Bid.listing_id))}
         subjects = {code for x in page for code in (x.right_id, *x.parcels)}
         frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects),
                                                             Freeze.active.is_(True)))) if subjects else set()
-        items = [listing_view(s, x, calendar, actor, bids=bids[x.id], frozen=frozen) for x in page]
+        items = [listing_view(s, x, calendar, actor, board=board.get(x.id, (0, None)), frozen=frozen) for x in page]
     return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
 
 
@@ -477,15 +476,17 @@ def bid_view(bid: Bid) -> dict[str, Any]:
 
 
 def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Principal, *,
-                 bids: list[Bid] | None = None, frozen: set[str] | None = None) -> dict[str, Any]:
-    """A listing as the desk and the notice board show it; bids to the desk and auditors only. A page passes
-    its listings' ``bids`` and the ``frozen`` subjects among them, read once for the page."""
+                 board: tuple[int, Decimal | None] | None = None, frozen: set[str] | None = None) -> dict[str, Any]:
+    """A listing as the desk shows it, with its bids to the desk and auditors only; or, given ``board`` (its
+    bids' count and highest amount), as one line of the notice board, with the highest bid instead. A page
+    passes ``board`` and the ``frozen`` subjects among its listings, read once for the page."""
     due = calendar.add_working_days(listing.listed_on, listing.announcement_days)
     subjects = [listing.right_id, *listing.parcels]
     if frozen is None:
         frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))))
-    if bids is None:
-        bids = list(s.scalars(select(Bid).where(Bid.listing_id == listing.id).order_by(Bid.id)))
+    bids = None if board is not None else list(s.scalars(select(Bid).where(Bid.listing_id == listing.id)
+                                                          .order_by(Bid.id)))
+    count, highest = board if bids is None else (len(bids), max((b.amount for b in bids), default=None))
     view: dict[str, Any] = {
         "id": listing.id, "status": listing.status,
         "suspended": listing.status == "announced" and any(x in frozen for x in subjects),
@@ -494,9 +495,11 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
         "asking_price": listing.asking_price, "term_end": listing.term_end, "contract_terms": listing.contract_terms,
         "listed_on": listing.listed_on,
         "announcement_days": listing.announcement_days, "announcement_ends_on": due.due_on,
-        "assumed_years": sorted(due.assumed_years), "bid_count": len(bids),
+        "assumed_years": sorted(due.assumed_years), "bid_count": count,
         "withdrawn_on": listing.withdrawn_on, "awarded_on": listing.awarded_on, "award": listing.award,
         "transfer": listing.transfer_id, "ledger_seq": listing.ledger_seq}
     if actor.role in SEE_BIDS:
-        view["bids"] = [bid_view(b) for b in bids]
+        view["highest_bid"] = highest
+        if bids is not None:
+            view["bids"] = [bid_view(b) for b in bids]
     return view

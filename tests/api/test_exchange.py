@@ -250,8 +250,14 @@ def test_bids_are_the_desks_and_the_auditors_to_see(desk, clerk, callers, land):
         land["b"]["code"]]
     assert len(callers["auditor"].get(f"/api/v1/listings/{made['id']}").get_json()["bids"]) == 1
     seen = clerk.get(f"/api/v1/listings/{made['id']}").get_json()
-    assert "bids" not in seen and seen["bid_count"] == 1
+    assert "bids" not in seen and "highest_bid" not in seen and seen["bid_count"] == 1
     assert callers["other_clerk"].get(f"/api/v1/listings/{made['id']}").status_code == 404
+    # the notice board gives each listing's count of bids, and to the desk and auditors the highest
+    bid(desk, made["id"], land["b"]["code"], "12345.67", on=BID + dt.timedelta(days=1))
+    assert desk.get(f"/api/v1/listings/{made['id']}").get_json()["highest_bid"] == "12345.67"
+    for who, highest in ((desk, "12345.67"), (callers["auditor"], "12345.67"), (clerk, None)):
+        line = who.get("/api/v1/listings").get_json()["items"][0]
+        assert (line["bid_count"], line.get("highest_bid"), "bids" in line) == (2, highest, False), line
 
 
 def test_the_notice_board_pages_by_cursor(desk, land):
