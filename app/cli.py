@@ -141,8 +141,11 @@ def db():
 @with_appcontext
 def db_upgrade(revision):
     """Migrate the database to REVISION (default: head)."""
-    from app.migrate import upgrade
-    upgrade(_ext().engine, revision)
+    from app.migrate import CollationError, upgrade
+    try:
+        upgrade(_ext().engine, revision)
+    except CollationError as e:
+        raise click.ClickException(str(e)) from None
     click.echo(f"database at {revision}")
 
 
@@ -285,10 +288,13 @@ def prepare():
     from app.auth.services import bootstrap_admin, new_token
     from app.demo import is_empty, load_demo, load_demo_cases
     from app.imports.services import fail_abandoned, import_policy
-    from app.migrate import upgrade
+    from app.migrate import CollationError, upgrade
 
     settings = _ext().settings
-    upgrade(_ext().engine)
+    try:
+        upgrade(_ext().engine)
+    except CollationError as e:
+        raise click.ClickException(str(e)) from None
     interrupted = fail_abandoned(_uow(), policy=import_policy(settings))
     if interrupted:
         click.echo(f"imports whose runner stopped, marked failed: {', '.join(map(str, interrupted))}")

@@ -32,8 +32,40 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+class CollationError(RuntimeError):
+    """A PostgreSQL database whose collation does not order codes byte by byte."""
+
+
+def check_collation(engine: Engine) -> None:
+    """Refuse a PostgreSQL database whose default collation ignores punctuation (zh_CN.UTF-8, en_US.UTF-8 …).
+
+    Codes are found by index ranges (``code >= '210681' AND code < '210681:'``, :func:`app.queries.code_prefix`),
+    which need ':' to sort after the digits, as it does byte by byte ("C", "C.UTF-8", "POSIX"). Under a
+    linguistic collation ``'21068:' < '2106810'``, and a county's scope would find nothing.
+
+    Raises:
+        CollationError: naming the collation and how to create the database.
+    """
+    if engine.dialect.name != "postgresql":
+        return  # SQLite compares text byte by byte
+    with engine.connect() as conn:
+        bytewise, collation = conn.execute(text(
+            # the ICU locale when the database uses one (PostgreSQL 15–16 name it daticulocale, 17 datlocale)
+            "SELECT '21068:' > '2106810' AND '-' < '.', coalesce(to_jsonb(d) ->> 'daticulocale', "
+            "to_jsonb(d) ->> 'datlocale', datcollate) FROM pg_database d WHERE datname = current_database()")).one()
+    if not bytewise:
+        raise CollationError(
+            f"the database's collation {collation!r} does not order codes byte by byte; create it with "
+            "CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8' (docs/operations.md)")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision``."""
+    """Bring the database to ``revision``.
+
+    Raises:
+        CollationError: a PostgreSQL database that would not find codes by prefix (:func:`check_collation`).
+    """
+    check_collation(engine)
     command.upgrade(alembic_config(engine), revision)
 
 

@@ -484,9 +484,11 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
     subjects = [listing.right_id, *listing.parcels]
     if frozen is None:
         frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))))
-    bids = None if board is not None else list(s.scalars(select(Bid).where(Bid.listing_id == listing.id)
-                                                          .order_by(Bid.id)))
-    count, highest = board if bids is None else (len(bids), max((b.amount for b in bids), default=None))
+    bids: list[Bid] | None = None
+    if board is None:
+        bids = list(s.scalars(select(Bid).where(Bid.listing_id == listing.id).order_by(Bid.id)))
+        board = len(bids), max((b.amount for b in bids), default=None)
+    count, highest = board
     view: dict[str, Any] = {
         "id": listing.id, "status": listing.status,
         "suspended": listing.status == "announced" and any(x in frozen for x in subjects),

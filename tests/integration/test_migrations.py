@@ -1,6 +1,8 @@
 """Migrations: the models and the migration history agree, and every step downgrades."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -9,6 +11,7 @@ from sqlalchemy import inspect
 import app.models  # noqa: F401
 from app.db import Base, make_engine
 from app.migrate import downgrade, include_object, upgrade
+from tests.conftest import PG_URL, SKIP_PG
 
 
 @pytest.fixture
@@ -56,3 +59,28 @@ def test_widening_right_ids_keeps_every_row_both_ways(callers, clerk, make_house
 
     assert clerk.get(f"/api/v1/rights/{right['id']}").get_json() == before
     assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+
+@pytest.mark.skipif(PG_URL is None, reason=SKIP_PG)
+def test_a_postgresql_database_that_sorts_codes_linguistically_is_refused_by_name():
+    """Under zh_CN's collation '21068:' sorts before '2106810', so a scope's index range would find nothing."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from app.migrate import CollationError
+
+    url = make_url(PG_URL)
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    name = f"sanquan_collation_{os.getpid()}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'zh-Hans-CN' "
+                     "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    try:
+        with pytest.raises(CollationError, match="zh-Hans-CN"):
+            upgrade(engine)
+        assert "alembic_version" not in inspect(engine).get_table_names()  # refused before any change
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name}")
