@@ -23,7 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from gis.render import CJK_FONT_FACES, cjk_font_file
 
@@ -112,6 +112,34 @@ def grid_table(rows: Sequence[tuple[str, ...]], widths: tuple[float, ...], body:
     table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.5, "black"), ("FONTNAME", (0, 0), (-1, -1), FONT),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
+
+
+#: The parcel table of the registry's documents: code, name, land use, area in m² and in 亩.
+PARCEL_HEADER = ("地块编码", "地块名称", "地类", "面积（平方米）", "面积（亩）")
+PARCEL_WIDTHS = (45 * mm, 35 * mm, 25 * mm, 35 * mm, 30 * mm)
+
+
+def parcel_table(rows: Sequence[tuple[str, ...]], body: ParagraphStyle) -> Table:
+    """The parcels a document names, one row each (:data:`PARCEL_HEADER`)."""
+    return grid_table([PARCEL_HEADER, *rows], PARCEL_WIDTHS, body)
+
+
+def ledger_block(seq: int, leaf_hash: str, qr_payload: str, what: str, small: ParagraphStyle) -> Table:
+    """The ledger entry a document was printed from, with the QR code ``GET /certificates/check`` verifies;
+    ``what`` names the document (本鉴证书, 本登记证明)."""
+    ledger = Paragraph(f"登记簿记录：第 {seq} 号<br/>哈希 (SHA-256)：<br/>"
+                       f"<font name='{MONO_FONT}'>{text(leaf_hash)}</font><br/>扫描二维码可核验{text(what)}。", small)
+    block = Table([[QrCode(qr_payload, 30 * mm), ledger]], colWidths=(36 * mm, 134 * mm))
+    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return block
+
+
+def map_appendix(png: bytes | None, caption: str, heading: ParagraphStyle) -> list[Flowable]:
+    """The 附图 a document ends with: its caption and the map, kept on one page; nothing without a map."""
+    if not png:
+        return []
+    return [Spacer(1, 8 * mm), KeepTogether([Paragraph(f"附图：{text(caption)}", heading),
+                                             map_image(png, A4[0] - 40 * mm)])]
 
 
 def build_document(title: str, number: str, issuer: str, signed_on: date, story: list[Flowable],

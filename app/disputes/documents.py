@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer
+from reportlab.platypus import Paragraph, Spacer
 
-from app.pdf import build_document, date_zh, grid_table, map_image, sheet, text
+from app.pdf import build_document, date_zh, grid_table, map_appendix, sheet, text
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,10 +83,8 @@ def render_award(a: AwardDocument) -> bytes:
               *(Paragraph(f"{text(role)}：{text(name)}", body) for role, name in a.tribunal)]
     if a.dissent:
         story.append(Paragraph(f"少数仲裁员的不同意见（记入笔录）：{text(a.dissent)}", body))
-    appendix = [Spacer(1, 8 * mm), KeepTogether([
-        Paragraph("附图：裁决涉及的地块（更正界址的，按裁决确定的界址）", heading),
-        map_image(a.map_png, A4[0] - 40 * mm)])] if a.map_png else []
-    return build_document("裁决书", a.number, a.committee, a.made_on, story, appendix)
+    return build_document("裁决书", a.number, a.committee, a.made_on, story,
+                          map_appendix(a.map_png, "裁决涉及的地块（更正界址的，按裁决确定的界址）", heading))
 
 
 def render_acceptance_notice(n: AcceptanceNotice) -> bytes:

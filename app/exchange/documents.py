@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
-from app.pdf import MONO_FONT, QrCode, build_document, date_zh, grid_table, map_image, sheet, text
+from app.pdf import build_document, date_zh, grid_table, ledger_block, map_appendix, parcel_table, sheet, text
 
 KIND_ZH = {"transfer": "转让", "lease": "出租（转包）", "share_in": "入股"}
 RIGHT_ZH = {"contract": "土地承包经营权", "homestead": "宅基地使用权（连同住房）", "income_share": "集体收益分配权份额"}
@@ -53,8 +52,7 @@ def render_announcement(a: AnnouncementDocument) -> bytes:
         Paragraph(f"{RIGHT_ZH[a.right_type]}（{text(a.right)}），交易方式：{KIND_ZH[a.kind]}。", body),
     ]
     if a.parcels:
-        story.append(grid_table([("地块编码", "地块名称", "地类", "面积（平方米）", "面积（亩）"), *a.parcels],
-                                (45 * mm, 35 * mm, 25 * mm, 35 * mm, 30 * mm), body))
+        story.append(parcel_table(a.parcels, body))
     if a.shares:
         story.append(Paragraph(f"份额：{text(a.shares)} 份。", body))
     if a.term_end:
@@ -80,9 +78,8 @@ def render_announcement(a: AnnouncementDocument) -> bytes:
                                "公布后以公布为准。", body))
     story.append(Paragraph("转出方进城落户的，不以退出或者转让其土地承包经营权、宅基地使用权、集体收益分配权作为落户条件；"
                            "本项目出于转出方自愿、有偿（农村土地承包法 第二十七条）。", body))
-    appendix = [Spacer(1, 8 * mm), KeepTogether([Paragraph("附图：交易标的地块", heading),
-                                                 map_image(a.map_png, A4[0] - 40 * mm)])] if a.map_png else []
-    return build_document("农村产权流转交易挂牌公告", a.number, a.desk, a.listed_on, story, appendix)
+    return build_document("农村产权流转交易挂牌公告", a.number, a.desk, a.listed_on, story,
+                          map_appendix(a.map_png, "交易标的地块", heading))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,14 +129,7 @@ def render_transaction_certificate(c: TransactionCertificate) -> bytes:
                    (35 * mm, 135 * mm), body),
     ]
     if c.parcels:
-        story += [Spacer(1, 3 * mm), Paragraph("交易地块", heading),
-                  grid_table([("地块编码", "地块名称", "地类", "面积（平方米）", "面积（亩）"), *c.parcels],
-                             (45 * mm, 35 * mm, 25 * mm, 35 * mm, 30 * mm), body)]
-    ledger = Paragraph(f"登记簿记录：第 {c.ledger_seq} 号<br/>哈希 (SHA-256)：<br/>"
-                       f"<font name='{MONO_FONT}'>{text(c.ledger_hash)}</font><br/>扫描二维码可核验本鉴证书。", small)
-    qr = Table([[QrCode(c.qr_payload, 30 * mm), ledger]], colWidths=(36 * mm, 134 * mm))
-    qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
-    story += [Spacer(1, 5 * mm), qr]
-    appendix = [Spacer(1, 8 * mm), KeepTogether([Paragraph("附图：交易地块", heading),
-                                                 map_image(c.map_png, A4[0] - 40 * mm)])] if c.map_png else []
-    return build_document("农村产权流转交易鉴证书", c.number, c.desk, c.completed_on, story, appendix)
+        story += [Spacer(1, 3 * mm), Paragraph("交易地块", heading), parcel_table(c.parcels, body)]
+    story += [Spacer(1, 5 * mm), ledger_block(c.ledger_seq, c.ledger_hash, c.qr_payload, "本鉴证书", small)]
+    return build_document("农村产权流转交易鉴证书", c.number, c.desk, c.completed_on, story,
+                          map_appendix(c.map_png, "交易地块", heading))

@@ -5,7 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.auth.services import Principal
@@ -130,6 +130,25 @@ def open_contract(s, household: str, *, lock: bool = False) -> Right | None:
     return s.scalar(q.with_for_update() if lock else q)
 
 
+def _returned_land():
+    """The household's earliest returned parcel in a contract whose term meets [start, end] (made once: the
+    three aliases cost about 4 ms to build per call)."""
+    closed, received, back = aliased(RightParcel), aliased(RightParcel), aliased(RightParcel)
+    return (select(closed.end_ledger_seq, closed.county_code, closed.valid_to, Right.id, Right.start, Right.end)
+            .join(Right, Right.id == closed.right_id)
+            .where(Right.holder_code == bindparam("household"), Right.type == "contract",
+                   Right.start <= bindparam("end"), Right.end >= bindparam("start"),
+                   closed.end_ledger_seq.is_not(None),
+                   ~exists().where(received.parcel_code == closed.parcel_code,
+                                   received.ledger_seq == closed.end_ledger_seq),
+                   ~exists().where(back.parcel_code == closed.parcel_code, back.right_id == closed.right_id,
+                                   back.ledger_seq > closed.end_ledger_seq))
+            .order_by(closed.valid_to, closed.end_ledger_seq).limit(1))
+
+
+_RETURNED_LAND = _returned_land()
+
+
 def check_no_new_land_after_return(s, household: str, start: dt.date, end: dt.date) -> None:
     """Refuse contract land for a term that overlaps the term of a contract the household returned land from.
 
@@ -142,17 +161,7 @@ def check_no_new_land_after_return(s, household: str, start: dt.date, end: dt.da
     Raises:
         RuleViolation: NO_NEW_LAND_AFTER_RETURN, naming the entry (and its transfer) that returned the land.
     """
-    closed, received, back = aliased(RightParcel), aliased(RightParcel), aliased(RightParcel)
-    returned = s.execute(
-        select(closed.end_ledger_seq, closed.county_code, closed.valid_to, Right.id, Right.start, Right.end)
-        .join(Right, Right.id == closed.right_id)
-        .where(Right.holder_code == household, Right.type == "contract", Right.start <= end, Right.end >= start,
-               closed.end_ledger_seq.is_not(None),
-               ~exists().where(received.parcel_code == closed.parcel_code,
-                               received.ledger_seq == closed.end_ledger_seq),
-               ~exists().where(back.parcel_code == closed.parcel_code, back.right_id == closed.right_id,
-                               back.ledger_seq > closed.end_ledger_seq))
-        .order_by(closed.valid_to, closed.end_ledger_seq).limit(1)).first()
+    returned = s.execute(_RETURNED_LAND, {"household": household, "start": start, "end": end}).first()
     if returned is not None:
         seq, county, on, right, term_start, term_end = returned
         by = s.scalar(select(LedgerSubject.subject).where(LedgerSubject.log == county, LedgerSubject.seq == seq,

@@ -9,16 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-from app.pdf import MONO_FONT, QrCode, build_document, date_zh, grid_table, map_image, sheet, text
+from app.pdf import (
+    MONO_FONT,
+    build_document,
+    date_zh,
+    grid_table,
+    ledger_block,
+    map_appendix,
+    parcel_table,
+    sheet,
+    text,
+)
 
 TITLES = {"lease": "土地经营权出租（转包）合同", "share_in": "土地经营权入股合同"}
 KIND_ZH = {"lease": "出租（转包）", "share_in": "入股"}
-PARCEL_HEADER = ("地块编码", "地块名称", "地类", "面积（平方米）", "面积（亩）")
-PARCEL_WIDTHS = (45 * mm, 35 * mm, 25 * mm, 35 * mm, 30 * mm)
 SIDES_HEADER = ("地块编码", "东至", "南至", "西至", "北至")
 SIDES_WIDTHS = (42 * mm, 32 * mm, 32 * mm, 32 * mm, 32 * mm)
 
@@ -67,7 +74,7 @@ def render_contract(c: ContractDocument) -> bytes:
                   f"农村土地承包法》，双方本着平等协商、自愿、有偿的原则，就甲方以{KIND_ZH[c.kind]}方式向乙方流转土地经营权，"
                   "订立本合同。", body),
         Paragraph("第一条　流转土地的名称、坐落、面积、质量等级", heading),
-        grid_table([PARCEL_HEADER, *c.parcels], PARCEL_WIDTHS, body),
+        parcel_table(c.parcels, body),
         Spacer(1, 2 * mm),
         grid_table([SIDES_HEADER, *c.sides], SIDES_WIDTHS, body),
         Paragraph("四至以相邻地块编码后五位表示；坐落见附图；质量等级以发包方地块调查记载为准。", small),
@@ -99,8 +106,7 @@ def render_contract(c: ContractDocument) -> bytes:
     story += [signatures, Spacer(1, 4 * mm),
               Paragraph(f"登记簿记录：第 {c.ledger_seq} 号，哈希 (SHA-256) "
                         f"<font name='{MONO_FONT}'>{text(c.ledger_hash)}</font>", small)]
-    appendix = [Spacer(1, 8 * mm), KeepTogether([Paragraph("附图：流转土地", heading),
-                                                 map_image(c.map_png, A4[0] - 40 * mm)])] if c.map_png else []
+    appendix = map_appendix(c.map_png, "流转土地", heading)
     return build_document(TITLES[c.kind], c.number, "（本合同由登记簿按记录打印）", c.consented_on, story, appendix)
 
 
@@ -138,15 +144,10 @@ def render_registration(r: RegistrationDocument) -> bytes:
                     ("登记日期", date_zh(r.registered_on))],
                    (35 * mm, 135 * mm), body),
         Spacer(1, 3 * mm), Paragraph("土地经营权地块", heading),
-        grid_table([PARCEL_HEADER, *r.parcels], PARCEL_WIDTHS, body),
+        parcel_table(r.parcels, body),
         Paragraph("土地经营权流转期限为五年以上的，当事人可以申请登记；未经登记，不得对抗善意第三人"
                   "（第四十一条）。", small),
     ]
-    ledger = Paragraph(f"登记簿记录：第 {r.ledger_seq} 号<br/>哈希 (SHA-256)：<br/>"
-                       f"<font name='{MONO_FONT}'>{text(r.ledger_hash)}</font><br/>扫描二维码可核验本登记证明。", small)
-    qr = Table([[QrCode(r.qr_payload, 30 * mm), ledger]], colWidths=(36 * mm, 134 * mm))
-    qr.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
-    story += [Spacer(1, 5 * mm), qr]
-    appendix = [Spacer(1, 8 * mm), KeepTogether([Paragraph("附图：土地经营权地块", heading),
-                                                 map_image(r.map_png, A4[0] - 40 * mm)])] if r.map_png else []
-    return build_document("土地经营权登记证明", r.number, r.authority, r.registered_on, story, appendix)
+    story += [Spacer(1, 5 * mm), ledger_block(r.ledger_seq, r.ledger_hash, r.qr_payload, "本登记证明", small)]
+    return build_document("土地经营权登记证明", r.number, r.authority, r.registered_on, story,
+                          map_appendix(r.map_png, "土地经营权地块", heading))
