@@ -19,3 +19,14 @@ threads = 16
 timeout = 30
 graceful_timeout = 30
 accesslog = "-"
+
+
+def post_worker_init(worker) -> None:
+    """Once the app is loaded in a worker, move what it allocated (modules, models, schemas, compiled
+    statements) out of the garbage collector's view: a full collection then walks only what requests leave
+    behind, which keeps its pauses out of the slowest requests (bench/exchange.py: an award's p99 on
+    PostGIS went from 65 to 33 ms)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
