@@ -207,3 +207,22 @@ def test_a_member_household_leasing_at_the_desk_is_named_on_its_contract(desk, c
     text = printed(clerk.get(f"/api/v1/transfers/{done['id']}/contract.pdf"))
     assert land["b"]["members"][0]["name"] in text and land["b"]["code"] in text
     assert f"{TODAY.year}年{TODAY.month}月{TODAY.day}日（交割之日）" in text
+
+
+def test_a_share_in_through_the_desk_leaves_the_contract_and_creates_a_management_right(desk, clerk, land):
+    made = listed(desk, land, kind="share_in", term_end="2040-12-31", asking_price="5000.00")
+    assert bid(desk, made["id"], OUTSIDER, "5000.00").status_code == 201
+    t = award(desk, made["id"]).get_json()["transfer"]
+    assert "入股" in t["contract_terms"]["payment"]
+    url = f"/api/v1/transfers/{t['id']}"
+    clerk.post(f"{url}/payments", json={"amount": "5000.00", "paid_on": TODAY.isoformat(), "reference": "入股"})
+    done = clerk.post(f"{url}/complete", json={}).get_json()
+    assert done["status"] == "completed", done
+    right = clerk.get(f"/api/v1/management-rights/{done['management_right']}").get_json()
+    assert (right["kind"], right["start"], right["end"], right["holder"]["name"]) == (
+        "share_in", TODAY.isoformat(), "2040-12-31", OUTSIDER["name"])
+    # 第三十六条: the household keeps its contract, before and after
+    for day in (TODAY - dt.timedelta(days=1), TODAY):
+        holders = clerk.get(f"/api/v1/rights?parcel={land['a1']}&as_of={day.isoformat()}").get_json()["items"]
+        assert [r["id"] for r in holders] == [land["ra"]], day
+    assert "土地经营权入股合同" in printed(desk.get(f"/api/v1/listings/{made['id']}/contract.pdf"))
