@@ -138,7 +138,8 @@ def _create_empty(db: BenchDB) -> None:
         admin = _pg_admin()
         try:
             with admin.connect() as c:
-                c.exec_driver_sql(f'CREATE DATABASE "{db.pg_name}"')
+                c.exec_driver_sql(f'CREATE DATABASE "{db.pg_name}" TEMPLATE template0 '
+                                  "LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'")  # codes sort byte by byte
         finally:
             admin.dispose()
         from sqlalchemy import create_engine
