@@ -164,6 +164,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from app import docs, health
     from app.audit.routes import blp as audit
     from app.auth.routes import blp as users
+    from app.console.views import bp as console
     from app.disputes.routes import blp as disputes
     from app.exchange.routes import blp as exchange
     from app.imports.routes import blp as imports
@@ -178,6 +179,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from app.transfers.routes import blp as transfers
 
     app.register_blueprint(docs.blp)
+    app.register_blueprint(console)
     api.register_blueprint(ogc)
     for blp in (health.blp, users, parties, documents, parcels, rights, transfers, exchange, disputes, imports,
                 exports, reports, ledger, audit):

@@ -42,6 +42,11 @@ class Settings:
     area_tolerance: float = 0.10
     #: days the issuer has to answer a 转让 before silence counts as no objection (司法解释 第十三条).
     issuer_answer_days: int = 30
+    #: the web console signs a browser out after this many minutes without a request.
+    console_idle_minutes: int = 30
+    #: the console maps' basemap, an XYZ/WMTS tile URL with {z}/{x}/{y} (e.g. the county's 天地图 with its key);
+    #: empty: parcels on a blank background, and nothing is loaded from another host.
+    basemap_url: str = ""
     #: the least number of working days an exchange-desk listing is announced (ANNOUNCEMENT_TOO_SHORT)
     announcement_working_days: int = 10
     #: compliance report: consent this close to a settlement, price below this share of the collective's

@@ -11,7 +11,8 @@ from app.extensions import unit_of_work
 
 #: Paths open without a token (docs/architecture.md, The HTTP contract).
 PUBLIC_PATHS = ("/api/v1/health", "/api/v1/openapi.json")
-PUBLIC_PREFIXES = ("/api/v1/docs",)
+#: The web console signs its visitors in with a session of its own (app.auth.sessions).
+PUBLIC_PREFIXES = ("/api/v1/docs", "/console")
 #: Seconds a worker remembers whom a token belongs to; saves a database round
 #: trip per request. Users are never changed in place, only created.
 TOKEN_CACHE_SECONDS = 30.0

@@ -243,6 +243,38 @@ def get_household(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
         return household_view(h, actor)
 
 
+def find_people(uow: UnitOfWork, *, actor: Principal, text: str, limit: int = 50) -> list[dict]:
+    """People in the actor's scope whose ID number is ``text`` or whose name contains it, by household."""
+    text = text.strip()
+    if not text:
+        return []
+    with uow:
+        q = select(Person).where(code_prefix(Person.household_code, actor.scope))
+        q = q.where(Person.id_number == text.upper()) if _looks_like_id_number(text) else \
+            q.where(Person.name.contains(text, autoescape=True))
+        return [person_view(p, actor) for p in uow.session.scalars(
+            q.order_by(Person.household_code, Person.id).limit(limit))]
+
+
+def _looks_like_id_number(text: str) -> bool:
+    return len(text) == 18 and text[:17].isdigit() and (text[17].isdigit() or text[17] in "xX")
+
+
+def household_memberships(uow: UnitOfWork, *, actor: Principal, code: str) -> list[dict]:
+    """Every membership, current and ended, of the household's people, oldest first.
+
+    Raises:
+        NotFound: the household is unknown or outside the scope.
+    """
+    with uow:
+        s = uow.session
+        if not actor.sees(code) or s.get(Household, code) is None:
+            raise NotFound("承包方", "Household", code)
+        rows = s.scalars(select(Membership).join(Person, Person.id == Membership.person_id)
+                         .where(Person.household_code == code).order_by(Membership.valid_from, Membership.id))
+        return [membership_view(m, actor) for m in rows]
+
+
 def _visible_person(s, actor: Principal, person_id: int) -> Person:
     p = s.get(Person, person_id)
     if p is None or not actor.sees(p.household_code):

@@ -100,6 +100,16 @@ def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reaso
     return view
 
 
+def current_certificates(uow: UnitOfWork, *, actor: Principal, right_ids: list[str]) -> dict[str, str]:
+    """The number of each right's certificate in force (not superseded), for the rights in the actor's scope."""
+    visible = [r for r in right_ids if actor.sees(r)]
+    if not visible:
+        return {}
+    with uow:
+        return dict(uow.session.execute(select(Certificate.right_id, Certificate.number).where(
+            Certificate.right_id.in_(visible), Certificate.superseded_by.is_(None))).all())
+
+
 def certificate_view(cert: Certificate, supersedes: str | None = None) -> dict:
     return {"number": cert.number, "right": cert.right_id, "issued_on": cert.issued_on, "reason": cert.reason,
             "superseded_by": cert.superseded_by, "supersedes": supersedes, "ledger_seq": cert.ledger_seq,
