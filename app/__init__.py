@@ -93,9 +93,10 @@ _MAYBE_ESCAPED_CONTROL = re.compile(rb"\\u|\x7f")
 def _refuse_control_characters():
     """Refuse control characters in every text a request brings, once, before any view reads it.
 
-    The decoded path, query arguments, form fields and file names may hold none (C0, DEL, C1); a
-    JSON body's strings (keys too) may hold tab, LF and CR but no other C0 control, DEL or lone
-    surrogate. PostgreSQL cannot store NUL, and no registry text needs the others.
+    The decoded path, query arguments, form field names and file names may hold none (C0, DEL, C1).
+    A JSON body's strings (keys too) and a form field's value (a textarea's lines) may hold tab, LF
+    and CR, but no other C0 control, DEL (nor C1 in a form) or lone surrogate. PostgreSQL cannot
+    store NUL, and no registry text needs the others.
 
     Raises:
         RuleViolation: CONTROL_CHARACTERS (422), naming where, with nothing read or stored.
@@ -103,7 +104,7 @@ def _refuse_control_characters():
     from flask import request
 
     from app.errors import RuleViolation
-    from app.extensions import CONTROL_CHARACTERS
+    from app.extensions import CONTROL_CHARACTERS, FORM_VALUE_FORBIDDEN
 
     found: dict[str, list[str]] = {}
 
@@ -116,7 +117,8 @@ def _refuse_control_characters():
         check("query", name[:50], name + "=" + value)
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         for name, value in request.form.items(multi=True):
-            check("form", name[:50], name + "=" + value)
+            check("form", name[:50], name)
+            check("form", name[:50], value, pattern=FORM_VALUE_FORBIDDEN)
         for name, upload in request.files.items(multi=True):
             check("files", name[:50], name + "=" + (upload.filename or ""))
     elif request.is_json and _MAYBE_ESCAPED_CONTROL.search(request.get_data(cache=True)):

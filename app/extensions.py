@@ -141,6 +141,9 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: What a JSON string may not hold: NUL and the C0 controls but tab, LF and CR; DEL; lone surrogates
 #: (PostgreSQL stores none of them, and no registry text needs them).
 JSON_STRING_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+#: What a form field's value may not hold: the same, and C1 too. A textarea's lines (LF, CRLF) and tabs are
+#: text, as in a JSON string.
+FORM_VALUE_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class IdConverter(IntegerConverter):

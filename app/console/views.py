@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+import shapely
 from flask import Blueprint, Response, g, make_response, redirect, render_template, request, url_for
 
 from app.auth import sessions
@@ -21,11 +22,13 @@ from app.console.i18n import _, lang
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
 from app.parcels import services as parcels
-from app.parcels.models import LAND_USES_ZH
+from app.parcels.models import LAND_USES_ZH, PARCEL_KINDS
 from app.parcels.routes import policy as parcel_policy
 from app.parties import services as parties
 from app.rights import certificates, histories
 from app.rights import services as rights
+from gis import single
+from gis.errors import GeometryInputError
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -39,6 +42,8 @@ ROLE_NAMES = {"admin": "管理员", "clerk": "经办人员", "exchange": "产权
 BASES = {"original": "原始取得", "birth": "出生", "marriage": "婚姻", "adoption": "收养", "resettlement": "移民安置"}
 GROUNDS = {"death": "死亡", "nationality_lost": "丧失中国国籍", "joined_other_collective": "加入其他集体经济组织",
            "civil_servant": "成为公务员", "voluntary_exit": "书面自愿退出", "settled_in_city": "进城落户"}
+PARCEL_KIND_NAMES = {"contract_land": "承包地", "homestead": "宅基地", "reserve": "机动地", "private_plot": "自留地",
+                     "other": "其他"}
 RIGHT_TYPES = {"contract": "土地承包经营权", "homestead": "宅基地使用权", "income_share": "集体收益分配权"}
 
 
@@ -107,7 +112,7 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
 @bp.app_context_processor
 def _context() -> dict[str, Any]:
     return {"_": _, "lang": lang, "user": g.get("console"), "role_names": ROLE_NAMES,
-            "basemap": settings().basemap_url,
+            "basemap": settings().basemap_url, "parcel_kinds": PARCEL_KIND_NAMES,
             "land_uses": LAND_USES_ZH, "bases": BASES, "grounds": GROUNDS, "right_types": RIGHT_TYPES}
 
 
@@ -233,13 +238,22 @@ def terminate(code: str, person_id: int):
 # --- collectives and parcels ------------------------------------------------------------------------
 
 @bp.route("/collectives/<code>")
-def collective(code: str, error: DomainError | None = None, status: int = 200):
-    """A collective: its parcels on a map coloured by land use, and the form to register a household."""
+def collective(code: str, error: DomainError | None = None, status: int = 200,
+               proposed: tuple[dict, str] | None = None):
+    """A collective: its parcels on a map coloured by land use, and the forms to register a household and a
+    parcel; after a refused overlap, the boundary given drawn over the parcels it overlaps."""
     found = parties.get_collective(unit_of_work(write=False), actor=actor(), code=code)
     features = parcels.list_parcels(unit_of_work(write=False), actor=actor(), policy=parcel_policy(),
                                     collective=code, limit=1000)
-    return _page("console/collective.html", status, collective=found, features=_map_data(features), error=error,
-                 count=len(features["features"]))
+    overlapped = {o["code"] for o in (error.details.get("overlaps", []) if error else [])}
+    drawn = json.loads(_map_data(features, selected=overlapped))
+    if proposed is not None and overlapped:
+        geometry = parcels.intake_geometry(proposed[0], proposed[1], parcel_policy().limits)
+        drawn["features"].append({"type": "Feature", "id": "proposed", "geometry": shapely.geometry.mapping(geometry),
+                                  "properties": {"proposed": True}})
+    return _page("console/collective.html", status, collective=found, error=error, count=len(features["features"]),
+                 features=json.dumps(drawn, ensure_ascii=False).replace("</", "<\\/"),
+                 kinds=PARCEL_KINDS, overlapped=sorted(overlapped))
 
 
 @bp.route("/collectives/<code>/households", methods=["POST"])
@@ -257,6 +271,31 @@ def register_household(code: str):
     except DomainError as e:
         return collective(code, error=e, status=e.status)
     return redirect(url_for("console.household", code=made["code"], saved=1), code=303)
+
+
+@bp.route("/collectives/<code>/parcels", methods=["POST"])
+def register_parcel(code: str):
+    """Register a parcel from a file of one feature or from typed coordinates. A refused overlap is drawn:
+    the boundary given, in red, over the parcels it overlaps."""
+    form = request.form
+    crs = form.get("crs") or "EPSG:4490"
+    proposed = None
+    try:
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            geometry, file_crs = single.from_file(upload.read(), upload.filename)
+            crs = file_crs or crs
+        else:
+            geometry = single.from_text(form.get("coordinates", ""))
+        proposed = geometry, crs
+        made = parcels.register_parcel(unit_of_work(), actor=actor(), policy=parcel_policy(), collective=code,
+                                       kind=form.get("kind", ""), land_use=form.get("land_use", ""),
+                                       geometry=geometry, crs=crs, name=form.get("name", "").strip() or None)
+    except GeometryInputError as e:
+        return collective(code, error=parcels.geometry_violation(e), status=422)
+    except DomainError as e:
+        return collective(code, error=e, status=e.status, proposed=proposed)
+    return redirect(url_for("console.parcel", code=made["id"], saved=1), code=303)
 
 
 @bp.route("/parcels/<code>")
@@ -282,11 +321,12 @@ def _coordinates(geometry: dict):
             yield from ((x, y) for x, y, *_z in ring)
 
 
-def _map_data(collection: dict, selected: str | None = None) -> str:
+def _map_data(collection: dict, selected: str | set[str] | None = None) -> str:
     """The features a page's map draws, as JSON for a ``<script type="application/json">`` block."""
+    chosen = {selected} if isinstance(selected, str) else selected or set()
     slim = [{"type": "Feature", "id": f["id"], "geometry": f["geometry"],
              "properties": {"land_use": f["properties"].get("land_use"), "name": f["properties"].get("name"),
-                            "selected": f["id"] == selected}} for f in collection["features"]]
+                            "selected": f["id"] in chosen}} for f in collection["features"]]
     return json.dumps({"type": "FeatureCollection", "features": slim}, ensure_ascii=False).replace("</", "<\\/")
 
 

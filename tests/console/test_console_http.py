@@ -194,3 +194,74 @@ def test_english_when_the_browser_prefers_it_and_every_word_has_its_english(cons
         said |= set(re.findall(r'_\(\s*"([^"]+)"\s*\)', path.read_text())) | set(
             re.findall(r"_\(\s*'([^']+)'\s*\)", path.read_text()))
     assert said and said <= EN.keys(), sorted(said - EN.keys())
+
+
+def _square_lines(e0: float, n0: float, size: float = 50.0) -> str:
+    """A square's vertices in EPSG:4550 metres, one per line, as a clerk types them (left open)."""
+    return "\n".join(f"{x},{y}" for x, y in ((e0, n0), (e0 + size, n0), (e0 + size, n0 + size), (e0, n0 + size)))
+
+
+def test_a_parcel_typed_as_coordinates_is_registered_and_a_refused_overlap_is_drawn(console, callers,
+                                                                                   ensure_collective):
+    ensure_collective(COLLECTIVE)
+    page = console.get(f"/console/collectives/{COLLECTIVE}")
+    form = {"kind": "contract_land", "land_use": "cultivated", "crs": "EPSG:4550", "name": "南大地",
+            "csrf_token": csrf_of(page.text)}
+    r = console.post(f"/console/collectives/{COLLECTIVE}/parcels", data=form | {
+        "coordinates": _square_lines(590_000, 4_413_000)})
+    assert r.status_code == 303, r.text
+    code = r.location.split("/")[-1].split("?")[0]
+    shown = console.get(r.location).text
+    assert "南大地" in shown and "2,49" not in shown and "3.75" in shown  # 50 m × 50 m is 3.75 亩
+    size = ledger_size(callers)
+    refused = console.post(f"/console/collectives/{COLLECTIVE}/parcels", data=form | {
+        "coordinates": _square_lines(590_010, 4_413_010)})
+    assert refused.status_code == 409 and "PARCEL_OVERLAP" in refused.text, refused.text
+    data = re.search(r'id="map-data">(.*?)</script>', refused.text, re.S)[1]
+    drawn = {f["id"]: f["properties"] for f in __import__("json").loads(data)["features"]}
+    assert drawn["proposed"] == {"proposed": True} and drawn[code]["selected"] is True
+    assert ledger_size(callers) == size
+    bad = console.post(f"/console/collectives/{COLLECTIVE}/parcels", data=form | {"coordinates": "1,2\nx,y"})
+    assert bad.status_code == 422 and "GEOMETRY_INVALID" in bad.text and "第 2 行" in bad.text
+
+
+@pytest.mark.parametrize("kind", ["geojson", "shapefile", "gpkg"])
+def test_a_parcel_uploaded_as_a_file_of_one_feature_is_registered(console, ensure_collective, tmp_path, kind):
+    import io
+    import json
+    import zipfile
+
+    import geopandas as gpd
+    import shapely
+
+    ensure_collective(COLLECTIVE)
+    box = shapely.box(590_200, 4_413_200, 590_240, 4_413_240)
+    frame = gpd.GeoDataFrame({"name": ["一号地"]}, geometry=[box], crs="EPSG:4550")
+    if kind == "geojson":
+        frame = frame.to_crs(4490)
+        data, name = json.dumps(json.loads(frame.to_json())).encode(), "p.geojson"
+    elif kind == "shapefile":
+        frame.to_file(tmp_path / "p.shp")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as z:
+            for part in tmp_path.glob("p.*"):
+                z.write(part, part.name)
+        data, name = buffer.getvalue(), "p.zip"
+    else:
+        frame.to_file(tmp_path / "p.gpkg", driver="GPKG")
+        data, name = (tmp_path / "p.gpkg").read_bytes(), "p.gpkg"
+    page = console.get(f"/console/collectives/{COLLECTIVE}")
+    r = console.post(f"/console/collectives/{COLLECTIVE}/parcels", content_type="multipart/form-data", data={
+        "kind": "contract_land", "land_use": "cultivated", "csrf_token": csrf_of(page.text),
+        "file": (io.BytesIO(data), name)})
+    assert r.status_code == 303, r.text
+    assert "2.40" in console.get(r.location).text  # 40 m × 40 m = 1,600 m² = 2.40 亩
+
+
+@pytest.mark.parametrize("text", ["1,2\x00\n3,4\n5,6", "1,2\n3,4\x85\n5,6", "1,2\x1b\n3,4\n5,6"])
+def test_a_textarea_may_hold_lines_and_tabs_but_no_other_control_character(console, ensure_collective, text):
+    ensure_collective(COLLECTIVE)
+    page = console.get(f"/console/collectives/{COLLECTIVE}")
+    r = console.post(f"/console/collectives/{COLLECTIVE}/parcels", data={
+        "kind": "contract_land", "land_use": "cultivated", "coordinates": text, "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 422 and r.get_json()["rule"] == "CONTROL_CHARACTERS"

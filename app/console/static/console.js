@@ -13,17 +13,20 @@
   var selected = null;
   var layer = L.geoJSON(features, {
     style: function (f) {
+      if (f.properties.proposed) { return { color: "#d7191c", weight: 3, dashArray: "6 4", fillOpacity: 0.15 }; }
       var chosen = f.properties.selected;
       return { color: chosen ? "#a8321f" : "#555", weight: chosen ? 3 : 1,
                fillColor: colours[f.properties.land_use] || "#c7c7c7", fillOpacity: chosen ? 0.8 : 0.55 };
     },
     onEachFeature: function (f, l) {
-      if (f.properties.selected) { selected = l; }
+      if (f.properties.selected || f.properties.proposed) { selected = l; }
+      if (f.properties.proposed) { return; }
       l.bindTooltip(f.id + (f.properties.name ? " " + f.properties.name : ""));
       l.on("click", function () { window.location.href = holder.dataset.parcelUrl.replace("CODE", f.id); });
     }
   }).addTo(map);
-  var bounds = holder.dataset.fit === "selected" && selected ? selected.getBounds() : layer.getBounds();
+  var bounds = (holder.dataset.fit === "selected" || features.features.some(function (f) { return f.properties.proposed; }))
+    && selected ? selected.getBounds() : layer.getBounds();
   if (bounds.isValid()) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 19 }); } else { map.setView([40.0, 123.9], 10); }
   holder.dataset.drawn = String(features.features.length);
 })();
