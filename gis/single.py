@@ -24,7 +24,7 @@ def _refuse(reason: str, en: str, zh: str, **details: Any) -> GeometryInputError
     return GeometryInputError("GEOMETRY_INVALID", reason, en, zh, details=details or None)
 
 
-def from_text(text: str) -> dict:
+def from_text(text: str) -> dict[str, Any]:
     """A polygon from vertices typed one per line (``x,y`` or ``x y``), closed if the last is not the first.
 
     Raises:
@@ -45,7 +45,7 @@ def from_text(text: str) -> dict:
     return {"type": "Polygon", "coordinates": [points]}
 
 
-def from_file(data: bytes, filename: str) -> tuple[dict, str | None]:
+def from_file(data: bytes, filename: str) -> tuple[dict[str, Any], str | None]:
     """The one feature of a GeoJSON file, zipped Shapefile or GeoPackage: (its geometry, its CRS as
     ``EPSG:<n>`` when the file names one).
 
@@ -59,7 +59,7 @@ def from_file(data: bytes, filename: str) -> tuple[dict, str | None]:
     return _geojson(data) if kind == "geojson" else _ogr(data)
 
 
-def _geojson(data: bytes) -> tuple[dict, str | None]:
+def _geojson(data: bytes) -> tuple[dict[str, Any], str | None]:
     try:
         obj = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -76,7 +76,7 @@ def _geojson(data: bytes) -> tuple[dict, str | None]:
     return obj, None  # RFC 7946: GeoJSON is lon/lat; the form's CRS says otherwise when it is not
 
 
-def _ogr(data: bytes) -> tuple[dict, str | None]:
+def _ogr(data: bytes) -> tuple[dict[str, Any], str | None]:
     import pyogrio
     import shapely
 
