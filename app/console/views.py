@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import shapely
-from flask import Blueprint, Response, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, make_response, redirect, render_template, request, send_file, url_for
 
 from app.auth import sessions
 from app.auth.services import Principal
+from app.console import fonts
 from app.console.i18n import _, lang
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
@@ -36,7 +37,7 @@ bp = Blueprint("console", __name__, url_prefix="/console", template_folder="temp
 #: The session cookie, and the sign-in form's own CSRF cookie (there is no session yet to hold the token).
 COOKIE, SIGN_IN_COOKIE = "sanquan_console", "sanquan_console_signin"
 #: Pages a visitor without a session may open.
-OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.static"})
+OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.static", "console.font"})
 ROLE_NAMES = {"admin": "管理员", "clerk": "经办人员", "exchange": "产权交易窗口", "arbitrator": "仲裁委员会",
               "auditor": "审计人员"}
 BASES = {"original": "原始取得", "birth": "出生", "marriage": "婚姻", "adoption": "收养", "resettlement": "移民安置"}
@@ -86,9 +87,15 @@ def _headers(response: Response) -> Response:
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
-    if request.endpoint != "console.static":
+    if request.endpoint not in ("console.static", "console.font"):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.route("/fonts/wqy-microhei.ttf")
+def font():
+    """The Chinese font the pages are set in, served from here (no reader needs one installed), cached."""
+    return send_file(fonts.web_font(settings().instance_path), mimetype="font/ttf", max_age=30 * 86400)
 
 
 @bp.errorhandler(NotFound)
