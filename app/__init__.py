@@ -166,7 +166,7 @@ def _register_blueprints(app: Flask, api) -> None:
     from app import docs, health
     from app.audit.routes import blp as audit
     from app.auth.routes import blp as users
-    from app.console.views import bp as console
+    from app.console import bp as console
     from app.disputes.routes import blp as disputes
     from app.exchange.routes import blp as exchange
     from app.imports.routes import blp as imports

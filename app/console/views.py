@@ -68,11 +68,11 @@ def _session():
         return None
     if g.console is None:
         if request.method != "GET":
-            return _page("console/message.html", 401, title=_("登录"), message=_("会话已过期或未登录，请重新登录"))
+            return page("console/message.html", 401, title=_("登录"), message=_("会话已过期或未登录，请重新登录"))
         return redirect(url_for("console.sign_in", next=request.full_path.rstrip("?")))
     if request.method == "POST" and not hmac.compare_digest(request.form.get("csrf_token", ""),
                                                             g.console.csrf_token):
-        return _page("console/message.html", 403, title=_("被拒绝"),
+        return page("console/message.html", 403, title=_("被拒绝"),
                      message=_("页面已过期，请刷新后重试（CSRF 校验失败）"))
     return None
 
@@ -100,7 +100,7 @@ def font():
 
 @bp.errorhandler(NotFound)
 def _not_found(error: NotFound):
-    return _page("console/message.html", 404, title=_("未找到"), message=_("在您的权限范围内没有找到该页面或记录"))
+    return page("console/message.html", 404, title=_("未找到"), message=_("在您的权限范围内没有找到该页面或记录"))
 
 
 @bp.route("/<path:rest>")
@@ -112,7 +112,8 @@ def _idle() -> dt.timedelta:
     return dt.timedelta(minutes=settings().console_idle_minutes)
 
 
-def _page(template: str, status: int = 200, **context: Any) -> Response:
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """A console page rendered with ``context``, answered with ``status``."""
     return make_response(render_template(template, **context), status)
 
 
@@ -149,7 +150,7 @@ def sign_in():
 
 def _sign_in_form(status: int, error: str | None = None) -> Response:
     csrf = secrets.token_urlsafe(32)
-    response = _page("console/sign_in.html", status, csrf=csrf, error=error,
+    response = page("console/sign_in.html", status, csrf=csrf, error=error,
                      next=_safe_next(request.values.get("next", "")))
     response.set_cookie(SIGN_IN_COOKIE, csrf, httponly=True, samesite="Strict", secure=request.is_secure,
                         path="/console")
@@ -176,7 +177,7 @@ def sign_out():
 
 @bp.route("/")
 def home():
-    return _page("console/home.html")
+    return page("console/home.html")
 
 
 @bp.route("/search")
@@ -190,7 +191,7 @@ def search():
     if q.isdigit() and len(q) == 14:
         return redirect(url_for("console.collective", code=q))
     people = parties.find_people(unit_of_work(write=False), actor=actor(), text=q) if q else []
-    return _page("console/search.html", q=q, people=people)
+    return page("console/search.html", q=q, people=people)
 
 
 # --- households ---------------------------------------------------------------------------------------
@@ -204,7 +205,7 @@ def household(code: str, error: DomainError | None = None, status: int = 200, fo
     history = histories.household_history(unit_of_work(write=False), actor=actor(), code=code, limit=50)
     numbers = certificates.current_certificates(unit_of_work(write=False), actor=actor(),
                                                 right_ids=[r["id"] for r in held])
-    return _page("console/household.html", status, household=household, memberships=memberships, rights=held,
+    return page("console/household.html", status, household=household, memberships=memberships, rights=held,
                  certificates=numbers, history=history, error=error, form=form)
 
 
@@ -258,7 +259,7 @@ def collective(code: str, error: DomainError | None = None, status: int = 200,
         geometry = parcels.intake_geometry(proposed[0], proposed[1], parcel_policy().limits)
         drawn["features"].append({"type": "Feature", "id": "proposed", "geometry": shapely.geometry.mapping(geometry),
                                   "properties": {"proposed": True}})
-    return _page("console/collective.html", status, collective=found, error=error, count=len(features["features"]),
+    return page("console/collective.html", status, collective=found, error=error, count=len(features["features"]),
                  features=json.dumps(drawn, ensure_ascii=False).replace("</", "<\\/"),
                  kinds=PARCEL_KINDS, overlapped=sorted(overlapped))
 
@@ -312,7 +313,7 @@ def parcel(code: str):
     held = rights.list_rights(unit_of_work(write=False), actor=actor(), parcel=code, history=True)["items"]
     near = parcels.list_parcels(unit_of_work(write=False), actor=actor(), policy=parcel_policy(),
                                 bbox=_around(feature), limit=200)
-    return _page("console/parcel.html", parcel=feature, rights=held,
+    return page("console/parcel.html", parcel=feature, rights=held,
                  features=_map_data(near, selected=code))
 
 
