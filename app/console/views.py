@@ -18,7 +18,7 @@ from flask import Blueprint, Response, g, make_response, redirect, render_templa
 
 from app.auth import sessions
 from app.auth.services import Principal
-from app.console import fonts
+from app.console import fonts, panels
 from app.console.i18n import _, lang
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
@@ -103,6 +103,12 @@ def _not_found(error: NotFound):
     return page("console/message.html", 404, title=_("未找到"), message=_("在您的权限范围内没有找到该页面或记录"))
 
 
+@bp.errorhandler(DomainError)
+def _refused(error: DomainError):
+    """A refusal the page had no form for (a document not printable yet, a role's limit): shown with its rule."""
+    return page("console/message.html", error.status, title=_("被拒绝"), message="", error=error)
+
+
 @bp.route("/<path:rest>")
 def unknown(rest: str):
     raise NotFound("页面", "Page", rest)
@@ -177,7 +183,9 @@ def sign_out():
 
 @bp.route("/")
 def home():
-    return page("console/home.html")
+    """A home per role: the clerk's recent registrations, the desk's open listings and transfers, the
+    committee's deadlines this week and overdue, the auditor's ledger status and compliance flags."""
+    return page("console/home.html", **panels.for_role(actor()))
 
 
 @bp.route("/search")
