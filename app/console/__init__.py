@@ -7,7 +7,7 @@ loaded from another host: the map library is vendored under ``static/vendor`` (i
 and licence), and the Content-Security-Policy allows this host only (and a basemap's tile host when one is
 configured).
 """
-from app.console import audit, committee, desk  # noqa: F401  (their pages register on the blueprint)
+from app.console import audit, committee, desk, imports  # noqa: F401  (their pages register on the blueprint)
 from app.console.views import bp
 
 __all__ = ["bp"]

@@ -35,13 +35,13 @@ def _needs_chromium():
 
 @pytest.fixture(scope="module", params=["sqlite", "postgis"])
 def server(request, tmp_path_factory):
-    """A registry served as `make run` serves it, with a database of its own and no demo county: (base URL,
-    admin token)."""
+    """A registry served as `make run` serves it, with a database of its own and the demo county: (base URL,
+    admin token, port)."""
     _needs_chromium()
     base = tmp_path_factory.mktemp(f"browser-{request.param}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANQUAN_")}
     port = _free_port()
-    env.update(SANQUAN_INSTANCE=str(base / "instance"), SANQUAN_PORT=str(port), SANQUAN_DEMO="0",
+    env.update(SANQUAN_INSTANCE=str(base / "instance"), SANQUAN_PORT=str(port), SANQUAN_DEMO="1",
                SANQUAN_ADMIN_TOKEN=ADMIN_TOKEN, THREADS="4")
     database = None
     if request.param == "postgis":

@@ -1,0 +1,75 @@
+"""The clerk's import pages: upload a land-confirmation package, watch it read and checked (a progress bar
+fed by the job's own progress file), read the QA report as a table and a map of the problems, accept the
+warnings and commit; download the report and the exports."""
+from __future__ import annotations
+
+from flask import Response, jsonify, redirect, request, send_file, url_for
+
+from app.console.desk import load
+from app.console.views import actor, bp, page
+from app.errors import DomainError
+from app.extensions import settings, unit_of_work
+from app.imports import runner
+from app.imports import services as imports
+from app.imports.schemas import CommitSchema, ImportFormSchema
+
+STAGES = {"queued": "排队中", "reading": "读取中", "checking": "质检中", "committing": "写入中"}
+
+
+def _policy() -> imports.ImportPolicy:
+    return imports.import_policy(settings())
+
+
+@bp.route("/imports")
+def imports_page(error: DomainError | None = None, status: int = 200):
+    jobs = imports.list_imports(unit_of_work(write=False), actor=actor(), limit=20)["items"]
+    return page("console/imports.html", status, jobs=jobs, error=error)
+
+
+@bp.route("/imports", methods=["POST"])
+def upload():
+    """Store the package and start its check in the import runner; then its page shows the progress."""
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise DomainError("请选择要上传的成果包", "Choose a package to upload", status=422,
+                              errors={"file": ["required"]})
+        form = load(ImportFormSchema(), {k: v for k, v in request.form.items() if k in ("collective", "dry_run") and v})
+        job = imports.create_import(unit_of_work(), actor=actor(), policy=_policy(), stream=upload.stream,
+                                    filename=upload.filename, **form)
+    except DomainError as e:
+        return imports_page(error=e, status=e.status)
+    runner.start(settings(), job["id"])
+    return redirect(url_for("console.import_job", job_id=job["id"]), code=303)
+
+
+@bp.route("/imports/<int:job_id>")
+def import_job(job_id: int, error: DomainError | None = None, status: int = 200):
+    job = imports.get_import(unit_of_work(write=False), actor=actor(), policy=_policy(), job_id=job_id)
+    return page("console/import.html", status, job=job, error=error, stages=STAGES)
+
+
+@bp.route("/imports/<int:job_id>/progress.json")
+def import_progress(job_id: int) -> Response:
+    """What the page's progress bar polls: the job's status and its stage, done and total."""
+    job = imports.get_import(unit_of_work(write=False), actor=actor(), policy=_policy(), job_id=job_id)
+    return jsonify({"status": job["status"], "progress": job["progress"]})
+
+
+@bp.route("/imports/<int:job_id>/commit", methods=["POST"])
+def import_commit(job_id: int):
+    try:
+        data = load(CommitSchema(), {"accept_warnings": request.form.get("accept_warnings") == "true"})
+        imports.request_commit(unit_of_work(), actor=actor(), policy=_policy(), job_id=job_id, **data)
+    except DomainError as e:
+        return import_job(job_id, error=e, status=e.status)
+    runner.start(settings(), job_id)
+    return redirect(url_for("console.import_job", job_id=job_id), code=303)
+
+
+@bp.route("/imports/<int:job_id>/report.<any(geojson, json):kind>")
+def import_report(job_id: int, kind: str):
+    """The QA report: every problem as GeoJSON (the page's map draws it; QGIS opens it) or as JSON."""
+    path = imports.report_path(unit_of_work(write=False), actor=actor(), policy=_policy(), job_id=job_id, kind=kind)
+    return send_file(path, mimetype="application/geo+json" if kind == "geojson" else "application/json",
+                     as_attachment=request.args.get("download") == "1", download_name=f"import-{job_id}-report.{kind}")
