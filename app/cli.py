@@ -313,6 +313,7 @@ def prepare():
     base = f"http://127.0.0.1:{settings.port}"
     click.echo(f"\nsanquan on {_ext().engine.dialect.name}")
     click.echo(f"  API      {base}/api/v1/health")
+    click.echo(f"  console  {base}/console/")
     click.echo(f"  docs     {base}/api/v1/docs")
     click.echo(f"  OpenAPI  {base}/api/v1/openapi.json")
     click.echo(f"  OGC API  {base}/ogc   (QGIS/GDAL: send the token as an Authorization header)")
