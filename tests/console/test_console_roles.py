@@ -41,7 +41,8 @@ def test_the_committees_dashboard_puts_overdue_cases_first_and_a_case_shows_its_
 
 def test_the_auditor_verifies_the_ledger_and_reads_the_compliance_report(app, callers, land):
     console = browser_as(app, callers, "auditor")
-    verified = console.get("/console/ledger")
+    assert 'id="verification"' not in console.get("/console/ledger").text
+    verified = console.get("/console/ledger?verify=1")
     assert verified.status_code == 200 and 'id="verification"' in verified.text
     assert ("校验通过" in verified.text) and "校验失败" not in verified.text
     report = console.get("/console/compliance")
