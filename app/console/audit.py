@@ -8,7 +8,7 @@ from flask import request
 
 from app.audit.verify import verify_log
 from app.console.views import actor, bp, page
-from app.errors import DomainError
+from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
 from app.ledger import services as ledger
 from app.reports import compliance
@@ -28,14 +28,16 @@ def ledger_page():
     county = request.args.get("county") or county_of_scope()
     result = checkpoint = error = None
     if county:
+        ledger.check_readable_log(actor(), county)  # 403 for a role, 404 outside the scope, as the API
         try:
-            if request.args.get("verify") == "1":
-                result = verify_log(unit_of_work(write=False), actor=actor(), county=county)
             checkpoint = ledger.get_checkpoint(unit_of_work(write=False), actor=actor(), county=county)
-        except DomainError as e:
-            if e.status == 404:
-                raise
-            error = e
+        except NotFound:
+            checkpoint = None  # no log yet, or none signed yet
+        if request.args.get("verify") == "1":
+            try:
+                result = verify_log(unit_of_work(write=False), actor=actor(), county=county)
+            except DomainError as e:
+                error = e
     return page("console/ledger.html", county=county, result=result, checkpoint=checkpoint, error=error)
 
 
