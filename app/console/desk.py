@@ -13,8 +13,11 @@ from marshmallow import Schema, ValidationError
 from app.console.views import actor, bp, page
 from app.errors import DomainError
 from app.exchange import services as exchange
-from app.exchange.schemas import BidCreateSchema, ListingStepSchema
+from app.exchange.routes import policy as exchange_policy
+from app.exchange.schemas import BidCreateSchema, ListingCreateSchema, ListingStepSchema
 from app.extensions import settings, unit_of_work
+from app.parties import services as parties
+from app.rights import services as rights
 from app.transfers import services as transfers
 from app.transfers.schemas import CompleteSchema, IssuerConsentSchema, PaymentSchema
 
@@ -37,6 +40,12 @@ def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
                           errors=e.messages if isinstance(e.messages, dict) else {"form": e.messages}) from None
 
 
+def _number(text: str) -> int | str:
+    """A form's whole number as the integer a JSON body would carry (anything else as typed, for the schema
+    to refuse by name)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else text
+
+
 def _today() -> str:
     return dt.date.today().isoformat()
 
@@ -48,6 +57,41 @@ def listings():
     board = exchange.list_listings(unit_of_work(write=False), actor=actor(), status=shown or None,
                                    cursor=request.args.get("cursor") or None, limit=50)
     return page("console/listings.html", board=board, shown=shown, kinds=KINDS, statuses=STATUSES)
+
+
+@bp.route("/listings/new", methods=["GET", "POST"])
+def new_listing():
+    """List a right on the desk (``?right=``): what is offered, the asking price and term, the announcement's
+    start, and the holder's own signed, voluntary consent (第二十七条; without it, CONSENT_REQUIRED)."""
+    right_id = request.values.get("right", "")
+    right = rights.get_right(unit_of_work(write=False), actor=actor(), right_id=right_id)
+    error, status = None, 200
+    if request.method == "POST":
+        form = request.form
+        body: dict[str, Any] = {
+            "right": right["id"], "kind": form.get("kind", ""), "asking_price": form.get("asking_price", ""),
+            "listed_on": form.get("listed_on", ""),
+            "consent": {"signed_by_person_id": _number(form.get("signed_by_person_id", "")),
+                        "signed_on": form.get("signed_on", ""), "voluntary": form.get("voluntary") == "true"}}
+        if form.getlist("parcels"):
+            body["parcels"] = form.getlist("parcels")
+        for key in ("shares", "term_end"):
+            if form.get(key):
+                body[key] = form[key]
+        if form.get("announcement_days"):
+            body["announcement_days"] = _number(form["announcement_days"])
+        if form.get("use"):
+            body["terms"] = {"use": form["use"]}
+        try:
+            made = exchange.create_listing(unit_of_work(), actor=actor(), policy=exchange_policy(),
+                                           **load(ListingCreateSchema(), body))
+        except DomainError as e:
+            error, status = e, e.status
+        else:
+            return redirect(url_for("console.listing", listing_id=made["id"], saved=1), code=303)
+    return page("console/new_listing.html", status, right=right, error=error, kinds=KINDS, today=_today(),
+                members=parties.get_household(unit_of_work(write=False), actor=actor(),
+                                              code=right["holder"])["members"])
 
 
 @bp.route("/listings/<int:listing_id>")

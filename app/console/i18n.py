@@ -260,6 +260,15 @@ EN = {
     "问题数": "Problems",
     "问题清单": "Problems",
     "阻断问题": "Blocking",
+    "挂牌": "List on the desk",
+    "份额": "Shares",
+    "元": "yuan",
+    "流转期限至（出租、入股）": "Term ends (lease, share-in)",
+    "流转土地的用途（出租、入股）": "Use of the land (lease, share-in)",
+    "签字人（本户成员）": "Signed by (a member of the household)",
+    "签署日期": "Signed on",
+    "本人自愿、书面同意（不以此作为进城落户的条件）":
+        "The holder's own voluntary written consent (never a condition of settling in a city)",
     # home
     "最近登记": "Recent registrations",
     "公告中的挂牌项目": "Listings on the notice board",

@@ -58,3 +58,26 @@ def test_only_the_desk_is_offered_the_desks_forms(app, callers, desk, land):
     forced = clerk.post(f"/console/listings/{made['id']}/award", data={"on": TODAY.isoformat(),
                                                                        "csrf_token": csrf_of(page.text)})
     assert forced.status_code == 403
+
+
+def test_a_desk_clerk_lists_a_right_only_with_the_holders_voluntary_consent(app, callers, desk, land):
+    browser = app.test_client()
+    sign_in(browser, callers["exchange"].token)
+    household = browser.get(f"/console/households/{land['a']['code']}").text
+    assert f"/console/listings/new?right={land['ra']}" in household
+    url = f"/console/listings/new?right={land['ra']}"
+    form = browser.get(url)
+    assert form.status_code == 200
+    body = {"kind": "lease", "parcels": [land["a1"]], "asking_price": "3000.00", "term_end": "2035-12-31",
+            "use": "种植水稻", "listed_on": LISTED.isoformat(), "signed_by_person_id": land["a"]["members"][0]["id"],
+            "signed_on": LISTED.isoformat(), "csrf_token": csrf_of(form.text)}
+    refused = browser.post(url, data=body)
+    assert refused.status_code == 422 and "CONSENT_REQUIRED" in refused.text and "第二十七条" in refused.text
+    assert desk.get("/api/v1/listings").get_json()["items"] == []
+    made = browser.post(url, data=body | {"voluntary": "true"})
+    assert made.status_code == 303, made.text
+    listing = desk.get("/api/v1/listings").get_json()["items"][0]
+    assert (listing["kind"], listing["parcels"], listing["contract_terms"]["use"]) == ("lease", [land["a1"]], "种植水稻")
+    other = app.test_client()
+    sign_in(other, callers["other_clerk"].token)
+    assert other.get(url).status_code == 404
