@@ -77,7 +77,8 @@ def test_a_desk_clerk_lists_a_right_only_with_the_holders_voluntary_consent(app,
     made = browser.post(url, data=body | {"voluntary": "true"})
     assert made.status_code == 303, made.text
     listing = desk.get("/api/v1/listings").get_json()["items"][0]
-    assert (listing["kind"], listing["parcels"], listing["contract_terms"]["use"]) == ("lease", [land["a1"]], "种植水稻")
+    assert (listing["kind"], listing["parcels"], listing["contract_terms"]["use"]) == (
+        "lease", [land["a1"]], "种植水稻")
     other = app.test_client()
     sign_in(other, callers["other_clerk"].token)
     assert other.get(url).status_code == 404
