@@ -269,6 +269,8 @@ EN = {
     "签署日期": "Signed on",
     "本人自愿、书面同意（不以此作为进城落户的条件）":
         "The holder's own voluntary written consent (never a condition of settling in a city)",
+    "户主": "head", "配偶": "spouse", "子女": "child", "父母": "parent", "孙子女": "grandchild",
+    "祖父母": "grandparent", "兄弟姐妹": "sibling", "儿媳/女婿": "child-in-law",
     # home
     "最近登记": "Recent registrations",
     "公告中的挂牌项目": "Listings on the notice board",

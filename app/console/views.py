@@ -127,6 +127,7 @@ def page(template: str, status: int = 200, **context: Any) -> Response:
 def _context() -> dict[str, Any]:
     return {"_": _, "lang": lang, "user": g.get("console"), "role_names": ROLE_NAMES,
             "basemap": settings().basemap_url, "parcel_kinds": PARCEL_KIND_NAMES,
+            "relations": certificates.RELATIONS_ZH,
             "land_uses": LAND_USES_ZH, "bases": BASES, "grounds": GROUNDS, "right_types": RIGHT_TYPES}
 
 
