@@ -90,7 +90,7 @@ def test_an_import_runs_to_its_qa_report_with_the_progress_bar_moving(watched, c
     page.click("form[action$='/imports'] button[type=submit]")
     page.wait_for_url("**/console/imports/*")
     shown: list[str] = []
-    for _ in range(600):  # the bar follows the job's progress until the page reloads with the report
+    for _ in range(1200):  # the bar follows the job's progress until the page reloads with the report
         if page.locator("h2:has-text('质检结果')").count():
             break
         if page.locator("#job-progress").count():
