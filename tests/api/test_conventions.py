@@ -272,20 +272,25 @@ def test_two_concurrent_requests_with_one_key_write_once(app, clerk, admin, monk
 
 @pytest.mark.parametrize("payload", [{}, [], {"unexpected": 1}, "text", None])
 def test_no_write_endpoint_answers_garbage_with_a_500(app, admin, payload):
-    """Every POST/PUT route, fed bodies of the wrong shape, answers 4xx in the error shape."""
-    from werkzeug.routing import IntegerConverter
+    """Every POST/PUT route, fed bodies of the wrong shape, answers 4xx: the API's in its error shape, the
+    console's as a page (tests/console)."""
+    from werkzeug.routing import AnyConverter, IntegerConverter
+
+    def value(converter):
+        if isinstance(converter, IntegerConverter):
+            return 1
+        return min(converter.items) if isinstance(converter, AnyConverter) else "210681101001010001"
 
     adapter = app.url_map.bind("localhost")
     seen = 0
     for rule in app.url_map.iter_rules():
         for method in sorted((rule.methods or set()) & {"POST", "PUT"}):
-            values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "210681101001010001"
-                      for arg in rule.arguments}
+            values = {arg: value(rule._converters[arg]) for arg in rule.arguments}
             url = adapter.build(rule.endpoint, values, method=method)
             r = admin.client.open(url, method=method, json=payload,
                                   headers={"Authorization": f"Bearer {admin.token}"})
             assert r.status_code < 500, (method, url, r.status_code, r.get_data(as_text=True)[:200])
-            if r.status_code >= 400:
+            if r.status_code >= 400 and not url.startswith("/console/"):  # the console answers with pages
                 assert r.get_json()["message"], (method, url)
             seen += 1
     assert seen >= 20
