@@ -3,13 +3,15 @@
     python -m bench.console --engine sqlite|postgis [--n 200000] [--repeat 50] [--browser]
 
 On the loaded demo county (``--n`` parcels), each page is requested ``repeat`` times in process as a signed-in
-user of the role that uses it, after one warm-up request, and its latency percentiles printed (target:
+user of the role that uses it, after a warm-up of every page (and the collector frozen, as the server's
+workers freeze it), and its latency percentiles printed (target:
 p99 ≤ 150 ms). With ``--browser``, the database is served by gunicorn and Debian's Chromium opens a
 collective's page ten times, timing navigation start to the map's drawn parcels (target: within 1 s).
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import time
 
@@ -69,11 +71,14 @@ def server_pages(db: BenchDB, repeat: int, where: dict) -> list[tuple[str, dict]
     app = make_app(db)
     clients = {role: signed_in(app.test_client(), make_token(db, role=role, scope=COUNTY, name=f"bench-{role}"))
                for role in {role for role, _, _ in PAGES}}
+    for role, _, path in PAGES:  # warm: every page's statements compiled and templates loaded
+        assert clients[role].get(path.format(**where)).status_code == 200, path
+    gc.collect()
+    gc.freeze()  # as the server's workers do once the app is loaded (gunicorn_conf.post_worker_init)
     out = []
     for role, name, path in PAGES:
         url = path.format(**where)
         client = clients[role]
-        assert client.get(url).status_code == 200, url  # warm
         samples = []
         for _ in range(repeat):
             t = time.perf_counter()
