@@ -44,11 +44,8 @@ def ledger_page():
 @bp.route("/compliance")
 def compliance_page():
     """Every exit or transfer by a settled household, flagged, and a chart of those near a settlement by month."""
-    s = settings()
-    policy = compliance.CompliancePolicy(window_days=s.compliance_window_days, price_ratio=s.compliance_price_ratio,
-                                         campaign_exits=s.compliance_campaign_exits,
-                                         campaign_days=s.compliance_campaign_days)
-    report = compliance.settlement_exits(unit_of_work(write=False), actor=actor(), policy=policy,
+    report = compliance.settlement_exits(unit_of_work(write=False), actor=actor(),
+                                         policy=compliance.compliance_policy(settings()),
                                          within=request.args.get("within") or None, limit=200,
                                          cursor=request.args.get("cursor") or None)
     months = Counter(item["consent_signed_on"].strftime("%Y-%m") for item in report["items"]

@@ -8,9 +8,8 @@ import datetime as dt
 from typing import Any
 
 from flask import Response, redirect, request, url_for
-from marshmallow import Schema, ValidationError
 
-from app.console.views import actor, bp, page
+from app.console.views import actor, bp, load, page
 from app.errors import DomainError
 from app.exchange import services as exchange
 from app.exchange.routes import policy as exchange_policy
@@ -28,16 +27,6 @@ STATUSES = {"announced": "公告中", "awarded": "已成交", "withdrawn": "已�
 #: Who may act at the desk (the API's roles: app.exchange.services, app.transfers.opening).
 DESK_ROLES = frozenset({"exchange", "admin"})
 TRANSFER_ROLES = frozenset({"exchange", "admin", "clerk"})
-
-
-def load(schema: Schema, data: dict[str, Any]) -> dict[str, Any]:
-    """Read a form as the API reads a body; a value it refuses is a 422 naming the field."""
-    try:
-        return schema.load(data)
-    except ValidationError as e:
-        fields = ", ".join(sorted(e.messages)) if isinstance(e.messages, dict) else ""
-        raise DomainError(f"请检查填写的内容：{fields}", f"Check what was entered: {fields}", status=422,
-                          errors=e.messages if isinstance(e.messages, dict) else {"form": e.messages}) from None
 
 
 def _number(text: str) -> int | str:

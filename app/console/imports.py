@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, redirect, request, send_file, url_for
 
-from app.console.desk import load
-from app.console.views import actor, bp, page
+from app.console.views import actor, bp, load, page
 from app.errors import DomainError
 from app.extensions import settings, unit_of_work
 from app.imports import runner

@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.auth.services import Principal
+from app.config import Settings
 from app.db import UnitOfWork
 from app.errors import Forbidden
 from app.exchange.models import Listing
@@ -41,6 +42,12 @@ class CompliancePolicy:
     #: this many exits in one collective within campaign_days is a campaign.
     campaign_exits: int = 5
     campaign_days: int = 30
+
+
+def compliance_policy(s: Settings) -> CompliancePolicy:
+    """The report's thresholds from the settings (``SANQUAN_COMPLIANCE_*``)."""
+    return CompliancePolicy(window_days=s.compliance_window_days, price_ratio=s.compliance_price_ratio,
+                            campaign_exits=s.compliance_campaign_exits, campaign_days=s.compliance_campaign_days)
 
 
 def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePolicy, within: str | None = None,

@@ -34,9 +34,5 @@ class SettlementExits(MethodView):
     @blp.response(200, ComplianceReportSchema)
     def get(self, args):
         """List every transfer and exit by a settled household, with the flags an auditor should look at."""
-        s = settings()
-        policy = compliance.CompliancePolicy(
-            window_days=s.compliance_window_days, price_ratio=s.compliance_price_ratio,
-            campaign_exits=s.compliance_campaign_exits, campaign_days=s.compliance_campaign_days)
-        return compliance.settlement_exits(unit_of_work(write=False), actor=current_principal(), policy=policy,
-                                           **args)
+        return compliance.settlement_exits(unit_of_work(write=False), actor=current_principal(),
+                                           policy=compliance.compliance_policy(settings()), **args)

@@ -13,10 +13,9 @@ class ComplianceArgsSchema(PageArgsSchema):
         "description": "flag consents signed this many days or fewer from a settlement (default the setting, 90)"})
 
 
-class ComplianceItemSchema(Schema):
-    transfer = fields.Integer()
-    listing = fields.Integer(allow_none=True, metadata={"description": "the exchange-desk listing whose award "
-                                                                       "opened this transfer"})
+class _SettledHouseholdLookSchema(Schema):
+    """What the report says of a transfer or a listing by a settled household."""
+
     kind = fields.String()
     status = fields.String()
     right = fields.String()
@@ -24,25 +23,22 @@ class ComplianceItemSchema(Schema):
     settlements = fields.List(fields.Dict())
     days_settlement_to_consent = fields.Integer(metadata={"description": "negative: consent before settling"})
     consent_signed_on = fields.Date()
-    price = fields.String()
     price_per_mu = fields.Float(allow_none=True)
     collective_median_per_mu = fields.Float(allow_none=True)
+
+
+class ComplianceItemSchema(_SettledHouseholdLookSchema):
+    transfer = fields.Integer()
+    listing = fields.Integer(allow_none=True, metadata={"description": "the exchange-desk listing whose award "
+                                                                       "opened this transfer"})
+    price = fields.String()
     flags = fields.List(fields.String(), metadata={
         "description": "consent_near_settlement, price_far_below_collective, exit_campaign, consent_without_document"})
 
 
-class ComplianceListingSchema(Schema):
+class ComplianceListingSchema(_SettledHouseholdLookSchema):
     listing = fields.Integer()
-    kind = fields.String()
-    status = fields.String()
-    right = fields.String()
-    household = fields.String()
-    settlements = fields.List(fields.Dict())
-    days_settlement_to_consent = fields.Integer(metadata={"description": "negative: consent before settling"})
-    consent_signed_on = fields.Date()
     asking_price = fields.String()
-    price_per_mu = fields.Float(allow_none=True)
-    collective_median_per_mu = fields.Float(allow_none=True)
     flags = fields.List(fields.String(), metadata={
         "description": "consent_near_settlement, price_far_below_collective, consent_without_document"})
 
