@@ -282,6 +282,50 @@ EN = {
     "条目": "entries",
     "校验通过": "verified",
     "校验失败": "verification failed",
+    # transfers and settlements
+    "书面通知发包方的日期（退出承包地）": "Day written notice reached the issuer (exit of contract land)",
+    "互换：对方的权利与书面同意": "Exchange: the other household's right and its written consent",
+    "仍由本户享有": "still held by the household",
+    "保留成员身份": "Membership kept",
+    "出租、入股也可以给本集体以外的经营主体：":
+        "A lease or share-in may also go to a party from outside the collective:",
+    "发起流转": "Open a transfer",
+    "受让方（退出时不填）": "Recipient (none for an exit)",
+    "同意书": "signed consent",
+    "同意书扫描件（PDF 或图片，可选）": "Scan of the signed consent (PDF or image, optional)",
+    "对方权利编号": "The other household's right",
+    "对方签字人（成员编号）": "Signed for the other household by (member id)",
+    "对方签署日期": "The other household signed on",
+    "对方自愿、书面同意": "The other household's own voluntary written consent",
+    "已上传同意书": "Signed consent uploaded",
+    "成员编号": "Member id",
+    "或公民身份号码": "or ID number",
+    "户口迁移凭证": "Hukou transfer reference",
+    "撤回（不发生流转）": "Withdraw (nothing moves)",
+    "本集体农户编码": "Household code (same collective)",
+    "权利编号": "Right",
+    "此后已自愿流转、退出或期满": "since ended by a voluntary transfer, an exit or its term",
+    "流转、互换、退出均须本人自愿、有偿，并有本人书面同意；进城落户不以退出或流转任何权利为条件。":
+        "A transfer, exchange or exit is voluntary and paid, with the holder's own written consent; settling in a "
+        "city is never conditioned on giving up any right.",
+    "流转方式": "Kind",
+    "现状": "Today",
+    "登记簿与数据表不一致": "the ledger and the tables disagree",
+    "登记落户不改变、不限制任何权利或成员身份。":
+        "Recording a settlement changes and restricts no right and no membership.",
+    "登记进城落户": "Record a settlement in a city",
+    "落户人员": "Person who settled",
+    "落户地行政区划代码": "City's division code",
+    "落户日期": "Settled on",
+    "落户时保留的权利": "Rights kept on settling",
+    "落户记录": "Settlement record",
+    "记录校验不符": "entry does not verify",
+    ("进城落户不以退出土地承包经营权、宅基地使用权、集体收益分配权为条件："
+     "登记落户不改变、不限制、不标记任何权利或成员身份（农村土地承包法 第二十七条）。"):
+        "Settling in a city is never conditioned on giving up the land contract right, the homestead use right or "
+        "the collective income share: recording it changes, restricts and flags no right and no "
+        "membership (农村土地承包法 第二十七条).",
+    "进城落户记录": "Settlement in a city",
 }
 
 

@@ -29,6 +29,7 @@ from app.parcels.routes import policy as parcel_policy
 from app.parties import services as parties
 from app.rights import certificates, histories
 from app.rights import services as rights
+from app.transfers import services as transfers
 from gis import single
 from gis.errors import GeometryInputError
 
@@ -225,8 +226,10 @@ def household(code: str, error: DomainError | None = None, status: int = 200, fo
     history = histories.household_history(unit_of_work(write=False), actor=actor(), code=code, limit=50)
     numbers = certificates.current_certificates(unit_of_work(write=False), actor=actor(),
                                                 right_ids=[r["id"] for r in held])
+    settled = transfers.list_settlements(unit_of_work(write=False), actor=actor(), household=code)
     return page("console/household.html", status, household=household, memberships=memberships, rights=held,
-                 certificates=numbers, history=history, error=error, form=form)
+                 certificates=numbers, history=history, settlements=settled, error=error, form=form,
+                 today=dt.date.today().isoformat())
 
 
 @bp.route("/certificates/<path:number>.pdf")
@@ -372,3 +375,12 @@ def _day(value: str | None) -> dt.date:
     except ValueError:
         raise DomainError("请填写日期（年-月-日）", "Give a date (YYYY-MM-DD)", status=422,
                           errors={"decided_on": ["invalid"]}) from None
+
+
+@bp.route("/documents/<int:document_id>")
+def document(document_id: int):
+    """An evidence document (a signed consent, a resolution), downloaded as the API serves it."""
+    doc, path = parties.open_document(unit_of_work(write=False), actor=actor(), document_id=document_id,
+                                      storage=settings().documents_path)
+    return send_file(path, mimetype=doc["content_type"], as_attachment=True, download_name=doc["filename"],
+                     etag=doc["sha256"])

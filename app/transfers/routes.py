@@ -14,6 +14,7 @@ from app.transfers.schemas import (
     PaymentSchema,
     RegistrationSchema,
     SettlementCreateSchema,
+    SettlementRecordSchema,
     SettlementSchema,
     TransferCreateSchema,
     TransferPageSchema,
@@ -138,3 +139,12 @@ class Settlements(MethodView):
     def post(self, data):
         """Record that a member settled in a city; every right and the membership are kept."""
         return services.record_settlement(unit_of_work(), actor=current_principal(), **data)
+
+
+@blp.route("/settlements/<int(max=2147483647):settlement_id>")
+class SettlementItem(MethodView):
+    @blp.response(200, SettlementRecordSchema)
+    def get(self, settlement_id):
+        """A settlement as recorded, with the rights the household kept on settling and each one's status today."""
+        return services.get_settlement(unit_of_work(write=False), actor=current_principal(),
+                                       settlement_id=settlement_id)

@@ -228,3 +228,28 @@ class SettlementSchema(Schema):
     ledger_seq = fields.Integer()
     rights_retained = fields.List(fields.Dict(), metadata={"description": "every right the household keeps: all"})
     membership_retained = fields.Boolean()
+
+
+class RetainedRightSchema(Schema):
+    id = fields.String()
+    type = fields.String(allow_none=True)
+    status_now = fields.String(metadata={"description": "`held` (still the household's, in force), `ended` (since "
+                                                        "ended by a voluntary transfer, an exit or its term) or "
+                                                        "`unknown`"})
+
+
+class SettlementRecordSchema(Schema):
+    id = fields.Integer()
+    person = fields.Integer()
+    person_name = fields.String(allow_none=True)
+    household = fields.String()
+    settled_on = fields.Date()
+    city_code = fields.String()
+    hukou_ref = fields.String(allow_none=True)
+    ledger_seq = fields.Integer()
+    entry_intact = fields.Boolean(metadata={"description": "the ledger entry the record names still hashes as "
+                                                           "recorded (else the lists below are empty)"})
+    rights_retained = fields.List(fields.Nested(RetainedRightSchema), metadata={
+        "description": "the rights the household held, and kept, on settling (from the ledger entry), each with "
+                       "its status today"})
+    membership_retained = fields.Boolean(allow_none=True)

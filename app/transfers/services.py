@@ -25,11 +25,11 @@ from app.transfers.lifecycle import (
 )
 from app.transfers.opening import LAWFUL_KINDS, TRANSFER_WRITERS, create_transfer
 from app.transfers.registration import get_management_right, register_management_right, registration_pdf
-from app.transfers.settlements import record_settlement, settlement_view
+from app.transfers.settlements import get_settlement, list_settlements, record_settlement, settlement_view
 from app.transfers.views import get_transfer, list_transfers, transfer_view
 from app.transfers.voiding import void_transfer
 
 __all__ = ["LAWFUL_KINDS", "TRANSFER_WRITERS", "TransferPolicy", "add_payment", "complete_transfer", "contract_pdf",
-           "create_transfer", "decide_issuer_consent", "get_management_right", "get_transfer", "list_transfers",
-           "record_settlement", "register_management_right", "registration_pdf", "settlement_view",
-           "transfer_view", "void_transfer", "withdraw_transfer"]
+           "create_transfer", "decide_issuer_consent", "get_management_right", "get_settlement", "get_transfer",
+           "list_settlements", "list_transfers", "record_settlement", "register_management_right", "registration_pdf",
+           "settlement_view", "transfer_view", "void_transfer", "withdraw_transfer"]

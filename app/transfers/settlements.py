@@ -9,6 +9,7 @@ from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import NotFound, RuleViolation
 from app.ledger import services as ledger
+from app.ledger.models import LedgerEntry
 from app.parties.models import Membership, Person
 from app.parties.services import require_role
 from app.rights.models import Right
@@ -67,6 +68,51 @@ def _retained(s, actor: Principal, person: Person) -> dict:
     summary = [{"id": r.id, "type": r.type, "parcels": [p["code"] for p in v["parcels"]],
                 "shares": v["shares"]} for r in rights for v in [right_view(s, r, actor, as_of=None)]]
     return {"rights": summary, "membership": member}
+
+
+def get_settlement(uow: UnitOfWork, *, actor: Principal, settlement_id: int) -> dict:
+    """A settlement as recorded, with the rights the household kept then (from its ledger entry, which the
+    record's own ``ledger_seq`` names and whose hash is checked) and each of them as it stands today.
+
+    Raises:
+        NotFound: no such settlement, or one outside the actor's scope.
+    """
+    with uow:
+        s = uow.session
+        x = s.get(Settlement, settlement_id)
+        if x is None or not actor.sees(x.household_code):
+            raise NotFound("落户记录", "Settlement", settlement_id)
+        entry = s.get(LedgerEntry, (x.county_code, x.ledger_seq))
+        body = ledger.intact_body(entry) if entry is not None else None
+        recorded = body.get("data") if body and body.get("kind") == "settlement.recorded" else None
+        recorded = recorded if isinstance(recorded, dict) else None
+        kept = [r for r in recorded.get("rights_retained", []) if isinstance(r, str)] if recorded else []
+        now = {r.id: r for r in s.scalars(select(Right).where(Right.id.in_(kept)))}
+        person = s.get(Person, x.person_id)
+        view = settlement_view(x) | {
+            "person_name": person.name if person else None, "entry_intact": recorded is not None,
+            "membership_retained": recorded.get("membership_retained") if recorded else None,
+            "rights_retained": [{"id": rid, "type": now[rid].type if rid in now else None,
+                                 "status_now": _status_now(now.get(rid), x.household_code)} for rid in kept]}
+    return view
+
+
+def _status_now(r: Right | None, household: str) -> str:
+    """``held`` (still the household's and in force), ``ended`` (ended since, by a voluntary transfer, an exit or
+    the term) or ``unknown`` (no such right: the entry and the tables disagree, which the replay names)."""
+    if r is None:
+        return "unknown"
+    return "held" if r.valid_to is None and r.holder_code == household else "ended"
+
+
+def list_settlements(uow: UnitOfWork, *, actor: Principal, household: str) -> list[dict]:
+    """A household's settlements, oldest first (none outside the actor's scope)."""
+    if not actor.sees(household):
+        return []
+    with uow:
+        rows = uow.session.scalars(select(Settlement).where(Settlement.household_code == household)
+                                   .order_by(Settlement.settled_on, Settlement.id)).all()
+        return [settlement_view(x) for x in rows]
 
 
 def settlement_view(x: Settlement) -> dict:

@@ -11,8 +11,9 @@ import pytest
 from tests.conftest import COLLECTIVE
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html)[1]
+def csrf_of(html: str, name: str = "csrf_token") -> str:
+    """The value of the page's first hidden input called ``name`` (by default the form's CSRF token)."""
+    return re.search(rf'name="{name}" value="([^"]+)"', html)[1]
 
 
 def sign_in(client, token: str, next_: str = "") -> object:
