@@ -103,7 +103,7 @@ STEPS = {
                  "Enforce a binding award or agreement: its registry orders run through the registry's services, "
                  "each with its ledger entry naming the case (AWARD_NOT_BINDING before)."),
 }
-_NEEDS_POLICY = {proceedings.mediation_agreement, proceedings.award, proceedings.finalize}
+NEEDS_POLICY = {proceedings.mediation_agreement, proceedings.award, proceedings.finalize}
 
 
 def _step_view(path: str, schema, step, summary: str) -> type[MethodView]:
@@ -111,7 +111,7 @@ def _step_view(path: str, schema, step, summary: str) -> type[MethodView]:
     @blp.arguments(schema)
     @blp.response(200, DisputeSchema)
     def post(self, data, dispute_id):
-        extra = {"policy": parcel_policy()} if step in _NEEDS_POLICY else {}
+        extra = {"policy": parcel_policy()} if step in NEEDS_POLICY else {}
         return step(unit_of_work(), actor=current_principal(), dispute_id=dispute_id, **extra, **data)
     post.__doc__ = summary
     view = type(f"Dispute{path.title().replace('-', '')}", (MethodView,), {"post": post})

@@ -27,7 +27,7 @@ def test_the_committees_dashboard_puts_overdue_cases_first_and_a_case_shows_its_
     assert text.index(f"/console/disputes/{late['id']}\"") < text.index(f"/console/disputes/{fresh['id']}\"")
     assert 'class="due-overdue"' in text and "第二十三、二十四条" in text
     case = console.get(f"/console/disputes/{late['id']}")
-    assert case.status_code == 200 and "received" in case.text and "due-overdue" in case.text
+    assert case.status_code == 200 and "收到仲裁申请" in case.text and "due-overdue" in case.text
     early = console.get(f"/console/disputes/{late['id']}/acceptance-notice.pdf")
     assert early.status_code == 409 and "DISPUTE_STEP_ORDER" in early.text  # printed once accepted
     accepted = callers["arbitrator"].post(f"/api/v1/disputes/{late['id']}/accept", json={"on": "2025-09-29"})
