@@ -326,6 +326,10 @@ EN = {
         "the collective income share: recording it changes, restricts and flags no right and no "
         "membership (农村土地承包法 第二十七条).",
     "进城落户记录": "Settlement in a city",
+    # the collective's map by right (gis.render.CATEGORY_STYLES)
+    "按权利类型着色": "Coloured by right", "承包地（承包经营权存续）": "contract land, right in force",
+    "宅基地（使用权存续）": "homestead, right in force", "权利已终止": "right ended",
+    "未设权利（机动地、自留地等）": "no right (reserve, private plots …)",
     # a case's steps (app.console.committee)
     "下一步": "Next step", "登记": "Record", "每行一个": "one per line", "未记录": "not recorded",
     "选定方": "Chosen by", "农户编码": "Household code", "划入的权利编号": "Right the parcels move to",

@@ -32,6 +32,7 @@ from app.rights import services as rights
 from app.transfers import services as transfers
 from gis import single
 from gis.errors import GeometryInputError
+from gis.render import CATEGORY_STYLES
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
@@ -271,18 +272,23 @@ def terminate(code: str, person_id: int):
 @bp.route("/collectives/<code>")
 def collective(code: str, error: DomainError | None = None, status: int = 200,
                proposed: tuple[dict, str] | None = None):
-    """A collective: its parcels on a map coloured by land use, and the forms to register a household and a
-    parcel; after a refused overlap, the boundary given drawn over the parcels it overlaps."""
+    """A collective: its parcels on a map coloured by land use (``?by=right``: by the right over each), and the
+    forms to register a household and a parcel; after a refused overlap, the boundary given drawn over the
+    parcels it overlaps."""
     found = parties.get_collective(unit_of_work(write=False), actor=actor(), code=code)
     features = parcels.list_parcels(unit_of_work(write=False), actor=actor(), policy=parcel_policy(),
                                     collective=code, limit=1000)
+    by = "right" if request.args.get("by") == "right" else "land_use"
+    categories = histories.right_categories(unit_of_work(write=False), actor=actor(), code=code) \
+        if by == "right" else None
     overlapped = {o["code"] for o in (error.details.get("overlaps", []) if error else [])}
-    drawn = json.loads(_map_data(features, selected=overlapped))
+    drawn = json.loads(_map_data(features, selected=overlapped, rights=categories))
     if proposed is not None and overlapped:
         geometry = parcels.intake_geometry(proposed[0], proposed[1], parcel_policy().limits)
         drawn["features"].append({"type": "Feature", "id": "proposed", "geometry": shapely.geometry.mapping(geometry),
                                   "properties": {"proposed": True}})
     return page("console/collective.html", status, collective=found, error=error, count=len(features["features"]),
+                 by=by, right_legend={key: zh for key, (_colour, zh, _en) in CATEGORY_STYLES.items()},
                  features=json.dumps(drawn, ensure_ascii=False).replace("</", "<\\/"),
                  kinds=PARCEL_KINDS, overlapped=sorted(overlapped))
 
@@ -352,12 +358,15 @@ def _coordinates(geometry: dict):
             yield from ((x, y) for x, y, *_z in ring)
 
 
-def _map_data(collection: dict, selected: str | set[str] | None = None) -> str:
-    """The features a page's map draws, as JSON for a ``<script type="application/json">`` block."""
+def _map_data(collection: dict, selected: str | set[str] | None = None, rights: dict[str, str] | None = None) -> str:
+    """The features a page's map draws, as JSON for a ``<script type="application/json">`` block; with
+    ``rights``, each parcel's right category (:func:`app.rights.histories.right_categories`)."""
     chosen = {selected} if isinstance(selected, str) else selected or set()
     slim = [{"type": "Feature", "id": f["id"], "geometry": f["geometry"],
              "properties": {"land_use": f["properties"].get("land_use"), "name": f["properties"].get("name"),
-                            "selected": f["id"] in chosen}} for f in collection["features"]]
+                            "selected": f["id"] in chosen}
+                           | ({"right": rights.get(f["id"], "none")} if rights is not None else {})}
+            for f in collection["features"]]
     return json.dumps({"type": "FeatureCollection", "features": slim}, ensure_ascii=False).replace("</", "<\\/")
 
 

@@ -66,6 +66,32 @@ def household_history(uow: UnitOfWork, *, actor: Principal, code: str, after: in
                                                            limit=limit)
 
 
+def right_categories(uow: UnitOfWork, *, actor: Principal, code: str) -> dict[str, str]:
+    """Each parcel of a collective that has ever been under a right, by the right over it now: ``contract``,
+    ``homestead`` or ``ended`` (rights over it ended, none in force); a parcel never under a right is absent
+    (``none``, as the maps draw it).
+
+    Raises:
+        NotFound: the collective is unknown or outside the actor's scope.
+    """
+    with uow:
+        visible_collective(uow.session, actor, code)
+        return _right_categories(uow.session, code)
+
+
+def _right_categories(s, code: str) -> dict[str, str]:
+    links = s.execute(select(RightParcel.parcel_code, Right.type, RightParcel.valid_to)
+                      .join(Right, Right.id == RightParcel.right_id)
+                      .where(Right.collective_code == code)).all()
+    category: dict[str, str] = {}
+    for parcel, right_type, valid_to in links:
+        if valid_to is None and right_type in ("contract", "homestead"):
+            category[parcel] = right_type
+        else:
+            category.setdefault(parcel, "ended")
+    return category
+
+
 def collective_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
     """A PNG overview of every current parcel of a collective, coloured by its right's type and status."""
     with uow:
@@ -74,17 +100,9 @@ def collective_map(uow: UnitOfWork, *, actor: Principal, code: str) -> bytes:
         rows = ParcelRepository(s).query(prefix_clause=code_prefix(ParcelVersion.parcel_code, code),
                                          collective=code, bbox=None, contains=None, after=None,
                                          limit=MAX_MAP_PARCELS)
-        links = s.execute(select(RightParcel.parcel_code, Right.type, RightParcel.valid_to)
-                          .join(Right, Right.id == RightParcel.right_id)
-                          .where(Right.collective_code == code)).all()
+        category = _right_categories(s, code)
     if not rows:
         raise NotFound("发包方地块", "Parcels of collective", code)
-    category: dict[str, str] = {}
-    for parcel, right_type, valid_to in links:
-        if valid_to is None and right_type in ("contract", "homestead"):
-            category[parcel] = right_type
-        else:
-            category.setdefault(parcel, "ended")
     codes = [r.parcel_code for r in rows]
     return collective_map_png(np.array([r.geom for r in rows], dtype=object), codes,
                               [category.get(c, "none") for c in codes])

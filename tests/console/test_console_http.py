@@ -192,8 +192,10 @@ def test_english_when_the_browser_prefers_it_and_every_word_has_its_english(cons
     root = pathlib.Path(__file__).parents[2] / "app" / "console"
     from app.console import committee
     from app.rights.certificates import RELATIONS_ZH
+    from gis.render import CATEGORY_STYLES
 
-    said = set(RELATIONS_ZH.values()) | set(committee.CHOICES.values()) | set(committee.EVENTS.values()) | set(
+    said = set(RELATIONS_ZH.values()) | {zh for _c, zh, _en in CATEGORY_STYLES.values()} | set(
+        committee.CHOICES.values()) | set(committee.EVENTS.values()) | set(
         committee.ORDER_NAMES.values()) | {text for title, fields in committee.STEP_FORMS.values()
                                            for text in (title, *(label for _n, label, _k in fields))}
     for path in [*root.glob("templates/**/*.html"), *root.glob("*.py")]:

@@ -116,3 +116,20 @@ def test_a_settlement_outside_the_scope_is_not_found(app, callers, clerk, land):
     browser = app.test_client()
     sign_in(browser, other.token)
     assert browser.get(f"/console/settlements/{made['id']}").status_code == 404
+
+
+def test_a_collectives_map_colours_each_parcel_by_the_right_over_it(app, callers, clerk, land):
+    import json
+    import re
+
+    browser = app.test_client()
+    sign_in(browser, callers["clerk"].token)
+    collective = land["a"]["collective"]
+    by_use = browser.get(f"/console/collectives/{collective}").text
+    assert 'data-colour-by="land_use"' in by_use and '"right"' not in by_use
+    page = browser.get(f"/console/collectives/{collective}?by=right").text
+    assert 'data-colour-by="right"' in page and "承包地（承包经营权存续）" in page
+    drawn = json.loads(re.search(r'<script type="application/json" id="map-data">(.*?)</script>', page, re.S)[1])
+    rights = {f["id"]: f["properties"]["right"] for f in drawn["features"]}
+    assert {rights[land["a1"]], rights[land["a2"]], rights[land["b1"]]} == {"contract"}
+    assert sum(1 for r in rights.values() if r == "none") == len(rights) - 3  # the reserve parcel

@@ -1,5 +1,6 @@
 // Draws a page's parcels with Leaflet (EPSG:4490 lon/lat), from the GeoJSON the page carries (#map-data) or
-// from a URL of this host (data-source: an import's QA report). Parcels are coloured by land use, the selected
+// from a URL of this host (data-source: an import's QA report). Parcels are coloured by land use (or by the
+// right over them: data-colour-by="right"), the selected
 // one outlined, a boundary given dashed red, QA problems red (blocking) or orange (warning). No basemap unless
 // the page names a tile URL (data-tiles).
 (function () {
@@ -8,6 +9,9 @@
   if (!holder || !window.L) { return; }
   var colours = { cultivated: "#f2d57e", garden: "#b5d98a", forest: "#6fae6b", grassland: "#cde8a0",
                   homestead: "#e59a8c", other: "#c7c7c7" };
+  // by the right over the parcel (data-colour-by="right"), as the API's map.png draws it (gis/render.py)
+  var rightColours = { contract: "#f6d55c", homestead: "#ed553b", ended: "#b0b0b0", none: "#ffffff" };
+  var byRight = holder.dataset.colourBy === "right";
   var map = L.map(holder, { zoomSnap: 0.25, attributionControl: false });
   if (holder.dataset.tiles) { L.tileLayer(holder.dataset.tiles, { maxZoom: 20 }).addTo(map); }
 
@@ -19,7 +23,8 @@
       return { color: c, weight: 2, fillColor: c, fillOpacity: 0.35 };
     }
     return { color: p.selected ? "#a8321f" : "#555", weight: p.selected ? 3 : 1,
-             fillColor: colours[p.land_use] || "#c7c7c7", fillOpacity: p.selected ? 0.8 : 0.55 };
+             fillColor: byRight ? rightColours[p.right || "none"] : colours[p.land_use] || "#c7c7c7",
+             fillOpacity: p.selected ? 0.8 : 0.55 };
   }
 
   function draw(features) {
