@@ -2,7 +2,8 @@
 verifier key; the compliance report of exits and transfers by settled households, with a chart by month."""
 from __future__ import annotations
 
-from collections import Counter
+import hashlib
+import json
 
 from flask import request
 
@@ -10,6 +11,7 @@ from app.audit.verify import verify_log
 from app.console.views import actor, bp, page
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
+from app.ledger import merkle
 from app.ledger import services as ledger
 from app.reports import compliance
 
@@ -41,14 +43,42 @@ def ledger_page():
     return page("console/ledger.html", county=county, result=result, checkpoint=checkpoint, error=error)
 
 
+@bp.route("/ledger/<county>/entries/<int:seq>")
+def ledger_entry(county: str, seq: int):
+    """One entry of a county's log (its body masked as the role requires) and its inclusion proof in the
+    latest signed checkpoint, checked here: the leaf hash from the entry's fields, the path to the signed root.
+    An entry newer than the last checkpoint is proved against the log as it stands, and says so."""
+    found = ledger.list_entries(unit_of_work(write=False), actor=actor(), county=county, after=seq - 1, limit=1)
+    if not found["items"] or found["items"][0]["seq"] != seq:
+        raise NotFound("登记簿记录", "Ledger entry", f"{county}#{seq}")
+    entry = found["items"][0]
+    try:
+        checkpoint = ledger.get_checkpoint(unit_of_work(write=False), actor=actor(), county=county)
+    except NotFound:
+        checkpoint = None
+    signed = checkpoint if checkpoint is not None and checkpoint["size"] >= seq else None
+    proof = ledger.inclusion(unit_of_work(write=False), actor=actor(), county=county, seq=seq,
+                             size=signed["size"] if signed else found["size"])
+    root = signed["root"] if signed else proof["root"]
+    leaf_ok = ledger.leaf_hash(seq, entry["prev_hash"], entry["body_sha256"]) == entry["leaf_hash"]
+    # a masked body no longer hashes as stored: GET …/verify checks the stored one, on the server
+    body_ok = None if entry["masked"] or entry["body"] is None else \
+        hashlib.sha256(ledger.canonical_json(entry["body"])).hexdigest() == entry["body_sha256"]
+    path_ok = merkle.verify_inclusion(bytes.fromhex(entry["leaf_hash"]), seq - 1, proof["size"],
+                                      [bytes.fromhex(h) for h in proof["proof"]], bytes.fromhex(root))
+    return page("console/ledger_entry.html", county=county, entry=entry, proof=proof, checkpoint=checkpoint,
+                signed=signed is not None, root=root, body_ok=body_ok,
+                verified=leaf_ok and path_ok and body_ok is not False,
+                body=json.dumps(entry["body"], ensure_ascii=False, indent=2, sort_keys=True))
+
+
 @bp.route("/compliance")
 def compliance_page():
     """Every exit or transfer by a settled household, flagged, and a chart of those near a settlement by month."""
-    report = compliance.settlement_exits(unit_of_work(write=False), actor=actor(),
-                                         policy=compliance.compliance_policy(settings()),
-                                         within=request.args.get("within") or None, limit=200,
-                                         cursor=request.args.get("cursor") or None)
-    months = Counter(item["consent_signed_on"].strftime("%Y-%m") for item in report["items"]
-                     if "consent_near_settlement" in item["flags"])
-    return page("console/compliance.html", report=report, chart=sorted(months.items()),
-                peak=max(months.values(), default=0))
+    policy, within = compliance.compliance_policy(settings()), request.args.get("within") or None
+    report = compliance.settlement_exits(unit_of_work(write=False), actor=actor(), policy=policy, within=within,
+                                         limit=200, cursor=request.args.get("cursor") or None)
+    chart = compliance.near_settlement_by_month(unit_of_work(write=False), actor=actor(), policy=policy,
+                                                within=within)
+    return page("console/compliance.html", report=report, chart=chart, within=within,
+                peak=max((n for _month, n in chart), default=0))

@@ -156,15 +156,17 @@ def dispute_board():
     today = dt.date.today()
     everything = request.args.get("all") == "1"
     found = disputes.list_disputes(unit_of_work(write=False), actor=actor(), overdue=not everything,
-                                   within=None if everything else 7, limit=100)["items"]
+                                   within=None if everything else 7, limit=100,
+                                   cursor=request.args.get("cursor") or None)
     rows = []
-    for case in found:
+    for case in found["items"]:
         pending = sorted((x for x in case["deadlines"].values() if x["pending"]), key=lambda x: x["due_on"])
         worst = min((urgency(x, today) for x in pending), key=("overdue", "near", "pending").index, default="done")
         rows.append((case, pending[0] if pending else None, worst))
     rows.sort(key=lambda r: (("overdue", "near", "pending", "done").index(r[2]),
                              r[1]["due_on"] if r[1] else dt.date.max))
-    return page("console/disputes.html", rows=rows, everything=everything, statuses=STATUSES, today=today)
+    return page("console/disputes.html", rows=rows, everything=everything, statuses=STATUSES, today=today,
+                next_cursor=found["next_cursor"])
 
 
 @bp.route("/disputes/<int:dispute_id>")

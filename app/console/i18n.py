@@ -326,6 +326,16 @@ EN = {
         "the collective income share: recording it changes, restricts and flags no right and no "
         "membership (农村土地承包法 第二十七条).",
     "进城落户记录": "Settlement in a city",
+    # a ledger entry and its proof (app.console.audit)
+    "内容": "Body",
+    "内容已按权限遮蔽，由服务器校验存储的原文": "masked for your role; the server verifies the stored body",
+    "内容摘要": "Body digest", "前一记录哈希": "Previous hash", "包含证明": "Inclusion proof",
+    "包含证明校验失败": "Inclusion proof does not verify", "包含证明校验通过": "Inclusion proof verified",
+    "叶哈希": "Leaf hash", "无（树中只有这一条）": "none (the tree holds this entry only)", "涉及": "Subjects",
+    "经办": "Recorded by", "记录时间": "Recorded at",
+    "该记录包含在已签名的检查点中": "the entry is in the latest signed checkpoint",
+    "该记录晚于最新签名检查点，以登记簿当前的根校验":
+        "the entry is newer than the latest signed checkpoint: checked against the log's current root",
     # the collective's map by right (gis.render.CATEGORY_STYLES)
     "按权利类型着色": "Coloured by right", "承包地（承包经营权存续）": "contract land, right in force",
     "宅基地（使用权存续）": "homestead, right in force", "权利已终止": "right ended",

@@ -23,6 +23,7 @@ from app.console import fonts, panels
 from app.console.i18n import _, lang
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
+from app.ledger import services as ledger
 from app.parcels import services as parcels
 from app.parcels.models import LAND_USES_ZH, PARCEL_KINDS
 from app.parcels.routes import policy as parcel_policy
@@ -53,6 +54,15 @@ RIGHT_TYPES = {"contract": "土地承包经营权", "homestead": "宅基地使�
 
 def actor() -> Principal:
     return g.console.principal
+
+
+def reads_county_log(county: str) -> bool:
+    """Whether the signed-in user may open the county's log (the links to entries and proofs are shown)."""
+    try:
+        ledger.check_readable_log(actor(), county)
+    except DomainError:
+        return False
+    return True
 
 
 # --- the session around every page ------------------------------------------------------------------
@@ -224,12 +234,15 @@ def household(code: str, error: DomainError | None = None, status: int = 200, fo
     household = parties.get_household(unit_of_work(write=False), actor=actor(), code=code)
     memberships = parties.household_memberships(unit_of_work(write=False), actor=actor(), code=code)
     held = rights.list_rights(unit_of_work(write=False), actor=actor(), holder=code, limit=50)["items"]
-    history = histories.household_history(unit_of_work(write=False), actor=actor(), code=code, limit=50)
+    after = request.args.get("after", "")
+    history = histories.household_history(unit_of_work(write=False), actor=actor(), code=code, limit=50,
+                                          after=int(after) if after.isdigit() and len(after) < 19 else 0)
     numbers = certificates.current_certificates(unit_of_work(write=False), actor=actor(),
                                                 right_ids=[r["id"] for r in held])
     settled = transfers.list_settlements(unit_of_work(write=False), actor=actor(), household=code)
     return page("console/household.html", status, household=household, memberships=memberships, rights=held,
                  certificates=numbers, history=history, settlements=settled, error=error, form=form,
+                 proofs=reads_county_log(code[:6]),
                  today=dt.date.today().isoformat())
 
 

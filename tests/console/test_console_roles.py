@@ -3,6 +3,7 @@ ledger verification and compliance report, and a home per role."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from tests.api.test_disputes import application, land  # noqa: F401  (fixture)
 from tests.console.test_console_http import sign_in
@@ -62,3 +63,77 @@ def test_a_refusal_without_a_form_is_a_page_naming_its_rule(app, callers, land):
     r = browser_as(app, callers, "arbitrator").get(f"/console/disputes/{case['id']}/acceptance-notice.pdf")
     assert r.status_code == 409 and "text/html" in r.content_type
     assert "DISPUTE_STEP_ORDER" in r.text and "被拒绝" in r.text
+
+
+def test_a_households_history_links_each_entry_to_its_inclusion_proof_checked_against_the_signed_root(
+        app, callers, land):
+    from tests.api.test_ledger_proofs import tampered_body
+
+    household = land["a"]["code"]
+    assert callers["auditor"].post("/api/v1/ledger/210681/checkpoint").status_code in (200, 201)
+    clerk = browser_as(app, callers, "clerk")
+    page = clerk.get(f"/console/households/{household}").text
+    seq = int(re.findall(r'/console/ledger/210681/entries/(\d+)"', page)[0])
+    signed = clerk.get(f"/console/ledger/210681/entries/{seq}")
+    assert signed.status_code == 200 and "包含证明校验通过" in signed.text
+    assert "该记录包含在已签名的检查点中" in signed.text
+    assert "✓" in signed.text  # the clerk reads the stored body, and it hashes as recorded
+    masked = browser_as(app, callers, "auditor").get(f"/console/ledger/210681/entries/{seq}").text
+    assert "包含证明校验通过" in masked and "内容已按权限遮蔽" in masked
+    # an entry after the last checkpoint is proved against the log as it stands
+    size = callers["auditor"].get("/api/v1/ledger/210681?limit=1").get_json()["size"]
+    assert callers["clerk"].post("/api/v1/settlements", json={
+        "person_id": land["a"]["members"][0]["id"], "settled_on": dt.date.today().isoformat(),
+        "city_code": "210602"}).status_code == 201
+    later = clerk.get(f"/console/ledger/210681/entries/{size + 1}").text
+    assert "晚于最新签名检查点" in later and "包含证明校验通过" in later
+    with tampered_body(app, seq, "'{\"forged\": true}'"):
+        forged = clerk.get(f"/console/ledger/210681/entries/{seq}").text
+        assert "包含证明校验失败" in forged and "✗" in forged
+    assert clerk.get("/console/ledger/210681/entries/999999").status_code == 404
+    assert browser_as(app, callers, "other_clerk").get(f"/console/ledger/210681/entries/{seq}").status_code == 404
+    assert "/console/ledger/" not in browser_as(app, callers, "exchange").get(
+        f"/console/households/{household}").text  # the desk reads no ledger: no links
+
+
+def test_the_compliance_chart_counts_every_page_and_the_lists_page_on(app, callers, clerk, land, monkeypatch):
+    today = dt.date.today()
+    person = land["a"]["members"][0]["id"]
+    assert clerk.post("/api/v1/settlements", json={"person_id": person, "settled_on": today.isoformat(),
+                                                    "city_code": "210602"}).status_code == 201
+    for _ in range(3):  # three exits consented on the day of settlement, each withdrawn to free the right
+        made = clerk.post("/api/v1/transfers", json={
+            "kind": "exit", "right": land["ra"], "from": land["a"]["code"], "parcels": [land["a1"]],
+            "price": "1000.00", "consent": {"signed_by_person_id": person, "signed_on": today.isoformat(),
+                                            "voluntary": True}})
+        assert made.status_code == 201, made.get_json()
+        assert clerk.post(f"/api/v1/transfers/{made.get_json()['id']}/withdraw").status_code == 200
+    from app.reports import compliance
+
+    original = compliance.settlement_exits
+    monkeypatch.setattr(compliance, "settlement_exits", lambda *a, **kw: original(*a, **kw | {"limit": 2}))
+    first = browser_as(app, callers, "auditor").get("/console/compliance").text
+    assert f'<text x="50" y="170" text-anchor="middle">{today:%Y-%m}</text>' in first
+    assert re.search(r'<text x="50" y="\d+(\.\d+)?" text-anchor="middle">3</text>', first)  # all three, not a page
+    assert "/console/compliance?cursor=" in first
+
+
+def test_the_committees_list_and_a_households_history_page_on(app, callers, land, monkeypatch):
+    from app.disputes import services as disputes
+
+    first = callers["arbitrator"].post("/api/v1/disputes", json=application(land)).get_json()
+    second = callers["arbitrator"].post("/api/v1/disputes", json=application(land)).get_json()
+    original = disputes.list_disputes
+    monkeypatch.setattr(disputes, "list_disputes", lambda *a, **kw: original(*a, **kw | {"limit": 1}))
+    console = browser_as(app, callers, "arbitrator")
+    page = console.get("/console/disputes?all=1").text
+    assert f"/console/disputes/{first['id']}\"" in page and f"/console/disputes/{second['id']}\"" not in page
+    following = re.search(r'href="(/console/disputes\?[^"]*cursor=[^"]+)"', page)[1].replace("&amp;", "&")
+    assert f"/console/disputes/{second['id']}\"" in console.get(following).text
+
+    clerk = browser_as(app, callers, "clerk")
+    household = clerk.get(f"/console/households/{land['a']['code']}").text
+    seqs = [int(s) for s in re.findall(r'/console/ledger/210681/entries/(\d+)"', household)]
+    later = clerk.get(f"/console/households/{land['a']['code']}?after={seqs[0]}").text
+    assert re.findall(r'/console/ledger/210681/entries/(\d+)"', later) == [str(s) for s in seqs[1:]]
+    assert 'src="/console/static/tables.js"' in later  # the list tables sort in the browser
