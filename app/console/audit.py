@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from decimal import Decimal
 
 from flask import request
 
 from app.audit.verify import verify_log
-from app.console.views import actor, bp, page
+from app.console.desk import KINDS
+from app.console.i18n import _
+from app.console.views import RIGHT_TYPES, actor, bp, page
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
 from app.ledger import merkle
 from app.ledger import services as ledger
+from app.parcels.models import LAND_USES_ZH
 from app.reports import compliance
+from app.reports import services as reports
 
 
 def county_of_scope() -> str | None:
@@ -82,3 +88,24 @@ def compliance_page():
                                                 within=within)
     return page("console/compliance.html", report=report, chart=chart, within=within,
                 peak=max((n for _month, n in chart), default=0))
+
+
+@bp.route("/summary")
+def summary_page():
+    """The summary report of the user's scope (``?within=`` narrows it) with its figures as charts."""
+    report = reports.summary(unit_of_work(write=False), actor=actor(), within=request.args.get("within") or None)
+    count: Counter[str] = Counter()
+    value: dict[str, Decimal] = {}
+    for key, x in report["transfers"].items():
+        kind, status = key.split(".", 1)
+        count[kind] += x["count"]
+        if status == "completed":
+            value[kind] = value.get(kind, Decimal(0)) + Decimal(x["value"])
+    area = report["area_mu_by_land_use"]
+    return page("console/summary.html", report=report, area_total=sum(area.values()),
+                area=[(_(LAND_USES_ZH.get(use, use)), mu, f"{mu:,.2f}") for use, mu in sorted(area.items())],
+                rights_active=[(_(RIGHT_TYPES.get(t, t)), x.get("active", 0), x.get("active", 0))
+                               for t, x in sorted(report["rights"].items())],
+                kept=[(_(RIGHT_TYPES.get(t, t)), n, n) for t, n in sorted(report["settled"]["rights_kept"].items())],
+                transfers=[(_(KINDS.get(k, k)), n, n) for k, n in sorted(count.items())],
+                values=[(_(KINDS.get(k, k)), float(v), f"{v:,.2f}") for k, v in sorted(value.items())])

@@ -326,6 +326,14 @@ EN = {
         "the collective income share: recording it changes, restricts and flags no right and no "
         "membership (农村土地承包法 第二十七条).",
     "进城落户记录": "Settlement in a city",
+    # the summary report (app.console.audit)
+    "交易成交": "Awards at the desk", "各地类面积": "Area by land use", "成员优先受让": "Won by member priority",
+    "未结纠纷": "Open disputes", "权利（存续）": "Rights in force", "汇总": "Summarise",
+    "流转价款（元，已办结）": "Value of completed transfers (yuan)",
+    "流转（按方式，含各状态）": "Transfers by kind (every status)",
+    "统计汇总": "Summary", "落户后已办结的退出": "Completed exits after settling",
+    "行政区划代码前缀": "Division code prefix", "进城落户人员": "People settled in a city",
+    "进城落户农户保留的权利": "Rights kept by settled households", "集体经济组织成员": "Collective members",
     # a ledger entry and its proof (app.console.audit)
     "内容": "Body",
     "内容已按权限遮蔽，由服务器校验存储的原文": "masked for your role; the server verifies the stored body",

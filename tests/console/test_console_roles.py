@@ -137,3 +137,16 @@ def test_the_committees_list_and_a_households_history_page_on(app, callers, land
     later = clerk.get(f"/console/households/{land['a']['code']}?after={seqs[0]}").text
     assert re.findall(r'/console/ledger/210681/entries/(\d+)"', later) == [str(s) for s in seqs[1:]]
     assert 'src="/console/static/tables.js"' in later  # the list tables sort in the browser
+
+
+def test_the_summary_report_draws_its_figures_as_charts(app, callers, land):
+    summary = callers["auditor"].get("/api/v1/reports/summary").get_json()
+    page = browser_as(app, callers, "auditor").get("/console/summary")
+    assert page.status_code == 200 and "统计汇总" in page.text
+    text = page.text
+    assert f"<td>{summary['parcels']}</td>" in text and f"<td>{summary['households']}</td>" in text
+    mu = summary["area_mu_by_land_use"]["cultivated"]
+    assert re.search(r'aria-label="各地类面积"', text) and f">{mu:,.2f} 亩</text>" in text
+    assert '<rect x="158"' in text  # bars drawn
+    narrowed = browser_as(app, callers, "auditor").get("/console/summary?within=210682").text
+    assert "<td>0</td>" in narrowed  # another county: nothing of this one is counted
