@@ -6,7 +6,7 @@ PORT   ?= $(or $(SANQUAN_PORT),5000)
 WORKERS ?= 2
 THREADS ?= 16
 
-.PHONY: run test lint install install-dev bench clean
+.PHONY: run test lint install install-dev bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python -m bench.run_all
+
+## make screenshots: the README's pictures of the console (docs/images/console/), taken by the browser
+## journeys on SQLite in Debian's Chromium
+screenshots: install-dev
+	SANQUAN_README_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser -k sqlite
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

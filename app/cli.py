@@ -286,6 +286,7 @@ _STAGES_ZH = {"queued": "排队", "reading": "读取数据包", "checking": "质
 def prepare():
     """Migrate, make sure an admin exists, load the demo county if empty (make run)."""
     from app.auth.services import bootstrap_admin, new_token
+    from app.db import refresh_statistics
     from app.demo import is_empty, load_demo, load_demo_cases
     from app.imports.services import fail_abandoned, import_policy
     from app.migrate import CollationError, upgrade
@@ -310,6 +311,9 @@ def prepare():
         with tqdm(total=3000, unit="地块", desc="demo county", file=sys.stderr) as bar:
             load_demo(_uow, progress=bar.update)
         load_demo_cases(_uow)
+        with _uow() as uow:
+            refresh_statistics(uow.session)
+            uow.commit()
     base = f"http://127.0.0.1:{settings.port}"
     click.echo(f"\nsanquan on {_ext().engine.dialect.name}")
     click.echo(f"  API      {base}/api/v1/health")

@@ -125,6 +125,20 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def refresh_statistics(session: Session) -> None:
+    """Fresh planner statistics after a bulk load, as a DBA would gather them: without them SQLite plans a
+    summary over 200,000 parcels on the narrowest index and reads every row (190 ms instead of 80).
+
+    SQLite samples each index (``analysis_limit``: milliseconds at any size); PostgreSQL's ``ANALYZE``
+    samples a bounded number of rows per table (autovacuum would do the same, later). Part of the
+    session's transaction: the caller commits.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+    connection.exec_driver_sql("ANALYZE")
+
+
 def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:
     """Sessions for ``engine``; ``info`` is copied into each session's ``info`` (e.g. the ledger signer)."""
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)

@@ -27,12 +27,16 @@ PAGES = (
     ("clerk", "household", "/console/households/{household}"),
     ("clerk", "parcel with its neighbours", "/console/parcels/{parcel}"),
     ("clerk", "collective map ({collective_parcels} parcels)", "/console/collectives/{collective}"),
+    ("clerk", "collective map by right", "/console/collectives/{collective}?by=right"),
+    ("clerk", "new transfer form", "/console/transfers/new?right={right}"),
     ("clerk", "imports", "/console/imports"),
     ("exchange", "home (desk)", "/console/"),
     ("exchange", "notice board", "/console/listings"),
     ("arbitrator", "disputes dashboard", "/console/disputes?all=1"),
     ("auditor", "ledger status", "/console/ledger"),
     ("auditor", "compliance report", "/console/compliance"),
+    ("auditor", "ledger entry with its proof", "/console/ledger/{county}/entries/{seq}"),
+    ("auditor", "summary with charts", "/console/summary"),
 )
 
 
@@ -56,7 +60,8 @@ def sample(db: BenchDB) -> dict:
     finally:
         engine.dispose()
     return {"household": household, "parcel": link.parcel_code, "collective": collective,
-            "collective_parcels": count, "surname": head[0]}
+            "collective_parcels": count, "surname": head[0], "right": link.right_id, "county": household[:6],
+            "seq": link.ledger_seq}
 
 
 def signed_in(client, token: str):

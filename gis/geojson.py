@@ -342,3 +342,10 @@ def _check_valid(geometry: shapely.MultiPolygon) -> None:
     if location is not None and not all(map(math.isfinite, location)):
         location = None  # keep details and location JSON-serialisable
     raise _refuse(reason, location=location, geos=label)
+
+
+def padded_bounds(geometry: dict[str, Any], pad: float) -> tuple[float, float, float, float]:
+    """The bounding box of a GeoJSON geometry (one the registry wrote) grown by ``pad`` on every side, in its
+    own units: the window a map of a parcel and its neighbours shows."""
+    xmin, ymin, xmax, ymax = shapely.bounds(shapely.geometry.shape(geometry))
+    return float(xmin) - pad, float(ymin) - pad, float(xmax) + pad, float(ymax) + pad

@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from app.auth.services import Principal
 from app.config import Settings
-from app.db import UnitOfWork, utcnow
+from app.db import UnitOfWork, refresh_statistics, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.imports.convert import convert
 from app.imports.models import RUNNING, ImportJob
@@ -392,6 +392,9 @@ def _commit(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, packag
         job.ledger_first, job.ledger_last = first, last
         seconds = {**(job.counts or {}).get("seconds", {}), "commit": _lap(started)}
         job.counts = {**(job.counts or {}), "written": written.counts, "seconds": seconds}
+        uow.commit()
+    with uow_factory() as uow:  # the tables just grew: plan the next queries on their new sizes
+        refresh_statistics(uow.session)
         uow.commit()
     _write_progress(folder, "committed", total, total)
 

@@ -68,4 +68,7 @@ class ParcelVersion(Base):
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         Index("ix_parcel_versions_county_maxx", "county_code", "maxx",
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        # the summary's area by land use, read from the index alone (app.reports.services.summary)
+        Index("ix_parcel_versions_current_land_use", "land_use", "parcel_code", "area_m2", "valid_to",
+              sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
     )

@@ -5,7 +5,7 @@ import datetime as dt
 from collections import Counter
 from contextlib import closing
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
@@ -36,8 +36,11 @@ def summary(uow: UnitOfWork, *, actor: Principal, within: str | None = None, tod
         land = s.execute(select(ParcelVersion.land_use, func.count(), func.sum(ParcelVersion.area_m2))
                          .where(ParcelVersion.valid_to.is_(None), code_prefix(ParcelVersion.parcel_code, prefix))
                          .group_by(ParcelVersion.land_use)).all()
-        rights = s.execute(select(Right.type, case((Right.valid_to.is_(None), "active"), else_="ended"), func.count())
-                           .where(code_prefix(Right.id, prefix)).group_by(Right.type, Right.valid_to.is_(None))).all()
+        # one pass over the (type, id, valid_to) index: all rights and the ended ones, by type
+        rights = [(kind, status, n) for kind, total, ended in s.execute(
+                  select(Right.type, func.count(), func.count(Right.valid_to))
+                  .where(code_prefix(Right.id, prefix)).group_by(Right.type)).all()
+                  for status, n in (("active", total - ended), ("ended", ended)) if n]
         transfers = s.execute(select(Transfer.kind, Transfer.status, func.count(), func.sum(Transfer.price))
                               .where(code_prefix(Transfer.right_id, prefix))
                               .group_by(Transfer.kind, Transfer.status)).all()

@@ -71,6 +71,8 @@ class Right(Base):
         # One right of each type per household at a time (one family contract, one homestead).
         Index("uq_rights_holder_type_open", "holder_code", "type", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
+        # the summary's rights by type and status, read from the index alone (app.reports.services.summary)
+        Index("ix_rights_type_id", "type", "id", "valid_to"),
     )
 
 

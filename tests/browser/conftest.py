@@ -22,6 +22,8 @@ from tests.integration.test_server import BIN, ROOT, _free_port, _get, _make_run
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "build" / "browser"
 ADMIN_TOKEN = "sq_browser_journeys_admin_token_0123456789abcdef"
+#: where ``make screenshots`` (SANQUAN_README_SCREENSHOTS=1) writes the README's pictures of the console
+README_SHOTS = Path("docs") / "images" / "console"
 
 pytestmark = pytest.mark.slow
 
@@ -111,8 +113,8 @@ def browser():
 class Watched:
     """A page whose console errors and requests to other hosts are collected, with numbered screenshots."""
 
-    def __init__(self, page, base: str, folder: Path):
-        self.page, self.base, self.folder = page, base, folder
+    def __init__(self, page, base: str, folder: Path, readme: Path | None = None):
+        self.page, self.base, self.folder, self.readme_folder = page, base, folder, readme
         self.errors: list[str] = []
         self.foreign: list[str] = []
         self.shots = 0
@@ -134,6 +136,13 @@ class Watched:
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
+    def readme(self, name: str) -> None:
+        """A screenshot for the README (the window as a clerk sees it, 1366×768), written to
+        ``docs/images/console/`` by ``make screenshots`` (journeys on SQLite only); nothing otherwise."""
+        if self.readme_folder is not None:
+            self.readme_folder.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(self.readme_folder / f"{name}.png"))
+
     def assert_clean(self, allowed_errors: tuple[str, ...] = ()) -> None:
         errors = [e for e in self.errors if not any(a in e for a in allowed_errors)]
         assert errors == [], (errors, self.failed)
@@ -149,7 +158,10 @@ def watched(browser, server, request):
     folder.mkdir(parents=True)
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = context.new_page()
-    w = Watched(page, base, folder)
+    engine = request.node.callspec.params.get("server") if hasattr(request.node, "callspec") else None
+    readme = ROOT / README_SHOTS if os.environ.get("SANQUAN_README_SCREENSHOTS") == "1" and engine == "sqlite" \
+        else None
+    w = Watched(page, base, folder, readme)
     try:
         yield w
     finally:

@@ -78,6 +78,7 @@ def test_a_refused_overlap_is_drawn_over_the_parcel_it_overlaps(watched, clerk, 
     assert page.locator("#map path[stroke-dasharray]").count() == 1  # the boundary given, dashed red
     assert page.locator(f"main a:has-text('{first}')").count() >= 1  # the parcel it overlaps, named
     w.shot("overlap-refused")
+    w.readme("overlap-refused")
     w.assert_clean(allowed_errors=REFUSAL_STATUS)
 
 
@@ -110,6 +111,7 @@ def test_an_import_runs_to_its_qa_report_with_the_progress_bar_moving(watched, c
     page.wait_for_selector("#map[data-drawn]")
     assert int(page.get_attribute("#map", "data-drawn")) >= 1  # the problems found, drawn
     w.shot("qa-report")
+    w.readme("import-qa")
     w.assert_clean()
 
 
@@ -137,6 +139,7 @@ def test_a_desk_clerk_takes_a_listing_to_award_and_through_to_its_certificate(wa
     page.locator("form[action$='/award'] button[type=submit]").click()
     page.wait_for_selector("text=协议")  # one bidder: a negotiated award
     w.shot("awarded")
+    w.readme("listing-awarded")
     page.click("a[href^='/console/transfers/']")
     pay = page.locator("form[action$='/payments']")
     pay.locator("input[name=amount]").fill("2100.00")
@@ -174,4 +177,104 @@ def test_an_auditor_runs_the_ledger_verification(watched, server):
     assert "校验通过" in page.inner_text("#verification")
     assert page.locator("text=最新签名检查点").count() == 1
     w.shot("verified")
+    w.assert_clean()
+
+
+def _neighbours(server) -> tuple[dict, str]:
+    """A contract right of the demo county and another household of its collective, untouched by the other
+    journeys (they use the first two rights)."""
+    items = api(server, "GET", "/rights?type=contract&limit=50")["items"][2:]
+    for right in items:
+        others = [r["holder"] for r in items if r["holder"] != right["holder"]
+                  and r["holder"][:14] == right["holder"][:14]]
+        if others:
+            return api(server, "GET", f"/rights/{right['id']}"), others[0]
+    raise AssertionError("the demo county has no two households with contracts in one collective")
+
+
+def test_a_clerk_opens_a_transfer_with_the_signed_consent_and_records_a_settlement(watched, clerk, server,
+                                                                                   tmp_path):
+    w, page = watched, watched.page
+    right, neighbour = _neighbours(server)
+    holder = right["holder"]
+    sign_in(w, clerk, then=f"/console/households/{holder}")
+    page.click(f"a[href='/console/transfers/new?right={right['id']}']")
+    page.wait_for_url("**/console/transfers/new*")
+    page.select_option("select[name=kind]", "transfer")
+    page.check(f"input[name=parcels][value='{right['parcels'][0]['code']}']")
+    page.fill("input[name=to]", neighbour)
+    page.fill("input[name=price]", "8000.00")
+    scan = tmp_path / "同意书.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% the holder's signed consent\n")
+    page.set_input_files("input[name=consent_file]", str(scan))
+    w.readme("transfer-form")
+    page.click("form.stacked button[type=submit]")  # without the voluntary box: refused, the scan kept
+    page.wait_for_selector("div.refusal")
+    assert "CONSENT_REQUIRED" in page.inner_text("div.refusal")
+    assert page.locator("input[name=consent_document]").count() == 1
+    page.check("input[name=voluntary]")
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_url("**/console/transfers/*")
+    assert "待办" in page.inner_text("h1") and page.locator("a[href^='/console/documents/']").count() == 1
+    w.shot("transfer-opened")
+
+    w.go(f"/console/households/{holder}")
+    settle = page.locator("form[action$='/settlements']")
+    settle.locator("input[name=city_code]").fill("210602")
+    settle.locator("input[name=hukou_ref]").fill("丹公户迁〔2026〕8号")
+    settle.locator("button[type=submit]").click()
+    page.wait_for_url("**/console/settlements/*")
+    assert "仍由本户享有" in page.inner_text("main") and right["id"] in page.inner_text("main")
+    w.shot("settlement")
+
+    w.go(f"/console/collectives/{holder[:14]}?by=right")
+    page.wait_for_selector("#map[data-drawn]")
+    assert int(page.get_attribute("#map", "data-drawn")) >= 2 and page.locator("li.rt-contract").count() == 1
+    w.shot("map-by-right")
+    w.readme("collective-by-right")
+    w.go("/console/summary")
+    assert page.locator("svg.chart rect.bar").count() >= 3
+    w.shot("summary")
+    w.readme("summary")
+    w.assert_clean(allowed_errors=REFUSAL_STATUS)
+
+
+def test_an_arbitrator_accepts_a_case_through_its_step_form(watched, server):
+    import datetime as dt
+
+    w, page = watched, watched.page
+    right, neighbour = _neighbours(server)
+    token = api(server, "POST", "/users", {"name": "孙仲裁", "role": "arbitrator", "scope": "210681"})["token"]
+    today = dt.date.today().isoformat()
+    case = api(server, "POST", "/disputes", {
+        "procedure": "arbitration", "category": "infringement",
+        "applicant": {"kind": "household", "code": right["holder"]},
+        "respondent": {"kind": "household", "code": neighbour},
+        "subjects": {"rights": [right["id"]], "parcels": []}, "claims": "被申请人越界耕种，请求停止侵害",
+        "knew_of_harm_on": today, "received_on": today}, token=token)
+    sign_in(w, token, then=f"/console/disputes/{case['id']}")
+    page.click("summary:has-text('受理（第二十四条）')")
+    accept = page.locator("form[action$='/accept']")
+    assert accept.locator("input[name=on]").input_value() == today
+    accept.locator("button[type=submit]").click()
+    page.wait_for_selector("p.notice")
+    assert "已受理" in page.inner_text("h1") and page.locator("ol.timeline li:has-text('受理')").count() == 1
+    assert page.locator("a[href$='/acceptance-notice.pdf']").count() == 1
+    page.click("summary:has-text('组成仲裁庭')")
+    w.shot("case-accepted")
+    w.readme("case-steps")
+    w.assert_clean()
+
+
+def test_an_auditor_checks_an_entrys_inclusion_proof_from_a_households_history(watched, server):
+    w, page = watched, watched.page
+    token = api(server, "POST", "/users", {"name": "李审计", "role": "auditor", "scope": "210681"})["token"]
+    holder = api(server, "GET", "/rights?type=contract&limit=1")["items"][0]["holder"]
+    api(server, "POST", "/ledger/210681/checkpoint", {}, token=token)
+    sign_in(w, token, then=f"/console/households/{holder}")
+    page.locator("a[href^='/console/ledger/210681/entries/']").first.click()
+    page.wait_for_url("**/console/ledger/210681/entries/*")
+    assert "包含证明校验通过" in page.inner_text("#inclusion")
+    w.shot("proof")
+    w.readme("ledger-proof")
     w.assert_clean()

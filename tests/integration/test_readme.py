@@ -171,3 +171,14 @@ def test_the_readme_walkthrough_runs_as_written_and_does_what_its_comments_say(w
     the_transfer_completes_and_the_dispute_ends_finalized_with_the_parcels_swapped(walked)
     the_settled_households_lease_goes_from_the_desk_to_its_certificate_and_the_auditors_report(walked)
     the_files_fetched_are_in_the_scratch_folder_only(walked)
+
+
+def test_every_picture_the_readme_shows_is_there_and_is_taken_by_a_browser_journey():
+    text = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", text)
+    assert pictures, "the README shows the console"
+    journeys = (ROOT / "tests" / "browser" / "test_journeys.py").read_text()
+    for picture in pictures:
+        path = ROOT / picture
+        assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", picture
+        assert f'w.readme("{path.stem}")' in journeys, f"{picture}: `make screenshots` would not retake it"
