@@ -326,6 +326,9 @@ EN = {
         "the collective income share: recording it changes, restricts and flags no right and no "
         "membership (农村土地承包法 第二十七条).",
     "进城落户记录": "Settlement in a city",
+    # exports (app.console.imports)
+    "导出": "Exports", "格式": "Format", "导出地块": "Export parcels",
+    "导出确权成果包（NY/T 2539）": "Export an NY/T 2539 package",
     # the summary report (app.console.audit)
     "交易成交": "Awards at the desk", "各地类面积": "Area by land use", "成员优先受让": "Won by member priority",
     "未结纠纷": "Open disputes", "权利（存续）": "Rights in force", "汇总": "Summarise",

@@ -8,9 +8,9 @@ from flask import Response, jsonify, redirect, request, send_file, url_for
 from app.console.views import actor, bp, load, page
 from app.errors import DomainError
 from app.extensions import settings, unit_of_work
-from app.imports import runner
+from app.imports import exports, runner
 from app.imports import services as imports
-from app.imports.schemas import CommitSchema, ImportFormSchema
+from app.imports.schemas import CommitSchema, ExportArgsSchema, ImportFormSchema, PackageExportArgsSchema
 
 STAGES = {"queued": "排队中", "reading": "读取中", "checking": "质检中", "committing": "写入中"}
 
@@ -72,3 +72,16 @@ def import_report(job_id: int, kind: str):
     path = imports.report_path(unit_of_work(write=False), actor=actor(), policy=_policy(), job_id=job_id, kind=kind)
     return send_file(path, mimetype="application/geo+json" if kind == "geojson" else "application/json",
                      as_attachment=request.args.get("download") == "1", download_name=f"import-{job_id}-report.{kind}")
+
+
+@bp.route("/exports/<any(parcels, package):what>")
+def export(what: str):
+    """The current parcels (GeoPackage, GeoJSON or zipped Shapefile) or an NY/T 2539 package within a code
+    prefix of the user's scope, in EPSG:4490 or a Gauss-Kruger zone: the API's exports, read by its schemas."""
+    schema = ExportArgsSchema() if what == "parcels" else PackageExportArgsSchema()
+    args = load(schema, {k: v for k, v in request.args.items() if k in ("within", "format", "crs") and v})
+    make = exports.export_parcels if what == "parcels" else exports.export_package
+    mimetype, suffix = exports.FORMATS[args["format"]] if what == "parcels" else ("application/zip", ".zip")
+    stream = exports.open_export(make, unit_of_work(write=False), actor=actor(), **args)
+    return send_file(stream, mimetype=mimetype, as_attachment=True,
+                     download_name=f"{what}-{args['within'] or 'all'}{suffix}")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import geopandas as gpd
 import numpy as np
@@ -89,6 +90,18 @@ def export_package(uow: UnitOfWork, *, actor: Principal, within: str | None, for
 
 def temporary_folder() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="sanquan-export-")
+
+
+def open_export(make: Callable[..., Path], uow: UnitOfWork, *, actor: Principal, **args: Any) -> IO[bytes]:
+    """Write an export (:func:`export_parcels`, :func:`export_package`) in a scratch folder, open it, drop the
+    folder, and return the open file to stream.
+
+    The file's name is gone before the response starts (POSIX keeps an unlinked open file), so nothing is
+    left behind however the download ends.
+    """
+    with temporary_folder() as folder:
+        path = make(uow, actor=actor, folder=Path(folder), **args)
+        return open(path, "rb")  # noqa: SIM115  the response closes it
 
 
 def _epsg(crs: str | None) -> int:

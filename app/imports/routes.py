@@ -1,8 +1,6 @@
 """Bulk import of NY/T 2539 land-confirmation packages."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import send_file
 from flask.views import MethodView
 
@@ -86,14 +84,8 @@ class ImportReport(MethodView):
 
 
 def _download(make, args: dict, mimetype: str, name: str):
-    """Write the export in a scratch folder, open it, drop the folder, and stream the open file.
-
-    The file's name is gone before the response starts (POSIX keeps an unlinked open file), so
-    nothing is left behind however the download ends.
-    """
-    with exports.temporary_folder() as folder:
-        path = make(unit_of_work(write=False), actor=current_principal(), folder=Path(folder), **args)
-        stream = open(path, "rb")  # noqa: SIM115  send_file closes it when the response ends
+    """Stream an export written in a scratch folder that is already gone (:func:`exports.open_export`)."""
+    stream = exports.open_export(make, unit_of_work(write=False), actor=current_principal(), **args)
     return send_file(stream, mimetype=mimetype, as_attachment=True, download_name=name)
 
 

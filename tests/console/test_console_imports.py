@@ -43,3 +43,38 @@ def test_a_clerk_uploads_a_package_watches_it_checked_and_reads_its_problems(app
     other = app.test_client()
     sign_in(other, callers["other_clerk"].token)
     assert other.get(job_url).status_code == 404
+
+
+def test_a_clerk_downloads_the_parcels_and_a_package_of_the_scope(app, callers, make_parcel, tmp_path):
+    import zipfile
+
+    import pyogrio
+
+    made = make_parcel(0, 0)
+    clerk = app.test_client()
+    sign_in(clerk, callers["clerk"].token)
+    page = clerk.get("/console/imports").text
+    assert "/console/exports/parcels" in page and "/console/exports/package" in page
+    got = clerk.get(f"/console/exports/parcels?within={made['id'][:14]}&format=gpkg")
+    try:
+        assert got.status_code == 200 and "attachment" in got.headers["Content-Disposition"]
+        (tmp_path / "p.gpkg").write_bytes(got.data)
+    finally:
+        got.close()
+    layer = pyogrio.read_dataframe(tmp_path / "p.gpkg")
+    assert made["id"] in set(layer["DKBM"])
+    package = clerk.get(f"/console/exports/package?within={made['id'][:14]}")
+    try:
+        assert package.status_code == 200
+        (tmp_path / "p.zip").write_bytes(package.data)
+    finally:
+        package.close()
+    assert any(n.endswith("DK.shp") for n in zipfile.ZipFile(tmp_path / "p.zip").namelist())
+    bad = clerk.get("/console/exports/parcels?format=kml")
+    assert bad.status_code == 422 and "format" in bad.text
+    auditor = app.test_client()
+    sign_in(auditor, callers["auditor"].token)  # a package holds whole ID numbers: not for this role
+    assert auditor.get(f"/console/exports/package?within={made['id'][:14]}").status_code == 403
+    other = app.test_client()
+    sign_in(other, callers["other_clerk"].token)
+    assert other.get(f"/console/exports/parcels?within={made['id'][:14]}").status_code == 404
