@@ -397,6 +397,23 @@ EN = {
     "作出裁决": "Award made", "送达裁决书": "Award served", "当事人起诉": "A party sued",
     "撤回请求": "Claims withdrawn",
     "撤回申请": "Application withdrawn", "执行完毕": "Enforced",
+    # the import page: statuses, counts, stages and the QA report's checks
+    "待写入": "ready to commit", "已写入": "committed", "失败": "failed", "承包合同": "Contracts",
+    "合同地块": "Contract parcels", "用时（秒）": "Seconds", "读取": "read", "质检": "QA",
+    "与登记簿比对": "registry checks", "写入": "commit", "阻断": "blocking",
+    "几何无效": "Invalid geometry", "面积或位置不合理": "Implausible area or position",
+    "地块编码重复": "Duplicate parcel codes", "编码格式错误": "Malformed codes", "地块重叠": "Overlaps",
+    "几何重复": "Duplicate geometries", "地块间缝隙": "Gaps between parcels", "碎片多边形": "Slivers",
+    "实测面积与图形面积不符": "Declared and drawn areas differ",
+    "引用的地块不在图层中": "Parcels named but not in the layer",
+    "引用的承包方不在承包方表中": "Households named but not in table CBF",
+    "引用的承包合同不在合同表中": "Contracts named but not in table CBHT",
+    "地块同时在两份合同中": "Parcels in two contracts", "身份证号无效": "Invalid ID numbers",
+    "承包方无户主": "Households without a head", "承包方重复": "Duplicate households",
+    "家庭成员重复": "Duplicate members", "与登记簿冲突": "Conflicts with the registry",
+    "与已登记地块重叠": "Overlaps registered parcels",
+    "超出管辖范围": "Outside your scope", "发包方未登记": "Collectives not registered",
+    "不支持的记录": "Unsupported records", "承包合同期限或地类有误": "Contract terms or land use wrong",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Response, jsonify, redirect, request, send_file, url_for
 
+from app.console.i18n import _
 from app.console.views import actor, bp, load, page
 from app.errors import DomainError
 from app.extensions import settings, unit_of_work
@@ -12,7 +13,28 @@ from app.imports import exports, runner
 from app.imports import services as imports
 from app.imports.schemas import CommitSchema, ExportArgsSchema, ImportFormSchema, PackageExportArgsSchema
 
-STAGES = {"queued": "排队中", "reading": "读取中", "checking": "质检中", "committing": "写入中"}
+#: A job's status (and its progress stage) as the page says it.
+STATUSES = {"queued": "排队中", "reading": "读取中", "checking": "质检中", "ready": "待写入", "committing": "写入中",
+            "committed": "已写入", "failed": "失败"}
+#: What a job counted, read and wrote.
+COUNTS = {"parcels": "地块", "collectives": "发包方", "households": "承包方（农户）", "members": "家庭成员",
+          "persons": "人员", "memberships": "集体经济组织成员", "contracts": "承包合同", "contract_parcels": "合同地块"}
+#: The timing of each stage, in seconds.
+LAPS = {"read": "读取", "qa": "质检", "registry_checks": "与登记簿比对", "commit": "写入"}
+#: Every check of the QA report (gis.qa.CHECKS and the registry's own), as the table names it.
+CHECK_NAMES = {
+    "invalid": "几何无效", "implausible": "面积或位置不合理", "duplicate_codes": "地块编码重复",
+    "malformed_codes": "编码格式错误", "overlaps": "地块重叠", "duplicate_geometries": "几何重复", "gaps": "地块间缝隙",
+    "slivers": "碎片多边形", "area_mismatch": "实测面积与图形面积不符", "missing_parcels": "引用的地块不在图层中",
+    "missing_households": "引用的承包方不在承包方表中", "missing_contracts": "引用的承包合同不在合同表中",
+    "parcels_in_two_contracts": "地块同时在两份合同中", "invalid_id_numbers": "身份证号无效",
+    "households_without_head": "承包方无户主", "duplicate_households": "承包方重复",
+    "duplicate_members": "家庭成员重复",
+    "registry_conflicts": "与登记簿冲突", "registry_overlaps": "与已登记地块重叠",
+    "outside_scope": "超出管辖范围", "missing_collectives": "发包方未登记",
+    "unsupported_records": "不支持的记录", "contract_terms": "承包合同期限或地类有误",
+}
+SEVERITIES = {"blocking": "阻断", "warning": "警告"}
 
 
 def _policy() -> imports.ImportPolicy:
@@ -45,14 +67,18 @@ def upload():
 @bp.route("/imports/<int:job_id>")
 def import_job(job_id: int, error: DomainError | None = None, status: int = 200):
     job = imports.get_import(unit_of_work(write=False), actor=actor(), policy=_policy(), job_id=job_id)
-    return page("console/import.html", status, job=job, error=error, stages=STAGES)
+    return page("console/import.html", status, job=job, error=error, statuses=STATUSES, counts=COUNTS, laps=LAPS,
+                checks=CHECK_NAMES, severities=SEVERITIES)
 
 
 @bp.route("/imports/<int:job_id>/progress.json")
 def import_progress(job_id: int) -> Response:
     """What the page's progress bar polls: the job's status and its stage, done and total."""
     job = imports.get_import(unit_of_work(write=False), actor=actor(), policy=_policy(), job_id=job_id)
-    return jsonify({"status": job["status"], "progress": job["progress"]})
+    progress = job["progress"] or {}
+    return jsonify({"status": job["status"], "progress": job["progress"],
+                    "status_label": _(STATUSES.get(job["status"], job["status"])),
+                    "stage_label": _(STATUSES.get(progress.get("stage", ""), progress.get("stage", "")))})
 
 
 @bp.route("/imports/<int:job_id>/commit", methods=["POST"])

@@ -136,11 +136,14 @@ class Watched:
         self.page.screenshot(path=str(path), full_page=True)
         return path
 
-    def readme(self, name: str) -> None:
-        """A screenshot for the README (the window as a clerk sees it, 1366×768), written to
-        ``docs/images/console/`` by ``make screenshots`` (journeys on SQLite only); nothing otherwise."""
+    def readme(self, name: str, at: str | None = None) -> None:
+        """A screenshot for the README (the window as a clerk sees it, 1366×768, scrolled to centre the
+        element ``at`` when given), written to ``docs/images/console/`` by ``make screenshots`` (journeys on
+        SQLite only); nothing otherwise."""
         if self.readme_folder is not None:
             self.readme_folder.mkdir(parents=True, exist_ok=True)
+            if at is not None:
+                self.page.eval_on_selector(at, "e => e.scrollIntoView({block: 'center'})")
             self.page.screenshot(path=str(self.readme_folder / f"{name}.png"))
 
     def assert_clean(self, allowed_errors: tuple[str, ...] = ()) -> None:

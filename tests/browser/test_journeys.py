@@ -111,7 +111,7 @@ def test_an_import_runs_to_its_qa_report_with_the_progress_bar_moving(watched, c
     page.wait_for_selector("#map[data-drawn]")
     assert int(page.get_attribute("#map", "data-drawn")) >= 1  # the problems found, drawn
     w.shot("qa-report")
-    w.readme("import-qa")
+    w.readme("import-qa", at="#map")
     w.assert_clean()
 
 
@@ -207,7 +207,7 @@ def test_a_clerk_opens_a_transfer_with_the_signed_consent_and_records_a_settleme
     scan = tmp_path / "同意书.pdf"
     scan.write_bytes(b"%PDF-1.4\n% the holder's signed consent\n")
     page.set_input_files("input[name=consent_file]", str(scan))
-    w.readme("transfer-form")
+    w.readme("transfer-form", at="h1")
     page.click("form.stacked button[type=submit]")  # without the voluntary box: refused, the scan kept
     page.wait_for_selector("div.refusal")
     assert "CONSENT_REQUIRED" in page.inner_text("div.refusal")

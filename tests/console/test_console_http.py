@@ -190,14 +190,16 @@ def test_english_when_the_browser_prefers_it_and_every_word_has_its_english(cons
     page = console.get(f"/console/households/{h['code']}", headers={"Accept-Language": "en-US,en;q=0.9"})
     assert "Members" in page.text and "家庭成员" not in page.text
     root = pathlib.Path(__file__).parents[2] / "app" / "console"
-    from app.console import committee
+    from app.console import committee, imports
     from app.rights.certificates import RELATIONS_ZH
     from gis.render import CATEGORY_STYLES
 
-    said = set(RELATIONS_ZH.values()) | {zh for _c, zh, _en in CATEGORY_STYLES.values()} | set(
-        committee.CHOICES.values()) | set(committee.EVENTS.values()) | set(
-        committee.ORDER_NAMES.values()) | {text for title, fields in committee.STEP_FORMS.values()
-                                           for text in (title, *(label for _n, label, _k in fields))}
+    tables = (committee.CHOICES, committee.EVENTS, committee.ORDER_NAMES, imports.STATUSES, imports.COUNTS,
+              imports.LAPS, imports.CHECK_NAMES, imports.SEVERITIES)
+    said = set(RELATIONS_ZH.values()) | {zh for _c, zh, _en in CATEGORY_STYLES.values()}
+    said |= {text for table in tables for text in table.values()}
+    said |= {text for title, fields in committee.STEP_FORMS.values()
+             for text in (title, *(label for _n, label, _k in fields))}
     for path in [*root.glob("templates/**/*.html"), *root.glob("*.py")]:
         said |= set(re.findall(r'_\(\s*"([^"]+)"\s*\)', path.read_text())) | set(
             re.findall(r"_\(\s*'([^']+)'\s*\)", path.read_text()))

@@ -33,6 +33,8 @@ def test_a_clerk_uploads_a_package_watches_it_checked_and_reads_its_problems(app
     assert seen[-1] == "ready", seen
     done = console.get(job_url).text
     assert "overlaps" in done and "report.geojson" in done and 'data-source="' in done
+    assert "地块重叠" in done and "碎片多边形" in done and "待写入" in done  # the report in the clerk's words
+    assert seen and state["status_label"] == "待写入"
     report = console.get(f"{job_url}/report.geojson")
     problems = json.loads(report.data)["features"]
     report.close()
@@ -78,3 +80,14 @@ def test_a_clerk_downloads_the_parcels_and_a_package_of_the_scope(app, callers, 
     other = app.test_client()
     sign_in(other, callers["other_clerk"].token)
     assert other.get(f"/console/exports/parcels?within={made['id'][:14]}").status_code == 404
+
+
+def test_every_check_the_qa_report_can_hold_has_a_name_on_the_page():
+    import re
+
+    from app.console.imports import CHECK_NAMES
+    from gis.qa import CHECKS
+
+    convert = (Path(__file__).parents[2] / "app" / "imports" / "convert.py").read_text()
+    registry = set(re.findall(r'_problem\(\s*"(\w+)"', convert))
+    assert registry and set(CHECKS) | registry <= CHECK_NAMES.keys(), (set(CHECKS) | registry) - CHECK_NAMES.keys()

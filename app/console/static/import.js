@@ -15,8 +15,8 @@
         var p = d.progress || {};
         if (bar && p.total) { bar.max = p.total; bar.value = p.done; }
         if (count && p.total) { count.textContent = p.done + " / " + p.total; }
-        if (stage && p.stage) { stage.textContent = p.stage; }
-        if (status) { status.textContent = d.status; }
+        if (stage && d.stage_label) { stage.textContent = d.stage_label; }
+        if (status) { status.textContent = d.status_label; }
         if (["queued", "reading", "checking", "committing"].indexOf(d.status) < 0) { window.location.reload(); }
         else { window.setTimeout(poll, 250); }
       })
