@@ -19,7 +19,8 @@ class SummaryArgsSchema(Schema):
 @blp.route("/reports/summary")
 class Summary(MethodView):
     @blp.arguments(SummaryArgsSchema, location="query")
-    @blp.response(200, description="collectives, households, persons, members, parcels, 亩 by land use, rights by "
+    @blp.response(200, description="collectives, households, persons, members (current memberships of the division's "
+                                   "collectives), parcels, 亩 by land use, rights by "
                                    "type and status, transfers by kind and status with their value, what "
                                    "settled people kept, open and overdue disputes, and the exchange desk's "
                                    "listings, awards and prices per 亩")

@@ -13,12 +13,8 @@ from app.ledger.models import LedgerEntry
 from app.parties.models import Membership, Person
 from app.parties.services import require_role
 from app.rights.models import Right
-from app.rights.services import (
-    right_view,
-)
-from app.transfers.models import (
-    Settlement,
-)
+from app.rights.services import right_view
+from app.transfers.models import Settlement
 from app.transfers.opening import TRANSFER_WRITERS
 
 

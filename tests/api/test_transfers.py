@@ -398,6 +398,28 @@ def test_the_summary_counts_what_settled_people_kept_and_their_exits(clerk, call
     assert callers["other_clerk"].get("/api/v1/reports/summary").get_json()["parcels"] == 0
 
 
+def test_the_summary_counts_the_registry_once_per_change_of_its_county_log(app, callers, land, make_household):
+    from sqlalchemy import event
+
+    statements = []
+    engine = app.extensions["sanquan"].engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731  (before_cursor_execute's statement)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        auditor = callers["auditor"]
+        first = auditor.get("/api/v1/reports/summary?within=210681").get_json()
+        counted = len(statements)
+        statements.clear()
+        assert auditor.get("/api/v1/reports/summary?within=210681").get_json() == first
+        assert len(statements) <= counted - 6  # parcels, rights, collectives, households, persons, members: kept
+        assert not any("parcel_versions" in sql for sql in statements)
+        make_household(collective=COLLECTIVE)  # a write appends to the county's log: counted afresh
+        after = auditor.get("/api/v1/reports/summary?within=210681").get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert after["households"] == first["households"] + 1 and after["persons"] > first["persons"]
+
+
 @pytest.mark.parametrize("to", ["c", {"name": "东港市绿野农业专业合作社", "credit_code": "93210681MA0Q8L1X2H"}])
 def test_a_lease_gives_a_management_right_and_the_household_keeps_its_contract(clerk, land, to):
     recipient = land[to]["code"] if isinstance(to, str) else to  # C is of another collective: leases may go out
