@@ -292,10 +292,13 @@ def _free_port() -> int:
 
 
 class Gunicorn:
-    """``gunicorn --workers 2 [--threads N] wsgi:app`` on 127.0.0.1 serving ``db``; a context manager."""
+    """``gunicorn --workers 2 [--threads N] wsgi:app`` on 127.0.0.1 serving ``db``; a context manager.
+    ``config`` names a settings file as ``make run`` passes it (``gunicorn_conf.py``); its access log is then
+    written and dropped, as a server's would be written."""
 
-    def __init__(self, db: BenchDB, workers: int = 2, threads: int = 1, app: str = "wsgi:app"):
-        self.db, self.workers, self.threads, self.app = db, workers, threads, app
+    def __init__(self, db: BenchDB, workers: int = 2, threads: int = 1, app: str = "wsgi:app",
+                 config: str | None = None):
+        self.db, self.workers, self.threads, self.app, self.config = db, workers, threads, app, config
         self.port = _free_port()
         self.proc = None
 
@@ -303,7 +306,8 @@ class Gunicorn:
         gunicorn = Path(sys.executable).with_name("gunicorn")
         errlog = self.db.dir / "gunicorn.log"
         self.proc = subprocess.Popen(
-            [str(gunicorn), "--workers", str(self.workers), "--threads", str(self.threads),
+            [str(gunicorn), *(["--config", self.config] if self.config else []),
+             "--workers", str(self.workers), "--threads", str(self.threads),
              "--bind", f"127.0.0.1:{self.port}",
              "--error-logfile", str(errlog), self.app],
             cwd=PROJECT, env=server_env(self.db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -87,6 +87,37 @@ def _walk(conn: http.client.HTTPConnection, headers: dict, job: dict, today: str
     return out
 
 
+def drive_lifecycles(port: int, headers: dict, todo: queue.Queue, *, connections: int,
+                     duration: float) -> tuple[list[tuple[str, float, int]], float]:
+    """Walk transfers from ``todo`` over ``connections`` client threads, one keep-alive connection each, for
+    ``duration`` seconds (or until ``todo`` is empty); every request's (step, ms, status) and the seconds taken."""
+    today = dt.date.today().isoformat()
+    results: list[tuple[str, float, int]] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + duration
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.perf_counter() < stop_at:
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                break
+            mine += _walk(conn, headers, job, today)
+        conn.close()
+        with lock:
+            results.extend(mine)
+
+    t0 = time.perf_counter()
+    clients = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join()
+    return results, time.perf_counter() - t0
+
+
 def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections: int = 8, threads: int = 1) -> dict:
     prepare(engine, n)
     db = working_copy(engine, n)
@@ -96,33 +127,8 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
     todo: queue.Queue = queue.Queue()
     for job in jobs:
         todo.put(job)
-    today = dt.date.today().isoformat()
-    results: list[tuple[str, float, int]] = []
-    lock = threading.Lock()
     with Gunicorn(db, threads=threads) as server:
-        host, port = "127.0.0.1", server.port
-        stop_at = time.perf_counter() + duration
-
-        def worker() -> None:
-            conn = http.client.HTTPConnection(host, port, timeout=30)
-            mine = []
-            while time.perf_counter() < stop_at:
-                try:
-                    job = todo.get_nowait()
-                except queue.Empty:
-                    break
-                mine += _walk(conn, headers, job, today)
-            conn.close()
-            with lock:
-                results.extend(mine)
-
-        t0 = time.perf_counter()
-        clients = [threading.Thread(target=worker) for _ in range(connections)]
-        for t in clients:
-            t.start()
-        for t in clients:
-            t.join()
-        seconds = time.perf_counter() - t0
+        results, seconds = drive_lifecycles(server.port, headers, todo, connections=connections, duration=duration)
     completed = sum(1 for step, _, status in results if step == "complete" and status == 200)
     failures = defaultdict(int)
     for step, _, status in results:
@@ -141,7 +147,7 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
     return out
 
 
-def _rate(port: int, path: str, headers: dict, connections: int, duration: float) -> float:
+def rate(port: int, path: str, headers: dict, connections: int, duration: float) -> float:
     """GET ``path`` from ``connections`` client threads for ``duration`` seconds; requests per second."""
     counts, stop_at = [], time.perf_counter() + duration
 
@@ -175,10 +181,10 @@ def bench_ceiling(engine: str, n: int, *, duration: float = 10.0) -> dict:
     out = {"engine": engine, "n": n, "hello_world_req_per_s": {}, "api_read_req_per_s": {}}
     with Gunicorn(db, app="bench.hello:app") as server:
         for c in (2, 4):
-            out["hello_world_req_per_s"][c] = _rate(server.port, "/api/v1/health", {}, c, duration)
+            out["hello_world_req_per_s"][c] = rate(server.port, "/api/v1/health", {}, c, duration)
     with Gunicorn(db) as server:
         for c in (2, 4):
-            out["api_read_req_per_s"][c] = _rate(server.port, f"/api/v1/households/{household}",
+            out["api_read_req_per_s"][c] = rate(server.port, f"/api/v1/households/{household}",
                                                  {"Authorization": f"Bearer {token}"}, c, duration)
     best = max(out["hello_world_req_per_s"].values())
     out["lifecycles_per_s_bound"] = round(best / 4, 1)
