@@ -7,7 +7,8 @@ For each engine, on a working copy of the loaded county, gunicorn is started as 
 (``gunicorn_conf.py``, 2 workers, 16 threads each) and driven by one client (keep-alive ``http.client``
 connections on threads of this process):
 
-1. **bare**: :mod:`bench.bare`, a WSGI app answering a constant: requests per second at ``--connections``.
+1. **bare**: :mod:`bench.bare`, a WSGI app answering a constant: requests per second at ``--connections``;
+   then :mod:`bench.hello`, the smallest Flask app, whose share is what Flask alone leaves for the registry.
 2. **household read**: ``GET /api/v1/households/{code}`` (members, rights), authenticated, same connections:
    its rate as a share of the bare one (target ≥ 0.85).
 3. **transfer lifecycle**: two clients on disjoint parcels each walk create (with consent), issuer consent,
@@ -118,13 +119,15 @@ def bench_engine(engine: str, n: int, *, duration: float, connections: int) -> d
     out: dict = {"engine": engine, "n": n, "connections": connections, "duration_s": duration,
                  "gunicorn": settings}
 
-    def bare() -> float:
-        with Gunicorn(db, app="bench.bare:app", **settings) as server:
-            rate(server.port, "/", {}, connections, 1.0)  # warm
-            return rate(server.port, "/", {}, connections, duration)
+    def bare(app: str = "bench.bare:app", path: str = "/") -> float:
+        with Gunicorn(db, app=app, **settings) as server:
+            rate(server.port, path, {}, connections, 1.0)  # warm
+            return rate(server.port, path, {}, connections, duration)
 
     first = bare()
     log(f"{engine}: bare app {first} req/s")
+    flask = bare("bench.hello:app", "/api/v1/health")
+    log(f"{engine}: the smallest Flask app {flask} req/s")
     with Gunicorn(db, **settings) as server:
         url = reads["household"]
         rate(server.port, url, auth, connections, 2.0)  # warm both workers
@@ -143,6 +146,7 @@ def bench_engine(engine: str, n: int, *, duration: float, connections: int) -> d
     log(f"{engine}: bare app again {second} req/s")
     ceiling = (first + second) / 2
     out["bare_req_per_s"] = {"before": first, "after": second, "ceiling": round(ceiling, 1)}
+    out["flask_floor"] = {"req_per_s": flask, "share": round(flask / ceiling, 3)}
     out["household_read"] = {"req_per_s": household_rate, "share": round(household_rate / ceiling, 3),
                              "target": READ_SHARE_TARGET}
     out["lifecycle"] = {"clients": 2, "completed": completed, "refused_requests": refused,
@@ -159,6 +163,8 @@ def report(results: list[dict]) -> None:
         e = r["engine"]
         print(f"{e:8} bare {r['bare_req_per_s']['before']:.0f} / {r['bare_req_per_s']['after']:.0f} req/s "
               f"(ceiling {r['bare_req_per_s']['ceiling']:.0f})")
+        f = r["flask_floor"]
+        print(f"{e:8} smallest Flask app  {f['req_per_s']:8.1f} req/s   share {f['share']:.3f}  (the framework)")
         h = r["household_read"]
         print(f"{e:8} household read      {h['req_per_s']:8.1f} req/s   share {h['share']:.3f}  "
               f"(target ≥ {h['target']})")

@@ -5,7 +5,7 @@ from flask import send_file
 from flask.views import MethodView
 
 from app.auth.access import current_principal
-from app.extensions import Blueprint, settings, unit_of_work
+from app.extensions import Blueprint, lean_response, settings, unit_of_work
 from app.parties import services
 from app.parties.schemas import (
     CollectiveCreateSchema,
@@ -65,12 +65,16 @@ class Households(MethodView):
         return services.register_household(unit_of_work(), actor=current_principal(), collective_code=code, **data)
 
 
+_HOUSEHOLD = HouseholdSchema()
+
+
 @blp.route("/households/<code>")
 class HouseholdItem(MethodView):
     @blp.response(200, HouseholdSchema)
     def get(self, code):
         """Show a household and its members (ID numbers masked for most roles)."""
-        return services.get_household(unit_of_work(write=False), actor=current_principal(), code=code)
+        return lean_response(_HOUSEHOLD, services.get_household(unit_of_work(write=False),
+                                                                actor=current_principal(), code=code))
 
 
 @blp.route("/collectives/<code>/members")

@@ -5,7 +5,7 @@ from flask import Response
 from flask.views import MethodView
 
 from app.auth.access import current_principal
-from app.extensions import Blueprint, settings, unit_of_work
+from app.extensions import Blueprint, lean_response, settings, unit_of_work
 from app.parcels.schemas import CrsArgsSchema, ParcelHistorySchema
 from app.parties.schemas import HistoryArgsSchema, HouseholdHistorySchema
 from app.rights import certificates, histories, services
@@ -59,6 +59,9 @@ class Rights(MethodView):
         return services.list_rights(unit_of_work(write=False), actor=current_principal(), **args)
 
 
+_RIGHT = RightSchema()
+
+
 @blp.route("/rights/<right_id>")
 class RightItem(MethodView):
     @blp.arguments(AsOfArgsSchema, location="query")
@@ -69,7 +72,8 @@ class RightItem(MethodView):
         A 19-character code names the household's right under it in force now (or on ``as_of``), else
         its latest; ``<code>-<n>`` names the household's n-th right under that code.
         """
-        return services.get_right(unit_of_work(write=False), actor=current_principal(), right_id=right_id, **args)
+        return lean_response(_RIGHT, services.get_right(unit_of_work(write=False), actor=current_principal(),
+                                                        right_id=right_id, **args))
 
 
 @blp.route("/households/<code>/house-disposals")

@@ -17,6 +17,7 @@ from app.ledger.models import LedgerSubject
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
 from app.parties.services import (
+    PERSON_COLUMNS,
     REGISTRY_WRITERS,
     belongs,
     person_view,
@@ -672,16 +673,18 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
 def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history: bool = False) -> dict:
     """A right as the API shows it: on ``as_of`` (or now), or with ``history`` every link and holding ever."""
     alive = [] if history else _alive(RightParcel, as_of)
-    links = s.execute(select(RightParcel, ParcelVersion).join(
+    # columns, not entities: no parcel geometry is decoded for a view that shows none
+    links = s.execute(select(RightParcel.parcel_code, RightParcel.contract_area_m2, RightParcel.valid_from,
+                             RightParcel.valid_to, RightParcel.ledger_seq, ParcelVersion.name,
+                             ParcelVersion.land_use, ParcelVersion.area_m2).join(
         ParcelVersion, and_(ParcelVersion.parcel_code == RightParcel.parcel_code, ParcelVersion.valid_to.is_(None)))
         .where(RightParcel.right_id == right.id, *alive)
         .order_by(RightParcel.parcel_code, RightParcel.valid_from)).all()
-    household = s.get(Household, right.holder_code)
-    parcels = [{"code": link.parcel_code, "name": v.name, "land_use": v.land_use,
+    parcels = [{"code": link.parcel_code, "name": link.name, "land_use": link.land_use,
                 "contract_area_m2": float(link.contract_area_m2) if link.contract_area_m2 is not None else None,
-                "area_m2": round(v.area_m2, 2), "area_mu": float(m2_to_mu(v.area_m2)),
+                "area_m2": round(link.area_m2, 2), "area_mu": float(m2_to_mu(link.area_m2)),
                 "valid_from": link.valid_from, "valid_to": link.valid_to, "ledger_seq": link.ledger_seq}
-               for link, v in links]
+               for link in links]
     total = sum(p["area_m2"] for p in parcels)
     held = s.scalar(select(RightShares.shares).where(RightShares.right_id == right.id,
                                                      *_alive(RightShares, as_of)))
@@ -698,7 +701,9 @@ def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history
             "ledger_seq": right.ledger_seq, "parcels": parcels,
             "total_area_m2": round(total, 2), "total_area_mu": float(m2_to_mu(total)),
             "shares": None if held is None else str(held),
-            "co_holders": [person_view(p, actor) for p in household.members], **extra}
+            "co_holders": [person_view(p, actor) for p in s.execute(
+                select(*PERSON_COLUMNS).where(Person.household_code == right.holder_code).order_by(Person.id))],
+            **extra}
 
 
 def _alive(model, as_of: dt.date | None) -> list:
