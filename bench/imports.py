@@ -28,6 +28,7 @@ def ensure_package(n: int):
 
     path = package_path(n)
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         log(f"writing a synthetic package of {n:,} parcels")
         t0 = time.perf_counter()
         write_synthetic_package(path, n)

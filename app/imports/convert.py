@@ -17,6 +17,7 @@ import shapely
 from sqlalchemy import select
 
 from app.auth.services import Principal
+from app.db import one_of
 from app.errors import RuleViolation
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow
 from app.parcels.models import Parcel
@@ -163,10 +164,7 @@ def _registered(s, out: Converted, codes, tables) -> None:
 
 def _existing(s, column, values) -> list[str]:
     values = sorted({v for v in values if v})
-    found: list[str] = []
-    for start in range(0, len(values), 5000):  # bound the IN list
-        found += s.scalars(select(column).where(column.in_(values[start:start + 5000]))).all()
-    return sorted(found)
+    return sorted(s.scalars(select(column).where(one_of(s, column, values))).all()) if values else []
 
 
 def _registry_overlaps(s, out: Converted, parcels, tolerance_m2: float) -> None:

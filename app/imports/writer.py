@@ -10,7 +10,7 @@ registry checks first, the demo generator makes valid data by construction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -89,8 +89,19 @@ class Written:
         ("collectives", "households", "persons", "memberships", "parcels", "contracts", "contract_parcels"), 0))
 
 
-def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, actor: Principal) -> Written:
+#: Parcels written per step of a bulk write: each step's rows and ledger entries are built, inserted and let go,
+#: so a county's write holds a few steps' rows, never the whole county's (about 60 MB a step).
+STEP_PARCELS = 20_000
+
+
+def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, actor: Principal,
+                      step_parcels: int = STEP_PARCELS) -> Written:
     """Write the batches inside the caller's transaction, each row with its ledger entry.
+
+    Batches go in steps of about ``step_parcels`` parcels (whole collectives): one step's rows and entries are
+    built, then inserted, and let go before the next step is built. (Building the next step in a thread while
+    the database inserts this one gained nothing: both halves are Python holding the GIL, COPY's row encoding
+    and SQLite's binding included.)
 
     Args:
         s: the unit of work's session (the caller commits).
@@ -102,6 +113,41 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
         The persons written (ids included), the parcels' measured areas, the ledger seq range and counts.
     """
     out = Written()
+    steps: list[list[CollectiveBatch]] = [[]]
+    parcels = 0
+    for b in batches:
+        if parcels >= step_parcels:
+            steps.append([])
+            parcels = 0
+        steps[-1].append(b)
+        parcels += len(b.parcel_codes)
+    if not batches:
+        return out
+    ids = _Ids(
+        persons=iter(allocate_ids(s, Person, sum(len(h.members) for b in batches for h in b.households))),
+        memberships=iter(allocate_ids(s, Membership, sum(
+            len(h.members) for b in batches if b.membership_decided_on for h in b.households))),
+        versions=iter(allocate_ids(s, ParcelVersion, sum(len(b.parcel_codes) for b in batches))))
+    head = ledger.lock_log(s, county)
+    signer = s.info.get(ledger.SIGNER)
+
+    for step in steps:
+        for table, rows in _build_step(step, county, actor, head, signer, ids, out):
+            bulk_insert(s, table, rows)
+    ledger.save_head(s, head)
+    return out
+
+
+@dataclass
+class _Ids:
+    persons: Iterator[int]
+    memberships: Iterator[int]
+    versions: Iterator[int]
+
+
+def _build_step(batches: Sequence[CollectiveBatch], county: str, actor: Principal, head: ledger.Head,
+                signer, ids: _Ids, out: Written) -> list[tuple[Any, list[dict]]]:
+    """One step's rows and ledger entries, each table with its rows in the order they are inserted."""
     items: list[tuple[str, list[str], dict]] = []
     rows: dict[type[Base], list[dict]] = {m: [] for m in (Collective, Household, Person, Membership, Parcel,
                                                             ParcelVersion, Right, RightParcel)}
@@ -112,13 +158,7 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
         rows[model].append(row)
         owners[model].append(entry)
 
-    n_persons = sum(len(h.members) for b in batches for h in b.households)
-    person_ids = iter(allocate_ids(s, Person, n_persons))
-    membership_ids = iter(allocate_ids(s, Membership, sum(
-        len(h.members) for b in batches if b.membership_decided_on for h in b.households)))
-    version_ids = iter(allocate_ids(s, ParcelVersion, sum(len(b.parcel_codes) for b in batches)))
     now = utcnow()
-
     for b in batches:
         level = "village" if b.code.endswith("00") else "group"
         if b.register:
@@ -127,7 +167,7 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
                              "created_at": now}, len(items) - 1)
             out.counts["collectives"] += 1
         for h in b.households:
-            persons = [_Row(id=next(person_ids), household_code=h.code, county_code=county, name=p.name,
+            persons = [_Row(id=next(ids.persons), household_code=h.code, county_code=county, name=p.name,
                             id_number=p.id_number, sex=p.sex, birth_date=p.birth_date, relation=p.relation,
                             created_at=now) for p in h.members]
             out.persons[h.code] = persons
@@ -141,26 +181,27 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
             for h in b.households:
                 for p in out.persons[h.code]:
                     m: Any  # a _Row read as the Membership it stands in for
-                    m = _Row(id=next(membership_ids), collective_code=b.code, person_id=p.id, county_code=county,
+                    m = _Row(id=next(ids.memberships), collective_code=b.code, person_id=p.id, county_code=county,
                              basis="original", decided_on=decided, resolution_document_id=None, valid_from=decided,
                              valid_to=None, end_ground=None, end_document_id=None, end_ledger_seq=None)
                     items.append(("membership.recognised", [b.code, h.code], membership_entry(m, p.id_number)))
                     add(Membership, vars(m), len(items) - 1)
-        _parcels(b, county, now, version_ids, items, add, out)
+        _parcels(b, county, now, ids.versions, items, add, out)
         _contracts(b, county, now, items, add, out)
 
-    seqs = ledger.append_many(s, county=county, actor=actor, items=items)
+    entries = ledger.prepare_entries(head, signer, actor=actor, items=items)
+    seqs = [r["seq"] for r in entries.rows]
     if seqs:
-        out.ledger_first, out.ledger_last = seqs[0], seqs[-1]
+        out.ledger_first = out.ledger_first or seqs[0]
+        out.ledger_last = seqs[-1]
     for model, model_rows in rows.items():
         if "ledger_seq" in model.__table__.c:
             for row, entry in zip(model_rows, owners[model], strict=True):
                 row["ledger_seq"] = seqs[entry]
-        bulk_insert(s, model, model_rows)
-    out.counts["households"] = len(rows[Household])
-    out.counts["persons"] = len(rows[Person])
-    out.counts["memberships"] = len(rows[Membership])
-    return out
+    out.counts["households"] += len(rows[Household])
+    out.counts["persons"] += len(rows[Person])
+    out.counts["memberships"] += len(rows[Membership])
+    return [*entries.tables(), *rows.items()]
 
 
 class _Row(SimpleNamespace):

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.auth.services import Principal
@@ -199,6 +199,43 @@ def append_many(session: Session, *, county: str, actor: Principal,
     """
     if head is None or head.log != county:
         head = lock_log(session, county)
+    entries = prepare_entries(head, session.info.get(SIGNER), actor=actor, items=items)
+    if not entries.rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and len(entries.rows) + len(entries.subjects) < COPY_FROM_ROWS:
+        connection.exec_driver_sql(_PG_APPEND, _pg_append_params(head, entries))
+    else:
+        for table, rows in entries.tables():
+            bulk_insert(session, table, rows)
+        save_head(session, head)
+    return [r["seq"] for r in entries.rows]
+
+
+@dataclass
+class Entries:
+    """Entries built for a log and not yet inserted: their rows, the Merkle nodes they complete, their subject
+    index rows and the checkpoint signed at their end when one was due."""
+
+    rows: list[dict[str, Any]]
+    nodes: list[dict[str, Any]]
+    subjects: list[dict[str, Any]]
+    checkpoint: dict[str, Any] | None
+
+    def tables(self) -> list[tuple[type, list[dict[str, Any]]]]:
+        """Each table with its rows, in the order they are inserted."""
+        return [(LedgerEntry, self.rows), (LedgerNode, self.nodes), (LedgerSubject, self.subjects),
+                (LedgerCheckpoint, [self.checkpoint] if self.checkpoint else [])]
+
+
+def prepare_entries(head: Head, signer: LedgerSigner | None, *, actor: Principal,
+                    items: Iterable[tuple[str, Sequence[str], dict[str, Any]]]) -> Entries:
+    """Build the entries of ``items`` after ``head`` and move ``head`` past them; nothing touches the database.
+
+    The caller inserts :meth:`Entries.tables` and saves the head (:func:`save_head`) in the transaction that
+    holds the log's lock; a bulk writer builds the next entries while the database inserts these.
+    """
+    county = head.log
     at = utcnow()
     rows: list[dict[str, Any]] = []
     nodes: list[dict[str, Any]] = []
@@ -213,20 +250,10 @@ def append_many(session: Session, *, county: str, actor: Principal,
         nodes += [{"log": county, "level": level, "index": index, "hash": h.hex()} for level, index, h in done]
         about += [{"log": county, "subject": subject, "seq": seq} for subject in dict.fromkeys(subjects)]
     if not rows:
-        return []
+        return Entries([], [], [], None)
     head.size, head.head_hash, head.frontier = seq, prev, frontier
-    signer: LedgerSigner | None = session.info.get(SIGNER)
     point = _signed_checkpoint(head, signer, at) if signer is not None and _checkpoint_due(head, signer, at) else None
-    connection = session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) + len(about) < COPY_FROM_ROWS:
-        connection.exec_driver_sql(_PG_APPEND, _pg_append_params(head, rows, nodes, about, point))
-    else:
-        bulk_insert(session, LedgerEntry, rows)
-        bulk_insert(session, LedgerNode, nodes)
-        bulk_insert(session, LedgerSubject, about)
-        bulk_insert(session, LedgerCheckpoint, [point] if point else [])
-        _save_head(connection, head)
-    return [r["seq"] for r in rows]
+    return Entries(rows, nodes, about, point)
 
 
 #: One statement appends a few entries on PostgreSQL: the entries, the nodes they complete, their subject
@@ -257,8 +284,8 @@ UPDATE ledger_heads SET size = %(size)s, head_hash = %(head_hash)s, frontier = %
 WHERE log = %(log)s"""
 
 
-def _pg_append_params(head: Head, rows: list[dict[str, Any]], nodes: list[dict[str, Any]],
-                      about: list[dict[str, Any]], point: dict[str, Any] | None) -> dict[str, Any]:
+def _pg_append_params(head: Head, appended: Entries) -> dict[str, Any]:
+    rows, nodes, about, point = appended.rows, appended.nodes, appended.subjects, appended.checkpoint
     entries = [{"seq": r["seq"], "recorded_at": r["recorded_at"].isoformat(), "actor": r["actor"], "kind": r["kind"],
                 "subjects": r["subjects"], "body": r["body"].hex(), "body_sha256": r["body_sha256"],
                 "prev_hash": r["prev_hash"], "leaf_hash": r["leaf_hash"]} for r in rows]
@@ -270,8 +297,9 @@ def _pg_append_params(head: Head, rows: list[dict[str, Any]], nodes: list[dict[s
             "checkpoint_at": head.checkpoint_at}
 
 
-def _save_head(connection: Connection, head: Head) -> None:
-    connection.execute(update(LedgerHead).where(LedgerHead.log == head.log).values(
+def save_head(session: Session, head: Head) -> None:
+    """Store ``head`` (its size, hash, frontier and checkpoint) in the log's locked head row."""
+    session.connection().execute(update(LedgerHead).where(LedgerHead.log == head.log).values(
         size=head.size, head_hash=head.head_hash, frontier=pack_frontier(head.frontier),
         checkpoint_size=head.checkpoint_size, checkpoint_at=head.checkpoint_at))
 
@@ -348,7 +376,7 @@ def sign_checkpoint(uow: UnitOfWork, *, actor: Principal, county: str) -> dict[s
         if row is None:
             row = LedgerCheckpoint(**_signed_checkpoint(head, signer, utcnow()))
             s.add(row)
-            _save_head(s.connection(), head)
+            save_head(s, head)
         view = checkpoint_view(row, signer)
         uow.commit()
     return view

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import orjson
 import pytest
 import rfc8785
 from hypothesis import given, settings
@@ -43,3 +44,24 @@ def test_keys_sort_by_utf16_code_units_and_controls_escape():
 def test_refuses_what_json_cannot_say_exactly(bad):
     with pytest.raises(ValueError):
         jcs.dumps(bad)
+
+
+#: Keys the fast writer takes (no character from U+E000 up), so every example below goes through orjson.
+fast_keys = st.text(st.characters(exclude_categories=("Cs",), max_codepoint=0xDFFF), max_size=20)
+fast_values = st.recursive(st.none() | st.booleans() | numbers | text,
+                           lambda inner: st.lists(inner, max_size=5) | st.tuples(inner, inner)
+                           | st.dictionaries(fast_keys, inner, max_size=5), max_leaves=30)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(fast_values)
+def test_the_fast_writer_alone_matches_the_reference(value):
+    written = orjson.dumps(jcs._numbers_written(value), option=jcs._OPTIONS)
+    assert written == rfc8785.dumps(value) == jcs.dumps(value)
+
+
+def test_a_key_the_two_orders_disagree_on_goes_to_the_general_writer():
+    value = {"\U0001f600": 1.5, "\uff61": 2}
+    with pytest.raises(jcs._General):
+        jcs._numbers_written(value)
+    assert jcs.dumps(value) == rfc8785.dumps(value) == '{"\U0001f600":1.5,"\uff61":2}'.encode()
