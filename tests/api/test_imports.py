@@ -562,9 +562,9 @@ def test_a_county_written_in_steps_has_every_row_tied_to_its_own_ledger_entry(ap
         assert s.scalar(select(func.count()).select_from(Person)) == written.counts["persons"]
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == written.ledger_last - written.ledger_first + 1
         # Every parcel's row names the entry that registered it, in whichever step it was written.
+        entry = (LedgerEntry.log == "210681") & (LedgerEntry.seq == ParcelVersion.ledger_seq)
         tied = s.execute(select(ParcelVersion.parcel_code, LedgerEntry.kind, LedgerEntry.subjects)
-                         .join(LedgerEntry, (LedgerEntry.log == "210681") & (LedgerEntry.seq == ParcelVersion.ledger_seq)))
-        tied = tied.all()
+                         .join(LedgerEntry, entry)).all()
     assert len(tied) == written.counts["parcels"]
     assert all(kind == "parcel.registered" and subjects == [code] for code, kind, subjects in tied)
     verified = callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()
