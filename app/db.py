@@ -162,11 +162,17 @@ def refresh_statistics(session: Session) -> None:
     SQLite samples each index (``analysis_limit``: milliseconds at any size); PostgreSQL's ``ANALYZE``
     samples a bounded number of rows per table (autovacuum would do the same, later). Part of the
     session's transaction: the caller commits.
+
+    On PostgreSQL only the registry's own tables are named: a bare ``ANALYZE`` takes every table of the
+    database, other schemas' included, and holds each one's lock until the commit, which deadlocked with
+    another schema's ``ALTER TABLE`` (two test workers, each in a schema of its own, did).
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA analysis_limit=1000")
-    connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("ANALYZE")
+        return
+    connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables))
 
 
 def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:

@@ -74,18 +74,19 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
         if decided_on > dt.date.today() or decided_on < t.created_at.date():
             raise RuleViolation("DATE_ORDER", reason_zh="决定日期不在申请之后、今天之前",
                                 reason_en="the decision must fall between the request and today")
+        payments = _payments(s, t)  # read before the transfer changes: its row is then written once
         t.issuer_decision = decision if decision == "granted" or grounds else "refused_without_grounds"
         t.issuer_decided_on, t.issuer_grounds = decided_on, grounds
         if t.issuer_decision == "refused":
             t.status = "refused"
             holds.release(s, t.id)
         else:
-            t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, _paid(s, t))
+            t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, _total(payments))
         ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id],
                       data={"transfer": t.id, "decision": t.issuer_decision, "grounds": grounds,
                             "decided_on": decided_on.isoformat()})
-        view = transfer_view(s, t)
+        view = transfer_view(s, t, payments=payments)
         uow.commit()
     return view
 
@@ -111,18 +112,20 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
                                 reason_en=f"paid_on is before the holder consented on {t.consent_signed_on}",
                                 details={"paid_on": paid_on.isoformat(),
                                          "consent_signed_on": t.consent_signed_on.isoformat()})
-        total = _paid(s, t) + amount
+        payments = _payments(s, t)
+        total = _total(payments) + amount
         if total > t.price:
             raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
         head = ledger.lock_log(s, t.county_code)
-        s.add(TransferPayment(transfer_id=t.id, amount=amount, paid_on=paid_on, reference=reference,
-                              ledger_seq=head.size + 1))  # the entry appended below
+        payment = TransferPayment(transfer_id=t.id, amount=amount, paid_on=paid_on, reference=reference,
+                                  ledger_seq=head.size + 1)  # the entry appended below
+        s.add(payment)
         ledger.append(s, county=t.county_code, kind="transfer.payment_recorded", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id],
                       data={"transfer": t.id, "amount": str(amount), "paid_on": paid_on.isoformat(),
                             "reference": reference, "total_paid": str(total), "price": str(t.price)}, head=head)
         t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, total)
-        view = transfer_view(s, t)
+        view = transfer_view(s, t, payments=[*payments, payment])
         uow.commit()
     return view
 
@@ -346,6 +349,16 @@ def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
     s.add(right)
     s.flush()
     return right
+
+
+def _payments(s, t: Transfer) -> list[TransferPayment]:
+    """The transfer's payments, first to last (what its view shows and its total is made of)."""
+    return list(s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
+                          .order_by(TransferPayment.id)))
+
+
+def _total(payments: list[TransferPayment]) -> Decimal:
+    return sum((Decimal(str(p.amount)) for p in payments), Decimal("0")).quantize(Decimal("0.01"))
 
 
 def _paid(s, t: Transfer) -> Decimal:
