@@ -163,7 +163,7 @@ def refresh_statistics(session: Session) -> None:
     samples a bounded number of rows per table (autovacuum would do the same, later). Part of the
     session's transaction: the caller commits.
 
-    On PostgreSQL only the registry's own tables are named: a bare ``ANALYZE`` takes every table of the
+    On PostgreSQL only the tables of the registry's schema are named: a bare ``ANALYZE`` takes every table of the
     database, other schemas' included, and holds each one's lock until the commit, which deadlocked with
     another schema's ``ALTER TABLE`` (two test workers, each in a schema of its own, did).
     """
@@ -172,7 +172,10 @@ def refresh_statistics(session: Session) -> None:
         connection.exec_driver_sql("PRAGMA analysis_limit=1000")
         connection.exec_driver_sql("ANALYZE")
         return
-    connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables))
+    tables = connection.exec_driver_sql("SELECT quote_ident(tablename) FROM pg_tables "
+                                        "WHERE schemaname = current_schema() ORDER BY tablename").scalars().all()
+    if tables:
+        connection.exec_driver_sql("ANALYZE " + ", ".join(tables))
 
 
 def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:

@@ -393,9 +393,12 @@ def _commit(uow_factory, policy: ImportPolicy, job_id: int, folder: Path, packag
         seconds = {**(job.counts or {}).get("seconds", {}), "commit": _lap(started)}
         job.counts = {**(job.counts or {}), "written": written.counts, "seconds": seconds}
         uow.commit()
-    with uow_factory() as uow:  # the tables just grew: plan the next queries on their new sizes
-        refresh_statistics(uow.session)
-        uow.commit()
+    try:
+        with uow_factory() as uow:  # the tables just grew: plan the next queries on their new sizes
+            refresh_statistics(uow.session)
+            uow.commit()
+    except Exception:  # noqa: BLE001  the county is committed: stale statistics slow queries, they lose nothing
+        log.exception("import job %s: statistics not refreshed after the commit", job_id)
     _write_progress(folder, "committed", total, total)
 
 

@@ -569,3 +569,28 @@ def test_a_county_written_in_steps_has_every_row_tied_to_its_own_ledger_entry(ap
     assert all(kind == "parcel.registered" and subjects == [code] for code, kind, subjects in tied)
     verified = callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()
     assert verified["ok"] is True and verified["size"] == written.ledger_last
+
+
+def test_statistics_that_cannot_be_gathered_after_the_commit_leave_the_job_committed(app, uow_factory, tmp_path,
+                                                                                     monkeypatch):
+    """The county is committed before the planner statistics are refreshed: a failure there is logged, and the
+    job does not read failed (with "nothing was written") over rows that were written."""
+    import io
+
+    from app.auth.services import Principal
+    from app.imports import services
+    from app.imports.routes import policy
+
+    def refuse(session):
+        raise RuntimeError("statistics refused")
+
+    monkeypatch.setattr(services, "refresh_statistics", refuse)
+    with app.test_request_context():
+        rules = policy()
+    clerk = Principal(id=1, name="clerk", role="clerk", scope="210681")
+    job = services.create_import(uow_factory(), actor=clerk, policy=rules, stream=io.BytesIO(_small_zip(tmp_path)),
+                                 filename="pkg.zip", dry_run=False, accept_warnings=True)
+    services.run_job(uow_factory, rules, job["id"])
+    view = services.get_import(uow_factory(write=False), actor=clerk, policy=rules, job_id=job["id"])
+    assert view["status"] == "committed", view["error"]
+    assert view["counts"]["written"]["parcels"] == 3
