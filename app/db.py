@@ -92,18 +92,13 @@ class Geometry(TypeDecorator):
         return LargeBinary()
 
     def process_bind_param(self, value: Any, dialect):
-        if value is None:
-            return None
-        if isinstance(value, shapely.Polygon):
-            value = shapely.MultiPolygon([value])
-        if dialect.name == "postgresql":
-            # Hex EWKB goes through ST_GeomFromEWKT bit for bit (no WKT rounding).
-            return shapely.to_wkb(shapely.set_srid(value, STORAGE_SRID), hex=True, include_srid=True)
-        return shapely.to_wkb(value)
+        return None if value is None else self.bind_many([value], dialect)[0]
 
     @staticmethod
     def bind_many(values: list, dialect) -> list:
-        """``process_bind_param`` of a whole column at once (shapely encodes the array in one call)."""
+        """What a column of geometries is stored as, encoded by shapely in one call (bulk writes bind a whole
+        column; one value is a column of one). A polygon is stored as a one-part multipolygon; PostgreSQL
+        takes hex EWKB, which goes through ST_GeomFromEWKT bit for bit (no WKT rounding); SQLite WKB."""
         geoms = np.asarray(values, dtype=object)
         single = shapely.get_type_id(geoms) == 3  # Polygon (None is -1)
         geoms[single] = shapely.multipolygons(geoms[single].reshape(-1, 1))

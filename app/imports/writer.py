@@ -113,14 +113,6 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
         The persons written (ids included), the parcels' measured areas, the ledger seq range and counts.
     """
     out = Written()
-    steps: list[list[CollectiveBatch]] = [[]]
-    parcels = 0
-    for b in batches:
-        if parcels >= step_parcels:
-            steps.append([])
-            parcels = 0
-        steps[-1].append(b)
-        parcels += len(b.parcel_codes)
     if not batches:
         return out
     ids = _Ids(
@@ -131,11 +123,25 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
     head = ledger.lock_log(s, county)
     signer = s.info.get(ledger.SIGNER)
 
-    for step in steps:
+    for step in _steps(batches, step_parcels):
         for table, rows in _build_step(step, county, actor, head, signer, ids, out):
             bulk_insert(s, table, rows)
     ledger.save_head(s, head)
     return out
+
+
+def _steps(batches: Sequence[CollectiveBatch], step_parcels: int) -> Iterator[list[CollectiveBatch]]:
+    """Whole collectives, gathered until a step holds ``step_parcels`` parcels or more."""
+    step: list[CollectiveBatch] = []
+    parcels = 0
+    for b in batches:
+        step.append(b)
+        parcels += len(b.parcel_codes)
+        if parcels >= step_parcels:
+            yield step
+            step, parcels = [], 0
+    if step:
+        yield step
 
 
 @dataclass

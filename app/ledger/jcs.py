@@ -65,30 +65,20 @@ def _numbers_written(value: Any) -> Any:
             dict, list, tuple, str, int, float, bool and None.
     """
     kind = type(value)
-    if kind is dict:
-        changed = None
-        for key, item in value.items():
-            if type(key) is not str or (not key.isascii() and max(key) >= _ORDERS_DIFFER):
+    if kind is dict or kind is list or kind is tuple:
+        is_dict = kind is dict
+        changed: Any = None  # the copy that holds the written floats, made at the first one
+        for key, item in value.items() if is_dict else enumerate(value):
+            if is_dict and (type(key) is not str or (not key.isascii() and max(key) >= _ORDERS_DIFFER)):
                 raise _General
             if type(item) in _LEAVES:
                 continue
             written = _numbers_written(item)
             if written is not item:
                 if changed is None:
-                    changed = dict(value)
+                    changed = dict(value) if is_dict else list(value)
                 changed[key] = written
         return value if changed is None else changed
-    if kind is list or kind is tuple:
-        items = None
-        for i, item in enumerate(value):
-            if type(item) in _LEAVES:
-                continue
-            written = _numbers_written(item)
-            if written is not item:
-                if items is None:
-                    items = list(value)
-                items[i] = written
-        return value if items is None else items
     if kind is float:
         return orjson.Fragment(number(value))
     if kind in _LEAVES:

@@ -233,7 +233,8 @@ def prepare_entries(head: Head, signer: LedgerSigner | None, *, actor: Principal
     """Build the entries of ``items`` after ``head`` and move ``head`` past them; nothing touches the database.
 
     The caller inserts :meth:`Entries.tables` and saves the head (:func:`save_head`) in the transaction that
-    holds the log's lock; a bulk writer builds the next entries while the database inserts these.
+    holds the log's lock: a bulk writer builds and inserts a county's entries a step at a time, saving the head
+    once at the end.
     """
     county = head.log
     at = utcnow()

@@ -41,7 +41,7 @@ from app.transfers.opening import (
     entry_subjects,
     shares_held,
 )
-from app.transfers.views import iso_day, transfer_view
+from app.transfers.views import iso_day, paid_total, transfer_view
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
             t.status = "refused"
             holds.release(s, t.id)
         else:
-            t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, _total(payments))
+            t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, paid_total(payments))
         ledger.append(s, county=t.county_code, kind="transfer.issuer_decided", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id],
                       data={"transfer": t.id, "decision": t.issuer_decision, "grounds": grounds,
@@ -113,7 +113,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
                                 details={"paid_on": paid_on.isoformat(),
                                          "consent_signed_on": t.consent_signed_on.isoformat()})
         payments = _payments(s, t)
-        total = _total(payments) + amount
+        total = paid_total(payments) + amount
         if total > t.price:
             raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
         head = ledger.lock_log(s, t.county_code)
@@ -186,7 +186,8 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
             check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
         if held.type == "income_share":
             check_shares_movable(s, held, Decimal(str(t.shares)), None)
-        paid = _paid(s, t)
+        payments = _payments(s, t)
+        paid = paid_total(payments)
         if paid < t.price:
             raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(paid), "price": str(t.price)})
         if t.kind == "exit" and held.type == "contract" and not rules.notice_in_time(t.notice_given_on, on):
@@ -209,7 +210,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
         t.status, t.completed_on = "completed", on
         holds.release(s, t.id)
         s.flush()
-        view = transfer_view(s, t, parcels=[code for code, _ in moving])
+        view = transfer_view(s, t, parcels=[code for code, _ in moving], payments=payments)
         uow.commit()
     return view
 
@@ -355,15 +356,6 @@ def _payments(s, t: Transfer) -> list[TransferPayment]:
     """The transfer's payments, first to last (what its view shows and its total is made of)."""
     return list(s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
                           .order_by(TransferPayment.id)))
-
-
-def _total(payments: list[TransferPayment]) -> Decimal:
-    return sum((Decimal(str(p.amount)) for p in payments), Decimal("0")).quantize(Decimal("0.01"))
-
-
-def _paid(s, t: Transfer) -> Decimal:
-    return Decimal(str(s.scalar(select(func.coalesce(func.sum(TransferPayment.amount), 0)).where(
-        TransferPayment.transfer_id == t.id)))).quantize(Decimal("0.01"))
 
 
 def _open_transfer(s, actor: Principal, transfer_id: int, lock: bool = False) -> Transfer:

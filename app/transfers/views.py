@@ -56,6 +56,11 @@ def list_transfers(uow: UnitOfWork, *, actor: Principal, right: str | None = Non
 _UNKNOWN = object()
 
 
+def paid_total(payments) -> Decimal:
+    """What the payments add up to, in yuan with two decimals (amounts are stored with two)."""
+    return sum((Decimal(str(p.amount)) for p in payments), Decimal("0.00"))
+
+
 def transfer_view(s, t: Transfer, *, parcels=None, payments=None, management_right=_UNKNOWN) -> dict:
     """A transfer as the API shows it; what the caller already holds is not read again."""
     if payments is None:
@@ -71,7 +76,7 @@ def transfer_view(s, t: Transfer, *, parcels=None, payments=None, management_rig
     return {"id": t.id, "kind": t.kind, "status": t.status, "right": t.right_id, "from": t.from_household,
             "to": t.to_household, "counter_right": t.counter_right_id, "parcels": list(parcels),
             "shares": None if t.shares is None else str(t.shares), "price": str(t.price),
-            "paid": str(sum((Decimal(str(p.amount)) for p in payments), Decimal("0.00"))),
+            "paid": str(paid_total(payments)),
             "payments": [{"amount": str(p.amount), "paid_on": p.paid_on, "reference": p.reference,
                           "ledger_seq": p.ledger_seq} for p in payments],
             "term_end": t.term_end, "contract_terms": t.contract_terms, "notice_given_on": t.notice_given_on,

@@ -105,6 +105,9 @@ def test_fixed_sample_commits_whole_with_ledger_entries(clerk, admin, tmp_path):
     assert last["body"]["data"]["warnings_accepted"] is True
     again = wait(clerk, upload(clerk, fixed, accept_warnings=True).get_json()["id"])
     assert again["status"] == "ready" and again["qa"]["registry_conflicts"] > 0  # nothing imported twice
+    conflicts = {p["message_en"].split(":")[0] for p in again["problems"] if p["check"] == "registry_conflicts"}
+    assert conflicts >= {"parcel codes already registered", "household codes already registered",
+                         "ID numbers already registered in another household"}
 
 
 @contextmanager
