@@ -3,6 +3,7 @@ column type and the unit of work every service writes through."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Generator, Sequence
 from contextvars import ContextVar
 from itertools import count, islice
@@ -17,8 +18,11 @@ from sqlalchemy import (
     ARRAY,
     ClauseElement,
     ColumnElement,
+    Executable,
+    Insert,
     LargeBinary,
     MetaData,
+    Table,
     any_,
     bindparam,
     create_engine,
@@ -26,7 +30,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import Date, DateTime, TypeDecorator
@@ -223,6 +227,17 @@ class UnitOfWork:
         if hook is not None:
             hook.committed()
 
+    def read(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row]:
+        """The rows of one read-only statement, outside the unit's transaction (use it instead of ``with``).
+
+        One statement sees one snapshot on its own, so it needs no transaction: on PostgreSQL it runs in
+        autocommit, which saves the ``BEGIN`` and ``ROLLBACK`` round trips (about 0.4 ms of a 1 ms read); on
+        SQLite it runs on a plain connection, without a session. A read of several statements that must agree
+        takes a unit of work's transaction instead.
+        """
+        with _reader(self._factory.kw["bind"]).connect() as connection:
+            return connection.execute(statement, params).all()
+
     def another(self, *, write: bool = True) -> UnitOfWork:
         """A separate unit of work on the same database (its own transaction)."""
         return UnitOfWork(self._factory, write=write)
@@ -255,7 +270,7 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
     table = getattr(table, "__table__", table)
     connection = session.connection()
     if len(rows) < COPY_FROM_ROWS:
-        connection.execute(table.insert(), rows)
+        connection.execute(_insert_into(table), rows)
         return
     dialect = connection.dialect
     names = list(rows[0])
@@ -270,6 +285,18 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
         marks = ", ".join("?" * len(names))
         connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
                                    list(zip(*values, strict=True)))
+
+
+@functools.lru_cache(maxsize=16)
+def _reader(engine: Engine) -> Engine:
+    """The engine single-statement reads go through (:meth:`UnitOfWork.read`), sharing ``engine``'s pool."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+
+
+@functools.cache
+def _insert_into(table: Table) -> Insert:
+    """A table's plain ``INSERT``, built once (a few rows per request go in by it)."""
+    return table.insert()
 
 
 def _bound(column: list, kind: Any, dialect) -> list:

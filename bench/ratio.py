@@ -13,8 +13,11 @@ connections on threads of this process):
    its rate as a share of the bare one (target ≥ 0.85).
 3. **transfer lifecycle**: two clients on disjoint parcels each walk create (with consent), issuer consent,
    payment and completion: lifecycles per second as a share of the bare rate divided by 4 (target ≥ 0.5).
-4. **bare** again: the ceiling is the mean of the two bare runs (both are printed, to show the drift).
-5. **in process** (Flask test client, no HTTP, collector frozen as the workers freeze it): p50 of each write
+4. **floor**: :mod:`bench.floor`, the smallest Flask app that touches the same database (one indexed
+   ``SELECT``; one ``INSERT`` committed): what a read or a write costs before the registry does anything of its
+   own. Four floor writes are the floor of a lifecycle, read against the same ceiling.
+5. **bare** again: the ceiling is the mean of the two bare runs (both are printed, to show the drift).
+6. **in process** (Flask test client, no HTTP, collector frozen as the workers freeze it): p50 of each write
    request of 200 lifecycles (target ≤ 2.5 ms on SQLite) and of reads of one object (≤ 1 ms on SQLite).
 
 Prints one line per figure and, at the end, everything as JSON.
@@ -23,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import http.client
 import json
 import queue
+import threading
 import time
 from pathlib import Path
 
@@ -105,6 +110,33 @@ def in_process(db, token: str, jobs: list[dict], reads: dict[str, str]) -> dict:
     return out
 
 
+def post_rate(port: int, path: str, connections: int, duration: float) -> float:
+    """POST an empty JSON body to ``path`` from ``connections`` client threads for ``duration`` seconds;
+    requests per second (every answer must be 201)."""
+    counts, stop_at = [], time.perf_counter() + duration
+    headers = {"Content-Type": "application/json"}
+
+    def worker() -> None:
+        conn, k = http.client.HTTPConnection("127.0.0.1", port, timeout=30), 0
+        while time.perf_counter() < stop_at:
+            conn.request("POST", path, body=b"{}", headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 201:
+                raise RuntimeError(f"POST {path}: {resp.status}")
+            k += 1
+        conn.close()
+        counts.append(k)
+
+    t0 = time.perf_counter()
+    clients = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join()
+    return round(sum(counts) / (time.perf_counter() - t0), 1)
+
+
 def bench_engine(engine: str, n: int, *, duration: float, connections: int) -> dict:
     prepare(engine, n)
     db = working_copy(engine, n)
@@ -142,11 +174,20 @@ def bench_engine(engine: str, n: int, *, duration: float, connections: int) -> d
     refused = sum(1 for _, _, status in results if status >= 300)
     lifecycle_rate = completed / seconds
     log(f"{engine}: {completed} lifecycles in {seconds:.1f} s = {lifecycle_rate:.1f}/s ({refused} refused)")
+    with Gunicorn(db, app="bench.floor:app", **settings) as server:
+        url = f"/floor/households/{household}"
+        rate(server.port, url, {}, connections, 1.0)
+        floor_read = rate(server.port, url, {}, connections, duration)
+        floor_write = post_rate(server.port, "/floor/writes", 2, duration)
+    log(f"{engine}: floor read {floor_read} req/s, floor write {floor_write} req/s")
     second = bare()
     log(f"{engine}: bare app again {second} req/s")
     ceiling = (first + second) / 2
     out["bare_req_per_s"] = {"before": first, "after": second, "ceiling": round(ceiling, 1)}
     out["flask_floor"] = {"req_per_s": flask, "share": round(flask / ceiling, 3)}
+    out["floor"] = {"read": {"req_per_s": floor_read, "share": round(floor_read / ceiling, 3)},
+                    "write": {"clients": 2, "req_per_s": floor_write,
+                              "lifecycle_share": round(floor_write / 4 / (ceiling / 4), 3)}}
     out["household_read"] = {"req_per_s": household_rate, "share": round(household_rate / ceiling, 3),
                              "target": READ_SHARE_TARGET}
     out["lifecycle"] = {"clients": 2, "completed": completed, "refused_requests": refused,
@@ -165,6 +206,10 @@ def report(results: list[dict]) -> None:
               f"(ceiling {r['bare_req_per_s']['ceiling']:.0f})")
         f = r["flask_floor"]
         print(f"{e:8} smallest Flask app  {f['req_per_s']:8.1f} req/s   share {f['share']:.3f}  (the framework)")
+        fl = r["floor"]
+        print(f"{e:8} floor: one SELECT   {fl['read']['req_per_s']:8.1f} req/s   share {fl['read']['share']:.3f}; "
+              f"one INSERT committed {fl['write']['req_per_s']:.1f} req/s, as lifecycles of four: share "
+              f"{fl['write']['lifecycle_share']:.3f}")
         h = r["household_read"]
         print(f"{e:8} household read      {h['req_per_s']:8.1f} req/s   share {h['share']:.3f}  "
               f"(target ≥ {h['target']})")

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from app.auth.services import Principal
@@ -298,11 +298,14 @@ def _pg_append_params(head: Head, appended: Entries) -> dict[str, Any]:
             "checkpoint_at": head.checkpoint_at}
 
 
+_SAVE_HEAD = update(LedgerHead).where(LedgerHead.log == bindparam("head_of"))
+
+
 def save_head(session: Session, head: Head) -> None:
     """Store ``head`` (its size, hash, frontier and checkpoint) in the log's locked head row."""
-    session.connection().execute(update(LedgerHead).where(LedgerHead.log == head.log).values(
-        size=head.size, head_hash=head.head_hash, frontier=pack_frontier(head.frontier),
-        checkpoint_size=head.checkpoint_size, checkpoint_at=head.checkpoint_at))
+    session.connection().execute(_SAVE_HEAD, {
+        "head_of": head.log, "size": head.size, "head_hash": head.head_hash, "frontier": pack_frontier(head.frontier),
+        "checkpoint_size": head.checkpoint_size, "checkpoint_at": head.checkpoint_at})
 
 
 def pack_frontier(frontier: Sequence[bytes]) -> str:

@@ -258,8 +258,7 @@ def get_household(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
     """
     if not actor.sees(code):
         raise NotFound("承包方", "Household", code)
-    with uow:
-        rows = uow.session.connection().execute(_HOUSEHOLD_WITH_MEMBERS, {"code": code}).all()
+    rows = uow.read(_HOUSEHOLD_WITH_MEMBERS, {"code": code})
     if not rows:
         raise NotFound("承包方", "Household", code)
     first = rows[0]

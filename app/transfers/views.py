@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.auth.services import Principal
 from app.db import UnitOfWork
@@ -54,6 +55,8 @@ def list_transfers(uow: UnitOfWork, *, actor: Principal, right: str | None = Non
 
 
 _UNKNOWN = object()
+_PARCEL_CODES = (select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == bindparam("id"))
+                 .order_by(TransferParcel.id))
 
 
 def paid_total(payments) -> Decimal:
@@ -61,14 +64,14 @@ def paid_total(payments) -> Decimal:
     return sum((Decimal(str(p.amount)) for p in payments), Decimal("0.00"))
 
 
-def transfer_view(s, t: Transfer, *, parcels=None, payments=None, management_right=_UNKNOWN) -> dict:
-    """A transfer as the API shows it; what the caller already holds is not read again."""
+def transfer_view(s, t: Transfer | SimpleNamespace, *, parcels=None, payments=None, management_right=_UNKNOWN) -> dict:
+    """A transfer (or a row of its columns) as the API shows it; what the caller already holds is not read again."""
     if payments is None:
         payments = s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
                              .order_by(TransferPayment.id)).all()
     if parcels is None:
-        parcels = s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == t.id)
-                            .order_by(TransferParcel.id)).all()
+        s.flush()  # parcels the caller added go out before they are read
+        parcels = s.connection().execute(_PARCEL_CODES, {"id": t.id}).scalars().all()
     if management_right is _UNKNOWN:  # only a completed (or since voided) lease or share-in has one
         granted = t.status in ("completed", "voided") and t.kind in ("lease", "share_in")
         management_right = s.scalar(select(ManagementRight.id).where(ManagementRight.transfer_id == t.id)) \
