@@ -8,12 +8,23 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.errors import RuleViolation
 from app.holds.models import Freeze, TransferHold
+
+# Built once: every transfer's opening and closing runs these.
+_FROZEN = select(Freeze.subject).where(Freeze.subject.in_(bindparam("subjects", expanding=True)),
+                                       Freeze.active.is_(True))
+_HELD = select(TransferHold.transfer_id, TransferHold.listing_id).where(
+    TransferHold.key.in_(bindparam("keys", expanding=True)))
+#: holds are never loaded as objects, so the session has nothing to synchronise
+_RELEASE_TRANSFER = delete(TransferHold).where(TransferHold.transfer_id == bindparam("owner")).execution_options(
+    synchronize_session=False)
+_RELEASE_LISTING = delete(TransferHold).where(TransferHold.listing_id == bindparam("owner")).execution_options(
+    synchronize_session=False)
 
 
 def hold_keys(rights: Iterable[str], parcels: Iterable[str]) -> list[str]:
@@ -27,7 +38,7 @@ def check_not_frozen(s: Session, subjects: list[str]) -> None:
     Raises:
         RuleViolation: RIGHT_IN_DISPUTE naming the frozen subjects.
     """
-    frozen = s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))).all()
+    frozen = s.scalars(_FROZEN, {"subjects": subjects}).all()
     if frozen:
         raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
 
@@ -38,8 +49,7 @@ def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str
     Raises:
         RuleViolation: RIGHT_BUSY naming the open transfers and listings.
     """
-    rows = s.execute(select(TransferHold.transfer_id, TransferHold.listing_id)
-                     .where(TransferHold.key.in_(hold_keys(rights, parcels)))).all()
+    rows = s.execute(_HELD, {"keys": hold_keys(rights, parcels)}).all()
     if rows:
         details = {"open_transfers": sorted({t for t, _ in rows if t is not None})}
         if listings := sorted({n for _, n in rows if n is not None}):
@@ -66,8 +76,10 @@ def hold(s: Session, transfer_id: int | None, rights: Iterable[str], parcels: It
 
 def release(s: Session, transfer_id: int | None = None, *, listing_id: int | None = None) -> None:
     """Give back what a transfer (or a listing) held: it closed, was withdrawn or was awarded."""
-    owner = TransferHold.transfer_id == transfer_id if listing_id is None else TransferHold.listing_id == listing_id
-    s.execute(delete(TransferHold).where(owner))
+    if listing_id is None:
+        s.execute(_RELEASE_TRANSFER, {"owner": transfer_id})
+    else:
+        s.execute(_RELEASE_LISTING, {"owner": listing_id})
 
 
 def active_freezes(s: Session, ref: str) -> list[Freeze]:

@@ -133,8 +133,12 @@ def next_right_id(s, code: str) -> str:
 
 def open_contract(s, household: str, *, lock: bool = False) -> Right | None:
     """The household's family contract in force now (at most one: uq_rights_holder_type_open)."""
-    q = select(Right).where(Right.holder_code == household, Right.type == "contract", Right.valid_to.is_(None))
-    return s.scalar(q.with_for_update() if lock else q)
+    return s.scalar(_OPEN_CONTRACT_LOCKED if lock else _OPEN_CONTRACT, {"household": household})
+
+
+_OPEN_CONTRACT = select(Right).where(Right.holder_code == bindparam("household"), Right.type == "contract",
+                                     Right.valid_to.is_(None))
+_OPEN_CONTRACT_LOCKED = _OPEN_CONTRACT.with_for_update()
 
 
 def _returned_land():

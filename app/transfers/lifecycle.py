@@ -172,8 +172,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
     with uow:
         s = uow.session
         t = _open_transfer(s, actor, transfer_id, lock=True)
-        moving = [(p.parcel_code, p.right_id) for p in s.scalars(
-            select(TransferParcel).where(TransferParcel.transfer_id == t.id).order_by(TransferParcel.id))]
+        moving = [(code, right) for code, right in s.execute(_MOVING, {"id": t.id})]
         if t.consent_signed_on > on:
             raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
                                 reason_en="the consent is dated after the completion")
@@ -239,8 +238,7 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
     if t.kind in ("lease", "share_in"):
         _grant_management(s, t, codes, on, seq)
         return
-    links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
-        RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)).with_for_update())}
+    links = {link.parcel_code: link for link in s.scalars(_OPEN_LINKS, {"parcels": codes})}
     for link in links.values():
         link.valid_to, link.end_ledger_seq = on, seq
     s.flush()  # the partial unique index allows one open link per parcel: close before opening
@@ -254,8 +252,7 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
                               contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c, r in moving)
     s.flush()
     if t.kind in ("transfer", "exit"):
-        left = s.scalar(select(func.count()).select_from(RightParcel).where(
-            RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None)))
+        left = s.scalar(_LINKS_LEFT, {"right": giver.id})
         if not left:  # 第三十四条: the giver's contract for that land ends with it
             giver.valid_to = on
 
@@ -361,6 +358,13 @@ _TRANSFER_ROW = select(_TRANSFERS).where(_TRANSFERS.c.id == bindparam("id"))
 _TRANSFER_ROW_LOCKED = _TRANSFER_ROW.with_for_update()
 _PAYMENT_ROWS = select(_PAYMENTS).where(_PAYMENTS.c.transfer_id == bindparam("id")).order_by(_PAYMENTS.c.id)
 _ADD_PAYMENT = insert(TransferPayment)
+#: The completion's own reads, built once as well.
+_MOVING = select(TransferParcel.parcel_code, TransferParcel.right_id).where(
+    TransferParcel.transfer_id == bindparam("id")).order_by(TransferParcel.id)
+_OPEN_LINKS = select(RightParcel).where(RightParcel.parcel_code.in_(bindparam("parcels", expanding=True)),
+                                        RightParcel.valid_to.is_(None)).with_for_update()
+_LINKS_LEFT = select(func.count()).select_from(RightParcel).where(RightParcel.right_id == bindparam("right"),
+                                                                  RightParcel.valid_to.is_(None))
 _SET_TRANSFER = update(Transfer).where(Transfer.id == bindparam("transfer"))
 
 
