@@ -6,7 +6,7 @@ PORT   ?= $(or $(SANQUAN_PORT),5000)
 WORKERS ?= 2
 THREADS ?= 16
 
-.PHONY: run test lint install install-dev bench screenshots clean
+.PHONY: run test test-citus lint install install-dev bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ run: install
 ## make test: install the dev extra and run the whole suite (PostGIS half needs SANQUAN_TEST_DATABASE_URL)
 test: install-dev
 	$(BIN)/python -m pytest -n 2 -q
+
+## make test-citus: the PostgreSQL half of the suite on a local Citus cluster (a coordinator and two workers;
+## Citus is built from vendor/citus when missing), stopped and removed afterwards, also when the tests fail
+test-citus: install-dev
+	.ci/citus-cluster up || { .ci/citus-cluster down; exit 1; }
+	SANQUAN_TEST_DATABASE_URL="$$(.ci/citus-cluster url)" $(BIN)/python -m pytest -n 2 -q -m postgis; \
+	  status=$$?; .ci/citus-cluster down; exit $$status
 
 ## make lint: style (ruff), types (mypy), the package layers (import-linter) and the import rules it cannot see
 lint: install-dev

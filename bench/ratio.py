@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import http.client
 import json
 import queue
-import threading
 import time
 from pathlib import Path
 
@@ -110,33 +108,6 @@ def in_process(db, token: str, jobs: list[dict], reads: dict[str, str]) -> dict:
     return out
 
 
-def post_rate(port: int, path: str, connections: int, duration: float) -> float:
-    """POST an empty JSON body to ``path`` from ``connections`` client threads for ``duration`` seconds;
-    requests per second (every answer must be 201)."""
-    counts, stop_at = [], time.perf_counter() + duration
-    headers = {"Content-Type": "application/json"}
-
-    def worker() -> None:
-        conn, k = http.client.HTTPConnection("127.0.0.1", port, timeout=30), 0
-        while time.perf_counter() < stop_at:
-            conn.request("POST", path, body=b"{}", headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            if resp.status != 201:
-                raise RuntimeError(f"POST {path}: {resp.status}")
-            k += 1
-        conn.close()
-        counts.append(k)
-
-    t0 = time.perf_counter()
-    clients = [threading.Thread(target=worker) for _ in range(connections)]
-    for t in clients:
-        t.start()
-    for t in clients:
-        t.join()
-    return round(sum(counts) / (time.perf_counter() - t0), 1)
-
-
 def bench_engine(engine: str, n: int, *, duration: float, connections: int) -> dict:
     prepare(engine, n)
     db = working_copy(engine, n)
@@ -178,7 +149,8 @@ def bench_engine(engine: str, n: int, *, duration: float, connections: int) -> d
         url = f"/floor/households/{household}"
         rate(server.port, url, {}, connections, 1.0)
         floor_read = rate(server.port, url, {}, connections, duration)
-        floor_write = post_rate(server.port, "/floor/writes", 2, duration)
+        floor_write = rate(server.port, "/floor/writes", {"Content-Type": "application/json"}, 2, duration,
+                           method="POST", body=b"{}", ok=201)
     log(f"{engine}: floor read {floor_read} req/s, floor write {floor_write} req/s")
     second = bare()
     log(f"{engine}: bare app again {second} req/s")

@@ -147,18 +147,20 @@ def bench_transfers(engine: str, n: int, *, duration: float = 20.0, connections:
     return out
 
 
-def rate(port: int, path: str, headers: dict, connections: int, duration: float) -> float:
-    """GET ``path`` from ``connections`` client threads for ``duration`` seconds; requests per second."""
+def rate(port: int, path: str, headers: dict, connections: int, duration: float, *, method: str = "GET",
+         body: bytes | None = None, ok: int = 200) -> float:
+    """Send ``method path`` (with ``body``) from ``connections`` client threads for ``duration`` seconds;
+    requests per second (every answer must have status ``ok``)."""
     counts, stop_at = [], time.perf_counter() + duration
 
     def worker() -> None:
         conn, k = http.client.HTTPConnection("127.0.0.1", port, timeout=30), 0
         while time.perf_counter() < stop_at:
-            conn.request("GET", path, headers=headers)
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
             resp.read()
-            if resp.status != 200:
-                raise RuntimeError(f"GET {path}: {resp.status}")
+            if resp.status != ok:
+                raise RuntimeError(f"{method} {path}: {resp.status}")
             k += 1
         conn.close()
         counts.append(k)
