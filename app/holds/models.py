@@ -22,6 +22,8 @@ class TransferHold(Base):
     __tablename__ = "transfer_holds"
 
     key: Mapped[str] = mapped_column(String(30), primary_key=True)
+    #: the county of the right or parcel held (its code begins with it)
+    county_code: Mapped[str] = mapped_column(String(6))
     #: exactly one of transfer_id and listing_id is set.
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), index=True, nullable=True)
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True, nullable=True)

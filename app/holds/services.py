@@ -66,8 +66,8 @@ def hold(s: Session, transfer_id: int | None, rights: Iterable[str], parcels: It
         RuleViolation: RIGHT_BUSY when a simultaneous opening claimed one first.
     """
     assert (transfer_id is None) != (listing_id is None), "a hold is a transfer's or a listing's"
-    s.add_all(TransferHold(key=key, transfer_id=transfer_id, listing_id=listing_id)
-              for key in hold_keys(rights, parcels))
+    s.add_all(TransferHold(key=key, county_code=key.partition(":")[2][:6], transfer_id=transfer_id,
+                           listing_id=listing_id) for key in hold_keys(rights, parcels))
     try:
         s.flush()
     except IntegrityError:  # a simultaneous opening claimed it first (check_not_held sees the others)

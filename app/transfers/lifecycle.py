@@ -122,8 +122,8 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
                             subjects=[f"transfer:{t.id}", t.right_id],
                             data={"transfer": t.id, "amount": str(amount), "paid_on": paid_on.isoformat(),
                                   "reference": reference, "total_paid": str(total), "price": str(t.price)})
-        payment = {"transfer_id": t.id, "amount": amount, "paid_on": paid_on, "reference": reference,
-                   "ledger_seq": seq}
+        payment = {"transfer_id": t.id, "county_code": t.county_code, "amount": amount, "paid_on": paid_on,
+                   "reference": reference, "ledger_seq": seq}
         s.connection().execute(_ADD_PAYMENT, payment)
         t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, total)
         _save_transfer(s, t, "status")
@@ -273,7 +273,8 @@ def _grant_management(s, t: Transfer, parcels: list[str], on: dt.date, seq: int)
                             holder_credit_code=party.get("credit_code"), start=on, end=t.term_end, ledger_seq=seq)
     s.add(right)
     s.flush()
-    s.add_all(ManagementRightParcel(management_right_id=right.id, parcel_code=p, end=t.term_end) for p in parcels)
+    s.add_all(ManagementRightParcel(management_right_id=right.id, county_code=t.county_code, parcel_code=p,
+                                    end=t.term_end) for p in parcels)
 
 
 def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: int) -> None:

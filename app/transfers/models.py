@@ -87,6 +87,7 @@ class TransferParcel(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
     parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"), index=True)
     right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"))
 
@@ -98,6 +99,7 @@ class TransferPayment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100))
@@ -145,6 +147,7 @@ class ManagementRightParcel(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     management_right_id: Mapped[int] = mapped_column(ForeignKey("management_rights.id"), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
     parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"), index=True)
     #: the last day of the management right on this parcel, inclusive.
     end: Mapped[dt.date] = mapped_column(Date)

@@ -124,7 +124,8 @@ def open_transfer(s: Session, *, actor: Principal, kind: str, right: str, price:
                  created_by=actor.name, ledger_seq=0)
     s.add(t)
     s.flush()
-    s.add_all(TransferParcel(transfer_id=t.id, parcel_code=code, right_id=right_id) for code, right_id in moving)
+    s.add_all(TransferParcel(transfer_id=t.id, county_code=t.county_code, parcel_code=code, right_id=right_id)
+              for code, right_id in moving)
     holds.hold(s, t.id, [held.id, *([counter.id] if counter else [])], [code for code, _ in moving])
     # The county's log is locked last, so openings in one county queue only for the append and the commit.
     t.ledger_seq = ledger.append(s, county=t.county_code, kind="transfer.created", actor=actor,

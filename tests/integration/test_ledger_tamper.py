@@ -1007,7 +1007,9 @@ def registry_mutations(lab: Lab) -> list:
         elif how == "deleted":
             conn.execute(delete(TP).where(TP.c.id == pid))
         else:
-            conn.execute(insert(TP).values(transfer_id=tid, amount=500, paid_on=TODAY, reference="伪造", ledger_seq=0))
+            county = select(T.c.county_code).where(T.c.id == tid).scalar_subquery()
+            conn.execute(insert(TP).values(transfer_id=tid, county_code=county, amount=500, paid_on=TODAY,
+                                           reference="伪造", ledger_seq=0))
         return w["transfers"][tid], f"a payment of transfer {tid}: {how}"
 
     def transfer_party(conn, rng):

@@ -1,6 +1,7 @@
 """Migrations: the models and the migration history agree, and every step downgrades."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import pytest
@@ -58,6 +59,49 @@ def test_widening_right_ids_keeps_every_row_both_ways(callers, clerk, make_house
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
 
     assert clerk.get(f"/api/v1/rights/{right['id']}").get_json() == before
+    assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+
+def test_0019_gives_a_transfers_and_a_management_rights_rows_their_county(callers, clerk, make_household,
+                                                                          make_parcel, engine):
+    """0019 adds ``county_code`` to four child tables, filled from their parents for the rows already there."""
+    a, b = make_household(), make_household()
+    a1, a2 = make_parcel(100, 0)["id"], make_parcel(200, 0)["id"]
+    today = dt.date.today().isoformat()
+
+    def offer(holder, to, parcel):  # the holder's contract on the parcel, and its signed consent to let it go
+        right = clerk.post("/api/v1/rights", json={"type": "contract", "holder": holder["code"], "start": "2018-01-01",
+                                                   "end": "2047-12-31", "parcels": [parcel]}).get_json()["id"]
+        return {"right": right, "from": holder["code"], "to": to["code"], "parcels": [parcel], "consent": {
+            "signed_by_person_id": holder["members"][0]["id"], "signed_on": today, "voluntary": True}}
+
+    sale = clerk.post("/api/v1/transfers", json=offer(a, b, a1) | {"kind": "transfer", "price": "9000.00"})
+    assert sale.status_code == 201, sale.get_json()
+    paid = clerk.post(f"/api/v1/transfers/{sale.get_json()['id']}/payments",
+                      json={"amount": "1000.00", "paid_on": today, "reference": "r"})
+    assert paid.status_code == 201, paid.get_json()
+    lease = clerk.post("/api/v1/transfers", json=offer(b, a, a2) | {"kind": "lease", "price": "600.00",
+                                                                     "term_end": "2040-12-31"})
+    assert lease.status_code == 201, lease.get_json()
+    lease = lease.get_json()
+    url = f"/api/v1/transfers/{lease['id']}"
+    clerk.post(f"{url}/payments", json={"amount": "600.00", "paid_on": today, "reference": "r"})
+    assert clerk.post(f"{url}/complete", json={}).status_code == 200
+    tables = ("transfer_parcels", "transfer_payments", "transfer_holds", "management_right_parcels")
+
+    def counties() -> dict[str, list]:
+        with engine.connect() as conn:
+            return {t: conn.exec_driver_sql(f"SELECT county_code FROM {t}").scalars().all() for t in tables}
+
+    written = counties()
+    assert {t: len(rows) for t, rows in written.items()} == {
+        "transfer_parcels": 2, "transfer_payments": 2, "transfer_holds": 2, "management_right_parcels": 1}
+    assert {c for rows in written.values() for c in rows} == {"210681"}
+
+    downgrade(engine, "0018")
+    assert all("county_code" not in {c["name"] for c in inspect(engine).get_columns(t)} for t in tables)
+    upgrade(engine)
+    assert counties() == written
     assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
 
 
