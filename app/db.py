@@ -235,7 +235,7 @@ class UnitOfWork:
         SQLite it runs on a plain connection, without a session. A read of several statements that must agree
         takes a unit of work's transaction instead.
         """
-        with _reader(self._factory.kw["bind"]).connect() as connection:
+        with reading_engine(self._factory.kw["bind"]).connect() as connection:
             return connection.execute(statement, params).all()
 
     def another(self, *, write: bool = True) -> UnitOfWork:
@@ -288,8 +288,9 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
 
 
 @functools.lru_cache(maxsize=16)
-def _reader(engine: Engine) -> Engine:
-    """The engine single-statement reads go through (:meth:`UnitOfWork.read`), sharing ``engine``'s pool."""
+def reading_engine(engine: Engine) -> Engine:
+    """The engine single-statement reads go through (:meth:`UnitOfWork.read`), sharing ``engine``'s pool:
+    autocommit on PostgreSQL, ``engine`` itself on SQLite."""
     return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
 
 

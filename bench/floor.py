@@ -20,14 +20,14 @@ import orjson
 from flask import Flask, Response
 from sqlalchemy.exc import DBAPIError
 
-from app.db import make_engine
+from app.db import make_engine, reading_engine
 
 app = Flask(__name__)
 _engine = make_engine(os.environ["SANQUAN_DATABASE_URL"])
 _sqlite = _engine.dialect.name == "sqlite"
 _mark = "?" if _sqlite else "%s"
-#: reads run in autocommit on PostgreSQL (no BEGIN and ROLLBACK round trips), as ``UnitOfWork.read`` runs them
-_reader = _engine if _sqlite else _engine.execution_options(isolation_level="AUTOCOMMIT")
+#: reads run as ``UnitOfWork.read`` runs them (autocommit on PostgreSQL: no BEGIN and ROLLBACK round trips)
+_reader = reading_engine(_engine)
 _READ = f"SELECT code, collective_code, county_code, address FROM households WHERE code = {_mark}"
 _WRITE = f"INSERT INTO bench_floor (body) VALUES ({_mark})"
 

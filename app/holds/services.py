@@ -20,7 +20,8 @@ _FROZEN = select(Freeze.subject).where(Freeze.subject.in_(bindparam("subjects", 
                                        Freeze.active.is_(True))
 _HELD = select(TransferHold.transfer_id, TransferHold.listing_id).where(
     TransferHold.key.in_(bindparam("keys", expanding=True)))
-#: holds are never loaded as objects, so the session has nothing to synchronise
+#: no unit of work that releases holds has them as objects (they are claimed by one request and released by
+#: another), so the session has nothing to synchronise
 _RELEASE_TRANSFER = delete(TransferHold).where(TransferHold.transfer_id == bindparam("owner")).execution_options(
     synchronize_session=False)
 _RELEASE_LISTING = delete(TransferHold).where(TransferHold.listing_id == bindparam("owner")).execution_options(

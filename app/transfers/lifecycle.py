@@ -42,7 +42,7 @@ from app.transfers.opening import (
     entry_subjects,
     shares_held,
 )
-from app.transfers.views import iso_day, paid_total, transfer_view
+from app.transfers.views import iso_day, paid_total, payments_of, transfer_view
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
         if decided_on > dt.date.today() or decided_on < t.created_at.date():
             raise RuleViolation("DATE_ORDER", reason_zh="决定日期不在申请之后、今天之前",
                                 reason_en="the decision must fall between the request and today")
-        payments = _payment_rows(s, t.id)
+        payments = payments_of(s, t.id)
         t.issuer_decision = decision if decision == "granted" or grounds else "refused_without_grounds"
         t.issuer_decided_on, t.issuer_grounds = decided_on, grounds
         if t.issuer_decision == "refused":
@@ -114,7 +114,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
                                 reason_en=f"paid_on is before the holder consented on {t.consent_signed_on}",
                                 details={"paid_on": paid_on.isoformat(),
                                          "consent_signed_on": t.consent_signed_on.isoformat()})
-        payments = _payment_rows(s, t.id)
+        payments = payments_of(s, t.id)
         total = paid_total(payments) + amount
         if total > t.price:
             raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
@@ -187,7 +187,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
             check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
         if held.type == "income_share":
             check_shares_movable(s, held, Decimal(str(t.shares)), None)
-        payments = _payment_rows(s, t.id)
+        payments = payments_of(s, t.id)
         paid = paid_total(payments)
         if paid < t.price:
             raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(paid), "price": str(t.price)})
@@ -354,10 +354,9 @@ def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
 
 #: The issuer's answer and a payment read and write the transfer as rows: statements built once, no ORM unit of
 #: work (they were half of these requests' time).
-_TRANSFERS, _PAYMENTS = Transfer.__table__, TransferPayment.__table__
+_TRANSFERS = Transfer.__table__
 _TRANSFER_ROW = select(_TRANSFERS).where(_TRANSFERS.c.id == bindparam("id"))
 _TRANSFER_ROW_LOCKED = _TRANSFER_ROW.with_for_update()
-_PAYMENT_ROWS = select(_PAYMENTS).where(_PAYMENTS.c.transfer_id == bindparam("id")).order_by(_PAYMENTS.c.id)
 _ADD_PAYMENT = insert(TransferPayment)
 #: The completion's own reads, built once as well.
 _MOVING = select(TransferParcel.parcel_code, TransferParcel.right_id).where(
@@ -377,11 +376,6 @@ def _open_transfer_row(s, actor: Principal, transfer_id: int, lock: bool = False
 
 def _save_transfer(s, t: SimpleNamespace, *fields: str) -> None:
     s.connection().execute(_SET_TRANSFER, {"transfer": t.id} | {f: getattr(t, f) for f in fields})
-
-
-def _payment_rows(s, transfer_id: int) -> list:
-    """The transfer's payments, first to last (what its view shows and its total is made of)."""
-    return s.connection().execute(_PAYMENT_ROWS, {"id": transfer_id}).all()
 
 
 def _open(actor: Principal, transfer_id: int, t):

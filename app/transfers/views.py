@@ -55,8 +55,17 @@ def list_transfers(uow: UnitOfWork, *, actor: Principal, right: str | None = Non
 
 
 _UNKNOWN = object()
+#: Built once: every transfer step's answer reads these.
 _PARCEL_CODES = (select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == bindparam("id"))
                  .order_by(TransferParcel.id))
+_PAYMENTS = TransferPayment.__table__
+_PAYMENT_ROWS = select(_PAYMENTS).where(_PAYMENTS.c.transfer_id == bindparam("id")).order_by(_PAYMENTS.c.id)
+
+
+def payments_of(s, transfer_id: int) -> list:
+    """The transfer's payments as rows, first to last (what its view shows and its total is made of). A plain
+    statement: what the caller added must be flushed first."""
+    return list(s.connection().execute(_PAYMENT_ROWS, {"id": transfer_id}))
 
 
 def paid_total(payments) -> Decimal:
@@ -66,11 +75,11 @@ def paid_total(payments) -> Decimal:
 
 def transfer_view(s, t: Transfer | SimpleNamespace, *, parcels=None, payments=None, management_right=_UNKNOWN) -> dict:
     """A transfer (or a row of its columns) as the API shows it; what the caller already holds is not read again."""
+    if payments is None or parcels is None:
+        s.flush()  # what the caller added goes out before the plain statements below read it
     if payments is None:
-        payments = s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
-                             .order_by(TransferPayment.id)).all()
+        payments = payments_of(s, t.id)
     if parcels is None:
-        s.flush()  # parcels the caller added go out before they are read
         parcels = s.connection().execute(_PARCEL_CODES, {"id": t.id}).scalars().all()
     if management_right is _UNKNOWN:  # only a completed (or since voided) lease or share-in has one
         granted = t.status in ("completed", "voided") and t.kind in ("lease", "share_in")
