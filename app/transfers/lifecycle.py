@@ -68,7 +68,9 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
     decided_on = decided_on or dt.date.today()
     with uow:
         s = uow.session
-        t = _open_transfer_row(s, actor, transfer_id)
+        # locked: a payment recorded meanwhile changes the status this answer writes (each would otherwise
+        # compute it from what it read, and the later write would undo the earlier)
+        t = _open_transfer_row(s, actor, transfer_id, lock=True)
         if t.kind != "transfer":
             raise RuleViolation("ISSUER_CONSENT_NOT_REQUIRED", details={"kind": t.kind},
                                 errors={"decision": [f"not for kind {t.kind}"]})

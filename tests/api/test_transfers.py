@@ -224,6 +224,49 @@ def test_sixteen_concurrent_completions_move_the_parcel_once(app, clerk, admin, 
     assert kinds.count("transfer.completed") == 1
 
 
+def test_the_issuers_answer_and_a_payment_at_the_same_moment_leave_the_transfer_paid(app, clerk, land,
+                                                                                       database_url):
+    """A payment in full and the issuer's consent arrive together: whichever commits last must see the other, so
+    the transfer ends ``paid``. The transfer's row is held locked while both requests start, the payment
+    first, so the payment commits first; an answer computed from what it read before the payment would write
+    ``consented`` over it."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite takes one writer at a time (BEGIN IMMEDIATE): two writes cannot interleave")
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    t = clerk.post("/api/v1/transfers", json=body(land)).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    headers = {"Authorization": f"Bearer {clerk.token}"}
+    answers = {}
+
+    def send(name, path, payload):
+        answers[name] = app.test_client().post(f"{url}/{path}", json=payload, headers=headers)
+
+    holder = make_engine(database_url)
+    with holder.connect() as lock:
+        lock.execute(text("SELECT id FROM transfers WHERE id = :id FOR UPDATE"), {"id": t["id"]})
+        pay = threading.Thread(target=send, args=("pay", "payments", {
+            "amount": t["price"], "paid_on": TODAY.isoformat(), "reference": "同时"}))
+        pay.start()
+        time.sleep(0.5)  # the payment waits for the row first
+        consent = threading.Thread(target=send, args=("consent", "issuer-consent", {"decision": "granted"}))
+        consent.start()
+        time.sleep(0.5)  # and the answer behind it
+        lock.rollback()
+    holder.dispose()
+    pay.join(30)
+    consent.join(30)
+    assert answers["pay"].status_code == 201, answers["pay"].get_json()
+    assert answers["consent"].status_code == 200, answers["consent"].get_json()
+    after = clerk.get(url).get_json()
+    assert (after["status"], after["paid"], after["issuer"]["decision"]) == ("paid", t["price"], "granted")
+
+
 def test_sixteen_concurrent_transfers_of_one_parcel_open_once(app, clerk, land):
     headers = {"Authorization": f"Bearer {clerk.token}"}
 
