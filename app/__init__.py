@@ -26,6 +26,7 @@ def create_app(config=None) -> Flask:
     from app.db import make_engine, make_session_factory
     from app.errors import register_error_handlers
     from app.extensions import Api, IdConverter, StrictJSONProvider
+    from app.ids import RowKeyConverter, converter_schema
     from app.ledger.services import SIGNER, LedgerSigner
 
     if isinstance(config, Settings):
@@ -37,6 +38,7 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.json = StrictJSONProvider(app)
     app.url_map.converters["int"] = IdConverter  # before any route: every <int:…> is a bounded id
+    app.url_map.converters["row"] = RowKeyConverter  # <row:…>: a registry id, passed on as its RowKey
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         API_TITLE="sanquan 三权登记",
@@ -66,6 +68,7 @@ def create_app(config=None) -> Flask:
     app.before_request(_refuse_control_characters)
     idempotency.init_app(app)
     api = Api(app)
+    api.register_converter(RowKeyConverter, converter_schema)
     _register_blueprints(app, api)
     if settings.admin_token:
         _bootstrap_admin(app, settings.admin_token)
@@ -211,4 +214,9 @@ Every endpoint but `/health`, `/openapi.json` and `/docs` needs
 `{code, status, message, rule?, basis?, errors?, details?}`; `message` is
 Chinese unless `Accept-Language: en`. Every POST accepts `Idempotency-Key`.
 Geometry is GeoJSON in CGCS2000 lon/lat (EPSG:4490) unless `crs` says otherwise.
+
+Persons, documents, memberships, transfers, payments, management rights, settlements, listings, bids and
+disputes have registry ids: `county code × 10¹⁰ + the row's number in its county` (transfer 5 of Donggang,
+210681, is `2106810000000005`), so an id says which county holds the row. A county's ledger names its own
+rows by their numbers (`transfer:5`); printed documents number them the same way (`210681流转合字第5号`).
 """

@@ -326,6 +326,15 @@ def one_of(session: Session, column: Any, values: Sequence) -> ColumnElement[boo
     return column.in_(select(listed.c.value))
 
 
+def county_row(session: Session, model: Any, key: Any, *, lock: bool = False) -> Any:
+    """The row of ``model`` that ``key`` (an :class:`app.ids.RowKey`) names, or ``None``.
+
+    ``lock`` takes the row's lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer holds the database).
+    """
+    row = session.get(model, key.id, with_for_update=True if lock else None)
+    return row if row is not None and row.county_code == key.county_code else None
+
+
 def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
     """Reserve ``n`` new integer primary keys of ``table`` for a bulk insert.
 

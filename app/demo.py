@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from sqlalchemy import Row, insert, select
 
+from app import ids
 from app.auth.services import SYSTEM, Principal
 from app.db import UnitOfWork, refresh_statistics
 from app.demo_data import DemoCollective, iter_county
@@ -216,7 +217,7 @@ def load_demo_cases(uow_factory: Callable[..., UnitOfWork], *, today: dt.date | 
         received_on=received, freeze=True, today=today)
     with uow_factory(write=False) as uow:
         accepted = work_calendar(uow.session).add_working_days(received, 1).due_on  # the next working day
-    proceedings.accept(uow_factory(), actor=SYSTEM, dispute_id=arbitration["id"], on=min(accepted, today),
+    proceedings.accept(uow_factory(), actor=SYSTEM, dispute_id=ids.row_key(arbitration["id"]), on=min(accepted, today),
                        today=today)
     mediation = disputes.open_dispute(
         uow_factory(), actor=SYSTEM, procedure="mediation", category="contract", applicant=party(c),

@@ -20,6 +20,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
+from app import ids
 from app.db import MAX_ID, UnitOfWork
 from app.errors import http_error_response
 
@@ -132,11 +133,6 @@ class StrictBoolean(ma.fields.Boolean):
     falsy = {False}
 
 
-def Id(**kwargs) -> ma.fields.Integer:  # noqa: N802  (a field factory reads like a field)
-    """A database id: a JSON integer from 1 to :data:`MAX_ID`."""
-    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
 #: Control characters: C0, DEL and C1. None belongs in a path, a query, a form field or a file name.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: What a JSON string may not hold: NUL and the C0 controls but tab, LF and CR; DEL; lone surrogates
@@ -161,22 +157,24 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
-class IdCursor(ma.fields.String):
-    """A keyset cursor that is a database id: 1–10 ASCII digits up to :data:`MAX_ID`, kept as text."""
+class IdCursor(ma.fields.Field[ids.RowKey]):
+    """A keyset cursor that is a registry id (:mod:`app.ids`), loaded as its :class:`~app.ids.RowKey`."""
+
+    default_error_messages = {"invalid": "an id from next_cursor"}
 
     def __init__(self, **kwargs):
         kwargs.setdefault("load_default", None)
-        kwargs.setdefault("metadata", {}).setdefault("description", "`next_cursor` of the previous page.")
-        # ``$`` rather than ``\Z``: OpenAPI patterns are ECMA-262; _deserialize refuses a trailing newline.
-        super().__init__(validate=ma.validate.Regexp(r"^[0-9]{1,10}$", error="an id from next_cursor"), **kwargs)
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("description", "`next_cursor` of the previous page.")
+        # ``$`` rather than ``\Z``: OpenAPI patterns are ECMA-262
+        metadata.update({"type": "string", "pattern": f"^{ids.PATTERN}$"})
+        super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if not (text.isascii() and text.isdigit()):
-            raise ma.ValidationError("an id from next_cursor")
-        if len(text) <= 10 and int(text) > MAX_ID:
-            raise ma.ValidationError(f"at most {MAX_ID}")
-        return text
+    def _deserialize(self, value, attr, data, **kwargs) -> ids.RowKey:
+        key = ids.parse(value) if isinstance(value, str) else None
+        if key is None:
+            raise self.make_error("invalid")
+        return key
 
 
 #: The registry's plausible dates: nothing it records happened before the People's Republic was founded

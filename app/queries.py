@@ -1,7 +1,7 @@
 """Small query helpers shared by every domain."""
 from __future__ import annotations
 
-from sqlalchemy import and_, true
+from sqlalchemy import and_, true, tuple_
 from sqlalchemy.sql import ColumnElement
 
 
@@ -27,3 +27,13 @@ def narrowest(scope: str, within: str | None) -> str | None:
     if scope.startswith(within):
         return scope
     return None
+
+
+def county_order(model) -> tuple:
+    """The order of a county table's rows by their registry ids: county, then number."""
+    return model.county_code, model.id
+
+
+def after_row(model, key) -> ColumnElement[bool]:
+    """The rows after ``key`` (an :class:`app.ids.RowKey`, a page's cursor) in :func:`county_order`."""
+    return tuple_(model.county_code, model.id) > tuple_(key.county_code, key.id)

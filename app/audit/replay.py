@@ -506,8 +506,7 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
         payments: dict[int, list] = {}
         for t, amount, paid_on, reference in rows(
                 TransferPayment.transfer_id, TransferPayment.amount, TransferPayment.paid_on,
-                TransferPayment.reference, join=(Transfer, Transfer.id == TransferPayment.transfer_id),
-                where=[Transfer.county_code == county], order=TransferPayment.id):
+                TransferPayment.reference, where=[TransferPayment.county_code == county], order=TransferPayment.id):
             payments.setdefault(t, []).append((_money(amount), _iso(paid_on), reference))
         out["transfers"] = {i: (transfer_state(
             kind=kind, right=right, from_=from_, to=to, counter_right=counter, price=price, term_end=_iso(term_end),

@@ -12,7 +12,7 @@ from flask import request
 from app.audit.verify import verify_log
 from app.console.desk import KINDS
 from app.console.i18n import _
-from app.console.views import RIGHT_TYPES, actor, bp, page
+from app.console.views import RIGHT_TYPES, actor, bp, cursor_arg, page
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
 from app.ledger import merkle
@@ -83,7 +83,7 @@ def compliance_page():
     """Every exit or transfer by a settled household, flagged, and a chart of those near a settlement by month."""
     policy, within = compliance.compliance_policy(settings()), request.args.get("within") or None
     report = compliance.settlement_exits(unit_of_work(write=False), actor=actor(), policy=policy, within=within,
-                                         limit=200, cursor=request.args.get("cursor") or None)
+                                         limit=200, cursor=cursor_arg())
     chart = compliance.near_settlement_by_month(unit_of_work(write=False), actor=actor(), policy=policy,
                                                 within=within)
     return page("console/compliance.html", report=report, chart=chart, within=within,

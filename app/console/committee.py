@@ -9,12 +9,13 @@ from typing import Any, cast
 
 from flask import Response, redirect, request, url_for
 
-from app.console.views import actor, bp, load, page
+from app.console.views import actor, bp, cursor_arg, load, page
 from app.disputes import services as disputes
 from app.disputes.orders import ORDER_TYPES
 from app.disputes.routes import NEEDS_POLICY, STEPS
 from app.errors import DomainError
 from app.extensions import unit_of_work
+from app.ids import RowKey
 from app.parcels.routes import policy as parcel_policy
 
 #: Days before a deadline from which the dashboard colours it as near.
@@ -113,7 +114,7 @@ def step_body(step: str, form) -> dict[str, Any]:
                 body[name] = [x for x in re.split(r"[\s、,，;；]+", value) if x]
         elif kind == "int":
             if value:
-                body[name] = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else value
+                body[name] = int(value) if value.isascii() and value.isdigit() and len(value) <= 16 else value
         elif kind == "arbitrators":
             rows = [{"name": form.get(f"arbitrator_{i}", "").strip(), "chosen_by": form.get(f"chosen_by_{i}", "")}
                     for i in range(3)]
@@ -135,7 +136,7 @@ def _order(form) -> dict[str, Any]:
         if name == "parcels":
             order[name] = [x for x in re.split(r"[\s、,，;；]+", value) if x]
         elif name in ("person", "transfer"):
-            order[name] = int(value) if value.isascii() and value.isdigit() and len(value) < 10 else value
+            order[name] = int(value) if value.isascii() and value.isdigit() and len(value) <= 16 else value
         else:
             order[name] = value
     return order
@@ -157,7 +158,7 @@ def dispute_board():
     everything = request.args.get("all") == "1"
     found = disputes.list_disputes(unit_of_work(write=False), actor=actor(), overdue=not everything,
                                    within=None if everything else 7, limit=100,
-                                   cursor=request.args.get("cursor") or None)
+                                   cursor=cursor_arg())
     rows = []
     for case in found["items"]:
         pending = sorted((x for x in case["deadlines"].values() if x["pending"]), key=lambda x: x["due_on"])
@@ -169,8 +170,8 @@ def dispute_board():
                 next_cursor=found["next_cursor"])
 
 
-@bp.route("/disputes/<int:dispute_id>")
-def dispute(dispute_id: int, error: DomainError | None = None, status: int = 200, tried: str | None = None):
+@bp.route("/disputes/<row:dispute_id>")
+def dispute(dispute_id: RowKey, error: DomainError | None = None, status: int = 200, tried: str | None = None):
     today = dt.date.today()
     case = disputes.get_dispute(unit_of_work(write=False), actor=actor(), dispute_id=dispute_id)
     deadlines = sorted(((key, x, urgency(x, today)) for key, x in case["deadlines"].items()),
@@ -185,8 +186,8 @@ def dispute(dispute_id: int, error: DomainError | None = None, status: int = 200
 _STEP_PATHS = ", ".join(f"'{key}'" for key in STEP_FORMS)
 
 
-@bp.route(f"/disputes/<int:dispute_id>/<any({_STEP_PATHS}):step>", methods=["POST"])
-def dispute_step(dispute_id: int, step: str):
+@bp.route(f"/disputes/<row:dispute_id>/<any({_STEP_PATHS}):step>", methods=["POST"])
+def dispute_step(dispute_id: RowKey, step: str):
     """One step of a case, read by the API's schema for it and done by the API's service: one transaction with
     its ledger entry ``dispute.<step>``; a refusal is shown on the case's page with its rule and article."""
     schema, act, _summary = STEPS[step]
@@ -200,8 +201,8 @@ def dispute_step(dispute_id: int, step: str):
     return redirect(url_for("console.dispute", dispute_id=dispute_id, saved=1), code=303)
 
 
-@bp.route("/disputes/<int:dispute_id>/<any('acceptance-notice', award):document>.pdf")
-def dispute_pdf(dispute_id: int, document: str):
+@bp.route("/disputes/<row:dispute_id>/<any('acceptance-notice', award):document>.pdf")
+def dispute_pdf(dispute_id: RowKey, document: str):
     uow = unit_of_work(write=False)
     if document == "award":
         pdf = disputes.award_pdf(uow, actor=actor(), dispute_id=dispute_id, limits=parcel_policy().limits)

@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Response, g, redirect, request, url_for
 
-from app.console.views import actor, bp, household, load, page
+from app.console.views import actor, bp, cursor_arg, household, load, page
 from app.errors import DomainError
 from app.exchange import services as exchange
 from app.exchange.routes import policy as exchange_policy
 from app.exchange.schemas import BidCreateSchema, ListingCreateSchema, ListingStepSchema
 from app.extensions import settings, unit_of_work
+from app.ids import RowKey
 from app.parties import services as parties
 from app.rights import services as rights
 from app.transfers import services as transfers
@@ -38,7 +39,7 @@ TRANSFER_ROLES = frozenset({"exchange", "admin", "clerk"})
 def _number(text: str) -> int | str:
     """A form's whole number as the integer a JSON body would carry (anything else as typed, for the schema
     to refuse by name)."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else text
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 16 else text
 
 
 def _today() -> str:
@@ -79,7 +80,7 @@ def listings():
     """The notice board of the user's scope, by status (default: announced)."""
     shown = request.args.get("status", "announced")
     board = exchange.list_listings(unit_of_work(write=False), actor=actor(), status=shown or None,
-                                   cursor=request.args.get("cursor") or None, limit=50)
+                                   cursor=cursor_arg(), limit=50)
     return page("console/listings.html", board=board, shown=shown, kinds=KINDS, statuses=STATUSES)
 
 
@@ -122,15 +123,15 @@ def _listing_body(form, right_id: str) -> dict[str, Any]:
     return body
 
 
-@bp.route("/listings/<int:listing_id>")
-def listing(listing_id: int, error: DomainError | None = None, status: int = 200):
+@bp.route("/listings/<row:listing_id>")
+def listing(listing_id: RowKey, error: DomainError | None = None, status: int = 200):
     found = exchange.get_listing(unit_of_work(write=False), actor=actor(), listing_id=listing_id)
     return page("console/listing.html", status, listing=found, error=error, kinds=KINDS, statuses=STATUSES,
                 today=_today(), desk=actor().role in DESK_ROLES)
 
 
-@bp.route("/listings/<int:listing_id>/bids", methods=["POST"])
-def bid(listing_id: int):
+@bp.route("/listings/<row:listing_id>/bids", methods=["POST"])
+def bid(listing_id: RowKey):
     """A bid: a household code, or an outside party's name with its credit code or ID number."""
     form = request.form
     party = {"name": form.get("party_name", "").strip()} | {
@@ -146,8 +147,8 @@ def bid(listing_id: int):
     return redirect(url_for("console.listing", listing_id=listing_id, saved=1), code=303)
 
 
-@bp.route("/listings/<int:listing_id>/<any(award, withdraw):step>", methods=["POST"])
-def listing_step(listing_id: int, step: str):
+@bp.route("/listings/<row:listing_id>/<any(award, withdraw):step>", methods=["POST"])
+def listing_step(listing_id: RowKey, step: str):
     try:
         data = load(ListingStepSchema(), {"on": request.form.get("on", "")})
         act = exchange.award_listing if step == "award" else exchange.withdraw_listing
@@ -157,8 +158,8 @@ def listing_step(listing_id: int, step: str):
     return redirect(url_for("console.listing", listing_id=listing_id, saved=1), code=303)
 
 
-@bp.route("/listings/<int:listing_id>/<any(announcement, contract, certificate):document>.pdf")
-def listing_pdf(listing_id: int, document: str):
+@bp.route("/listings/<row:listing_id>/<any(announcement, contract, certificate):document>.pdf")
+def listing_pdf(listing_id: RowKey, document: str):
     """The announcement (挂牌公告), the contract (流转合同) or the transaction certificate (交易鉴证书)."""
     uow = unit_of_work(write=False)
     if document == "announcement":
@@ -216,8 +217,8 @@ def _transfer_body(form, right: dict) -> dict[str, Any]:
     return body
 
 
-@bp.route("/transfers/<int:transfer_id>/withdraw", methods=["POST"])
-def withdraw_transfer(transfer_id: int):
+@bp.route("/transfers/<row:transfer_id>/withdraw", methods=["POST"])
+def withdraw_transfer(transfer_id: RowKey):
     """Withdraw an open transfer: nothing moves."""
     try:
         transfers.withdraw_transfer(unit_of_work(), actor=actor(), transfer_id=transfer_id)
@@ -226,16 +227,16 @@ def withdraw_transfer(transfer_id: int):
     return redirect(url_for("console.transfer", transfer_id=transfer_id, saved=1), code=303)
 
 
-@bp.route("/transfers/<int:transfer_id>")
-def transfer(transfer_id: int, error: DomainError | None = None, status: int = 200):
+@bp.route("/transfers/<row:transfer_id>")
+def transfer(transfer_id: RowKey, error: DomainError | None = None, status: int = 200):
     """A transfer as one page: its state, consent, the issuer's answer, payments, and the next step's form."""
     found = transfers.get_transfer(unit_of_work(write=False), actor=actor(), transfer_id=transfer_id)
     return page("console/transfer.html", status, transfer=found, error=error, kinds=KINDS, statuses=STATUSES,
                 today=_today(), acts=actor().role in TRANSFER_ROLES)
 
 
-@bp.route("/transfers/<int:transfer_id>/<any('issuer-consent', payments, complete):step>", methods=["POST"])
-def transfer_step(transfer_id: int, step: str):
+@bp.route("/transfers/<row:transfer_id>/<any('issuer-consent', payments, complete):step>", methods=["POST"])
+def transfer_step(transfer_id: RowKey, step: str):
     form, uow = request.form, unit_of_work()
     try:
         if step == "issuer-consent":
@@ -265,7 +266,7 @@ def record_settlement(code: str):
                                                "settled_on": form.get("settled_on", ""),
                                                "city_code": form.get("city_code", "").strip()}
                     | ({"hukou_ref": form["hukou_ref"].strip()} if form.get("hukou_ref", "").strip() else {}))
-        if data["person_id"] not in {m["id"] for m in found["members"]}:
+        if data["person_id"].public not in {m["id"] for m in found["members"]}:
             raise DomainError("落户人员须是本户成员", "The person who settled must be a member of this household",
                               status=422, errors={"person_id": ["not a member of this household"]})
         made = transfers.record_settlement(unit_of_work(), actor=actor(), **data)
@@ -274,8 +275,8 @@ def record_settlement(code: str):
     return redirect(url_for("console.settlement", settlement_id=made["id"], saved=1), code=303)
 
 
-@bp.route("/settlements/<int:settlement_id>")
-def settlement(settlement_id: int):
+@bp.route("/settlements/<row:settlement_id>")
+def settlement(settlement_id: RowKey):
     """A settlement record: who settled where and when, and the rights the household kept, each as it is today."""
     found = transfers.get_settlement(unit_of_work(write=False), actor=actor(), settlement_id=settlement_id)
     return page("console/settlement.html", settlement=found)

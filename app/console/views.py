@@ -17,12 +17,14 @@ import shapely
 from flask import Blueprint, Response, g, make_response, redirect, render_template, request, send_file, url_for
 from marshmallow import Schema, ValidationError
 
+from app import ids
 from app.auth import sessions
 from app.auth.services import Principal
 from app.console import fonts, panels
 from app.console.i18n import _, lang
 from app.errors import DomainError, NotFound
 from app.extensions import settings, unit_of_work
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.parcels import services as parcels
 from app.parcels.models import LAND_USES_ZH, PARCEL_KINDS
@@ -263,15 +265,15 @@ def recognise(code: str):
     found = parties.get_household(unit_of_work(write=False), actor=actor(), code=code)
     try:
         parties.recognise_member(unit_of_work(), actor=actor(), collective_code=found["collective"],
-                                 person_id=_int(request.form.get("person_id")), basis=request.form.get("basis", ""),
+                                 person_id=_person(request.form.get("person_id")), basis=request.form.get("basis", ""),
                                  decided_on=_day(request.form.get("decided_on")))
     except DomainError as e:
         return household(code, error=e, status=e.status, form="recognise")
     return redirect(url_for("console.household", code=code, saved=1), code=303)
 
 
-@bp.route("/households/<code>/members/<int:person_id>/termination", methods=["POST"])
-def terminate(code: str, person_id: int):
+@bp.route("/households/<code>/members/<row:person_id>/termination", methods=["POST"])
+def terminate(code: str, person_id: RowKey):
     """End a membership, on a lawful ground only (第十七、十八条): the refusal names the article."""
     found = parties.get_household(unit_of_work(write=False), actor=actor(), code=code)
     try:
@@ -374,12 +376,16 @@ def _map_data(collection: dict, selected: str | set[str] | None = None, rights: 
     return json.dumps({"type": "FeatureCollection", "features": slim}, ensure_ascii=False).replace("</", "<\\/")
 
 
-def _int(value: str | None) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise DomainError("请填写有效的编号", "Give a valid id", status=422, errors={"person_id": ["invalid"]}) \
-            from None
+def cursor_arg() -> RowKey | None:
+    """A page's ``?cursor=`` (the registry id the previous page ended at); none, or junk, is the first page."""
+    return ids.parse(request.args.get("cursor", ""))
+
+
+def _person(value: str | None) -> RowKey:
+    key = ids.parse((value or "").strip())
+    if key is None:
+        raise DomainError("请填写有效的编号", "Give a valid id", status=422, errors={"person_id": ["invalid"]})
+    return key
 
 
 def _day(value: str | None) -> dt.date:
@@ -390,8 +396,8 @@ def _day(value: str | None) -> dt.date:
                           errors={"decided_on": ["invalid"]}) from None
 
 
-@bp.route("/documents/<int:document_id>")
-def document(document_id: int):
+@bp.route("/documents/<row:document_id>")
+def document(document_id: RowKey):
     """An evidence document (a signed consent, a resolution), downloaded as the API serves it."""
     doc, path = parties.open_document(unit_of_work(write=False), actor=actor(), document_id=document_id,
                                       storage=settings().documents_path)

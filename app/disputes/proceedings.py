@@ -34,7 +34,8 @@ from app.disputes.services import (
     lift_freeze,
     visible_case,
 )
-from app.errors import DomainError, Forbidden, RuleViolation
+from app.errors import DomainError, Forbidden, NotFound, RuleViolation
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.parcels.services import ParcelPolicy
 from app.parties.services import visible_document
@@ -42,6 +43,10 @@ from app.workdays.calendar import WorkCalendar
 from app.workdays.services import work_calendar
 
 LAW = "农村土地承包经营纠纷调解仲裁法"
+
+
+#: What a registry order may name by registry id, and what it is called when it is not found.
+_NAMED_IN_ORDERS = {"person": ("人员", "Person"), "transfer": ("流转", "Transfer")}
 
 
 @dataclass
@@ -72,8 +77,25 @@ class Step:
     def note(self, key: str, value) -> None:
         self.d.record = {**self.d.record, key: value}
 
-    def documents(self, ids: Sequence[int]) -> list[int]:
-        return [visible_document(self.s, self.actor, i, attach_to=self.d.division_code) for i in dict.fromkeys(ids)]
+    def documents(self, keys: Sequence[RowKey]) -> list[int]:
+        """The evidence of a step, by the documents' numbers in the county (as the case keeps them)."""
+        return [visible_document(self.s, self.actor, i, attach_to=self.d.division_code) for i in dict.fromkeys(keys)]
+
+    def orders(self, orders: Sequence[dict]) -> list[dict]:
+        """Registry orders as the case keeps them: the persons and transfers they name by their numbers in the
+        case's county.
+
+        Raises:
+            NotFound: an order names another county's person or transfer.
+        """
+        kept = []
+        for o in orders:
+            for name, (zh, en) in _NAMED_IN_ORDERS.items():
+                key = o.get(name)
+                if key is not None and key.county_code != self.d.county_code:
+                    raise NotFound(zh, en, key)
+            kept.append(o | {name: o[name].id for name in _NAMED_IN_ORDERS if o.get(name) is not None})
+        return kept
 
     @property
     def arbitration(self) -> bool:
@@ -85,7 +107,7 @@ class Step:
         return self.d.status == ("accepted" if self.arbitration else "received")
 
 
-def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today: dt.date | None,
+def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, step: str, today: dt.date | None,
          apply: Callable[[Step], dict]) -> dict:
     """Run one step: lock the case, let ``apply`` check and change it, then append ``dispute.<step>``
     with the facts ``apply`` returns and the case's resulting state, all in one transaction."""
@@ -107,7 +129,7 @@ def _act(uow: UnitOfWork, *, actor: Principal, dispute_id: int, step: str, today
 
 # --- acceptance ------------------------------------------------------------------------------------
 
-def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, documents: Sequence[int] = (),
+def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, documents: Sequence[RowKey] = (),
            today: dt.date | None = None) -> dict:
     """Accept the application in writing (第二十四条): the copy to the respondent and the 60 days run from ``on``.
 
@@ -117,8 +139,8 @@ def accept(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, d
     return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, grounds=None, documents=documents, today=today)
 
 
-def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
-           documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, grounds: str,
+           documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """Refuse the application in writing with its grounds (第二十四条); the case ends and its freeze lifts.
 
     Raises:
@@ -127,8 +149,8 @@ def reject(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, g
     return _decide(uow, actor=actor, dispute_id=dispute_id, on=on, grounds=grounds, documents=documents, today=today)
 
 
-def _decide(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str | None,
-            documents: Sequence[int], today: dt.date | None) -> dict:
+def _decide(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, grounds: str | None,
+            documents: Sequence[RowKey], today: dt.date | None) -> dict:
     """Accept (``grounds`` None) or refuse the application."""
     event, record = ("accepted", "acceptance") if grounds is None else ("rejected", "rejection")
 
@@ -154,8 +176,8 @@ SERVED = {"application_copy": ("copy_served", "accepted", "第二十五条"),
           "award": ("award_served", "award_made", "第四十五条")}
 
 
-def serve(uow: UnitOfWork, *, actor: Principal, dispute_id: int, document: str, on: dt.date,
-          documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def serve(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, document: str, on: dt.date,
+          documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """Record the day a document reached the parties (送达回证): the copy of the application and the
     acceptance notice to the respondent, the tribunal's composition, the award (its 30 days to sue run
     from then; give the later day when the parties received it on different days).
@@ -176,8 +198,8 @@ def serve(uow: UnitOfWork, *, actor: Principal, dispute_id: int, document: str, 
     return _act(uow, actor=actor, dispute_id=dispute_id, step="served", today=today, apply=apply)
 
 
-def defence(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, summary: str, oral: bool = False,
-            counterclaim: str | None = None, documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def defence(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, summary: str, oral: bool = False,
+            counterclaim: str | None = None, documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """The respondent's defence (第二十五条), written or oral, with any counterclaim. A defence after its ten
     days is recorded as late: it does not stop the arbitration.
 
@@ -199,8 +221,8 @@ def defence(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
 
 # --- the tribunal --------------------------------------------------------------------------------
 
-def form_tribunal(uow: UnitOfWork, *, actor: Principal, dispute_id: int, formed_on: dt.date, arbitrators: list[dict],
-                  presiding: str | None = None, sole_by_agreement: bool = False, documents: Sequence[int] = (),
+def form_tribunal(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, formed_on: dt.date, arbitrators: list[dict],
+                  presiding: str | None = None, sole_by_agreement: bool = False, documents: Sequence[RowKey] = (),
                   today: dt.date | None = None) -> dict:
     """Form the tribunal (第二十七条): three arbitrators, one presiding, or one when both parties agreed.
     Its composition is notified within two working days (``service`` of ``tribunal_notice``).
@@ -230,9 +252,9 @@ def _held(d: Dispute) -> list[dict]:
     return [h for h in d.record.get("hearings", []) if h["held"]]
 
 
-def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, arbitrator: str, requested_by: str,
+def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, arbitrator: str, requested_by: str,
            grounds: str, decision: str, decided_by: str, replacement: str | None = None,
-           learned_after_first_hearing: bool = False, documents: Sequence[int] = (),
+           learned_after_first_hearing: bool = False, documents: Sequence[RowKey] = (),
            today: dt.date | None = None) -> dict:
     """A request that an arbitrator step aside (第二十八、二十九条), and the chair's decision; a granted
     request names the arbitrator who takes the seat.
@@ -273,9 +295,9 @@ def recuse(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, a
 
 # --- hearings ------------------------------------------------------------------------------------
 
-def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, place: str | None = None,
+def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, place: str | None = None,
             notified_on: dt.date | None = None, applicant_present: bool | None = None,
-            respondent_present: bool | None = None, last: bool = False, documents: Sequence[int] = (),
+            respondent_present: bool | None = None, last: bool = False, documents: Sequence[RowKey] = (),
             today: dt.date | None = None) -> dict:
     """Schedule a hearing with its notice (第三十一条: five working days before it), or record one held:
     who attended (第三十五条) and whether it was the last. A hearing scheduled earlier is recorded as held
@@ -333,8 +355,8 @@ def hearing(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, 
     return _act(uow, actor=actor, dispute_id=dispute_id, step="hearing", today=today, apply=apply)
 
 
-def interim_freeze(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, grounds: str,
-                   rights: list[str] | None = None, parcels: list[str] | None = None, documents: Sequence[int] = (),
+def interim_freeze(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, grounds: str,
+                   rights: list[str] | None = None, parcels: list[str] | None = None, documents: Sequence[RowKey] = (),
                    today: dt.date | None = None) -> dict:
     """An interim ruling keeping the status quo (第四十二条): the case's rights and parcels (all of them,
     or those named) refuse transfers until the case ends.
@@ -363,8 +385,8 @@ def interim_freeze(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt
     return _act(uow, actor=actor, dispute_id=dispute_id, step="interim_freeze", today=today, apply=apply)
 
 
-def extend(uow: UnitOfWork, *, actor: Principal, dispute_id: int, days: int, approved_on: dt.date, approved_by: str,
-           reason: str, documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def extend(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, days: int, approved_on: dt.date, approved_by: str,
+           reason: str, documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """The chair's one extension of the case's 60 days, at most 30 days, approved before they run out
     (第四十七条).
 
@@ -394,9 +416,9 @@ def extend(uow: UnitOfWork, *, actor: Principal, dispute_id: int, days: int, app
 
 # --- how a case ends -------------------------------------------------------------------------------
 
-def mediation_agreement(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: int, on: dt.date,
+def mediation_agreement(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: RowKey, on: dt.date,
                         terms: str, signed_by_applicant: bool, signed_by_respondent: bool, mediator: str,
-                        orders: Sequence[dict] = (), documents: Sequence[int] = (),
+                        orders: Sequence[dict] = (), documents: Sequence[RowKey] = (),
                         today: dt.date | None = None) -> dict:
     """A mediation agreement, binding from the day both parties signed it and the mediator (the village
     committee's or township's mediator; in arbitration the tribunal's 调解书) signed it (第十、十一条).
@@ -413,21 +435,23 @@ def mediation_agreement(uow: UnitOfWork, *, actor: Principal, policy: ParcelPoli
                                                                "respondent": signed_by_respondent,
                                                                "mediator": mediator})
         st.day(on, "accepted" if st.arbitration else "received", "调解协议签收日期")
-        registry_orders.check(st.s, actor=st.actor, dispute_id=st.d.id, orders=list(orders), on=on, policy=policy)
+        kept = st.orders(orders)
+        registry_orders.check(st.s, actor=st.actor, county=st.d.county_code, dispute_id=st.d.id, orders=kept, on=on,
+                              policy=policy)
         st.d.status = "mediated"
         st.event("agreement_signed", on)
         docs = st.documents(documents)
         entry = {"on": on.isoformat(), "terms": terms, "signed_by": {"applicant": True, "respondent": True,
                                                                      "mediator": mediator},
-                 "orders": list(orders), "documents": docs}
+                 "orders": kept, "documents": docs}
         st.note("agreement", entry)
         return entry | {"basis": f"{LAW} 第十、十一条"}
     return _act(uow, actor=actor, dispute_id=dispute_id, step="mediated", today=today, apply=apply)
 
 
-def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: int, on: dt.date, result: str,
+def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: RowKey, on: dt.date, result: str,
           reasons: str, majority: list[str], dissent: str | None = None, by_default: bool = False,
-          orders: Sequence[dict] = (), documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+          orders: Sequence[dict] = (), documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """The award (第四十四、四十五条), made by the majority of the tribunal after its hearings, by default
     when the respondent notified in writing did not attend (第三十五条). It is served within three working
     days; its registry orders are checked against the registry now and executed by ``finalize`` once
@@ -451,7 +475,9 @@ def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id
             raise RuleViolation("AWARD_MAJORITY", details={"tribunal": names, "majority": sorted(joined)})
         if by_default and not any(h["respondent_present"] is False for h in held):
             raise RuleViolation("ABSENCE_NOT_RECORDED", details={"party": "respondent"})
-        registry_orders.check(st.s, actor=st.actor, dispute_id=st.d.id, orders=list(orders), on=on, policy=policy)
+        kept = st.orders(orders)
+        registry_orders.check(st.s, actor=st.actor, county=st.d.county_code, dispute_id=st.d.id, orders=kept, on=on,
+                              policy=policy)
         closes = _due(st, "case_closed")
         assert closes is not None, "st.day found the case accepted, which starts its 60 days"
         st.d.status = "awarded"
@@ -460,15 +486,15 @@ def award(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id
             st.event("hearings_ended", dt.date.fromisoformat(held[-1]["on"]))
         docs = st.documents(documents)
         entry = {"on": on.isoformat(), "result": result, "reasons": reasons, "majority": sorted(joined),
-                 "dissent": dissent, "by_default": by_default, "late": on > closes, "orders": list(orders),
+                 "dissent": dissent, "by_default": by_default, "late": on > closes, "orders": kept,
                  "documents": docs}
         st.note("award", entry)
         return entry | {"basis": f"{LAW} 第四十四、四十五条"}
     return _act(uow, actor=actor, dispute_id=dispute_id, step="awarded", today=today, apply=apply)
 
 
-def lawsuit(uow: UnitOfWork, *, actor: Principal, dispute_id: int, filed_on: dt.date, by: str, court: str,
-            documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def lawsuit(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, filed_on: dt.date, by: str, court: str,
+            documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """A party sued in court within 30 days of receiving the award (第四十八条): the award does not bind,
     the case leaves the committee and its freeze lifts (the court decides on preservation).
 
@@ -494,8 +520,8 @@ def lawsuit(uow: UnitOfWork, *, actor: Principal, dispute_id: int, filed_on: dt.
     return _act(uow, actor=actor, dispute_id=dispute_id, step="lawsuit", today=today, apply=apply)
 
 
-def withdraw(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date, reason: str, deemed: bool = False,
-             documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def withdraw(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, on: dt.date, reason: str, deemed: bool = False,
+             documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """The applicant withdraws before the award (第三十四条), or is deemed to when, notified in writing,
     they did not attend (第三十五条); in mediation either party ends it. The case ends and its freeze
     lifts, unless the respondent's counterclaim keeps the arbitration going.
@@ -525,8 +551,8 @@ def withdraw(uow: UnitOfWork, *, actor: Principal, dispute_id: int, on: dt.date,
     return _act(uow, actor=actor, dispute_id=dispute_id, step="withdrawn", today=today, apply=apply)
 
 
-def finalize(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: int, on: dt.date,
-             documents: Sequence[int] = (), today: dt.date | None = None) -> dict:
+def finalize(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute_id: RowKey, on: dt.date,
+             documents: Sequence[RowKey] = (), today: dt.date | None = None) -> dict:
     """Enforce a binding award or a signed agreement: execute its registry orders through the registry's
     services, each with its own ledger entry naming the case, then lift the freeze.
 
@@ -544,8 +570,8 @@ def finalize(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, dispute
             raise RuleViolation("DATE_ORDER", reason_zh=f"执行日期须在{binding.isoformat()}之后、今天之前",
                                 reason_en=f"on must lie between {binding.isoformat()} and today")
         decided = st.d.record["agreement" if st.d.status == "mediated" else "award"]
-        entries = registry_orders.execute(st.s, actor=st.actor, dispute_id=st.d.id, orders=decided["orders"], on=on,
-                                          policy=policy)
+        entries = registry_orders.execute(st.s, actor=st.actor, county=st.d.county_code, dispute_id=st.d.id,
+                                          orders=decided["orders"], on=on, policy=policy)
         lifted = lift_freeze(st.s, st.actor, st.d, on)
         st.d.status = "finalized"
         st.event("finalized", on)

@@ -49,7 +49,7 @@ class Disputes(MethodView):
         return services.list_disputes(unit_of_work(write=False), actor=current_principal(), **args)
 
 
-_ID = "<int(max=2147483647):dispute_id>"
+_ID = "<row:dispute_id>"
 
 
 @blp.route(f"/disputes/{_ID}")

@@ -4,14 +4,16 @@ import re
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from app import ids
 from app.disputes.models import CATEGORIES, DISPUTE_STATUSES, PROCEDURES
 from app.disputes.orders import ORDER_TYPES
 from app.extensions import Date, IdCursor, PageArgsSchema, Schema, StrictBoolean, Text
+from app.ids import RowId
 
 
 class PartySchema(Schema):
-    """A household (18-digit code), a person (its id), a collective (14-digit code) of the registry, or
-    someone outside it by name."""
+    """A household (18-digit code), a person (its registry id, as text), a collective (14-digit code) of the
+    registry, or someone outside it by name."""
 
     kind = fields.String(required=True, validate=validate.OneOf(("household", "person", "collective", "outside")))
     code = fields.String(validate=validate.Length(min=1, max=18))
@@ -19,7 +21,7 @@ class PartySchema(Schema):
 
     @validates_schema
     def _identified(self, data, **kwargs):
-        pattern = {"household": r"\d{18}", "person": r"\d{1,9}", "collective": r"\d{14}"}.get(data["kind"])
+        pattern = {"household": r"\d{18}", "person": ids.PATTERN, "collective": r"\d{14}"}.get(data["kind"])
         if pattern is None:
             if "name" not in data:
                 raise ValidationError({"name": ["an outside party is named"]})
@@ -41,7 +43,7 @@ class SubjectsSchema(Schema):
 
 def documents(what: str) -> fields.List:
     """Evidence files of a step: ids from ``POST /api/v1/documents``."""
-    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647)),
+    return fields.List(RowId(),
                        load_default=list, validate=validate.Length(max=50),
                        metadata={"description": f"{what}: ids from `POST /api/v1/documents`"})
 
@@ -222,10 +224,10 @@ class OrderSchema(Schema):
     geometry = fields.Dict()
     crs = fields.String(load_default=None, validate=validate.Length(max=20))
     collective = fields.String(validate=validate.Regexp(r"^\d{14}$"))
-    person = fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647))
+    person = RowId()
     household = fields.String(validate=validate.Regexp(r"^\d{18}$"))
     shares = fields.String(validate=validate.Regexp(r"^\d{1,9}(\.\d{1,4})?$", error="a number of shares"))
-    transfer = fields.Integer(strict=True, validate=validate.Range(min=1, max=2147483647))
+    transfer = RowId()
     grounds = Text(max_length=2000)
 
     _NEEDS = {"move_parcels": ("parcels", "to_right"), "correct_boundary": ("parcel", "geometry"),

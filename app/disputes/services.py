@@ -10,18 +10,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import ids
 from app.auth.services import Principal, common_division
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.disputes.calendar import PERIODS, deadlines, time_barred
 from app.disputes.models import ENDED, Dispute
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.holds import services as holds
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.parcels.models import Parcel
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import intake_geometry, map_over_neighbours
 from app.parties.models import Collective, Household, Person
 from app.parties.services import visible_document
+from app.queries import after_row, county_order
 from app.rights.models import Right
 from app.workdays.calendar import WorkCalendar
 from app.workdays.services import work_calendar
@@ -45,7 +48,7 @@ assert set(_DONE_BY) == {p.key for p in PERIODS}
 
 def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category: str, applicant: dict,
                  respondent: dict, subjects: dict, claims: str, knew_of_harm_on: dt.date, received_on: dt.date,
-                 freeze: bool = False, documents: Sequence[int] = (), mediator: dict | None = None,
+                 freeze: bool = False, documents: Sequence[RowKey] = (), mediator: dict | None = None,
                  today: dt.date | None = None) -> dict:
     """Record an application for mediation or arbitration, with its deadlines and evidence ``documents``;
     ``freeze`` keeps the status quo of its rights and parcels while it is open (第四十二条).
@@ -124,7 +127,7 @@ def freeze_subjects(s: Session, actor: Principal, d: Dispute, subjects: list[str
     """Keep the status quo of ``subjects`` (第四十二条) for this case, those not frozen by it already;
     returns what it froze."""
     ref = f"dispute:{d.id}"
-    held = {f.subject for f in holds.active_freezes(s, ref)}
+    held = {f.subject for f in holds.active_freezes(s, d.county_code, ref)}
     new = [code for code in dict.fromkeys(subjects) if code not in held]
     if not new:
         return []
@@ -138,7 +141,7 @@ def freeze_subjects(s: Session, actor: Principal, d: Dispute, subjects: list[str
 
 def lift_freeze(s: Session, actor: Principal, d: Dispute, on: dt.date) -> list[str]:
     """The case ended: its rights and parcels may move again. Returns what was lifted."""
-    frozen = holds.active_freezes(s, f"dispute:{d.id}")
+    frozen = holds.active_freezes(s, d.county_code, f"dispute:{d.id}")
     if not frozen:
         return []
     subjects = [f.subject for f in frozen]
@@ -173,7 +176,8 @@ def _party(s: Session, actor: Principal, party: dict) -> dict:
         return {"kind": kind, "name": party["name"]}
     code = str(party.get("code") or "")
     if kind == "person":  # a person of the registry by its id; in scope through its household
-        person = s.get(Person, int(code)) if code.isdigit() and len(code) < 10 else None
+        key = ids.parse(code)
+        person = county_row(s, Person, key) if key is not None else None
         if person is None or not actor.sees(person.household_code):
             raise NotFound("成员", "Person", code)
         return {"kind": kind, "code": code, "name": person.name, "household": person.household_code}
@@ -186,7 +190,7 @@ def _party(s: Session, actor: Principal, party: dict) -> dict:
     return {"kind": kind, "code": code, "name": name}
 
 
-def get_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, today: dt.date | None = None) -> dict:
+def get_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, today: dt.date | None = None) -> dict:
     with uow:
         s = uow.session
         d = visible_case(s, actor, dispute_id)
@@ -194,7 +198,7 @@ def get_dispute(uow: UnitOfWork, *, actor: Principal, dispute_id: int, today: dt
 
 
 def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, due_before: dt.date | None = None,
-                  within: int | None = None, status: str | None = None, limit: int = 50, cursor: str | None = None,
+                  within: int | None = None, status: str | None = None, limit: int = 50, cursor: RowKey | None = None,
                   today: dt.date | None = None) -> dict:
     """The committee's dashboard: cases in scope, oldest first. ``overdue`` keeps those with a duty of the
     committee past due, ``within`` those with a deadline pending in the next so many days (both given: either);
@@ -217,8 +221,8 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
         if status:
             q = q.where(Dispute.status == status)
         if cursor:
-            q = q.where(Dispute.id > int(cursor))
-        q = q.order_by(Dispute.id)
+            q = q.where(after_row(Dispute, cursor))
+        q = q.order_by(*county_order(Dispute))
         if overdue or horizon or due_before:
             q = q.where(Dispute.status.notin_(ENDED))  # nothing of an ended case is pending
         else:
@@ -243,14 +247,14 @@ def _readable(actor: Principal) -> None:
         raise Forbidden("您的角色无权查看纠纷案件", "Your role may not read dispute cases")
 
 
-def visible_case(s: Session, actor: Principal, dispute_id: int, *, lock: bool = False) -> Dispute:
+def visible_case(s: Session, actor: Principal, dispute_id: RowKey, *, lock: bool = False) -> Dispute:
     """A case whose parties and subjects the actor's scope all covers, for a role that reads cases.
 
     Raises:
         NotFound: no such case, or one the scope does not cover (whatever the role: its existence is not told).
         Forbidden: a role that does not read cases.
     """
-    d = s.get(Dispute, dispute_id, with_for_update=lock)
+    d = county_row(s, Dispute, dispute_id, lock=lock)
     if d is None or not actor.sees(d.division_code):
         raise NotFound("纠纷案件", "Dispute", dispute_id)
     _readable(actor)
@@ -286,17 +290,42 @@ def dispute_view(d: Dispute, calendar: WorkCalendar, *, today: dt.date) -> dict:
                       "overdue": pending and x.by == "committee" and x.due_on < today,
                       "assumed_years": sorted(x.assumed_years)}
     binds = binding_on(events, due["lawsuit"]["due_on"] if "lawsuit" in due else None)
-    return {"id": d.id, "county": d.county_code, "procedure": d.procedure, "category": d.category,
+    return {"id": ids.of(d), "county": d.county_code, "procedure": d.procedure, "category": d.category,
             "status": d.status, "applicant": d.applicant, "respondent": d.respondent,
             "subjects": {"rights": d.rights, "parcels": d.parcels}, "claims": d.claims,
             "knew_of_harm_on": d.knew_of_harm_on, "received_on": d.received_on, "time_barred": d.time_barred,
             "freeze": d.freeze, "events": events, "deadlines": due,
             "calendar_assumed": sorted({y for x in due.values() for y in x["assumed_years"]}),
             "binding": binds is not None and binds <= today, "binding_on": binds, "extension_days": d.extension_days,
-            "record": d.record or {}, "opened_by": d.opened_by, "ledger_seq": d.ledger_seq}
+            "record": public_record(d.county_code, d.record or {}), "opened_by": d.opened_by,
+            "ledger_seq": d.ledger_seq}
 
 
-def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int) -> bytes:
+#: What a case's record names by number: its steps' evidence, and the persons and transfers of its orders.
+_NUMBERED = {"documents", "person", "transfer"}
+
+
+def public_record(county: str, record: Any) -> Any:
+    """A case's record as the API shows it: the documents, persons and transfers it names (by their numbers in
+    the county, as the case and its ledger entries keep them) by their registry ids."""
+    if isinstance(record, list):
+        return [public_record(county, x) for x in record]
+    if not isinstance(record, dict):
+        return record
+    return {k: _public_numbers(county, v) if k in _NUMBERED else public_record(county, v) for k, v in record.items()}
+
+
+def _public_numbers(county: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return ids.public_id(county, value)
+    if isinstance(value, list):
+        return [_public_numbers(county, v) for v in value]
+    return value
+
+
+def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey) -> bytes:
     """The acceptance notice (受理通知书) of an accepted case, with the deadlines its acceptance started.
 
     Raises:
@@ -318,7 +347,7 @@ def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int)
     return render_acceptance_notice(notice)
 
 
-def _order_words(s: Session, o: dict) -> str:
+def _order_words(s: Session, county: str, o: dict) -> str:
     """A registry order as the award states it."""
     if o["type"] == "move_parcels":
         right = s.get(Right, o["to_right"])
@@ -328,14 +357,14 @@ def _order_words(s: Session, o: dict) -> str:
     if o["type"] == "correct_boundary":
         return f"更正地块 {o['parcel']} 的界址，登记为该地块的新版本"
     if o["type"] == "restore_membership":
-        person = s.get(Person, o["person"])
+        person = county_row(s, Person, RowKey(county, o["person"]))
         return f"恢复 {person.name if person else o['person']} 在集体经济组织 {o['collective']} 的成员身份"
     if o["type"] == "restore_shares":
         return f"农户 {o['household']} 的集体收益分配份额恢复为 {o['shares']} 份"
-    return f"第 {o['transfer']} 号流转因胁迫无效，恢复原状（{o['grounds']}）"
+    return f"第 {ids.public_id(county, o['transfer'])} 号流转因胁迫无效，恢复原状（{o['grounds']}）"
 
 
-def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int, limits: GeometryLimits) -> bytes:
+def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: RowKey, limits: GeometryLimits) -> bytes:
     """The award (裁决书) with its result, registry orders, tribunal, the time to sue and its deadlines.
 
     Raises:
@@ -359,7 +388,8 @@ def award_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: int, limits: Geo
         document = AwardDocument(
             number=f"（{made_on.year}）{d.county_code}农仲裁字第{d.id}号", applicant=d.applicant["name"],
             respondent=d.respondent["name"], claims=d.claims, defence=(d.record.get("defence") or {}).get("summary"),
-            reasons=a["reasons"], result=a["result"], orders=tuple(_order_words(s, o) for o in a["orders"]),
+            reasons=a["reasons"], result=a["result"],
+            orders=tuple(_order_words(s, d.county_code, o) for o in a["orders"]),
             made_on=made_on, by_default=a["by_default"], tribunal=tuple(roles), dissent=a["dissent"],
             served_by=due["award_served"], served_on=events.get("award_served"), sue_by=due.get("lawsuit"),
             map_png=_orders_map(s, a["orders"], limits))

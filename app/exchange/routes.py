@@ -20,7 +20,7 @@ from app.extensions import Blueprint, settings, unit_of_work
 
 blp = Blueprint("exchange", __name__, description="The rural property exchange desk (农村产权交易): listings, "
                 "their public announcement, bids and awards")
-_ID = "<int(max=2147483647):listing_id>"
+_ID = "<row:listing_id>"
 
 
 def policy() -> services.ExchangePolicy:

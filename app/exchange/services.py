@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import Forbidden, NotFound, RuleViolation
 from app.exchange.documents import (
     AnnouncementDocument,
@@ -28,13 +29,14 @@ from app.exchange.documents import (
 from app.exchange.models import Bid, Listing
 from app.holds import services as holds
 from app.holds.models import Freeze
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import map_over_neighbours, parcel_rows
 from app.parties.models import Household
 from app.parties.services import household_label, party_label
-from app.queries import code_prefix
+from app.queries import after_row, code_prefix, county_order
 from app.rights.models import Right
 from app.transfers import opening
 from app.transfers.contracts import CONTRACT_KINDS, contract_document, contract_terms
@@ -122,7 +124,7 @@ def create_listing(uow: UnitOfWork, *, actor: Principal, policy: ExchangePolicy,
     return view
 
 
-def withdraw_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int, on: dt.date) -> dict:
+def withdraw_listing(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey, on: dt.date) -> dict:
     """The holder withdraws the listing before its award: the right and parcels are free again.
 
     Raises:
@@ -135,7 +137,7 @@ def withdraw_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int, on: 
         listing = _open_listing(s, actor, listing_id, lock=True)
         _in_listing(listing, on, "撤牌日期", "on")
         listing.status, listing.withdrawn_on = "withdrawn", on
-        holds.release(s, listing_id=listing.id)
+        holds.release(s, listing.county_code, listing_id=listing.id)
         ledger.append(s, county=listing.county_code, kind="listing.withdrawn", actor=actor,
                       subjects=_subjects(listing), data={"listing": listing.id, "on": on.isoformat()})
         view = listing_view(s, listing, work_calendar(s), actor)
@@ -143,7 +145,7 @@ def withdraw_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int, on: 
     return view
 
 
-def place_bid(uow: UnitOfWork, *, actor: Principal, listing_id: int, bidder: str | dict, amount: Decimal,
+def place_bid(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey, bidder: str | dict, amount: Decimal,
               bid_on: dt.date) -> dict:
     """Record a bid on the day it was made: a household's, or for a lease or share-in an outside party's.
 
@@ -191,7 +193,7 @@ def place_bid(uow: UnitOfWork, *, actor: Principal, listing_id: int, bidder: str
     return view
 
 
-def award_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int, on: dt.date) -> dict:
+def award_listing(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey, on: dt.date) -> dict:
     """Award the listing once its announcement is over: the highest bid wins; on equal terms a household of
     the collective that bid within the announcement wins over an outside party (第三十八条). The winning bid
     becomes a pending transfer, in this transaction.
@@ -213,19 +215,22 @@ def award_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int, on: dt.
         if on <= ends:
             raise RuleViolation("ANNOUNCEMENT_NOT_OVER",
                                 details={"ends_on": ends.isoformat(), "on": on.isoformat()})
-        bids = list(s.scalars(select(Bid).where(Bid.listing_id == listing.id).order_by(Bid.id)))
+        bids = list(s.scalars(select(Bid).where(Bid.county_code == listing.county_code, Bid.listing_id == listing.id)
+                              .order_by(Bid.id)))
         if not bids:
-            raise RuleViolation("NO_QUALIFIED_BID", details={"listing": listing.id})
+            raise RuleViolation("NO_QUALIFIED_BID", details={"listing": ids.of(listing)})
         last = max(b.bid_on for b in bids)
         if on < last:
             raise RuleViolation("DATE_ORDER", reason_zh="成交日期早于最后一次报价",
                                 reason_en="on is before the last bid", details={"last_bid_on": last.isoformat()})
         winner, award = choose_winner(bids, listing.collective_code, ends, _members(s, bids, listing))
-        holds.release(s, listing_id=listing.id)
+        holds.release(s, listing.county_code, listing_id=listing.id)
         transfer, _ = opening.open_transfer(
             s, actor=actor, kind=listing.kind, right=listing.right_id, price=winner.amount, from_=listing.holder_code,
-            consent={"signed_by_person_id": listing.consent_person_id, "signed_on": listing.consent_signed_on,
-                     "document": listing.consent_document_id, "voluntary": True},
+            consent={"signed_by_person_id": RowKey(listing.county_code, listing.consent_person_id),
+                     "signed_on": listing.consent_signed_on, "voluntary": True,
+                     "document": None if listing.consent_document_id is None
+                     else RowKey(listing.county_code, listing.consent_document_id)},
             to=winner.bidder_household or winner.bidder_party, parcels=listing.parcels or None,
             shares=listing.shares, term_end=listing.term_end, terms=listing.contract_terms)
         listing.status, listing.awarded_on, listing.winning_bid_id = "awarded", on, winner.id
@@ -281,7 +286,7 @@ def _members(s: Session, bids: list[Bid], listing: Listing) -> frozenset[str]:
                                                             Household.collective_code == listing.collective_code)))
 
 
-def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> bytes:
+def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey) -> bytes:
     """The listing's public announcement (挂牌公告) as PDF, with a map of the parcels offered.
 
     Raises:
@@ -308,7 +313,7 @@ def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> b
     return render_announcement(document)
 
 
-def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> bytes:
+def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey) -> bytes:
     """The transaction certificate (交易鉴证书) of a listing whose awarded transfer has completed, with a QR code
     that ``GET /certificates/check`` verifies against the award's ledger entry.
 
@@ -319,7 +324,8 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> by
     with uow:
         s = uow.session
         listing = _visible_listing(s, actor, listing_id)
-        transfer = s.get(Transfer, listing.transfer_id) if listing.transfer_id else None
+        transfer = county_row(s, Transfer, RowKey(listing.county_code, listing.transfer_id)) \
+            if listing.transfer_id else None
         if transfer is None or transfer.status != "completed" or transfer.completed_on is None:
             raise RuleViolation("LISTING_NOT_COMPLETED", details={
                 "status": listing.status, "transfer_status": transfer.status if transfer else None})
@@ -354,7 +360,7 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> by
     return render_transaction_certificate(document)
 
 
-def contract_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int, neighbour_tolerance_m: float) -> bytes:
+def contract_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey, neighbour_tolerance_m: float) -> bytes:
     """The written contract (流转合同) of an awarded lease or share-in: its transfer's, with the clauses the
     listing offered.
 
@@ -368,21 +374,22 @@ def contract_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: int, neighbou
         listing = _visible_listing(s, actor, listing_id)
         if listing.kind not in CONTRACT_KINDS:
             raise RuleViolation("CONTRACT_NOT_APPLICABLE", details={"kind": listing.kind})
-        transfer = s.get(Transfer, listing.transfer_id) if listing.transfer_id else None
+        transfer = county_row(s, Transfer, RowKey(listing.county_code, listing.transfer_id)) \
+            if listing.transfer_id else None
         if transfer is None:
             raise RuleViolation("LISTING_NOT_AWARDED", details={"status": listing.status})
         document = contract_document(s, transfer, neighbour_tolerance_m)
     return render_contract(document)
 
 
-def get_listing(uow: UnitOfWork, *, actor: Principal, listing_id: int) -> dict:
+def get_listing(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey) -> dict:
     with uow:
         s = uow.session
         return listing_view(s, _visible_listing(s, actor, listing_id), work_calendar(s), actor)
 
 
 def list_listings(uow: UnitOfWork, *, actor: Principal, status: str | None = None, within: str | None = None,
-                  limit: int = 50, cursor: str | None = None) -> dict:
+                  limit: int = 50, cursor: RowKey | None = None) -> dict:
     """The notice board of the actor's scope (or of ``within``, a narrower division), oldest first."""
     prefix = actor.scope if within is None else within
     if not (prefix.startswith(actor.scope) or actor.scope.startswith(prefix)):
@@ -394,18 +401,20 @@ def list_listings(uow: UnitOfWork, *, actor: Principal, status: str | None = Non
         if status:
             q = q.where(Listing.status == status)
         if cursor:
-            q = q.where(Listing.id > int(cursor))
-        rows = list(s.scalars(q.order_by(Listing.id).limit(limit + 1)))
+            q = q.where(after_row(Listing, cursor))
+        rows = list(s.scalars(q.order_by(*county_order(Listing)).limit(limit + 1)))
         page = rows[:limit]
         calendar = work_calendar(s)
-        board = {listing: (n, top) for listing, n, top in s.execute(
-            select(Bid.listing_id, func.count(), func.max(Bid.amount))
-            .where(Bid.listing_id.in_([x.id for x in page])).group_by(Bid.listing_id))}
+        board = {(county, listing): (n, top) for county, listing, n, top in s.execute(
+            select(Bid.county_code, Bid.listing_id, func.count(), func.max(Bid.amount))
+            .where(tuple_(Bid.county_code, Bid.listing_id).in_([(x.county_code, x.id) for x in page]))
+            .group_by(Bid.county_code, Bid.listing_id))} if page else {}
         subjects = {code for x in page for code in (x.right_id, *x.parcels)}
         frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects),
                                                             Freeze.active.is_(True)))) if subjects else set()
-        items = [listing_view(s, x, calendar, actor, board=board.get(x.id, (0, None)), frozen=frozen) for x in page]
-    return {"items": items, "next_cursor": str(rows[limit - 1].id) if len(rows) > limit else None}
+        items = [listing_view(s, x, calendar, actor, board=board.get((x.county_code, x.id), (0, None)), frozen=frozen)
+                 for x in page]
+    return {"items": items, "next_cursor": str(ids.of(rows[limit - 1])) if len(rows) > limit else None}
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -415,14 +424,14 @@ def announcement_ends(calendar: WorkCalendar, listing: Listing) -> dt.date:
     return calendar.add_working_days(listing.listed_on, listing.announcement_days).due_on
 
 
-def _visible_listing(s: Session, actor: Principal, listing_id: int, lock: bool = False) -> Listing:
-    listing = s.get(Listing, listing_id, with_for_update=lock)
+def _visible_listing(s: Session, actor: Principal, listing_id: RowKey, lock: bool = False) -> Listing:
+    listing = county_row(s, Listing, listing_id, lock=lock)
     if listing is None or not actor.sees(listing.right_id):
         raise NotFound("挂牌项目", "Listing", listing_id)
     return listing
 
 
-def _open_listing(s: Session, actor: Principal, listing_id: int, lock: bool = False) -> Listing:
+def _open_listing(s: Session, actor: Principal, listing_id: RowKey, lock: bool = False) -> Listing:
     listing = _visible_listing(s, actor, listing_id, lock)
     if listing.status != "announced":
         raise RuleViolation("LISTING_CLOSED", details={"status": listing.status})
@@ -471,8 +480,8 @@ def bidder_of(bid: Bid) -> dict[str, Any]:
 
 
 def bid_view(bid: Bid) -> dict[str, Any]:
-    return {"id": bid.id, "listing": bid.listing_id, **bidder_of(bid), "amount": bid.amount, "bid_on": bid.bid_on,
-            "ledger_seq": bid.ledger_seq}
+    return {"id": ids.of(bid), "listing": ids.public_id(bid.county_code, bid.listing_id), **bidder_of(bid),
+            "amount": bid.amount, "bid_on": bid.bid_on, "ledger_seq": bid.ledger_seq}
 
 
 def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Principal, *,
@@ -486,11 +495,12 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
         frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))))
     bids: list[Bid] | None = None
     if board is None:
-        bids = list(s.scalars(select(Bid).where(Bid.listing_id == listing.id).order_by(Bid.id)))
+        bids = list(s.scalars(select(Bid).where(Bid.county_code == listing.county_code, Bid.listing_id == listing.id)
+                              .order_by(Bid.id)))
         board = len(bids), max((b.amount for b in bids), default=None)
     count, highest = board
     view: dict[str, Any] = {
-        "id": listing.id, "status": listing.status,
+        "id": ids.of(listing), "status": listing.status,
         "suspended": listing.status == "announced" and any(x in frozen for x in subjects),
         "kind": listing.kind, "right": listing.right_id, "holder": listing.holder_code,
         "collective": listing.collective_code, "parcels": list(listing.parcels), "shares": listing.shares,
@@ -499,7 +509,7 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
         "announcement_days": listing.announcement_days, "announcement_ends_on": due.due_on,
         "assumed_years": sorted(due.assumed_years), "bid_count": count,
         "withdrawn_on": listing.withdrawn_on, "awarded_on": listing.awarded_on, "award": listing.award,
-        "transfer": listing.transfer_id, "ledger_seq": listing.ledger_seq}
+        "transfer": ids.optional(listing.county_code, listing.transfer_id), "ledger_seq": listing.ledger_seq}
     if actor.role in SEE_BIDS:
         view["highest_bid"] = highest
         if bids is not None:

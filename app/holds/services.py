@@ -12,20 +12,23 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import ids
 from app.errors import RuleViolation
 from app.holds.models import Freeze, TransferHold
 
 # Built once: every transfer's opening and closing runs these.
 _FROZEN = select(Freeze.subject).where(Freeze.subject.in_(bindparam("subjects", expanding=True)),
                                        Freeze.active.is_(True))
-_HELD = select(TransferHold.transfer_id, TransferHold.listing_id).where(
+_HELD = select(TransferHold.county_code, TransferHold.transfer_id, TransferHold.listing_id).where(
     TransferHold.key.in_(bindparam("keys", expanding=True)))
 #: no unit of work that releases holds has them as objects (they are claimed by one request and released by
 #: another), so the session has nothing to synchronise
-_RELEASE_TRANSFER = delete(TransferHold).where(TransferHold.transfer_id == bindparam("owner")).execution_options(
-    synchronize_session=False)
-_RELEASE_LISTING = delete(TransferHold).where(TransferHold.listing_id == bindparam("owner")).execution_options(
-    synchronize_session=False)
+_RELEASE_TRANSFER = delete(TransferHold).where(
+    TransferHold.county_code == bindparam("county"), TransferHold.transfer_id == bindparam("owner"),
+).execution_options(synchronize_session=False)
+_RELEASE_LISTING = delete(TransferHold).where(
+    TransferHold.county_code == bindparam("county"), TransferHold.listing_id == bindparam("owner"),
+).execution_options(synchronize_session=False)
 
 
 def hold_keys(rights: Iterable[str], parcels: Iterable[str]) -> list[str]:
@@ -52,8 +55,8 @@ def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str
     """
     rows = s.execute(_HELD, {"keys": hold_keys(rights, parcels)}).all()
     if rows:
-        details = {"open_transfers": sorted({t for t, _ in rows if t is not None})}
-        if listings := sorted({n for _, n in rows if n is not None}):
+        details = {"open_transfers": sorted({ids.public_id(c, t) for c, t, _ in rows if t is not None})}
+        if listings := sorted({ids.public_id(c, n) for c, _, n in rows if n is not None}):
             details["open_listings"] = listings
         raise RuleViolation("RIGHT_BUSY", details=details)
 
@@ -75,17 +78,18 @@ def hold(s: Session, transfer_id: int | None, rights: Iterable[str], parcels: It
         raise RuleViolation("RIGHT_BUSY", details={"open_transfers": []}) from None
 
 
-def release(s: Session, transfer_id: int | None = None, *, listing_id: int | None = None) -> None:
-    """Give back what a transfer (or a listing) held: it closed, was withdrawn or was awarded."""
+def release(s: Session, county: str, transfer_id: int | None = None, *, listing_id: int | None = None) -> None:
+    """Give back what a transfer (or a listing) of ``county`` held: it closed, was withdrawn or was awarded."""
     if listing_id is None:
-        s.execute(_RELEASE_TRANSFER, {"owner": transfer_id})
+        s.execute(_RELEASE_TRANSFER, {"county": county, "owner": transfer_id})
     else:
-        s.execute(_RELEASE_LISTING, {"owner": listing_id})
+        s.execute(_RELEASE_LISTING, {"county": county, "owner": listing_id})
 
 
-def active_freezes(s: Session, ref: str) -> list[Freeze]:
-    """The freezes ``ref`` (``dispute:<id>``) still holds."""
-    return list(s.scalars(select(Freeze).where(Freeze.dispute_ref == ref, Freeze.active.is_(True))))
+def active_freezes(s: Session, county: str, ref: str) -> list[Freeze]:
+    """The freezes ``ref`` (``dispute:<id>``, a case of ``county``) still holds."""
+    return list(s.scalars(select(Freeze).where(Freeze.county_code == county, Freeze.dispute_ref == ref,
+                                               Freeze.active.is_(True))))
 
 
 def freeze(s: Session, subjects: Iterable[str], *, county: str, ref: str, reason: str, on: dt.date, seq: int) -> None:

@@ -98,7 +98,7 @@ class Members(MethodView):
                                      limit=args["limit"], cursor=args["cursor"])
 
 
-@blp.route("/collectives/<code>/members/<int(max=2147483647):person_id>/termination")
+@blp.route("/collectives/<code>/members/<row:person_id>/termination")
 class Termination(MethodView):
     @blp.arguments(TerminationSchema)
     @blp.response(200, MembershipSchema)
@@ -128,7 +128,7 @@ class Documents(MethodView):
             storage=settings().documents_path, max_bytes=settings().max_document_bytes, **form)
 
 
-@documents.route("/documents/<int(max=2147483647):document_id>")
+@documents.route("/documents/<row:document_id>")
 class DocumentItem(MethodView):
     @documents.response(200, description="The document's bytes")
     def get(self, document_id):

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
 
-from app.extensions import Date, Id, IdCursor, PageArgsSchema, Schema, Text
+from app.extensions import Date, IdCursor, PageArgsSchema, Schema, Text
+from app.ids import RowId
 from app.parties.models import DOCUMENT_KINDS, LAWFUL_TERMINATION_GROUNDS, MEMBERSHIP_BASES
 
 
@@ -119,10 +120,10 @@ class HouseholdSchema(Schema):
 
 
 class MembershipCreateSchema(Schema):
-    person_id = Id(required=True)
+    person_id = RowId(required=True)
     basis = fields.String(required=True, validate=validate.OneOf(MEMBERSHIP_BASES))
     decided_on = Date(required=True, metadata={"description": "date of the members' assembly resolution"})
-    resolution_document = Id(allow_none=True)
+    resolution_document = RowId(allow_none=True)
 
 
 class TerminationSchema(Schema):
@@ -130,7 +131,7 @@ class TerminationSchema(Schema):
         "description": "lawful grounds only: " + ", ".join(LAWFUL_TERMINATION_GROUNDS)
                        + "; anything else (settled_in_city above all) is MEMBERSHIP_GROUND_NOT_LAWFUL"})
     decided_on = Date(required=True)
-    resolution_document = Id(allow_none=True)
+    resolution_document = RowId(allow_none=True)
 
 
 class MembershipSchema(Schema):

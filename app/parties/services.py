@@ -12,9 +12,11 @@ from typing import IO, Any, overload
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from app import ids
 from app.auth.services import Principal, common_division
-from app.db import MAX_ID, UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.parties.models import (
     DOCUMENT_KINDS,
@@ -25,7 +27,7 @@ from app.parties.models import (
     Membership,
     Person,
 )
-from app.queries import code_prefix, narrowest
+from app.queries import after_row, code_prefix, county_order, narrowest
 from gis.codes import CodeError, mask_id_number, parse_collective_code, parse_id_number
 
 REGISTRY_WRITERS = frozenset({"admin", "clerk"})
@@ -119,12 +121,6 @@ def list_collectives(uow: UnitOfWork, *, actor: Principal, within: str | None = 
     return _page([collective_view(c) for c in rows], limit, key="code")
 
 
-def _id_cursor(cursor: str) -> int:
-    if not (cursor.isdigit() and int(cursor) <= MAX_ID):
-        raise DomainError("cursor 无效", "invalid cursor", status=422, errors={"cursor": ["invalid"]})
-    return int(cursor)
-
-
 def _page(items: list[dict], limit: int, *, key: str) -> dict:
     more = len(items) > limit
     items = items[:limit]
@@ -135,11 +131,11 @@ def _page(items: list[dict], limit: int, *, key: str) -> dict:
 
 #: What :func:`person_view` reads, for selecting people as rows rather than ORM objects.
 PERSON_COLUMNS = (Person.id, Person.name, Person.id_number, Person.sex, Person.birth_date, Person.relation,
-                  Person.household_code)
+                  Person.household_code, Person.county_code)
 
 
 def person_view(p: Person, actor: Principal) -> dict:
-    return {"id": p.id, "name": p.name,
+    return {"id": ids.of(p), "name": p.name,
             "id_number": p.id_number if actor.sees_id_numbers else mask_id_number(p.id_number),
             "sex": p.sex, "birth_date": p.birth_date, "relation": p.relation,
             "household": p.household_code}
@@ -244,7 +240,7 @@ def membership_entry(m: Membership, id_number: str) -> dict:
 _HOUSEHOLD_WITH_MEMBERS = (
     select(Household.code, Household.collective_code, Household.address, Household.created_at,
            Household.ledger_seq, Person.id, Person.name, Person.id_number, Person.sex, Person.birth_date,
-           Person.relation)
+           Person.relation, Household.county_code)
     .outerjoin(Person, Person.household_code == Household.code)
     .where(Household.code == bindparam("code"))
     .order_by(Person.id))
@@ -265,8 +261,9 @@ def get_household(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
     unmasked = actor.sees_id_numbers
     return {"code": first[0], "collective": first[1], "address": first[2], "created_at": first[3],
             "ledger_seq": first[4],
-            "members": [{"id": r[5], "name": r[6], "id_number": r[7] if unmasked else mask_id_number(r[7]),
-                         "sex": r[8], "birth_date": r[9], "relation": r[10], "household": first[0]}
+            "members": [{"id": ids.public_id(r[11], r[5]), "name": r[6],
+                         "id_number": r[7] if unmasked else mask_id_number(r[7]), "sex": r[8],
+                         "birth_date": r[9], "relation": r[10], "household": first[0]}
                         for r in rows if r[5] is not None]}
 
 
@@ -297,13 +294,14 @@ def household_memberships(uow: UnitOfWork, *, actor: Principal, code: str) -> li
         s = uow.session
         if not actor.sees(code) or s.get(Household, code) is None:
             raise NotFound("承包方", "Household", code)
-        rows = s.scalars(select(Membership).join(Person, Person.id == Membership.person_id)
+        rows = s.scalars(select(Membership).join(Person, (Person.county_code == Membership.county_code)
+                                                 & (Person.id == Membership.person_id))
                          .where(Person.household_code == code).order_by(Membership.valid_from, Membership.id))
         return [membership_view(m, actor) for m in rows]
 
 
-def _visible_person(s, actor: Principal, person_id: int) -> Person:
-    p = s.get(Person, person_id)
+def _visible_person(s, actor: Principal, person_id: RowKey) -> Person:
+    p = county_row(s, Person, person_id)
     if p is None or not actor.sees(p.household_code):
         raise NotFound("人员", "Person", person_id)
     return p
@@ -312,11 +310,11 @@ def _visible_person(s, actor: Principal, person_id: int) -> Person:
 # --- memberships -------------------------------------------------------------------------
 
 def membership_view(m: Membership, actor: Principal) -> dict:
-    return {"id": m.id, "collective": m.collective_code, "person": person_view(m.person, actor),
+    return {"id": ids.of(m), "collective": m.collective_code, "person": person_view(m.person, actor),
             "basis": m.basis, "decided_on": m.decided_on,
-            "resolution_document": m.resolution_document_id, "valid_from": m.valid_from,
+            "resolution_document": ids.optional(m.county_code, m.resolution_document_id), "valid_from": m.valid_from,
             "valid_to": m.valid_to, "active": m.active, "end_ground": m.end_ground,
-            "end_document": m.end_document_id, "ledger_seq": m.ledger_seq,
+            "end_document": ids.optional(m.county_code, m.end_document_id), "ledger_seq": m.ledger_seq,
             "end_ledger_seq": m.end_ledger_seq}
 
 
@@ -330,24 +328,25 @@ def belongs(household_code: str, collective_code: str) -> bool:
 
 
 @overload
-def visible_document(s, actor: Principal, doc_id: int, *, attach_to: str | None = None) -> int: ...
+def visible_document(s, actor: Principal, doc_id: RowKey, *, attach_to: str | None = None) -> int: ...
 @overload
 def visible_document(s, actor: Principal, doc_id: None, *, attach_to: str | None = None) -> None: ...
 @overload
-def visible_document(s, actor: Principal, doc_id: int | None, *, attach_to: str | None = None) -> int | None: ...
-def visible_document(s, actor: Principal, doc_id: int | None, *, attach_to: str | None = None) -> int | None:
-    """A document the actor's scope covers, by id; ``attach_to`` (the division-derived code of the membership,
-    right, transfer or case it is being attached to) makes it that object's: the first attachment narrows it
-    to the object, a later one widens it to what both share, so everyone who reads it covers all it is
-    attached to. The change is part of the caller's transaction.
+def visible_document(s, actor: Principal, doc_id: RowKey | None, *, attach_to: str | None = None) -> int | None: ...
+def visible_document(s, actor: Principal, doc_id: RowKey | None, *, attach_to: str | None = None) -> int | None:
+    """A document the actor's scope covers, by id, as its number in its county; ``attach_to`` (the
+    division-derived code of the membership, right, transfer or case it is being attached to) makes it that
+    object's: the first attachment narrows it to the object, a later one widens it to what both share, so
+    everyone who reads it covers all it is attached to. The change is part of the caller's transaction.
 
     Raises:
-        NotFound: unknown, or outside the actor's scope.
+        NotFound: unknown, outside the actor's scope, or another county's than ``attach_to``'s (a county's
+            records cite the county's own documents).
     """
     if doc_id is None:
         return None
-    d = s.get(Document, doc_id)
-    if d is None or not actor.sees(d.division_code):
+    d = county_row(s, Document, doc_id)
+    if d is None or not actor.sees(d.division_code) or (attach_to is not None and attach_to[:6] != d.county_code):
         raise NotFound("文件", "Document", doc_id)
     if attach_to is not None:
         d.division_code = common_division([d.division_code, attach_to] if d.attached else [attach_to])
@@ -355,14 +354,14 @@ def visible_document(s, actor: Principal, doc_id: int | None, *, attach_to: str 
     return d.id
 
 
-def _membership_parties(s, actor: Principal, collective_code: str, person_id: int,
-                        document: int | None) -> tuple[Collective, Person, int | None]:
+def _membership_parties(s, actor: Principal, collective_code: str, person_id: RowKey,
+                        document: RowKey | None) -> tuple[Collective, Person, int | None]:
     return (visible_collective(s, actor, collective_code), _visible_person(s, actor, person_id),
             visible_document(s, actor, document, attach_to=collective_code))
 
 
-def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,
-                     basis: str, decided_on: dt.date, resolution_document: int | None = None) -> dict:
+def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: RowKey,
+                     basis: str, decided_on: dt.date, resolution_document: RowKey | None = None) -> dict:
     """Record that a person is a member of a collective economic organisation.
 
     Raises:
@@ -378,8 +377,9 @@ def recognise_member(uow: UnitOfWork, *, actor: Principal, collective_code: str,
     return view
 
 
-def recognise(s: Session, *, actor: Principal, collective_code: str, person_id: int, basis: str,
-              decided_on: dt.date, resolution_document: int | None = None, cause: dict | None = None) -> Membership:
+def recognise(s: Session, *, actor: Principal, collective_code: str, person_id: RowKey, basis: str,
+              decided_on: dt.date, resolution_document: RowKey | None = None,
+              cause: dict | None = None) -> Membership:
     """Recognise a membership inside the caller's transaction (the body of :func:`recognise_member`).
 
     No role check and no commit: the caller authorises and commits. ``cause`` (an award's order, say)
@@ -403,7 +403,7 @@ def recognise(s: Session, *, actor: Principal, collective_code: str, person_id: 
     if current is not None:
         rule = "ALREADY_A_MEMBER" if current.collective_code == collective.code else "MEMBER_OF_OTHER_COLLECTIVE"
         raise RuleViolation(rule, details={"collective": current.collective_code,
-                                           "membership": current.id})
+                                           "membership": ids.of(current)})
     m = Membership(collective_code=collective.code, person_id=person.id,
                    county_code=collective.county_code, basis=basis, decided_on=decided_on,
                    resolution_document_id=doc, valid_from=decided_on, ledger_seq=0)
@@ -416,7 +416,7 @@ def recognise(s: Session, *, actor: Principal, collective_code: str, person_id: 
     return m
 
 
-def restore_membership(s: Session, *, actor: Principal, collective_code: str, person_id: int, on: dt.date,
+def restore_membership(s: Session, *, actor: Principal, collective_code: str, person_id: RowKey, on: dt.date,
                        cause: dict) -> int:
     """Recognise again a person whose membership of the collective was ended unlawfully (an award's order).
 
@@ -442,20 +442,20 @@ def restore_membership(s: Session, *, actor: Principal, collective_code: str, pe
     if last is None:
         raise RuleViolation("NOT_A_MEMBER", reason_zh="此人从未是该集体经济组织成员，无可恢复的成员身份",
                             reason_en="the person never was a member of this collective: nothing to restore",
-                            details={"person": person.id, "collective": collective.code,
+                            details={"person": ids.of(person), "collective": collective.code,
                                      "reason": "never a member of this collective"})
     assert last.valid_to is not None, "the query takes only memberships that ended"
     if on < last.valid_to:
         raise RuleViolation("DATE_ORDER", reason_zh="恢复日期早于原成员身份终止日期",
                             reason_en="on is before the last membership ended",
-                            details={"membership": last.id, "ended_on": last.valid_to.isoformat()})
-    m = recognise(s, actor=actor, collective_code=collective.code, person_id=person.id, basis=last.basis,
+                            details={"membership": ids.of(last), "ended_on": last.valid_to.isoformat()})
+    m = recognise(s, actor=actor, collective_code=collective.code, person_id=person_id, basis=last.basis,
                   decided_on=on, cause=cause)
     return m.ledger_seq
 
 
-def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: int,
-                         ground: str, decided_on: dt.date, resolution_document: int | None = None) -> dict:
+def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: str, person_id: RowKey,
+                         ground: str, decided_on: dt.date, resolution_document: RowKey | None = None) -> dict:
     """End a membership on a lawful ground only (农村集体经济组织法 第十七、十八条).
 
     Settling in a city, study, military service, work elsewhere, divorce or
@@ -476,7 +476,7 @@ def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: 
             Membership.person_id == person.id, Membership.collective_code == collective.code,
             Membership.valid_to.is_(None)).with_for_update(of=Membership)).scalar_one_or_none()
         if m is None:
-            raise RuleViolation("NOT_A_MEMBER", details={"person": person.id, "collective": collective.code})
+            raise RuleViolation("NOT_A_MEMBER", details={"person": ids.of(person), "collective": collective.code})
         if decided_on < m.valid_from:
             raise RuleViolation("DATE_ORDER", reason_zh="终止日期早于成员身份确认日期",
                                 reason_en="decided_on is before the membership began")
@@ -493,7 +493,7 @@ def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: 
 
 
 def list_members(uow: UnitOfWork, *, actor: Principal, collective_code: str, active: bool | None,
-                 limit: int, cursor: str | None) -> dict:
+                 limit: int, cursor: RowKey | None) -> dict:
     with uow:
         s = uow.session
         visible_collective(s, actor, collective_code)
@@ -501,8 +501,8 @@ def list_members(uow: UnitOfWork, *, actor: Principal, collective_code: str, act
         if active is not None:
             q = q.where(Membership.valid_to.is_(None) if active else Membership.valid_to.is_not(None))
         if cursor:
-            q = q.where(Membership.id > _id_cursor(cursor))
-        rows = s.scalars(q.order_by(Membership.id).limit(limit + 1)).all()
+            q = q.where(after_row(Membership, cursor))
+        rows = s.scalars(q.order_by(*county_order(Membership)).limit(limit + 1)).all()
         items = [membership_view(m, actor) for m in rows]
     return _page(items, limit, key="id")
 
@@ -599,19 +599,19 @@ def _safe_filename(name: str) -> str:
 
 
 def document_view(d: Document) -> dict[str, Any]:
-    return {"id": d.id, "kind": d.kind, "title": d.title, "filename": d.filename,
+    return {"id": ids.of(d), "kind": d.kind, "title": d.title, "filename": d.filename,
             "content_type": d.content_type, "sha256": d.sha256, "size": d.size, "county": d.county_code,
             "created_at": d.created_at, "ledger_seq": d.ledger_seq}
 
 
-def open_document(uow: UnitOfWork, *, actor: Principal, document_id: int, storage: Path) -> tuple[dict, Path]:
+def open_document(uow: UnitOfWork, *, actor: Principal, document_id: RowKey, storage: Path) -> tuple[dict, Path]:
     """The document's record and the path of its bytes.
 
     Raises:
         NotFound: unknown, outside scope, or its file is missing.
     """
     with uow:
-        d = uow.session.get(Document, document_id)
+        d = county_row(uow.session, Document, document_id)
         if d is None or not actor.sees(d.division_code):
             raise NotFound("文件", "Document", document_id)
         view = document_view(d)

@@ -16,14 +16,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
+from app import ids
 from app.auth.services import Principal
 from app.config import Settings
 from app.db import UnitOfWork
 from app.errors import Forbidden
 from app.exchange.models import Listing
-from app.queries import code_prefix, narrowest
+from app.ids import RowKey
+from app.queries import after_row, code_prefix, county_order, narrowest
 from app.rights.models import RightParcel
 from app.transfers.models import Settlement, Transfer, TransferParcel
 from gis.area import m2_to_mu
@@ -51,7 +53,7 @@ def compliance_policy(s: Settings) -> CompliancePolicy:
 
 
 def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePolicy, within: str | None = None,
-                     window_days: int | None = None, limit: int = 50, cursor: str | None = None) -> dict:
+                     window_days: int | None = None, limit: int = 50, cursor: RowKey | None = None) -> dict:
     """Every transfer and exit by a settled household, with the days from settlement to consent and the flags.
 
     A page of ``limit`` transfers after ``cursor`` (a transfer id), found by a keyset query; the
@@ -74,28 +76,30 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
         q = select(Transfer).where(code_prefix(Transfer.right_id, prefix),
                                    Transfer.from_household.in_(settled_households))
         if cursor is not None:
-            q = q.where(Transfer.id > int(cursor))
-        transfers = s.scalars(q.order_by(Transfer.id).limit(limit + 1)).all()
+            q = q.where(after_row(Transfer, cursor))
+        transfers = s.scalars(q.order_by(*county_order(Transfer)).limit(limit + 1)).all()
         more = len(transfers) > limit
         transfers = transfers[:limit]
         settled: dict[str, list[Settlement]] = defaultdict(list)
         # the desk's open listings come with the first page (there are few: a listing closes within weeks)
         listings = s.scalars(select(Listing).where(
             code_prefix(Listing.right_id, prefix), Listing.status == "announced",
-            Listing.holder_code.in_(settled_households)).order_by(Listing.id).limit(limit)).all() \
+            Listing.holder_code.in_(settled_households)).order_by(*county_order(Listing)).limit(limit)).all() \
             if cursor is None else []
         households = sorted({t.from_household for t in transfers} | {x.holder_code for x in listings})
         if households:
             for x in s.scalars(select(Settlement).where(Settlement.household_code.in_(households))
                                .order_by(Settlement.settled_on, Settlement.id)):
                 settled[x.household_code].append(x)
-        mu = _areas_mu(s, [t.id for t in transfers])
+        mu = _areas_mu(s, transfers)
         listed_mu = _listed_mu(s, listings)
         collectives = sorted({t.collective_code for t in transfers} | {x.collective_code for x in listings})
         medians = _median_prices(s, collectives, policy)
         campaigns = _page_campaigns(s, [t for t in transfers if t.kind == "exit"], policy)
-        from_desk = dict(s.execute(select(Listing.transfer_id, Listing.id).where(
-            Listing.transfer_id.in_([t.id for t in transfers]))).all()) if transfers else {}
+        from_desk = {(county, transfer): ids.public_id(county, listing) for county, transfer, listing in s.execute(
+            select(Listing.county_code, Listing.transfer_id, Listing.id).where(
+                tuple_(Listing.county_code, Listing.transfer_id).in_([_key(t) for t in transfers])))} \
+            if transfers else {}
 
     def looked_at(household: str, signed_on: dt.date, price, area_mu: float | None, collective: str,
                   document: int | None, campaign: bool = False) -> dict:
@@ -113,7 +117,8 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
         if document is None:
             flags.append("consent_without_document")
         return {"household": household,
-                "settlements": [{"id": x.id, "person": x.person_id, "settled_on": x.settled_on,
+                "settlements": [{"id": ids.of(x), "person": ids.public_id(x.county_code, x.person_id),
+                                 "settled_on": x.settled_on,
                                  "city_code": x.city_code} for x in settled[household]],
                 "days_settlement_to_consent": days, "consent_signed_on": signed_on,
                 "price_per_mu": None if per_mu is None else round(per_mu, 2),
@@ -121,12 +126,12 @@ def settlement_exits(uow: UnitOfWork, *, actor: Principal, policy: CompliancePol
 
     items = []
     for t in transfers:
-        item = looked_at(t.from_household, t.consent_signed_on, t.price, mu.get(t.id), t.collective_code,
-                         t.consent_document_id, campaign=t.kind == "exit" and t.id in campaigns)
-        items.append({"transfer": t.id, "kind": t.kind, "status": t.status, "right": t.right_id,
-                      "listing": from_desk.get(t.id), **item, "price": str(t.price)})
-    on_desk = [{"listing": x.id, "kind": x.kind, "status": x.status, "right": x.right_id,
-                **looked_at(x.holder_code, x.consent_signed_on, x.asking_price, listed_mu.get(x.id),
+        item = looked_at(t.from_household, t.consent_signed_on, t.price, mu.get(_key(t)), t.collective_code,
+                         t.consent_document_id, campaign=t.kind == "exit" and _key(t) in campaigns)
+        items.append({"transfer": ids.of(t), "kind": t.kind, "status": t.status, "right": t.right_id,
+                      "listing": from_desk.get(_key(t)), **item, "price": str(t.price)})
+    on_desk = [{"listing": ids.of(x), "kind": x.kind, "status": x.status, "right": x.right_id,
+                **looked_at(x.holder_code, x.consent_signed_on, x.asking_price, listed_mu.get(_key(x)),
                             x.collective_code, x.consent_document_id), "asking_price": str(x.asking_price)}
                for x in listings]
     return report | {"items": items, "listings": on_desk,
@@ -162,7 +167,12 @@ def near_settlement_by_month(uow: UnitOfWork, *, actor: Principal, policy: Compl
     return sorted(months.items())
 
 
-def _listed_mu(s, listings: Sequence[Listing]) -> dict[int, float]:
+def _key(row: Transfer | Listing) -> tuple[str, int]:
+    """A transfer's or listing's key (county and number) among a page's, which may be of several counties."""
+    return row.county_code, row.id
+
+
+def _listed_mu(s, listings: Sequence[Listing]) -> dict[tuple[str, int], float]:
     """Each listing's land in 亩, from the contract areas of the parcels it offers."""
     codes = {c for x in listings for c in x.parcels}
     if not codes:
@@ -170,21 +180,24 @@ def _listed_mu(s, listings: Sequence[Listing]) -> dict[int, float]:
     area = {(right, code): float(m2 or 0) for right, code, m2 in s.execute(
         select(RightParcel.right_id, RightParcel.parcel_code, RightParcel.contract_area_m2).where(
             RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)))}
-    return {x.id: float(m2_to_mu(sum(area.get((x.right_id, c), 0.0) for c in x.parcels))) for x in listings}
+    return {_key(x): float(m2_to_mu(sum(area.get((x.right_id, c), 0.0) for c in x.parcels))) for x in listings}
 
 
-def _areas_mu(s, transfer_ids: list[int]) -> dict[int, float]:
+def _areas_mu(s, transfers: Sequence[Transfer]) -> dict[tuple[str, int], float]:
     """Each transfer's land in 亩, from the contract areas of the parcels it moves."""
-    areas: dict[int, float] = defaultdict(float)
-    if not transfer_ids:
+    areas: dict[tuple[str, int], float] = defaultdict(float)
+    if not transfers:
         return areas
-    rows = s.execute(select(TransferParcel.transfer_id, func.sum(RightParcel.contract_area_m2))
-                     .join(RightParcel, (RightParcel.parcel_code == TransferParcel.parcel_code)
+    rows = s.execute(select(TransferParcel.county_code, TransferParcel.transfer_id,
+                            func.sum(RightParcel.contract_area_m2))
+                     .join(RightParcel, (RightParcel.county_code == TransferParcel.county_code)
+                           & (RightParcel.parcel_code == TransferParcel.parcel_code)
                            & (RightParcel.right_id == TransferParcel.right_id))
-                     .where(TransferParcel.transfer_id.in_(transfer_ids))
-                     .group_by(TransferParcel.transfer_id)).all()
-    for transfer_id, m2 in rows:
-        areas[transfer_id] = float(m2_to_mu(float(m2 or 0)))
+                     .where(tuple_(TransferParcel.county_code, TransferParcel.transfer_id).in_(
+                         [_key(t) for t in transfers]))
+                     .group_by(TransferParcel.county_code, TransferParcel.transfer_id)).all()
+    for county, transfer_id, m2 in rows:
+        areas[county, transfer_id] = float(m2_to_mu(float(m2 or 0)))
     return areas
 
 
@@ -201,12 +214,14 @@ def _median_prices(s, collectives: list[str], policy: CompliancePolicy) -> dict[
         return {}
     since = dt.date.today() - dt.timedelta(days=policy.price_lookback_days)
     rows = s.execute(select(Transfer.collective_code, Transfer.price, func.sum(RightParcel.contract_area_m2))
-                     .join(TransferParcel, TransferParcel.transfer_id == Transfer.id)
-                     .join(RightParcel, (RightParcel.parcel_code == TransferParcel.parcel_code)
+                     .join(TransferParcel, (TransferParcel.county_code == Transfer.county_code)
+                           & (TransferParcel.transfer_id == Transfer.id))
+                     .join(RightParcel, (RightParcel.county_code == TransferParcel.county_code)
+                           & (RightParcel.parcel_code == TransferParcel.parcel_code)
                            & (RightParcel.right_id == TransferParcel.right_id))
                      .where(Transfer.collective_code.in_(collectives), Transfer.status == "completed",
                             Transfer.kind.in_(("transfer", "exit")), Transfer.completed_on >= since)
-                     .group_by(Transfer.id, Transfer.collective_code, Transfer.price)).all()
+                     .group_by(Transfer.county_code, Transfer.id, Transfer.collective_code, Transfer.price)).all()
     prices: dict[str, list[float]] = defaultdict(list)
     for collective, price, m2 in rows:
         per_mu = _per_mu(price, float(m2_to_mu(float(m2 or 0))))
@@ -215,7 +230,7 @@ def _median_prices(s, collectives: list[str], policy: CompliancePolicy) -> dict[
     return {c: statistics.median(v) for c, v in prices.items()}
 
 
-def _page_campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[int]:
+def _page_campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[tuple[str, int]]:
     """Which of ``exits`` fall in a campaign of their collective (see :func:`_campaigns`).
 
     A run that holds an exit lies within ``campaign_days`` of its consent, so only the collective's exits
@@ -230,12 +245,12 @@ def _page_campaigns(s, exits: list[Transfer], policy: CompliancePolicy) -> set[i
         Transfer.collective_code.in_({t.collective_code for t in exits}), Transfer.kind == "exit",
         Transfer.status.notin_(("withdrawn", "refused")),
         Transfer.consent_signed_on >= first, Transfer.consent_signed_on <= last)).all()
-    return _campaigns(nearby, policy) & {t.id for t in exits}
+    return _campaigns(nearby, policy) & {_key(t) for t in exits}
 
 
-def _campaigns(transfers: list[Transfer], policy: CompliancePolicy) -> set[int]:
+def _campaigns(transfers: list[Transfer], policy: CompliancePolicy) -> set[tuple[str, int]]:
     """Exits that fall in a run of ``campaign_exits`` or more in one collective within ``campaign_days``."""
-    flagged: set[int] = set()
+    flagged: set[tuple[str, int]] = set()
     exits: dict[str, list[Transfer]] = defaultdict(list)
     for t in transfers:
         if t.kind == "exit" and t.status not in ("withdrawn", "refused"):
@@ -247,5 +262,5 @@ def _campaigns(transfers: list[Transfer], policy: CompliancePolicy) -> set[int]:
             while (t.consent_signed_on - runs[start].consent_signed_on).days > policy.campaign_days:
                 start += 1
             if end - start + 1 >= policy.campaign_exits:
-                flagged.update(x.id for x in runs[start:end + 1])
+                flagged.update(_key(x) for x in runs[start:end + 1])
     return flagged

@@ -121,7 +121,8 @@ def _exchange(s, prefix: str) -> dict:
     listings = s.execute(select(Listing.kind, Listing.status, func.count()).where(in_division)
                          .group_by(Listing.kind, Listing.status)).all()
     awarded = s.execute(select(Listing.award, Listing.parcels, Transfer.price)
-                        .join(Transfer, Transfer.id == Listing.transfer_id)
+                        .join(Transfer, (Transfer.county_code == Listing.county_code)
+                              & (Transfer.id == Listing.transfer_id))
                         .where(in_division, Listing.status == "awarded")).all()
     methods: Counter[str] = Counter()
     by_priority = 0

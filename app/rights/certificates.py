@@ -5,6 +5,7 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from app import ids
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
@@ -86,7 +87,7 @@ def issue_certificate(uow: UnitOfWork, *, actor: Principal, right_id: str, reaso
                                   "reason": reason, "supersedes": previous.number if previous else None,
                                   "term": [_iso(right.start), _iso(right.end)],
                                   "parcels": [p["code"] for p in now["parcels"]], "shares": now["shares"],
-                                  "co_holders": [m["id"] for m in now["co_holders"]]})
+                                  "co_holders": [ids.number_of(m["id"]) for m in now["co_holders"]]})
         entry = s.get(LedgerEntry, (right.county_code, seq))
         assert entry is not None, "ledger.append just wrote it"
         cert = Certificate(number=number, right_id=right_id, county_code=right.county_code, year=today.year,
@@ -240,7 +241,8 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         links = {p["code"]: p for p in right_view(s, right, actor, as_of=None, history=True)["parcels"]
                  if p["ledger_seq"] <= cert.ledger_seq}
         certified_parcels = [links[code] for code in certified["parcels"]]
-        people = {p.id: p for p in s.scalars(select(Person).where(Person.id.in_(certified["co_holders"])))}
+        people = {p.id: p for p in s.scalars(select(Person).where(
+            Person.county_code == right.county_code, Person.id.in_(certified["co_holders"])))}
         co_holders = [person_view(people[i], actor) for i in certified["co_holders"]]
         household = s.get(Household, right.holder_code)
         assert household is not None, "a right's holder_code is a foreign key to households"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.extensions import Date, Id, PageArgsSchema, Schema, StrictBoolean
+from app.extensions import Date, PageArgsSchema, Schema, StrictBoolean
+from app.ids import RowId
 from app.parties.schemas import PersonSchema
 from app.rights.models import HOUSE_DISPOSALS, RIGHT_TYPES
 
@@ -28,7 +29,7 @@ class RightCreateSchema(Schema):
         "description": "contract: how it was acquired (default family_contract)"})
     parcel = fields.String(validate=validate.Length(max=19), metadata={"description": "homestead: the plot"})
     approved_on = Date(metadata={"description": "homestead: date of the approval"})
-    approval_document = Id(allow_none=True, metadata={"description": "homestead: the approval (a document id)"})
+    approval_document = RowId(allow_none=True, metadata={"description": "homestead: the approval (a document id)"})
     shares = fields.Decimal(places=4, validate=_SHARES, metadata={
         "description": "income_share: the household's shares under the collective's plan"})
 
@@ -108,7 +109,7 @@ class RightPageSchema(Schema):
 class HouseDisposalCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(HOUSE_DISPOSALS))
     occurred_on = Date(required=True)
-    document = Id(allow_none=True)
+    document = RowId(allow_none=True)
 
 
 class HouseDisposalSchema(Schema):

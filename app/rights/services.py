@@ -9,10 +9,12 @@ from decimal import Decimal
 from sqlalchemy import Date, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from app import ids
 from app.auth.services import Principal
 from app.db import UnitOfWork
 from app.errors import DomainError, NotFound, RuleViolation
 from app.holds import services as holds
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.ledger.models import LedgerSubject
 from app.parcels.models import ParcelVersion
@@ -177,8 +179,9 @@ def check_no_new_land_after_return(s, household: str, start: dt.date, end: dt.da
         seq, county, on, right, term_start, term_end = returned
         by = s.scalar(select(LedgerSubject.subject).where(LedgerSubject.log == county, LedgerSubject.seq == seq,
                                                           LedgerSubject.subject.like("transfer:%")))
+        by_transfer = ids.public_id(county, int(by.split(":")[1])) if by else None
         raise RuleViolation("NO_NEW_LAND_AFTER_RETURN", details={
-            "household": household, "returned_by_transfer": int(by.split(":")[1]) if by else None,
+            "household": household, "returned_by_transfer": by_transfer,
             "returned_in_entry": seq, "returned_on": on.isoformat(), "right": right,
             "term": [term_start.isoformat(), term_end.isoformat()], "requested": [start.isoformat(), end.isoformat()]})
 
@@ -309,7 +312,7 @@ def register_right(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, t
 
 
 def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolicy, holder: str, parcel: str,
-                       approved_on: dt.date, approval_document: int | None = None) -> dict:
+                       approved_on: dt.date, approval_document: RowKey | None = None) -> dict:
     """Register a homestead use right (宅基地使用权) on an approved homestead plot.
 
     Raises:
@@ -366,7 +369,7 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
 
 
 def record_house_disposal(uow: UnitOfWork, *, actor: Principal, household: str, kind: str,
-                          occurred_on: dt.date, document: int | None = None) -> dict:
+                          occurred_on: dt.date, document: RowKey | None = None) -> dict:
     """Record that a household sold, rented out or gave away its house (土地管理法 第六十二条)."""
     require_role(actor, REGISTRY_WRITERS)
     if occurred_on > dt.date.today():
@@ -383,8 +386,8 @@ def record_house_disposal(uow: UnitOfWork, *, actor: Principal, household: str, 
                                          subjects=[h.code], data={"id": event.id, "household": h.code,
                                                                   "kind": kind, "occurred_on": occurred_on.isoformat(),
                                                                   "document": doc})
-        view = {"id": event.id, "household": h.code, "kind": kind, "occurred_on": occurred_on,
-                "document": doc, "ledger_seq": event.ledger_seq}
+        view = {"id": ids.of(event), "household": h.code, "kind": kind, "occurred_on": occurred_on,
+                "document": ids.optional(h.county_code, doc), "ledger_seq": event.ledger_seq}
         uow.commit()
     return view
 

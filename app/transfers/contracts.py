@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import NotFound, RuleViolation
+from app.ids import RowKey
 from app.ledger.models import LedgerEntry
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import map_over_neighbours, neighbours_of, parcel_rows
@@ -60,7 +61,7 @@ def contract_terms(kind: str, agreed: dict[str, str] | None) -> dict[str, str] |
     return {clause: (agreed or {}).get(clause) or baseline[clause] for clause in CLAUSES}
 
 
-def contract_pdf(uow: UnitOfWork, *, actor: Principal, transfer_id: int, neighbour_tolerance_m: float) -> bytes:
+def contract_pdf(uow: UnitOfWork, *, actor: Principal, transfer_id: RowKey, neighbour_tolerance_m: float) -> bytes:
     """The 流转合同 of a lease or share-in, as recorded when the transfer was opened: the parties with their
     addresses, the parcels with area, location and 四至, the term, use, price and payment, the agreed
     clauses, the signatures' places and a map of the land.
@@ -72,7 +73,7 @@ def contract_pdf(uow: UnitOfWork, *, actor: Principal, transfer_id: int, neighbo
     """
     with uow:
         s = uow.session
-        t = s.get(Transfer, transfer_id)
+        t = county_row(s, Transfer, transfer_id)
         if t is None or not actor.sees(t.right_id):
             raise NotFound("流转", "Transfer", transfer_id)
         document = contract_document(s, t, neighbour_tolerance_m)
@@ -91,7 +92,8 @@ def contract_document(s: Session, t: Transfer, neighbour_tolerance_m: float) -> 
         raise RuleViolation("TRANSFER_CLOSED", details={"status": t.status})
     right = s.get(Right, t.right_id)
     assert right is not None and right.end is not None, "a lease is of a contract right, which has a term"
-    codes = list(s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.transfer_id == t.id)
+    codes = list(s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.county_code == t.county_code,
+                                                                 TransferParcel.transfer_id == t.id)
                            .order_by(TransferParcel.id)))
     repo = ParcelRepository(s)
     versions = [v for v in (repo.current(c) for c in codes) if v is not None]
@@ -99,7 +101,8 @@ def contract_document(s: Session, t: Transfer, neighbour_tolerance_m: float) -> 
     seller = s.get(Household, t.from_household)
     buyer = s.get(Household, t.to_household) if t.to_household else None
     collective = s.get(Collective, t.collective_code)
-    paid = list(s.scalars(select(TransferPayment).where(TransferPayment.transfer_id == t.id)
+    paid = list(s.scalars(select(TransferPayment).where(TransferPayment.county_code == t.county_code,
+                                                      TransferPayment.transfer_id == t.id)
                           .order_by(TransferPayment.id)))
     entry = s.get(LedgerEntry, (t.county_code, t.ledger_seq))
     assert seller is not None and collective is not None and entry is not None, "foreign keys and the log"

@@ -13,9 +13,10 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, func, insert, select, update
 
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import NotFound, RuleViolation
 from app.holds import services as holds
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.parties.models import Household
 from app.parties.services import require_role
@@ -52,7 +53,7 @@ class TransferPolicy:
     issuer_answer_days: int = 30
 
 
-def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int, decision: str,
+def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: RowKey, decision: str,
                           grounds: str | None = None, decided_on: dt.date | None = None) -> dict:
     """Record the issuer's answer to a 转让.
 
@@ -77,12 +78,12 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
         if decided_on > dt.date.today() or decided_on < t.created_at.date():
             raise RuleViolation("DATE_ORDER", reason_zh="决定日期不在申请之后、今天之前",
                                 reason_en="the decision must fall between the request and today")
-        payments = payments_of(s, t.id)
+        payments = payments_of(s, t)
         t.issuer_decision = decision if decision == "granted" or grounds else "refused_without_grounds"
         t.issuer_decided_on, t.issuer_grounds = decided_on, grounds
         if t.issuer_decision == "refused":
             t.status = "refused"
-            holds.release(s, t.id)
+            holds.release(s, t.county_code, t.id)
         else:
             t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, paid_total(payments))
         _save_transfer(s, t, "issuer_decision", "issuer_decided_on", "issuer_grounds", "status")
@@ -95,7 +96,7 @@ def decide_issuer_consent(uow: UnitOfWork, *, actor: Principal, transfer_id: int
     return view
 
 
-def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: Decimal, paid_on: dt.date,
+def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: RowKey, amount: Decimal, paid_on: dt.date,
                 reference: str) -> dict:
     """Record a payment (partial payments add up to the price, never beyond it).
 
@@ -116,7 +117,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
                                 reason_en=f"paid_on is before the holder consented on {t.consent_signed_on}",
                                 details={"paid_on": paid_on.isoformat(),
                                          "consent_signed_on": t.consent_signed_on.isoformat()})
-        payments = payments_of(s, t.id)
+        payments = payments_of(s, t)
         total = paid_total(payments) + amount
         if total > t.price:
             raise RuleViolation("PAYMENT_EXCEEDS_PRICE", details={"total": str(total), "price": str(t.price)})
@@ -134,7 +135,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: int, amount: 
     return view
 
 
-def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) -> dict:
+def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: RowKey) -> dict:
     """Withdraw an open transfer: it ends, the right and parcels are free again, nothing moved.
 
     Raises:
@@ -145,7 +146,7 @@ def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) ->
         s = uow.session
         t = _open_transfer(s, actor, transfer_id)
         t.status = "withdrawn"
-        holds.release(s, t.id)
+        holds.release(s, t.county_code, t.id)
         ledger.append(s, county=t.county_code, kind="transfer.withdrawn", actor=actor,
                       subjects=[f"transfer:{t.id}", t.right_id], data={"transfer": t.id})
         view = transfer_view(s, t)
@@ -153,7 +154,7 @@ def withdraw_transfer(uow: UnitOfWork, *, actor: Principal, transfer_id: int) ->
     return view
 
 
-def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPolicy, transfer_id: int,
+def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPolicy, transfer_id: RowKey,
                       completed_on: dt.date | None = None) -> dict:
     """Complete a transfer: the right (or its parcels) moves exactly as the law says.
 
@@ -174,7 +175,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
     with uow:
         s = uow.session
         t = _open_transfer(s, actor, transfer_id, lock=True)
-        moving = [(code, right) for code, right in s.execute(_MOVING, {"id": t.id})]
+        moving = [(code, right) for code, right in s.execute(_MOVING, {"county": t.county_code, "id": t.id})]
         if t.consent_signed_on > on:
             raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
                                 reason_en="the consent is dated after the completion")
@@ -189,7 +190,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
             check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
         if held.type == "income_share":
             check_shares_movable(s, held, Decimal(str(t.shares)), None)
-        payments = payments_of(s, t.id)
+        payments = payments_of(s, t)
         paid = paid_total(payments)
         if paid < t.price:
             raise RuleViolation("PAYMENT_REQUIRED", details={"paid": str(paid), "price": str(t.price)})
@@ -211,7 +212,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                             | ({"to_right": receiving} if receiving else {}))
         move_rights(s, t, moving, on, seq)
         t.status, t.completed_on = "completed", on
-        holds.release(s, t.id)
+        holds.release(s, t.county_code, t.id)
         s.flush()
         view = transfer_view(s, t, parcels=[code for code, _ in moving], payments=payments)
         uow.commit()
@@ -240,7 +241,8 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
     if t.kind in ("lease", "share_in"):
         _grant_management(s, t, codes, on, seq)
         return
-    links = {link.parcel_code: link for link in s.scalars(_OPEN_LINKS, {"parcels": codes})}
+    links = {link.parcel_code: link
+             for link in s.scalars(_OPEN_LINKS, {"county": t.county_code, "parcels": codes})}
     for link in links.values():
         link.valid_to, link.end_ledger_seq = on, seq
     s.flush()  # the partial unique index allows one open link per parcel: close before opening
@@ -254,7 +256,7 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
                               contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c, r in moving)
     s.flush()
     if t.kind in ("transfer", "exit"):
-        left = s.scalar(_LINKS_LEFT, {"right": giver.id})
+        left = s.scalar(_LINKS_LEFT, {"county": t.county_code, "right": giver.id})
         if not left:  # 第三十四条: the giver's contract for that land ends with it
             giver.valid_to = on
 
@@ -357,30 +359,36 @@ def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
 #: The issuer's answer and a payment read and write the transfer as rows: statements built once, no ORM unit of
 #: work (they were half of these requests' time).
 _TRANSFERS = Transfer.__table__
-_TRANSFER_ROW = select(_TRANSFERS).where(_TRANSFERS.c.id == bindparam("id"))
+_TRANSFER_ROW = select(_TRANSFERS).where(_TRANSFERS.c.county_code == bindparam("county_code"),
+                                         _TRANSFERS.c.id == bindparam("id"))
 _TRANSFER_ROW_LOCKED = _TRANSFER_ROW.with_for_update()
 _ADD_PAYMENT = insert(TransferPayment)
 #: The completion's own reads, built once as well.
 _MOVING = select(TransferParcel.parcel_code, TransferParcel.right_id).where(
-    TransferParcel.transfer_id == bindparam("id")).order_by(TransferParcel.id)
-_OPEN_LINKS = select(RightParcel).where(RightParcel.parcel_code.in_(bindparam("parcels", expanding=True)),
+    TransferParcel.county_code == bindparam("county"), TransferParcel.transfer_id == bindparam("id"),
+).order_by(TransferParcel.id)
+_OPEN_LINKS = select(RightParcel).where(RightParcel.county_code == bindparam("county"),
+                                        RightParcel.parcel_code.in_(bindparam("parcels", expanding=True)),
                                         RightParcel.valid_to.is_(None)).with_for_update()
-_LINKS_LEFT = select(func.count()).select_from(RightParcel).where(RightParcel.right_id == bindparam("right"),
+_LINKS_LEFT = select(func.count()).select_from(RightParcel).where(RightParcel.county_code == bindparam("county"),
+                                                                  RightParcel.right_id == bindparam("right"),
                                                                   RightParcel.valid_to.is_(None))
-_SET_TRANSFER = update(Transfer).where(Transfer.id == bindparam("transfer"))
+_SET_TRANSFER = update(Transfer).where(Transfer.county_code == bindparam("county"),
+                                       Transfer.id == bindparam("transfer"))
 
 
-def _open_transfer_row(s, actor: Principal, transfer_id: int, lock: bool = False) -> SimpleNamespace:
+def _open_transfer_row(s, actor: Principal, transfer_id: RowKey, lock: bool = False) -> SimpleNamespace:
     """The open transfer as a row whose fields the step may change and then save (:func:`_save_transfer`)."""
-    row = s.connection().execute(_TRANSFER_ROW_LOCKED if lock else _TRANSFER_ROW, {"id": transfer_id}).first()
+    row = s.connection().execute(_TRANSFER_ROW_LOCKED if lock else _TRANSFER_ROW, transfer_id._asdict()).first()
     return _open(actor, transfer_id, row and SimpleNamespace(**row._mapping))
 
 
 def _save_transfer(s, t: SimpleNamespace, *fields: str) -> None:
-    s.connection().execute(_SET_TRANSFER, {"transfer": t.id} | {f: getattr(t, f) for f in fields})
+    s.connection().execute(_SET_TRANSFER, {"county": t.county_code, "transfer": t.id}
+                           | {f: getattr(t, f) for f in fields})
 
 
-def _open(actor: Principal, transfer_id: int, t):
+def _open(actor: Principal, transfer_id: RowKey, t):
     if t is None or not actor.sees(t.right_id):
         raise NotFound("流转", "Transfer", transfer_id)
     if t.status not in OPEN_STATUSES:
@@ -388,5 +396,5 @@ def _open(actor: Principal, transfer_id: int, t):
     return t
 
 
-def _open_transfer(s, actor: Principal, transfer_id: int, lock: bool = False) -> Transfer:
-    return _open(actor, transfer_id, s.get(Transfer, transfer_id, with_for_update=lock))
+def _open_transfer(s, actor: Principal, transfer_id: RowKey, lock: bool = False) -> Transfer:
+    return _open(actor, transfer_id, county_row(s, Transfer, transfer_id, lock=lock))

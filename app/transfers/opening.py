@@ -12,8 +12,9 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, lazyload
 
+from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import DomainError, NotFound, RuleViolation
 from app.holds import services as holds
 from app.ledger import services as ledger
@@ -50,7 +51,8 @@ _UNDER = select(RightParcel.parcel_code, RightParcel.right_id).where(
     RightParcel.parcel_code.in_(bindparam("parcels", expanding=True)), RightParcel.valid_to.is_(None))
 _SHARES_HELD = select(RightShares.shares).where(RightShares.right_id == bindparam("right"),
                                                 RightShares.valid_to.is_(None))
-_MANAGED = select(ManagementRightParcel.parcel_code, ManagementRightParcel.management_right_id).where(
+_MANAGED = select(ManagementRightParcel.parcel_code, ManagementRightParcel.county_code,
+                  ManagementRightParcel.management_right_id).where(
     ManagementRightParcel.parcel_code.in_(bindparam("parcels", expanding=True)),
     ManagementRightParcel.end >= bindparam("on"))
 
@@ -179,10 +181,10 @@ def holder_signature(s: Session, actor: Principal, held: Right, consent: dict) -
         RuleViolation: CONSENT_REQUIRED when someone else signed.
         NotFound: the document is unknown or outside the scope.
     """
-    signer = s.get(Person, consent["signed_by_person_id"])
+    signer = county_row(s, Person, consent["signed_by_person_id"])
     if signer is None or signer.household_code != held.holder_code:
         # Only the holder decides (第二十七条): a cadre, a buyer or a settlement office cannot sign for it.
-        raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"],
+        raise RuleViolation("CONSENT_REQUIRED", details={"signed_by_person_id": consent["signed_by_person_id"].public,
                                                          "holder": held.holder_code})
     return signer, visible_document(s, actor, consent.get("document"), attach_to=held.holder_code)
 
@@ -207,8 +209,8 @@ def check_not_managed(s, parcels: list[str], on: dt.date) -> None:
     """Refuse to move land a management right (a lease or share-in) still runs on at ``on`` (RIGHT_BUSY)."""
     taken = s.execute(_MANAGED, {"parcels": parcels, "on": on}).all()
     if taken:
-        raise RuleViolation("RIGHT_BUSY", details={"management_rights": [{"parcel": p, "management_right": m}
-                                                                          for p, m in taken]})
+        raise RuleViolation("RIGHT_BUSY", details={"management_rights": [
+            {"parcel": p, "management_right": ids.public_id(county, m)} for p, county, m in taken]})
 
 
 def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> Household | None:
@@ -244,7 +246,8 @@ def _counter_consent(s, actor: Principal, counter: Right | None, consent: dict |
     """An exchange gives the other household's land away too: it signs for itself (第二十七、三十三条)."""
     if counter is None:  # not an exchange: TransferCreateSchema refuses a counter consent then
         return None
-    signer = s.get(Person, consent["signed_by_person_id"]) if consent and consent.get("signed_by_person_id") else None
+    signer = county_row(s, Person, consent["signed_by_person_id"]) \
+        if consent and consent.get("signed_by_person_id") else None
     if consent is None or consent.get("voluntary") is not True or signer is None \
             or signer.household_code != counter.holder_code:
         raise RuleViolation("CONSENT_REQUIRED", details={"counter_right": counter.id,

@@ -8,9 +8,11 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import NotFound, RuleViolation
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry
 from app.parcels.queries import ParcelRepository
@@ -43,13 +45,13 @@ def runs_at_least(start: dt.date, end: dt.date, years: int) -> bool:
     return end + dt.timedelta(days=1) >= anniversary
 
 
-def get_management_right(uow: UnitOfWork, *, actor: Principal, management_right_id: int) -> dict:
+def get_management_right(uow: UnitOfWork, *, actor: Principal, management_right_id: RowKey) -> dict:
     with uow:
         s = uow.session
         return management_right_view(s, _visible(s, actor, management_right_id), actor)
 
 
-def register_management_right(uow: UnitOfWork, *, actor: Principal, management_right_id: int,
+def register_management_right(uow: UnitOfWork, *, actor: Principal, management_right_id: RowKey,
                               registered_on: dt.date) -> dict:
     """Register a management right of five years or more, on the day the registration office recorded it.
 
@@ -75,9 +77,10 @@ def register_management_right(uow: UnitOfWork, *, actor: Principal, management_r
             raise RuleViolation("DATE_ORDER", reason_zh="登记日期早于土地经营权起始日",
                                 reason_en="registered_on is before the management right began",
                                 details={"start": right.start.isoformat()})
-        voided = s.scalar(select(Transfer.status).where(Transfer.id == right.transfer_id)) == "voided"
+        voided = s.scalar(select(Transfer.status).where(
+            Transfer.county_code == right.county_code, Transfer.id == right.transfer_id)) == "voided"
         if registered_on > right.end or voided:
-            raise RuleViolation("RIGHT_NOT_ACTIVE", details={"management_right": right.id,
+            raise RuleViolation("RIGHT_NOT_ACTIVE", details={"management_right": ids.of(right),
                                                              "end": right.end.isoformat()})
         head = ledger.lock_log(s, right.county_code)  # the yearly serial is read under the log's lock
         serial = 1 + (s.scalar(select(func.max(ManagementRight.registration_serial)).where(
@@ -100,7 +103,7 @@ def register_management_right(uow: UnitOfWork, *, actor: Principal, management_r
     return view
 
 
-def registration_pdf(uow: UnitOfWork, *, actor: Principal, management_right_id: int) -> bytes:
+def registration_pdf(uow: UnitOfWork, *, actor: Principal, management_right_id: RowKey) -> bytes:
     """The registration of a management right, printed from what its ledger entry recorded.
 
     Raises:
@@ -111,7 +114,7 @@ def registration_pdf(uow: UnitOfWork, *, actor: Principal, management_right_id: 
         s = uow.session
         right = _visible(s, actor, management_right_id)
         if right.registration_number is None or right.registration_seq is None or right.registered_on is None:
-            raise RuleViolation("NOT_REGISTERED", details={"management_right": right.id})
+            raise RuleViolation("NOT_REGISTERED", details={"management_right": ids.of(right)})
         entry = s.get(LedgerEntry, (right.county_code, right.registration_seq))
         assert entry is not None, "a registration has its entry"
         contract = s.get(Right, right.contract_right_id)
@@ -136,7 +139,7 @@ def registration_pdf(uow: UnitOfWork, *, actor: Principal, management_right_id: 
 def management_right_view(s: Session, right: ManagementRight, actor: Principal, *,
                           parcels: list[str] | None = None) -> dict:
     """A management right: who holds it, on which contract's parcels, for what term, and its registration."""
-    return {"id": right.id, "kind": right.kind, "transfer": right.transfer_id,
+    return {"id": ids.of(right), "kind": right.kind, "transfer": ids.public_id(right.county_code, right.transfer_id),
             "contract_right": right.contract_right_id,
             "holder": {"household": right.holder_household, "name": right.holder_name,
                        "credit_code": right.holder_credit_code,
@@ -151,8 +154,8 @@ def management_right_view(s: Session, right: ManagementRight, actor: Principal, 
             "ledger_seq": right.ledger_seq}
 
 
-def _visible(s: Session, actor: Principal, management_right_id: int, lock: bool = False) -> ManagementRight:
-    right = s.get(ManagementRight, management_right_id, with_for_update=lock)
+def _visible(s: Session, actor: Principal, management_right_id: RowKey, lock: bool = False) -> ManagementRight:
+    right = county_row(s, ManagementRight, management_right_id, lock=lock)
     if right is None or not actor.sees(right.contract_right_id):
         raise NotFound("土地经营权", "Management right", management_right_id)
     return right
@@ -160,7 +163,8 @@ def _visible(s: Session, actor: Principal, management_right_id: int, lock: bool 
 
 def _parcels(s: Session, right: ManagementRight) -> list[str]:
     return list(s.scalars(select(ManagementRightParcel.parcel_code).where(
-        ManagementRightParcel.management_right_id == right.id).order_by(ManagementRightParcel.id)))
+        ManagementRightParcel.county_code == right.county_code, ManagementRightParcel.management_right_id == right.id,
+    ).order_by(ManagementRightParcel.id)))
 
 
 def _holder(right: ManagementRight) -> dict:

@@ -23,8 +23,8 @@ from app.transfers.schemas import (
 )
 
 blp = Blueprint("transfers", __name__, description="Voluntary paid transfers and exits; settlements")
-_ID = "<int(max=2147483647):transfer_id>"
-_MR = "<int(max=2147483647):management_right_id>"
+_ID = "<row:transfer_id>"
+_MR = "<row:management_right_id>"
 
 
 @blp.route("/transfers")
@@ -141,7 +141,7 @@ class Settlements(MethodView):
         return services.record_settlement(unit_of_work(), actor=current_principal(), **data)
 
 
-@blp.route("/settlements/<int(max=2147483647):settlement_id>")
+@blp.route("/settlements/<row:settlement_id>")
 class SettlementItem(MethodView):
     @blp.response(200, SettlementRecordSchema)
     def get(self, settlement_id):

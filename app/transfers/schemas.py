@@ -4,7 +4,8 @@ import re
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from app.extensions import Date, Id, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean, Text
+from app.extensions import Date, IdCursor, Money, PageArgsSchema, Schema, StrictBoolean, Text
+from app.ids import RowId
 from app.transfers.models import TRANSFER_KINDS, TRANSFER_STATUSES
 from gis.codes import CodeError, parse_credit_code, parse_id_number
 
@@ -56,10 +57,10 @@ class Recipient(fields.Field):
 class ConsentSchema(Schema):
     """The holder's written consent; one without a signer or not marked voluntary is 422 CONSENT_REQUIRED."""
 
-    signed_by_person_id = Id(metadata={"description": "a member of the holding household (without it: 422 "
+    signed_by_person_id = RowId(metadata={"description": "a member of the holding household (without it: 422 "
                                                       "CONSENT_REQUIRED)"})
     signed_on = Date(required=True)
-    document = Id(allow_none=True, metadata={"description": "the signed consent (a stored document id)"})
+    document = RowId(allow_none=True, metadata={"description": "the signed consent (a stored document id)"})
     voluntary = StrictBoolean(metadata={"description": "must be true: the holder's own decision (false or absent: "
                                                        "422 CONSENT_REQUIRED)"})
 
@@ -112,8 +113,9 @@ class TransferCreateSchema(Schema):
     condition_of_settlement = StrictBoolean(metadata={
         "description": "accepted only to be refused: a transfer made a condition of settling in a city is "
                        "422 NO_SURRENDER_CONDITION"})
-    settlement = Id(metadata={"description": "accepted only to be refused: no transfer may refer to a settlement "
-                                             "(422 NO_SURRENDER_CONDITION)"})
+    settlement = fields.Integer(strict=True, metadata={
+        "description": "accepted only to be refused: no transfer may refer to a settlement "
+                       "(422 NO_SURRENDER_CONDITION)"})
 
     @validates_schema
     def _fields_of_its_kind(self, data, **kwargs):
@@ -212,7 +214,7 @@ class TransferPageSchema(Schema):
 
 
 class SettlementCreateSchema(Schema):
-    person_id = Id(required=True)
+    person_id = RowId(required=True)
     settled_on = Date(required=True)
     city_code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="a 6-digit GB/T 2260 code"))
     hukou_ref = Text(max_length=100, metadata={"description": "the hukou transfer document's reference"})

@@ -5,9 +5,11 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
+from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, county_row
 from app.errors import NotFound, RuleViolation
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry
 from app.parties.models import Membership, Person
@@ -18,7 +20,7 @@ from app.transfers.models import Settlement
 from app.transfers.opening import TRANSFER_WRITERS
 
 
-def record_settlement(uow: UnitOfWork, *, actor: Principal, person_id: int, settled_on: dt.date, city_code: str,
+def record_settlement(uow: UnitOfWork, *, actor: Principal, person_id: RowKey, settled_on: dt.date, city_code: str,
                       hukou_ref: str | None = None) -> dict:
     """Record that a member settled in a city, and answer which rights the household keeps (all of them).
 
@@ -34,7 +36,7 @@ def record_settlement(uow: UnitOfWork, *, actor: Principal, person_id: int, sett
         raise RuleViolation("DATE_ORDER", reason_zh="落户日期晚于今天", reason_en="settled_on is in the future")
     with uow:
         s = uow.session
-        person = s.get(Person, person_id)
+        person = county_row(s, Person, person_id)
         if person is None or not actor.sees(person.household_code):
             raise NotFound("人员", "Person", person_id)
         settlement = Settlement(person_id=person.id, household_code=person.household_code,
@@ -66,7 +68,7 @@ def _retained(s, actor: Principal, person: Person) -> dict:
     return {"rights": summary, "membership": member}
 
 
-def get_settlement(uow: UnitOfWork, *, actor: Principal, settlement_id: int) -> dict:
+def get_settlement(uow: UnitOfWork, *, actor: Principal, settlement_id: RowKey) -> dict:
     """A settlement as recorded, with the rights the household kept then (from its ledger entry, which the
     record's own ``ledger_seq`` names and whose hash is checked) and each of them as it stands today.
 
@@ -75,7 +77,7 @@ def get_settlement(uow: UnitOfWork, *, actor: Principal, settlement_id: int) -> 
     """
     with uow:
         s = uow.session
-        x = s.get(Settlement, settlement_id)
+        x = county_row(s, Settlement, settlement_id)
         if x is None or not actor.sees(x.household_code):
             raise NotFound("落户记录", "Settlement", settlement_id)
         entry = s.get(LedgerEntry, (x.county_code, x.ledger_seq))
@@ -84,7 +86,7 @@ def get_settlement(uow: UnitOfWork, *, actor: Principal, settlement_id: int) -> 
         recorded = recorded if isinstance(recorded, dict) else None
         kept = [r for r in recorded.get("rights_retained", []) if isinstance(r, str)] if recorded else []
         now = {r.id: r for r in s.scalars(select(Right).where(Right.id.in_(kept)))}
-        person = s.get(Person, x.person_id)
+        person = county_row(s, Person, RowKey(x.county_code, x.person_id))
         view = settlement_view(x) | {
             "person_name": person.name if person else None, "entry_intact": recorded is not None,
             "membership_retained": recorded.get("membership_retained") if recorded else None,
@@ -112,5 +114,5 @@ def list_settlements(uow: UnitOfWork, *, actor: Principal, household: str) -> li
 
 
 def settlement_view(x: Settlement) -> dict:
-    return {"id": x.id, "person": x.person_id, "household": x.household_code, "settled_on": x.settled_on,
-            "city_code": x.city_code, "hukou_ref": x.hukou_ref, "ledger_seq": x.ledger_seq}
+    return {"id": ids.of(x), "person": ids.public_id(x.county_code, x.person_id), "household": x.household_code,
+            "settled_on": x.settled_on, "city_code": x.city_code, "hukou_ref": x.hukou_ref, "ledger_seq": x.ledger_seq}

@@ -9,9 +9,12 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from app import ids
 from app.auth.services import Principal
+from app.db import county_row
 from app.errors import NotFound, RuleViolation
 from app.holds import services as holds
+from app.ids import RowKey
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
 from app.rights.models import ID_SUFFIX, Right, RightParcel, RightShares
@@ -32,7 +35,7 @@ from app.transfers.opening import entry_subjects, shares_held
 from app.transfers.views import iso_day
 
 
-def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date, grounds: str, cause: dict) -> int:
+def void_transfer(s: Session, *, actor: Principal, transfer_id: RowKey, on: dt.date, grounds: str, cause: dict) -> int:
     """Void a transfer an award found made under duress (民法典 第一百五十条): as if it had never been made.
 
     Runs inside the caller's transaction (no commit): the dispute that ordered it checks the role,
@@ -66,7 +69,7 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
             longer holds the shares); RIGHT_BUSY (an open transfer, or a management
             right granted since, holds a parcel that would go back).
     """
-    t = s.get(Transfer, transfer_id, with_for_update=True)
+    t = county_row(s, Transfer, transfer_id, lock=True)
     if t is None or not actor.sees(t.right_id):
         raise NotFound("流转", "Transfer", transfer_id)
     if t.status not in (*OPEN_STATUSES, "completed"):
@@ -74,7 +77,8 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
     if on > dt.date.today():
         raise RuleViolation("DATE_ORDER", reason_zh="撤销日期晚于今天", reason_en="the void is dated in the future")
     moving = [(p.parcel_code, p.right_id) for p in s.scalars(
-        select(TransferParcel).where(TransferParcel.transfer_id == t.id).order_by(TransferParcel.id))]
+        select(TransferParcel).where(TransferParcel.county_code == t.county_code, TransferParcel.transfer_id == t.id)
+        .order_by(TransferParcel.id))]
     was = t.status
     undo = _Undo()
     if was == "completed":
@@ -93,7 +97,7 @@ def void_transfer(s: Session, *, actor: Principal, transfer_id: int, on: dt.date
     if was == "completed":
         _unmove(s, t, undo, on, seq)
     else:
-        holds.release(s, t.id)
+        holds.release(s, t.county_code, t.id)
     t.status = "voided"
     s.flush()
     return seq
@@ -135,7 +139,8 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     if giver.type == "income_share":
         return _undo_shares(s, t, giver, on, done)
     if t.kind in ("lease", "share_in"):
-        return _Undo(management=s.scalar(select(ManagementRight).where(ManagementRight.transfer_id == t.id)
+        return _Undo(management=s.scalar(select(ManagementRight).where(ManagementRight.county_code == t.county_code,
+                                                              ManagementRight.transfer_id == t.id)
                                          .with_for_update()))
     codes = [code for code, _ in moving]
     # Where the completion put each parcel: the recipient's right, the other side of an exchange, or nowhere.
@@ -161,12 +166,13 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     holds.check_not_held(s, [], codes)
     losing = sorted({r for r in went.values() if r})
     granted = s.execute(select(ManagementRightParcel.parcel_code, ManagementRightParcel.management_right_id).join(
-        ManagementRight, ManagementRight.id == ManagementRightParcel.management_right_id).where(
+        ManagementRight, (ManagementRight.county_code == ManagementRightParcel.county_code)
+        & (ManagementRight.id == ManagementRightParcel.management_right_id)).where(
         ManagementRightParcel.parcel_code.in_(codes), ManagementRightParcel.end >= on,
         ManagementRight.contract_right_id.in_(losing))).all() if losing else []
     if granted:
-        raise RuleViolation("RIGHT_BUSY", details={"management_rights": [{"parcel": p, "management_right": m}
-                                                                          for p, m in granted]})
+        raise RuleViolation("RIGHT_BUSY", details={"management_rights": [
+            {"parcel": p, "management_right": ids.public_id(t.county_code, m)} for p, m in granted]})
     area = dict(s.execute(select(RightParcel.parcel_code, RightParcel.contract_area_m2).where(
         RightParcel.parcel_code.in_(codes), RightParcel.end_ledger_seq == done)).all())
     undo = _Undo(links=[(code, now.get(code), right, area.get(code)) for code, right in moving])

@@ -8,6 +8,7 @@ import io
 
 import pytest
 
+from app.ids import number_of, row_key
 from tests.api.test_disputes import LAW, TODAY, application, pdf_text, transfer_of
 from tests.conftest import COLLECTIVE
 
@@ -115,7 +116,8 @@ def test_an_arbitration_runs_from_application_to_an_enforced_award_that_moves_a_
                  "LAWSUIT_PERIOD_OVER")
     case.refused("finalize", {"on": "2025-11-26"}, 422, "DATE_ORDER")
     text = pdf_text(auditor.get(f"/api/v1/disputes/{case.id}/award.pdf"))
-    for words in ("裁决书", f"（2025）210681农仲裁字第{case.id}号", "地块 a1 的承包经营权归申请人", land["a1"],
+    for words in ("裁决书", f"（2025）210681农仲裁字第{number_of(case.id)}号", "地块 a1 的承包经营权归申请人",
+                  land["a1"],
                   "首席仲裁员：李仲裁", "孙仲裁认为应维持现状", "自收到裁决书之日起三十日内向人民法院起诉",
                   "2025年10月27日", "2025年11月26日", "第四十八条", "附图"):
         assert words in text, words
@@ -128,7 +130,7 @@ def test_an_arbitration_runs_from_application_to_an_enforced_award_that_moves_a_
     assert [p["code"] for p in clerk.get(f"/api/v1/rights/{land['ra']}").get_json()["parcels"]] == [land["a2"]]
     entries = auditor.get(f"/api/v1/ledger/210681?after={size}&limit=10").get_json()["items"]
     assert [e["kind"] for e in entries] == ["right.parcels_moved", "freeze.lifted", "dispute.finalized"]
-    assert entries[0]["body"]["data"]["cause"] == {"dispute": case.id, "order": 0}
+    assert entries[0]["body"]["data"]["cause"] == {"dispute": number_of(case.id), "order": 0}
     assert d["record"]["finalized"]["entries"] == [entries[0]["seq"]]
     # the freeze is gone: A may transfer what it kept
     assert clerk.post("/api/v1/transfers", json=transfer_of(land)).status_code == 201
@@ -152,7 +154,8 @@ def test_an_award_whose_order_the_registry_would_refuse_is_refused_with_that_rul
         "SAME_COLLECTIVE_ONLY")
     assert refusal["basis"].startswith("农村土地承包法")
     case.refused("award", award | {"orders": [{"type": "move_parcels", "parcels": [land["a1"]]}]}, 422, None)
-    case.refused("award", award | {"orders": [{"type": "void_transfer", "transfer": 999999, "grounds": "胁迫"}]},
+    unknown = {"type": "void_transfer", "transfer": 2106810999999999, "grounds": "胁迫"}
+    case.refused("award", award | {"orders": [unknown]},
                  404, None)
     # a refused dry run leaves nothing behind: the next award appends right after the last entry
     size = case.ledger_size()
@@ -320,10 +323,10 @@ def test_evidence_documents_attach_to_a_step_and_only_the_committee_acts(callers
                                                      "file": (io.BytesIO(b"%PDF-1.4 x"), "a.pdf")},
                           content_type="multipart/form-data")
     assert doc.status_code == 201, doc.get_json()
-    case.refused("accept", {"on": "2025-09-29", "documents": [999999]}, 404, None)
+    case.refused("accept", {"on": "2025-09-29", "documents": [2106810999999999]}, 404, None)
     with_evidence = arbitrator.post("/api/v1/disputes", json=application(land, documents=[doc.get_json()["id"]]))
     assert with_evidence.get_json()["record"]["application"]["documents"] == [doc.get_json()["id"]]
-    assert arbitrator.post("/api/v1/disputes", json=application(land, documents=[999999])).status_code == 404
+    assert arbitrator.post("/api/v1/disputes", json=application(land, documents=[2106810999999999])).status_code == 404
     d = case.post("accept", {"on": "2025-09-29", "documents": [doc.get_json()["id"]]})
     assert d["record"]["acceptance"]["documents"] == [doc.get_json()["id"]]
     assert clerk.post(f"/api/v1/disputes/{case.id}/defence", json={"on": "2025-10-09", "summary": "x"}) \
@@ -365,7 +368,8 @@ def test_a_mediation_agreement_enforces_every_kind_of_registry_order(callers, la
     assert [e["kind"] for e in entries] == ["parcel.revised", "membership.recognised",
                                             "right.income_share.requantified",
                                             "transfer.voided", "dispute.finalized"]
-    assert [e["body"]["data"]["cause"] for e in entries[:4]] == [{"dispute": case.id, "order": i} for i in range(4)]
+    assert [e["body"]["data"]["cause"] for e in entries[:4]] == [{"dispute": number_of(case.id), "order": i}
+                                                                   for i in range(4)]
     assert d["record"]["finalized"]["entries"] == [e["seq"] for e in entries[:4]]
     history = clerk.get(f"/api/v1/parcels/{land['a2']}/history").get_json()
     assert len(history["versions"]) == 2
@@ -391,8 +395,8 @@ def test_an_edit_of_a_case_or_its_freeze_that_bypassed_the_ledger_is_found(calle
     engine = app.extensions["sanquan"].engine
     for table, where, change, undo, blamed in (
             (Freeze, Freeze.subject == land["a1"], {"active": False}, {"active": True}, freeze_seq),
-            (Dispute, Dispute.id == case.id, {"status": "finalized"}, {"status": "accepted"}, last),
-            (Dispute, Dispute.id == case.id, {"record": {}}, {"record": d["record"]}, last)):
+            (Dispute, Dispute.id == number_of(case.id), {"status": "finalized"}, {"status": "accepted"}, last),
+            (Dispute, Dispute.id == number_of(case.id), {"record": {}}, {"record": d["record"]}, last)):
         with engine.begin() as conn:
             conn.execute(update(table).where(where).values(change))
         result = auditor.get("/api/v1/ledger/210681/verify").get_json()
@@ -452,11 +456,11 @@ def test_a_hearing_scheduled_ahead_is_recorded_held_on_its_day(callers, land, uo
     case = Case(callers, land)
     case.to_hearing()
     # on Monday 13 October 2025 the committee schedules Monday 20 October and tells the parties
-    d = proceedings.hearing(uow_factory(), actor=committee, dispute_id=case.id, on=dt.date(2025, 10, 20),
+    d = proceedings.hearing(uow_factory(), actor=committee, dispute_id=row_key(case.id), on=dt.date(2025, 10, 20),
                             place="长山镇人民政府", notified_on=dt.date(2025, 10, 13), today=dt.date(2025, 10, 13))
     assert d["record"]["hearings"][0]["held"] is False and "first_hearing" not in d["events"]
     # on the day the applicant stays away; posting the day again records the hearing held
-    d = proceedings.hearing(uow_factory(), actor=committee, dispute_id=case.id, on=dt.date(2025, 10, 20),
+    d = proceedings.hearing(uow_factory(), actor=committee, dispute_id=row_key(case.id), on=dt.date(2025, 10, 20),
                             applicant_present=False, last=True, today=dt.date(2025, 10, 20))
     h = d["record"]["hearings"][0]
     assert (h["held"], h["place"], h["notified_on"], h["applicant_present"], h["respondent_present"], h["last"]) \

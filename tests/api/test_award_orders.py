@@ -13,6 +13,7 @@ import pytest
 
 from app.auth.services import Principal
 from app.errors import DomainError, NotFound, RuleViolation
+from app.ids import row_key
 from app.parties.services import restore_membership
 from app.rights.services import move_parcels, restore_shares
 from tests.conftest import COLLECTIVE, COUNTY
@@ -168,9 +169,10 @@ def test_an_unlawfully_terminated_membership_is_restored(clerk, admin, make_hous
                    json={"ground": "joined_other_collective", "decided_on": "2024-01-01"})
     assert r.status_code == 200, r.get_json()
     with pytest.raises(RuleViolation) as early:
-        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=pid, on=dt.date(2023, 12, 31))
+        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=row_key(pid),
+               on=dt.date(2023, 12, 31))
     assert early.value.rule == "DATE_ORDER"
-    seq = _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=pid,
+    seq = _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=row_key(pid),
                  on=dt.date(2024, 1, 1))
     (active,) = clerk.get(f"/api/v1/collectives/{COLLECTIVE}/members?active=true").get_json()["items"]
     assert (active["person"]["id"], active["basis"], active["valid_from"], active["ledger_seq"]) == (
@@ -179,7 +181,7 @@ def test_an_unlawfully_terminated_membership_is_restored(clerk, admin, make_hous
     assert entry["kind"] == "membership.recognised"
     assert (entry["body"]["data"]["cause"], entry["body"]["data"]["basis"]) == (CAUSE, "marriage")
     with pytest.raises(RuleViolation) as again:
-        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=pid, on=TODAY)
+        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=row_key(pid), on=TODAY)
     assert again.value.rule == "ALREADY_A_MEMBER"
 
 
@@ -188,15 +190,17 @@ def test_restoring_a_person_never_a_member_is_refused(clerk, admin, make_househo
     _recognise(clerk, h["members"][0]["id"])  # the head is a member; the spouse never was
     size = _size(admin)
     with pytest.raises(RuleViolation) as refused:
-        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=h["members"][1]["id"], on=TODAY)
+        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=row_key(h["members"][1]["id"]),
+               on=TODAY)
     assert refused.value.rule == "NOT_A_MEMBER"
     assert refused.value.details["reason"] == "never a member of this collective"
     with pytest.raises(RuleViolation) as current:  # a current member has no ended membership either
-        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=h["members"][0]["id"], on=TODAY)
+        _order(uow_factory, restore_membership, collective_code=COLLECTIVE, person_id=row_key(h["members"][0]["id"]),
+               on=TODAY)
     assert current.value.rule == "NOT_A_MEMBER"
     with pytest.raises(NotFound):
         _order(uow_factory, restore_membership, actor=OTHER_COUNTY, collective_code=COLLECTIVE,
-               person_id=h["members"][1]["id"], on=TODAY)
+               person_id=row_key(h["members"][1]["id"]), on=TODAY)
     assert _size(admin) == size
 
 

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 from pypdf import PdfReader
 
+from app.ids import number_of
 from tests.api.test_exchange import BID, OUTSIDER, award, bid, desk, ledger_size, listed  # noqa: F401  (fixture)
 from tests.api.test_transfers import TODAY, land  # noqa: F401  (fixture)
 from tests.pdf_fonts import fonts_not_carried
@@ -52,7 +53,7 @@ def test_a_lease_awarded_at_the_desk_prints_its_contract_with_every_clause(desk,
     assert "第四十二条" in terms["liability"] and "第四十三条" in terms["attachments"]
 
     text = printed(desk.get(f"/api/v1/listings/{made['id']}/contract.pdf"))
-    for words in ("土地经营权出租（转包）合同", f"流转合字第{won['transfer']['id']}号", *HEADINGS,
+    for words in ("土地经营权出租（转包）合同", f"流转合字第{number_of(won['transfer']['id'])}号", *HEADINGS,
                   land["a"]["members"][0]["name"], "丹东绿野农业合作社", OUTSIDER["credit_code"], land["a1"],
                   "3,200.00", TERMS["use"], TERMS["payment"], "2035年12月31日", "第四十一条", "不以退出或者转让",
                   "甲方（签章）", "乙方（签章）", "发包方备案"):

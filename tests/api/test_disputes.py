@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from app.ids import number_of
 from tests.conftest import COLLECTIVE
 from tests.pdf_fonts import fonts_not_carried
 
@@ -50,7 +51,7 @@ def test_an_application_gets_its_deadline_and_freezes_what_it_names(callers, lan
     assert d["calendar_assumed"] == []
     entries = auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq'] - 1}&limit=2").get_json()["items"]
     assert [e["kind"] for e in entries] == ["dispute.opened", "freeze.set"]
-    assert f"dispute:{d['id']}" in entries[0]["subjects"] and land["a1"] in entries[1]["subjects"]
+    assert f"dispute:{number_of(d['id'])}" in entries[0]["subjects"] and land["a1"] in entries[1]["subjects"]
     # the frozen right refuses a transfer until the case ends
     refused = clerk.post("/api/v1/transfers", json={
         "kind": "transfer", "right": land["ra"], "from": land["a"]["code"], "to": land["b"]["code"],
@@ -112,7 +113,9 @@ def test_the_dashboard_lists_overdue_cases_and_those_due_before_a_day(callers, l
     ({"respondent": {"kind": "person", "code": "abc"}}, 422, None),
     ({"category": "weather"}, 422, None),
     ({"mediator": {"body": "township", "name": "长山镇"}}, 422, None),  # an arbitration has its tribunal
-    ({"documents": [999999]}, 404, None),
+    ({"documents": [2106810999999999]}, 404, None),
+    ({"documents": [999999]}, 422, None),  # not a registry id: no county, no number
+    ({"respondent": {"kind": "person", "code": "2106810999999999"}}, 404, None),
 ])
 def test_bad_applications_name_the_problem_and_store_nothing(callers, land, change, status, rule):
     arbitrator, auditor = callers["arbitrator"], callers["auditor"]
@@ -158,7 +161,7 @@ def test_acceptance_starts_the_copy_and_the_cases_sixty_days(callers, land):
                    "case_closed": ("2025-12-01", True)}
     assert a["deadlines"]["acceptance_decision"]["overdue"] is False
     entry = auditor.get(f"/api/v1/ledger/210681?after={d['ledger_seq']}&limit=1").get_json()["items"][0]
-    assert entry["kind"] == "dispute.accepted" and entry["subjects"] == [f"dispute:{d['id']}"]
+    assert entry["kind"] == "dispute.accepted" and entry["subjects"] == [f"dispute:{number_of(d['id'])}"]
 
 
 @pytest.mark.parametrize("first, then, body, status, rule", [
@@ -216,6 +219,7 @@ def test_the_acceptance_notice_prints_the_parties_and_the_deadlines_acceptance_s
     notice = callers["auditor"].get(f"/api/v1/disputes/{d['id']}/acceptance-notice.pdf")
     assert fonts_not_carried(notice.data) == []  # it reads without Chinese fonts on the reader's machine
     text = pdf_text(notice)
-    for words in ("受理通知书", f"（2025）210681农仲字第{d['id']}号", d["applicant"]["name"], "2025年9月30日",
+    for words in ("受理通知书", f"（2025）210681农仲字第{number_of(d['id'])}号", d["applicant"]["name"],
+                  "2025年9月30日",
                   "2025年10月14日", "2025年12月1日", "第二十五条", "第四十七条", "不得向当事人收取费用"):
         assert words in text, words

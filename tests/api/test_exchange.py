@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app.ids import number_of
 from tests.api.test_transfers import END, START, TODAY, homesteads, land, share_holdings  # noqa: F401  (fixtures)
 
 LISTED = TODAY - dt.timedelta(days=40)
@@ -321,7 +322,8 @@ def test_the_announcement_prints_the_offer_its_price_and_its_working_days(desk, 
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     printed = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     ends = dt.date.fromisoformat(made["announcement_ends_on"])
-    for words in ("农村产权流转交易挂牌公告", f"第{made['id']}号", land["a"]["members"][0]["name"], land["a1"],
+    for words in ("农村产权流转交易挂牌公告", f"第{number_of(made['id'])}号", land["a"]["members"][0]["name"],
+                  land["a1"],
                   "出租", "3,000.00", "10 个工作日", f"{ends.year}年{ends.month}月{ends.day}日", "第三十八条",
                   "2035年12月31日"):
         assert words in printed, words
@@ -354,7 +356,7 @@ def test_a_lease_from_listing_to_its_transaction_certificate(desk, clerk, caller
 
     entry = next(e for e in callers["admin"].get("/api/v1/ledger/210681?limit=1000").get_json()["items"]
                  if e["kind"] == "listing.awarded")
-    qr = f"listing:{made['id']}|210681|{entry['seq']}|{entry['leaf_hash']}"
+    qr = f"listing:{number_of(made['id'])}|210681|{entry['seq']}|{entry['leaf_hash']}"
     checked = callers["auditor"].get(f"/api/v1/certificates/check?qr={quote(qr)}").get_json()
     assert checked["genuine"] is True and checked["entry"]["kind"] == "listing.awarded", checked
     other = qr[:-1] + ("1" if qr[-1] == "0" else "0")

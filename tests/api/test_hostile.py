@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.errors import RULES
+from app.ids import number_of
 from app.ledger.models import LedgerEntry
 from app.parcels.models import Parcel, ParcelVersion
 from app.parties.models import Collective, Document, Household, Membership, Person
@@ -516,7 +517,9 @@ INTEGER_CASES = [
           ("document", "GET", "/api/v1/documents/{n}"),
           ("termination", "POST", MEMBERS + "/{n}/termination"),
       ]
-      for label, value in [("2_31", TOO_BIG), ("zero", "0"), ("30_digits", HUGE), ("fullwidth", "１")]],
+      for label, value in [("2_31", TOO_BIG), ("zero", "0"), ("30_digits", HUGE), ("fullwidth", "１"),
+                           # registry ids: a county's number past 2³¹ − 1, and a county code no county has
+                           ("number_2_31", "2106812147483648"), ("county_9", "9106810000000001")]],
     # cursors and other integer query arguments
     out_of_range("transfers_cursor_2_31", "GET", f"/api/v1/transfers?cursor={TOO_BIG}", check=errors_name("cursor")),
     out_of_range("transfers_cursor_10_nines", "GET", "/api/v1/transfers?cursor=9999999999"),
@@ -759,7 +762,7 @@ def test_a_document_stored_with_a_bad_media_type_is_served_as_octet_stream(clerk
                    content_type=MULTIPART)
     doc = r.get_json()["id"]
     with uow_factory() as uow:  # a value stored before uploads were checked
-        uow.session.get(Document, doc).content_type = "text/plain\x01"
+        uow.session.get(Document, number_of(doc)).content_type = "text/plain\x01"
         uow.commit()
     download = clerk.get(f"{DOCUMENTS}/{doc}")
     download.close()

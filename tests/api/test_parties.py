@@ -197,13 +197,19 @@ def test_document_upload_hash_and_download(clerk, callers):
     assert callers["other_clerk"].get(f"/api/v1/documents/{doc['id']}").status_code == 404
 
 
-def test_document_used_as_membership_resolution(clerk, make_household):
+def test_document_used_as_membership_resolution(clerk, admin, make_household):
     h = make_household()
     doc = _upload(clerk).get_json()
     r = _recognise(clerk, h["members"][0]["id"], resolution_document=doc["id"])
     assert r.status_code == 201 and r.get_json()["resolution_document"] == doc["id"]
-    r = _recognise(clerk, h["members"][1]["id"], resolution_document=99999)
+    r = _recognise(clerk, h["members"][1]["id"], resolution_document=2106810999999999)
     assert r.status_code == 404
+    # a county's records cite its own documents: another county's, even one the caller sees, is not found here
+    elsewhere = _upload(admin, county="210682").get_json()
+    assert elsewhere["county"] == "210682" and str(elsewhere["id"]).startswith("210682")
+    r = _recognise(admin, h["members"][1]["id"], resolution_document=elsewhere["id"])
+    assert r.status_code == 404, r.get_json()
+    assert r.get_json()["details"] == {"id": str(elsewhere["id"])}
 
 
 def test_document_size_limit(app, clerk):

@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 
+from app.ids import row_key
 from app.rights.services import term_years
 from tests.conftest import COLLECTIVE
 
@@ -312,7 +313,7 @@ def test_voiding_transfers_follows_a_households_later_contract(clerk, uow_factor
     def void(transfer):
         with uow_factory() as uow:
             void_transfer(uow.session, actor=Principal(id=None, name="仲裁委员会", role="arbitrator", scope="210681"),
-                          transfer_id=transfer["id"], on=TODAY, grounds="受胁迫", cause={"dispute": 1})
+                          transfer_id=row_key(transfer["id"]), on=TODAY, grounds="受胁迫", cause={"dispute": 1})
             uow.commit()
 
     make_parcel(0, 0)

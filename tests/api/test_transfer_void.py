@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.auth.services import Principal
 from app.errors import NotFound, RuleViolation
+from app.ids import number_of, row_key
 from tests.api import test_transfers
 from tests.api.test_transfers import END, START, TODAY, _walk, body, counter, parcels_of
 from tests.api.test_transfers import _shares as shares_of
@@ -49,7 +50,7 @@ def void(uow_factory):
 
     def run(transfer_id: int, on: dt.date = TODAY, actor: Principal = COMMITTEE) -> int:
         with uow_factory() as uow:
-            seq = void_transfer(uow.session, actor=actor, transfer_id=transfer_id, on=on, grounds=GROUNDS,
+            seq = void_transfer(uow.session, actor=actor, transfer_id=row_key(transfer_id), on=on, grounds=GROUNDS,
                                 cause=CAUSE)
             uow.commit()
         return seq
@@ -102,7 +103,7 @@ def test_a_voided_transfer_puts_the_land_back_on_the_givers_contract(clerk, admi
     history = clerk.get(f"/api/v1/parcels/{land['a1']}/history").get_json()["rights"]
     assert [(h["right"], h["valid_to"]) for h in history][-2:] == [(recipient, TODAY.isoformat()), (land["ra"], None)]
     logged = entry(admin, seq)
-    assert logged["kind"] == "transfer.voided" and f"transfer:{t['id']}" in logged["subjects"]
+    assert logged["kind"] == "transfer.voided" and f"transfer:{number_of(t['id'])}" in logged["subjects"]
     data = logged["body"]["data"]
     assert (data["grounds"], data["cause"], data["status_before"], data["on"]) == (GROUNDS, CAUSE, "completed",
                                                                                  TODAY.isoformat())
@@ -150,9 +151,9 @@ def test_a_voided_lease_ends_the_management_right_and_frees_the_land(clerk, land
     void(done.get_json()["id"])
     last = TODAY - dt.timedelta(days=1)  # inclusive: it no longer runs on the day of the void
     with uow_factory(write=False) as uow:
-        assert uow.session.get(ManagementRight, managed).end == last
+        assert uow.session.get(ManagementRight, number_of(managed)).end == last
         assert uow.session.scalars(select(ManagementRightParcel.end).where(
-            ManagementRightParcel.management_right_id == managed)).all() == [last]
+            ManagementRightParcel.management_right_id == number_of(managed))).all() == [last]
     t = clerk.get(f"/api/v1/transfers/{done.get_json()['id']}").get_json()
     assert (t["status"], t["management_right"]) == ("voided", managed)
     assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])  # the contract never moved
@@ -257,7 +258,7 @@ def test_a_void_needs_the_scope_and_a_day_after_completion(clerk, land, void):
     with pytest.raises(NotFound):
         void(done.get_json()["id"], actor=other)
     with pytest.raises(NotFound):
-        void(999_999)
+        void(2106810999999999)
     for day in (TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1)):
         with pytest.raises(RuleViolation) as refused:
             void(done.get_json()["id"], on=day)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from app.ids import number_of
 from tests.conftest import COLLECTIVE
 
 START, END = "2018-01-01", "2047-12-31"
@@ -50,7 +51,7 @@ def test_a_transfer_moves_the_parcel_only_when_consented_paid_and_completed(cler
     t = r.get_json()
     assert (t["status"], t["parcels"], t["price"]) == ("pending", [land["a1"]], "12000.00")
     opened = admin.get(f"/api/v1/ledger/210681?after={t['ledger_seq'] - 1}&limit=1").get_json()["items"][0]
-    assert opened["kind"] == "transfer.created" and f"transfer:{t['id']}" in opened["subjects"]
+    assert opened["kind"] == "transfer.created" and f"transfer:{number_of(t['id'])}" in opened["subjects"]
     url = f"/api/v1/transfers/{t['id']}"
     assert clerk.post(f"{url}/complete", json={}).get_json()["rule"] == "ISSUER_CONSENT_REQUIRED"
     assert clerk.post(f"{url}/issuer-consent", json={"decision": "granted"}).get_json()["status"] == "consented"

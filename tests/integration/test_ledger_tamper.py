@@ -36,6 +36,7 @@ from app.auth.services import SYSTEM
 from app.cli import main as cli
 from app.db import UnitOfWork
 from app.demo import load_demo
+from app.ids import public_id
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerNode
@@ -99,8 +100,9 @@ def build_county(app, callers, uow_factory, tmp_path: Path) -> County:
                                        .order_by(RightParcel.right_id, RightParcel.parcel_code)):
             links[right].append(parcel)
         members = defaultdict(list)
-        for pid, household in s.execute(select(Person.id, Person.household_code).order_by(Person.id)):
-            members[household].append(pid)
+        for county, number, household in s.execute(select(Person.county_code, Person.id, Person.household_code)
+                                                   .order_by(Person.county_code, Person.id)):
+            members[household].append(public_id(county, number))
         held = dict(s.execute(select(RightShares.right_id, RightShares.shares)
                               .where(RightShares.valid_to.is_(None))).all())
     contracts = [r[:-1] for r in sorted(links) if r.endswith("J") and len(links[r]) >= 2]
