@@ -19,15 +19,18 @@ from sqlalchemy import (
     ClauseElement,
     ColumnElement,
     Executable,
+    ForeignKeyConstraint,
     Insert,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     any_,
     bindparam,
     create_engine,
     event,
     func,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Engine, Row
@@ -50,6 +53,22 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def county_key(key: str, *, number: bool | None = None) -> PrimaryKeyConstraint:
+    """A county table's primary key, which holds its county as a distributed deployment needs (docs/scaling.md):
+    a row's number (``number``; by default a key named ``id``) after its county (``app.ids``), or a code (which
+    begins with the county's) before it, so lookups and ranges by code keep the index's lead."""
+    if key == "id" if number is None else number:
+        return PrimaryKeyConstraint("county_code", key)
+    return PrimaryKeyConstraint(key, "county_code")
+
+
+def county_ref(column: str, referred: str) -> ForeignKeyConstraint:
+    """A reference to a row of the same county: ``(column, county_code)`` to ``referred`` (``table.column``) and
+    that table's ``county_code``."""
+    table = referred.partition(".")[0]
+    return ForeignKeyConstraint([column, "county_code"], [referred, f"{table}.county_code"])
 
 
 def utcnow() -> dt.datetime:
@@ -179,7 +198,49 @@ def refresh_statistics(session: Session) -> None:
 
 def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:
     """Sessions for ``engine``; ``info`` is copied into each session's ``info`` (e.g. the ledger signer)."""
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
+    if engine.dialect.name == "sqlite":
+        event.listen(factory, "before_flush", _number_county_rows)
+    return factory
+
+
+def _numbered_table(table: Table) -> bool:
+    """Whether ``table``'s rows are numbered within their county (its key is ``(county_code, id)``)."""
+    return [c.name for c in table.primary_key.columns] == ["county_code", "id"]
+
+
+def _numbered(obj: Any) -> bool:
+    """Whether ``obj`` is a row numbered within its county still unnumbered."""
+    return _numbered_table(obj.__table__) and obj.id is None
+
+
+def _numbered_rows(session: Session, table: Table, rows: list[dict]) -> list[dict]:
+    """SQLite: ``rows`` of a county table, each with its number (:func:`allocate_ids`), in their order."""
+    counties: dict[str, int] = {}
+    for row in rows:
+        counties[row["county_code"]] = counties.get(row["county_code"], 0) + 1
+    numbers = {county: iter(allocate_ids(session, table, n, county)) for county, n in counties.items()}
+    return [row | {"id": next(numbers[row["county_code"]])} for row in rows]
+
+
+def _number_county_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """SQLite: number the county rows a flush inserts, in the order they were added (PostgreSQL draws the
+    numbers from each table's sequence). A county's next number is one past its largest, read once per table and
+    county from the primary key's index; SQLite's one writer at a time (``BEGIN IMMEDIATE``) keeps two flushes
+    from taking the same."""
+    new = sorted((o for o in session.new if _numbered(o)), key=lambda o: inspect(o).insert_order)
+    last: dict[tuple[Table, str], int] = {}
+    for obj in new:
+        table = obj.__table__
+        if obj.county_code is None:
+            raise ValueError(f"a new row of {table.name} names no county: its number is its county's")
+        key = (table, obj.county_code)
+        if key not in last:
+            last[key] = session.connection().execute(
+                select(func.coalesce(func.max(table.c.id), 0)).where(table.c.county_code == obj.county_code)
+            ).scalar_one()
+        last[key] += 1
+        obj.id = last[key]
 
 
 #: What the current request joins to every write transaction it commits, in that transaction (the
@@ -269,6 +330,8 @@ def bulk_insert(session: Session, table: Any, rows: list[dict]) -> None:
         return
     table = getattr(table, "__table__", table)
     connection = session.connection()
+    if connection.dialect.name == "sqlite" and "id" not in rows[0] and _numbered_table(table):
+        rows = _numbered_rows(session, table, rows)
     if len(rows) < COPY_FROM_ROWS:
         connection.execute(_insert_into(table), rows)
         return
@@ -331,15 +394,28 @@ def county_row(session: Session, model: Any, key: Any, *, lock: bool = False) ->
 
     ``lock`` takes the row's lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer holds the database).
     """
-    row = session.get(model, key.id, with_for_update=True if lock else None)
-    return row if row is not None and row.county_code == key.county_code else None
+    return session.get(model, (key.county_code, key.id), with_for_update=True if lock else None)
 
 
-def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
-    """Reserve ``n`` new integer primary keys of ``table`` for a bulk insert.
+def coded(session: Session, model: Any, code: str, **options: Any) -> Any:
+    """The row of ``model`` (a collective, household, parcel or right) that ``code`` names, or ``None``: its key
+    is the code and the county the code begins with. ``options`` are :meth:`Session.get`'s."""
+    return session.get(model, (code, code[:6]), **options)
+
+
+def new_number(session: Session, table: Any, county: str) -> dict[str, int]:
+    """What a one-row ``INSERT`` of a county table adds to name its row: nothing on PostgreSQL (the column's
+    sequence numbers it), ``{"id": n}`` on SQLite (:func:`allocate_ids`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return {}
+    return {"id": allocate_ids(session, table, 1, county)[0]}
+
+
+def allocate_ids(session: Session, table: Any, n: int, county: str) -> list[int]:
+    """Reserve ``n`` new numbers of ``county``'s rows of ``table`` (a county table) for a bulk insert.
 
     PostgreSQL draws them from the column's sequence; SQLite, whose writers are
-    serialised by ``BEGIN IMMEDIATE``, continues after the largest id.
+    serialised by ``BEGIN IMMEDIATE``, continues after the county's largest.
     """
     table = getattr(table, "__table__", table)
     if n == 0:
@@ -349,7 +425,8 @@ def allocate_ids(session: Session, table: Any, n: int) -> list[int]:
         return list(connection.exec_driver_sql(
             f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, {int(n)})"
         ).scalars())
-    start = connection.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{table.name}"').scalar_one()
+    start = connection.execute(select(func.coalesce(func.max(table.c.id), 0))
+                               .where(table.c.county_code == county)).scalar_one()
     return list(range(start + 1, start + n + 1))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Row, insert, select
 
 from app import ids
 from app.auth.services import SYSTEM, Principal
-from app.db import UnitOfWork, refresh_statistics
+from app.db import UnitOfWork, allocate_ids, refresh_statistics
 from app.demo_data import DemoCollective, iter_county
 from app.disputes import proceedings
 from app.disputes import services as disputes
@@ -130,6 +130,13 @@ def _load_homesteads_and_shares(s, c: DemoCollective, county: str, actor: Princi
         by_right[right.id] = right.ledger_seq
         for link in own:
             link.ledger_seq = right.ledger_seq
+    numbers = iter(allocate_ids(s, RightParcel, sum(len(own) for own in links), county))
+    for own in links:
+        for link in own:
+            link.id = next(numbers)
+    numbers = iter(allocate_ids(s, RightShares, len(holdings), county))
+    for holding in holdings:
+        holding.id = next(numbers)
     s.execute(insert(Right), [_columns(r) for r in rights])
     s.execute(insert(RightParcel), [_columns(link) for own in links for link in own])
     s.execute(insert(RightShares), [_columns(h) | {"ledger_seq": by_right[h.right_id]} for h in holdings])

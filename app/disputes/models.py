@@ -6,7 +6,7 @@ import hashlib
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, county_key
 from app.ledger.services import canonical_json
 
 #: Dispute categories the arbitration committees take (农村土地承包经营纠纷调解仲裁法 第二条; 农村集体经济组织法
@@ -33,7 +33,7 @@ class Dispute(Base):
 
     __tablename__ = "disputes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     #: the longest common division prefix (at least the county) of its parties' and subjects' codes: a user's
     #: scope covers every one of them exactly when it is a prefix of this, so listing filters ``LIKE scope%``.
@@ -58,6 +58,7 @@ class Dispute(Base):
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
     __table_args__ = (
+        county_key("id"),
         # prefix searches (LIKE 'scope%') use it on PostgreSQL whatever the database's collation
         Index("ix_disputes_division_code", "division_code", postgresql_ops={"division_code": "varchar_pattern_ops"}),
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app import ids
 from app.auth.services import Principal, common_division
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row
 from app.disputes.calendar import PERIODS, deadlines, time_barred
 from app.disputes.models import ENDED, Dispute
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
@@ -86,10 +86,10 @@ def open_dispute(uow: UnitOfWork, *, actor: Principal, procedure: str, category:
     with uow:
         s = uow.session
         for right in rights:
-            if not actor.sees(right) or s.get(Right, right) is None:
+            if not actor.sees(right) or coded(s, Right, right) is None:
                 raise NotFound("权利", "Right", right)
         for code in parcels:
-            if not actor.sees(code) or s.get(Parcel, code) is None:
+            if not actor.sees(code) or coded(s, Parcel, code) is None:
                 raise NotFound("地块", "Parcel", code)
         parties = {role: _party(s, actor, party) for role, party in (("applicant", applicant),
                                                                      ("respondent", respondent))}
@@ -182,7 +182,7 @@ def _party(s: Session, actor: Principal, party: dict) -> dict:
             raise NotFound("成员", "Person", code)
         return {"kind": kind, "code": code, "name": person.name, "household": person.household_code}
     what = {"household": ("农户", "Household"), "collective": ("集体经济组织", "Collective")}[kind]
-    row: Household | Collective | None = s.get(Household, code) if kind == "household" else s.get(Collective, code)
+    row: Household | Collective | None = coded(s, Household if kind == "household" else Collective, code)
     if row is None or not actor.sees(code):
         raise NotFound(*what, code)
     name = row.name if isinstance(row, Collective) else s.scalar(
@@ -350,7 +350,7 @@ def acceptance_notice_pdf(uow: UnitOfWork, *, actor: Principal, dispute_id: RowK
 def _order_words(s: Session, county: str, o: dict) -> str:
     """A registry order as the award states it."""
     if o["type"] == "move_parcels":
-        right = s.get(Right, o["to_right"])
+        right = coded(s, Right, o["to_right"])
         holder = s.scalar(select(Person.name).where(Person.household_code == right.holder_code,
                                                     Person.relation == "head")) if right else None
         return f"地块 {'、'.join(o['parcels'])} 调整至承包合同 {o['to_right']}（承包方：{holder or '—'}）"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row
 from app.errors import Forbidden, NotFound, RuleViolation
 from app.exchange.documents import (
     AnnouncementDocument,
@@ -168,12 +168,13 @@ def place_bid(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey, bidder: 
                                     errors={"bidder": ["a household of the collective for a transfer"]})
             party = bidder
         else:
-            household = s.get(Household, bidder) if actor.sees(bidder) else None
+            household = coded(s, Household, bidder) if actor.sees(bidder) else None
             if household is None:
                 raise NotFound("报价农户", "Household", bidder)
             if household.code == listing.holder_code:
                 raise RuleViolation("RECIPIENT_IS_HOLDER", details={"household": household.code},
                                     errors={"bidder": ["the holder itself"]})
+            opening.check_same_county(household, listing.county_code, "bidder")
             if listing.kind == "transfer" and household.collective_code != listing.collective_code:
                 raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"from": listing.collective_code,
                                                                      "to": household.collective_code})
@@ -295,7 +296,7 @@ def announcement_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey) -
     with uow:
         s = uow.session
         listing = _visible_listing(s, actor, listing_id)
-        right = s.get(Right, listing.right_id)
+        right = coded(s, Right, listing.right_id)
         assert right is not None, "a listing's right exists (foreign key)"
         repo = ParcelRepository(s)
         versions = [v for v in (repo.current(c) for c in listing.parcels) if v is not None]
@@ -337,7 +338,7 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, listing_id: RowKey) ->
         assert entry is not None, "an awarded listing has its award's entry"
         awarded_on = listing.awarded_on
         assert awarded_on is not None, "a listing with a transfer was awarded"
-        right = s.get(Right, listing.right_id)
+        right = coded(s, Right, listing.right_id)
         assert right is not None, "a listing's right exists (foreign key)"
         repo = ParcelRepository(s)
         versions = [v for v in (repo.current(c) for c in listing.parcels) if v is not None]

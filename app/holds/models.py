@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, county_key, county_ref
 
 
 class TransferHold(Base):
@@ -21,12 +21,16 @@ class TransferHold(Base):
 
     __tablename__ = "transfer_holds"
 
-    key: Mapped[str] = mapped_column(String(30), primary_key=True)
+    key: Mapped[str] = mapped_column(String(30))
     #: the county of the right or parcel held (its code begins with it)
     county_code: Mapped[str] = mapped_column(String(6))
     #: exactly one of transfer_id and listing_id is set.
-    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfers.id"), index=True, nullable=True)
-    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id"), index=True, nullable=True)
+    transfer_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
+    listing_id: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
+
+    __table_args__ = (
+        county_key("key"), county_ref("transfer_id", "transfers.id"), county_ref("listing_id", "listings.id"),
+    )
 
 
 class Freeze(Base):
@@ -34,7 +38,7 @@ class Freeze(Base):
 
     __tablename__ = "freezes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
     #: a right id (19 characters) or a parcel code (19 digits).
     subject: Mapped[str] = mapped_column(String(19), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
@@ -44,3 +48,6 @@ class Freeze(Base):
     frozen_on: Mapped[dt.date] = mapped_column(Date)
     lifted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (county_key("id"),)
+

@@ -116,10 +116,10 @@ def write_collectives(s, batches: Sequence[CollectiveBatch], *, county: str, act
     if not batches:
         return out
     ids = _Ids(
-        persons=iter(allocate_ids(s, Person, sum(len(h.members) for b in batches for h in b.households))),
+        persons=iter(allocate_ids(s, Person, sum(len(h.members) for b in batches for h in b.households), county)),
         memberships=iter(allocate_ids(s, Membership, sum(
-            len(h.members) for b in batches if b.membership_decided_on for h in b.households))),
-        versions=iter(allocate_ids(s, ParcelVersion, sum(len(b.parcel_codes) for b in batches))))
+            len(h.members) for b in batches if b.membership_decided_on for h in b.households), county)),
+        versions=iter(allocate_ids(s, ParcelVersion, sum(len(b.parcel_codes) for b in batches), county)))
     head = ledger.lock_log(s, county)
     signer = s.info.get(ledger.SIGNER)
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Float, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, Geometry, UTCDateTime, utcnow
+from app.db import Base, Geometry, UTCDateTime, county_key, county_ref, utcnow
 
 PARCEL_KINDS = ("contract_land", "homestead", "reserve", "private_plot", "other")
 LAND_USES = ("cultivated", "garden", "forest", "grassland", "homestead", "other")
@@ -19,10 +19,12 @@ class Parcel(Base):
 
     __tablename__ = "parcels"
 
-    code: Mapped[str] = mapped_column(String(19), primary_key=True)  #: DKBM
-    collective_code: Mapped[str] = mapped_column(ForeignKey("collectives.code"), index=True)
+    code: Mapped[str] = mapped_column(String(19))  #: DKBM
+    collective_code: Mapped[str] = mapped_column(String(14), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (county_key("code"), county_ref("collective_code", "collectives.code"))
 
 
 class ParcelVersion(Base):
@@ -35,8 +37,8 @@ class ParcelVersion(Base):
 
     __tablename__ = "parcel_versions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"))
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    parcel_code: Mapped[str] = mapped_column(String(19))
     version: Mapped[int] = mapped_column(Integer)
     collective_code: Mapped[str] = mapped_column(String(14))
     county_code: Mapped[str] = mapped_column(String(6))
@@ -58,8 +60,9 @@ class ParcelVersion(Base):
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
     __table_args__ = (
-        Index("uq_parcel_versions_code_version", "parcel_code", "version", unique=True),
-        Index("uq_parcel_versions_current", "parcel_code", unique=True,
+        county_key("id"), county_ref("parcel_code", "parcels.code"),
+        Index("uq_parcel_versions_code_version", "parcel_code", "version", "county_code", unique=True),
+        Index("uq_parcel_versions_current", "parcel_code", "county_code", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         Index("ix_parcel_versions_collective_current", "collective_code", "parcel_code",
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),

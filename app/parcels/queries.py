@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
-from sqlalchemy import Float, bindparam, column, func, literal, select, table
+from sqlalchemy import Float, bindparam, column, func, literal, literal_column, select, table
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from app.db import STORAGE_SRID
 from app.parcels.models import Parcel, ParcelVersion
@@ -19,6 +20,8 @@ parcel_rtree = table("parcel_rtree", column("id"), column("minx"), column("maxx"
                      column("miny"), column("maxy"))
 
 _current = ParcelVersion.valid_to.is_(None)
+#: what the R*Tree holds of a version: its rowid (its id is a number within its county)
+_ROWID: ColumnElement[int] = literal_column("parcel_versions.rowid")
 
 
 def _box(minx, miny, maxx, maxy, *, postgis: bool):
@@ -31,7 +34,7 @@ def _box(minx, miny, maxx, maxy, *, postgis: bool):
     # R*Tree per row (200 ms at 200k parcels instead of 0.1 ms).
     in_box = select(parcel_rtree.c.id).where(parcel_rtree.c.minx <= maxx, parcel_rtree.c.maxx >= minx,
                                              parcel_rtree.c.miny <= maxy, parcel_rtree.c.maxy >= miny)
-    return select(ParcelVersion).where(ParcelVersion.id.in_(in_box), _current)
+    return select(ParcelVersion).where(_ROWID.in_(in_box), _current)
 
 
 #: The statements every parcel read runs (its version, then its 四至 candidates), built once for each engine.

@@ -10,7 +10,7 @@ import shapely
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork, utcnow
+from app.db import UnitOfWork, coded, utcnow
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import services as ledger
 from app.parcels.models import LAND_USES_ZH, PARCEL_KINDS, Parcel, ParcelVersion
@@ -185,7 +185,7 @@ def _parcel_code(s, repo: ParcelRepository, collective_code: str, code: str | No
     if issuer.value != collective_code:
         raise RuleViolation("PARCEL_CODE_INVALID", reason_zh="地块编码须以其发包方编码开头",
                             reason_en="a parcel code must start with its issuer's code", details={"code": code})
-    if s.get(Parcel, code) is not None:
+    if coded(s, Parcel, code) is not None:
         raise RuleViolation("PARCEL_CODE_TAKEN", details={"code": code})
     return code
 
@@ -304,7 +304,7 @@ def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code:
             PARCEL_IMPLAUSIBLE, PARCEL_OVERLAP (with another parcel; the parcel's own boundary does not count).
         DomainError: 422 when the boundary is the current one (nothing would change).
     """
-    parcel = s.get(Parcel, code) if actor.sees(code) else None
+    parcel = coded(s, Parcel, code) if actor.sees(code) else None
     if parcel is None:
         raise NotFound("地块", "Parcel", code)
     geom = intake_geometry(geometry, crs, policy.limits)

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, UTCDateTime, county_key, county_ref, utcnow
 
 MEMBERSHIP_BASES = ("birth", "marriage", "adoption", "resettlement", "original")
 #: 农村集体经济组织法 第十七、十八条: the only grounds on which membership ends.
@@ -22,7 +22,7 @@ class Collective(Base):
 
     __tablename__ = "collectives"
 
-    code: Mapped[str] = mapped_column(String(14), primary_key=True)  #: FBFBM
+    code: Mapped[str] = mapped_column(String(14))  #: FBFBM
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     name: Mapped[str] = mapped_column(String(200))
     #: "village" when the group digits are 00, else "group" (NY/T 2539).
@@ -33,14 +33,16 @@ class Collective(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
+    __table_args__ = (county_key("code"),)
+
 
 class Household(Base):
     """A contracting household (承包方), coded collective + 0001–8000."""
 
     __tablename__ = "households"
 
-    code: Mapped[str] = mapped_column(String(18), primary_key=True)  #: CBFBM
-    collective_code: Mapped[str] = mapped_column(ForeignKey("collectives.code"), index=True)
+    code: Mapped[str] = mapped_column(String(18))  #: CBFBM
+    collective_code: Mapped[str] = mapped_column(String(14), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     address: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -49,22 +51,27 @@ class Household(Base):
     members: Mapped[list[Person]] = relationship(
         back_populates="household", order_by="Person.id", lazy="selectin")
 
+    __table_args__ = (county_key("code"), county_ref("collective_code", "collectives.code"))
+
 
 class Person(Base):
     __tablename__ = "persons"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    household_code: Mapped[str] = mapped_column(String(18), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     name: Mapped[str] = mapped_column(String(100))
     #: GB 11643 resident ID number, checked; one person, one household.
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    id_number: Mapped[str] = mapped_column(String(18))
     sex: Mapped[str] = mapped_column(String(6))
     birth_date: Mapped[dt.date] = mapped_column(Date)
     relation: Mapped[str] = mapped_column(String(20))  #: to the head (YHZGX)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     household: Mapped[Household] = relationship(back_populates="members")
+
+    __table_args__ = (county_key("id"), county_ref("household_code", "households.code"),
+                      UniqueConstraint("id_number", "county_code", name="uq_persons_id_number"))
 
 
 class Membership(Base):
@@ -76,17 +83,17 @@ class Membership(Base):
 
     __tablename__ = "memberships"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    collective_code: Mapped[str] = mapped_column(ForeignKey("collectives.code"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    collective_code: Mapped[str] = mapped_column(String(14), index=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     basis: Mapped[str] = mapped_column(String(20))
     decided_on: Mapped[dt.date] = mapped_column(Date)  #: members' assembly resolution date
-    resolution_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    resolution_document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     end_ground: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    end_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    end_document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     end_ledger_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                                        nullable=True)
@@ -94,8 +101,10 @@ class Membership(Base):
     person: Mapped[Person] = relationship(lazy="joined")
 
     __table_args__ = (
+        county_key("id"), county_ref("collective_code", "collectives.code"), county_ref("person_id", "persons.id"),
+        county_ref("resolution_document_id", "documents.id"), county_ref("end_document_id", "documents.id"),
         # At most one open membership per person (农村集体经济组织法 第十一条).
-        Index("uq_memberships_open_person", "person_id", unique=True,
+        Index("uq_memberships_open_person", "person_id", "county_code", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
     )
 
@@ -109,7 +118,7 @@ class Document(Base):
 
     __tablename__ = "documents"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     #: whose it is, as a division-code prefix: the uploader's scope (at least the county) until it is first
     #: attached, then what it is attached to (widened to the common prefix when attached again). A user reads
@@ -126,3 +135,6 @@ class Document(Base):
     uploaded_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (county_key("id"),)
+

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app import ids
 from app.auth.services import Principal, common_division
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row
 from app.errors import DomainError, Forbidden, NotFound, RuleViolation
 from app.ids import RowKey
 from app.ledger import services as ledger
@@ -74,7 +74,7 @@ def create_collective(uow: UnitOfWork, *, actor: Principal, code: str, name: str
         raise RuleViolation("OUTSIDE_SCOPE", details={"scope": actor.scope})
     with uow:
         s = uow.session
-        if s.get(Collective, code) is not None:
+        if coded(s, Collective, code) is not None:
             raise RuleViolation("COLLECTIVE_EXISTS", details={"code": code})
         seq = ledger.append(s, county=parsed.county, kind="collective.registered", actor=actor,
                             subjects=[code], data={"code": code, "name": name, "level": parsed.level})
@@ -292,7 +292,7 @@ def household_memberships(uow: UnitOfWork, *, actor: Principal, code: str) -> li
     """
     with uow:
         s = uow.session
-        if not actor.sees(code) or s.get(Household, code) is None:
+        if not actor.sees(code) or coded(s, Household, code) is None:
             raise NotFound("承包方", "Household", code)
         rows = s.scalars(select(Membership).join(Person, (Person.county_code == Membership.county_code)
                                                  & (Person.id == Membership.person_id))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, coded
 from app.errors import DomainError, NotFound, RuleViolation
 from app.ledger import merkle
 from app.ledger import services as ledger
@@ -149,7 +149,7 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
     number, county, seq, leaf = parts[0], parts[1], int(parts[2]), parts[3].lower()
     with uow:
         s = uow.session
-        cert = s.get(Certificate, number)
+        cert = s.get(Certificate, (number, county))
         entry = s.get(LedgerEntry, (county, seq))
         problems = []
         if cert is not None:
@@ -192,9 +192,14 @@ def check_qr(uow: UnitOfWork, *, actor: Principal, qr: str) -> dict:
                 "checkpoint": ledger.checkpoint_view(point, s.info.get(ledger.SIGNER)) if point else None}
 
 
+def _certificate(s, number: str) -> Certificate | None:
+    """A certificate by its number alone (the number names its county in words, not by code)."""
+    return s.scalars(select(Certificate).where(Certificate.number == number)).first()
+
+
 def get_certificate(uow: UnitOfWork, *, actor: Principal, number: str) -> dict:
     with uow:
-        cert = uow.session.get(Certificate, number)
+        cert = _certificate(uow.session, number)
         if cert is None or not actor.sees(cert.right_id):
             raise NotFound("证书", "Certificate", number)
         return certificate_view(cert)
@@ -222,10 +227,10 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
     """
     with uow:
         s = uow.session
-        cert = s.get(Certificate, number)
+        cert = _certificate(s, number)
         if cert is None or not actor.sees(cert.right_id):
             raise NotFound("证书", "Certificate", number)
-        right = s.get(Right, cert.right_id)
+        right = coded(s, Right, cert.right_id)
         assert right is not None, "a certificate's right_id is a foreign key to rights"
         entry = s.get(LedgerEntry, (cert.county_code, cert.ledger_seq))
         assert entry is not None, "a certificate is issued with its ledger entry, and the log is append-only"
@@ -244,7 +249,7 @@ def certificate_pdf(uow: UnitOfWork, *, actor: Principal, number: str, neighbour
         people = {p.id: p for p in s.scalars(select(Person).where(
             Person.county_code == right.county_code, Person.id.in_(certified["co_holders"])))}
         co_holders = [person_view(people[i], actor) for i in certified["co_holders"]]
-        household = s.get(Household, right.holder_code)
+        household = coded(s, Household, right.holder_code)
         assert household is not None, "a right's holder_code is a foreign key to households"
         repo = ParcelRepository(s)
         codes = certified["parcels"]

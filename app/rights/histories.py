@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import select
 
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, coded
 from app.errors import NotFound
 from app.ledger import services as ledger
 from app.parcels.models import ParcelVersion
@@ -56,7 +56,7 @@ def household_history(uow: UnitOfWork, *, actor: Principal, code: str, after: in
         NotFound: unknown household or outside the actor's scope.
     """
     with uow:
-        h = uow.session.get(Household, code) if actor.sees(code) else None
+        h = coded(uow.session, Household, code) if actor.sees(code) else None
         if h is None:
             raise NotFound("承包方", "Household", code)
         # every right it ever held: a later contract (``<code>J-2``) too, whose payments name only the right

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, UTCDateTime, county_key, county_ref, utcnow
 
 RIGHT_TYPES = ("contract", "homestead", "income_share")
 #: The letter after the 18-digit household code in a right's id. ``J`` is NY/T 2539's
@@ -40,9 +40,9 @@ class Right(Base):
     __tablename__ = "rights"
 
     #: the code (first right of its type) or ``<code>-<n>`` (the household's n-th); see :data:`ID_LENGTH`.
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    id: Mapped[str] = mapped_column(String(ID_LENGTH))
     type: Mapped[str] = mapped_column(String(20))
-    holder_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    holder_code: Mapped[str] = mapped_column(String(18), index=True)
     collective_code: Mapped[str] = mapped_column(String(14), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     #: contract term start (农村土地承包法 第二十一条), homestead approval date, or share quantification date.
@@ -51,7 +51,7 @@ class Right(Base):
     end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     acquisition: Mapped[str | None] = mapped_column(String(30), nullable=True)
     #: the homestead approval (土地管理法 第六十二条: approved by the township government).
-    approval_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    approval_document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -68,8 +68,10 @@ class Right(Base):
         return int(self.id[CODE_LENGTH + 1:]) if len(self.id) > CODE_LENGTH else 1
 
     __table_args__ = (
+        county_key("id", number=False), county_ref("holder_code", "households.code"),
+        county_ref("approval_document_id", "documents.id"),
         # One right of each type per household at a time (one family contract, one homestead).
-        Index("uq_rights_holder_type_open", "holder_code", "type", unique=True,
+        Index("uq_rights_holder_type_open", "holder_code", "type", "county_code", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         # the summary's rights by type and status, read from the index alone (app.reports.services.summary)
         Index("ix_rights_type_id", "type", "id", "valid_to"),
@@ -81,9 +83,9 @@ class RightParcel(Base):
 
     __tablename__ = "right_parcels"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
-    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"))
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    right_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    parcel_code: Mapped[str] = mapped_column(String(19))
     county_code: Mapped[str] = mapped_column(String(6))
     #: contract area (HTMJ), kept beside the measured area of the parcel version.
     contract_area_m2: Mapped[float | None] = mapped_column(Numeric(14, 2), nullable=True)
@@ -93,8 +95,9 @@ class RightParcel(Base):
     end_ledger_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), nullable=True)
 
     __table_args__ = (
+        county_key("id"), county_ref("right_id", "rights.id"), county_ref("parcel_code", "parcels.code"),
         # One active right per parcel (农村土地承包法 第二十三、二十四条).
-        Index("uq_right_parcels_open_parcel", "parcel_code", unique=True,
+        Index("uq_right_parcels_open_parcel", "parcel_code", "county_code", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
         Index("ix_right_parcels_parcel_code", "parcel_code"),
     )
@@ -111,14 +114,18 @@ class HouseDisposal(Base):
 
     __tablename__ = "house_disposals"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    household_code: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    household_code: Mapped[str] = mapped_column(String(18), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     kind: Mapped[str] = mapped_column(String(20))
     occurred_on: Mapped[dt.date] = mapped_column(Date)
-    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (
+        county_key("id"), county_ref("household_code", "households.code"), county_ref("document_id", "documents.id"),
+    )
 
 
 class SharePlan(Base):
@@ -129,8 +136,8 @@ class SharePlan(Base):
 
     __tablename__ = "share_plans"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    collective_code: Mapped[str] = mapped_column(ForeignKey("collectives.code"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    collective_code: Mapped[str] = mapped_column(String(14), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     total_shares: Mapped[float] = mapped_column(Numeric(18, 4))
     #: per-household cap on holdings, including shares bought from other members [sec].
@@ -154,7 +161,8 @@ class SharePlan(Base):
         return self.max_holding_per_household is None or holding <= Decimal(str(self.max_holding_per_household))
 
     __table_args__ = (
-        Index("uq_share_plans_open_collective", "collective_code", unique=True,
+        county_key("id"), county_ref("collective_code", "collectives.code"),
+        Index("uq_share_plans_open_collective", "collective_code", "county_code", unique=True,
               sqlite_where=text("valid_to IS NULL"), postgresql_where=text("valid_to IS NULL")),
     )
 
@@ -164,13 +172,15 @@ class RightShares(Base):
 
     __tablename__ = "right_shares"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    right_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     shares: Mapped[float] = mapped_column(Numeric(18, 4))
     valid_from: Mapped[dt.date] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (county_key("id"), county_ref("right_id", "rights.id"))
 
 
 class Certificate(Base):
@@ -179,8 +189,8 @@ class Certificate(Base):
     __tablename__ = "certificates"
 
     #: e.g. 辽(2026)东港市农村土地承包经营权第000001号: province, year, county, right, yearly serial.
-    number: Mapped[str] = mapped_column(String(80), primary_key=True)
-    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    number: Mapped[str] = mapped_column(String(80))
+    right_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     year: Mapped[int] = mapped_column(Integer)
     serial: Mapped[int] = mapped_column(Integer)
@@ -193,5 +203,6 @@ class Certificate(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
+        county_key("number"), county_ref("right_id", "rights.id"),
         Index("uq_certificates_county_year_serial", "county_code", "year", "serial", unique=True),
     )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork
+from app.db import UnitOfWork, coded
 from app.errors import DomainError, NotFound, RuleViolation
 from app.holds import services as holds
 from app.ids import RowKey
@@ -89,7 +89,7 @@ def check_dates(start: dt.date, end: dt.date | None, policy: RightsPolicy) -> No
 
 
 def _visible_household(s, actor: Principal, code: str) -> Household:
-    h = s.get(Household, code) if isinstance(code, str) and actor.sees(code) else None
+    h = coded(s, Household, code) if isinstance(code, str) and actor.sees(code) else None
     if h is None:
         raise NotFound("承包方", "Household", code)
     return h
@@ -119,7 +119,7 @@ def find_right(s, actor: Principal, ref: str, as_of: dt.date | None = None) -> R
     if not isinstance(ref, str) or not actor.sees(ref):
         return None
     if len(ref) != CODE_LENGTH:
-        return s.get(Right, ref)
+        return coded(s, Right, ref)
     rows = rights_under(s, ref)
     alive = [r for r in rows if as_of is not None and r.valid_from <= as_of
              and (r.valid_to is None or r.valid_to > as_of)]
@@ -333,14 +333,14 @@ def register_homestead(uow: UnitOfWork, *, actor: Principal, policy: RightsPolic
         if disposal is not None:
             raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={
                 "disposal": disposal.kind, "occurred_on": disposal.occurred_on.isoformat()})
-        held = s.get(Right, household.code + ID_SUFFIX["homestead"])
+        held = coded(s, Right, household.code + ID_SUFFIX["homestead"])
         if held is not None and held.valid_to is None:
             raise RuleViolation("ONE_HOMESTEAD_PER_HOUSEHOLD", details={"right": held.id})
         if held is not None:  # a homestead given up (e.g. a paid exit) is not granted again
             assert held.valid_to is not None, "one in force was refused just above"
             raise RuleViolation("HOMESTEAD_REAPPLICATION_BARRED", details={
                 "right": held.id, "ended_on": held.valid_to.isoformat()})
-        collective = s.get(Collective, household.collective_code)
+        collective = coded(s, Collective, household.collective_code)
         assert collective is not None, "a household's collective_code is a foreign key to collectives"
         standard = float(collective.homestead_max_m2 or policy.homestead_max_m2)
         if round(version.area_m2, 2) > standard:
@@ -540,7 +540,7 @@ def quantify_shares(s: Session, *, actor: Principal, holder: str, shares: Decima
     if not plan.allows_holding(shares):
         raise RuleViolation("SHARE_HOLDING_CAP", details={
             "requested": str(shares), "max_holding_per_household": str(plan.max_holding_per_household)})
-    right = s.get(Right, right_id)
+    right = coded(s, Right, right_id)
     if right is not None and right.valid_to is not None:
         # its shares would count against no plan (allocated_shares reads open rights only)
         raise RuleViolation("RIGHT_NOT_ACTIVE", reason_zh="该户集体收益分配权已终止",

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row
 from app.errors import NotFound, RuleViolation
 from app.ids import RowKey
 from app.ledger.models import LedgerEntry
@@ -90,7 +90,7 @@ def contract_document(s: Session, t: Transfer, neighbour_tolerance_m: float) -> 
         raise RuleViolation("CONTRACT_NOT_APPLICABLE", details={"kind": t.kind})
     if t.status in ("withdrawn", "refused", "voided"):
         raise RuleViolation("TRANSFER_CLOSED", details={"status": t.status})
-    right = s.get(Right, t.right_id)
+    right = coded(s, Right, t.right_id)
     assert right is not None and right.end is not None, "a lease is of a contract right, which has a term"
     codes = list(s.scalars(select(TransferParcel.parcel_code).where(TransferParcel.county_code == t.county_code,
                                                                  TransferParcel.transfer_id == t.id)
@@ -98,9 +98,9 @@ def contract_document(s: Session, t: Transfer, neighbour_tolerance_m: float) -> 
     repo = ParcelRepository(s)
     versions = [v for v in (repo.current(c) for c in codes) if v is not None]
     sides = neighbours_of(repo, versions, neighbour_tolerance_m)
-    seller = s.get(Household, t.from_household)
-    buyer = s.get(Household, t.to_household) if t.to_household else None
-    collective = s.get(Collective, t.collective_code)
+    seller = coded(s, Household, t.from_household)
+    buyer = coded(s, Household, t.to_household) if t.to_household else None
+    collective = coded(s, Collective, t.collective_code)
     paid = list(s.scalars(select(TransferPayment).where(TransferPayment.county_code == t.county_code,
                                                       TransferPayment.transfer_id == t.id)
                           .order_by(TransferPayment.id)))

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, func, insert, select, update
 
 from app.auth.services import Principal
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row, new_number
 from app.errors import NotFound, RuleViolation
 from app.holds import services as holds
 from app.ids import RowKey
@@ -126,7 +126,7 @@ def add_payment(uow: UnitOfWork, *, actor: Principal, transfer_id: RowKey, amoun
                             data={"transfer": t.id, "amount": str(amount), "paid_on": paid_on.isoformat(),
                                   "reference": reference, "total_paid": str(total), "price": str(t.price)})
         payment = {"transfer_id": t.id, "county_code": t.county_code, "amount": amount, "paid_on": paid_on,
-                   "reference": reference, "ledger_seq": seq}
+                   "reference": reference, "ledger_seq": seq} | new_number(s, TransferPayment, t.county_code)
         s.connection().execute(_ADD_PAYMENT, payment)
         t.status = rules.status_after_payment(t.kind, t.issuer_decision, t.price, total)
         _save_transfer(s, t, "status")
@@ -179,7 +179,7 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
         if t.consent_signed_on > on:
             raise RuleViolation("DATE_ORDER", reason_zh="同意书签署日期晚于完成日期",
                                 reason_en="the consent is dated after the completion")
-        held = s.get(Right, t.right_id)
+        held = coded(s, Right, t.right_id)
         assert held is not None, "a transfer's right_id is a foreign key to rights"
         if on < held.start or (held.end is not None and on > held.end):
             raise RuleViolation("DATE_ORDER", reason_zh="完成日期不在承包期内", reason_en="completion lies outside the "
@@ -230,7 +230,7 @@ def _issuer_consent_given(t: Transfer, policy: TransferPolicy, on: dt.date) -> N
 
 def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:
     """Make the transfer's legal effect: land, a homestead or shares change hands or go back."""
-    giver = s.get(Right, t.right_id)
+    giver = coded(s, Right, t.right_id)
     if giver.type == "income_share":
         _move_shares(s, t, giver, on, seq)
         return
@@ -268,7 +268,7 @@ def _grant_management(s, t: Transfer, parcels: list[str], on: dt.date, seq: int)
         raise RuleViolation("DATE_ORDER", reason_zh="经营期限在完成日之前已结束", reason_en="the term ended before "
                             "completion")
     check_not_managed(s, parcels, on)
-    household = s.get(Household, t.to_household) if t.to_household else None
+    household = coded(s, Household, t.to_household) if t.to_household else None
     head = household.members[0] if household and household.members else None
     party = t.to_party or {}
     right = ManagementRight(transfer_id=t.id, contract_right_id=t.right_id, county_code=t.county_code, kind=t.kind,
@@ -289,7 +289,8 @@ def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: i
     giver.valid_to = on  # the household has given its homestead up: 第六十二条 bars a new one
     s.flush()
     if t.kind == "transfer":
-        household = s.get(Household, t.to_household)
+        assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
+        household = coded(s, Household, t.to_household)
         right = Right(id=household.code + ID_SUFFIX["homestead"], type="homestead", holder_code=household.code,
                       collective_code=household.collective_code, county_code=household.county_code, start=on,
                       acquisition="transfer", valid_from=on, ledger_seq=seq)
@@ -306,8 +307,9 @@ def _move_shares(s, t: Transfer, giver: Right, on: dt.date, seq: int) -> None:
     if not left:
         giver.valid_to = on
     if t.kind == "transfer":
-        household = s.get(Household, t.to_household)
-        theirs = s.get(Right, household.code + ID_SUFFIX["income_share"])
+        assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
+        household = coded(s, Household, t.to_household)
+        theirs = coded(s, Right, household.code + ID_SUFFIX["income_share"])
         if theirs is None:
             theirs = Right(id=household.code + ID_SUFFIX["income_share"], type="income_share",
                            holder_code=household.code, collective_code=household.collective_code,
@@ -340,13 +342,13 @@ def _receiving_contract_id(s, t: Transfer) -> str:
 
 def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
     assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
-    giver = s.get(Right, t.right_id)
+    giver = coded(s, Right, t.right_id)
     theirs = open_contract(s, t.to_household, lock=True)
     if theirs is not None:
         if theirs.end != giver.end:
             raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id})
         return theirs
-    household = s.get(Household, t.to_household)
+    household = coded(s, Household, t.to_household)
     right = Right(id=next_right_id(s, household.code + ID_SUFFIX["contract"]), type="contract",
                   holder_code=household.code,
                   collective_code=household.collective_code, county_code=household.county_code, start=on,

@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, BigInteger, Date, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, UTCDateTime, county_key, county_ref, utcnow
+from app.rights.models import ID_LENGTH
 
 TRANSFER_KINDS = ("transfer", "exchange", "lease", "share_in", "exit")
 #: pending → (issuer consent) → paid → completed; or withdrawn / refused; or voided, open or completed, by a
@@ -27,8 +28,8 @@ class Settlement(Base):
 
     __tablename__ = "settlements"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
     household_code: Mapped[str] = mapped_column(String(18), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     settled_on: Mapped[dt.date] = mapped_column(Date)
@@ -38,22 +39,24 @@ class Settlement(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
+    __table_args__ = (county_key("id"), county_ref("person_id", "persons.id"))
+
 
 class Transfer(Base):
     """A voluntary, paid transfer, exchange, lease, share-in or exit of a right (or part of one)."""
 
     __tablename__ = "transfers"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(10))
-    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    right_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     collective_code: Mapped[str] = mapped_column(String(14), index=True)
-    from_household: Mapped[str] = mapped_column(ForeignKey("households.code"), index=True)
-    to_household: Mapped[str | None] = mapped_column(ForeignKey("households.code"), index=True, nullable=True)
+    from_household: Mapped[str] = mapped_column(String(18), index=True)
+    to_household: Mapped[str | None] = mapped_column(String(18), index=True, nullable=True)
     #: an outside party taking a management right (lease / share_in): {name, id_number | credit_code}.
     to_party: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    counter_right_id: Mapped[str | None] = mapped_column(ForeignKey("rights.id"), nullable=True)
+    counter_right_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
     shares: Mapped[Decimal | None] = mapped_column(Numeric(18, 4), nullable=True)
     price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     #: lease / share_in: last day of the management right (≤ the contract's end, 第三十八条).
@@ -61,9 +64,9 @@ class Transfer(Base):
     #: exit of contract land: the day written notice reached the issuer (6 months ahead, 第三十条).
     notice_given_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     #: the holder's own signed, voluntary decision (农村土地承包法 第二十七条; 实施条例 第三十六条).
-    consent_person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    consent_person_id: Mapped[int] = mapped_column(Integer)
     consent_signed_on: Mapped[dt.date] = mapped_column(Date)
-    consent_document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True)
+    consent_document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: an exchange moves the other household's land too: its own signed consent
     #: {signed_by_person_id, signed_on, document, voluntary}.
     counter_consent: Mapped[dict | None] = mapped_column(JSON, nullable=True)
@@ -79,17 +82,28 @@ class Transfer(Base):
     completed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
 
+    __table_args__ = (
+        county_key("id"), county_ref("right_id", "rights.id"), county_ref("from_household", "households.code"),
+        county_ref("to_household", "households.code"), county_ref("counter_right_id", "rights.id"),
+        county_ref("consent_person_id", "persons.id"), county_ref("consent_document_id", "documents.id"),
+    )
+
 
 class TransferParcel(Base):
     """A parcel a transfer moves (contract land); for an exchange, also the counterpart's parcels."""
 
     __tablename__ = "transfer_parcels"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(Integer, index=True)
     county_code: Mapped[str] = mapped_column(String(6))
-    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"), index=True)
-    right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"))
+    parcel_code: Mapped[str] = mapped_column(String(19), index=True)
+    right_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+    __table_args__ = (
+        county_key("id"), county_ref("transfer_id", "transfers.id"), county_ref("parcel_code", "parcels.code"),
+        county_ref("right_id", "rights.id"),
+    )
 
 
 class TransferPayment(Base):
@@ -97,13 +111,15 @@ class TransferPayment(Base):
 
     __tablename__ = "transfer_payments"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(Integer, index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     paid_on: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(100))
     ledger_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+
+    __table_args__ = (county_key("id"), county_ref("transfer_id", "transfers.id"))
 
 
 class ManagementRight(Base):
@@ -116,14 +132,18 @@ class ManagementRight(Base):
     """
 
     __tablename__ = "management_rights"
-    __table_args__ = (Index("uq_management_rights_registration_number", "registration_number", unique=True),)
+    __table_args__ = (
+        county_key("id"), county_ref("transfer_id", "transfers.id"), county_ref("contract_right_id", "rights.id"),
+        county_ref("holder_household", "households.code"),
+        Index("uq_management_rights_registration_number", "registration_number", "county_code", unique=True),
+    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    transfer_id: Mapped[int] = mapped_column(ForeignKey("transfers.id"), index=True)
-    contract_right_id: Mapped[str] = mapped_column(ForeignKey("rights.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    transfer_id: Mapped[int] = mapped_column(Integer, index=True)
+    contract_right_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
     kind: Mapped[str] = mapped_column(String(10))  #: lease | share_in
-    holder_household: Mapped[str | None] = mapped_column(ForeignKey("households.code"), nullable=True)
+    holder_household: Mapped[str | None] = mapped_column(String(18), nullable=True)
     holder_name: Mapped[str] = mapped_column(String(200))
     holder_id_number: Mapped[str | None] = mapped_column(String(18), nullable=True)
     #: 统一社会信用代码 (GB 32100) of a company or cooperative.
@@ -145,9 +165,15 @@ class ManagementRightParcel(Base):
 
     __tablename__ = "management_right_parcels"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    management_right_id: Mapped[int] = mapped_column(ForeignKey("management_rights.id"), index=True)
+    id: Mapped[int] = mapped_column(Integer, autoincrement=True)
+    management_right_id: Mapped[int] = mapped_column(Integer, index=True)
     county_code: Mapped[str] = mapped_column(String(6))
-    parcel_code: Mapped[str] = mapped_column(ForeignKey("parcels.code"), index=True)
+    parcel_code: Mapped[str] = mapped_column(String(19), index=True)
     #: the last day of the management right on this parcel, inclusive.
     end: Mapped[dt.date] = mapped_column(Date)
+
+    __table_args__ = (
+        county_key("id"), county_ref("management_right_id", "management_rights.id"),
+        county_ref("parcel_code", "parcels.code"),
+    )
+

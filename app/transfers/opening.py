@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row
 from app.errors import DomainError, NotFound, RuleViolation
 from app.holds import services as holds
 from app.ledger import services as ledger
@@ -216,17 +216,34 @@ def check_not_managed(s, parcels: list[str], on: dt.date) -> None:
 def _recipient(s, actor: Principal, kind: str, held: Right, to: str | None) -> Household | None:
     if to is None:  # an exit (TransferCreateSchema requires `to` of every other kind)
         return None
-    household = s.get(Household, to, options=[lazyload(Household.members)]) if actor.sees(to) else None
+    household = coded(s, Household, to, options=[lazyload(Household.members)]) if actor.sees(to) else None
     if household is None:
         raise NotFound("受让农户", "Household", to)
     if household.code == held.holder_code:
         raise RuleViolation("RECIPIENT_IS_HOLDER", details={"household": household.code},
                             errors={"to": ["the holder itself"]})
+    check_same_county(household, held.county_code, "to")
     if household.collective_code != held.collective_code and kind not in ("lease", "share_in"):
         # 第三十三、三十四条; a management right may go to anyone able to farm (第三十六条)
         raise RuleViolation("SAME_COLLECTIVE_ONLY", details={"from": held.collective_code,
                                                              "to": household.collective_code})
     return household
+
+
+def check_same_county(household: Household, county: str, field: str) -> None:
+    """A household takes a right of its own county's register only (a county's rows refer to its own rows); one
+    of another county that leases land (第三十六条: anyone able to farm) is named as an outside party.
+
+    Raises:
+        DomainError: 422 naming ``field``.
+    """
+    if household.county_code != county:
+        raise DomainError("县外农户不能作为本县权利的受让方登记；请作为外部经营主体"
+                          "（姓名与身份证号或统一社会信用代码）填写",
+                          "a household of another county is not a party of this county's register: name it as an "
+                          "outside party (name with id_number or credit_code)", status=422,
+                          errors={field: [f"a household of county {county}, or an outside party"]},
+                          details={"household": household.code, "county": county})
 
 
 def _counter_right(s, actor: Principal, kind: str, held: Right, counter_right: str | None,
@@ -324,7 +341,7 @@ def check_recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | N
                 "right": theirs.id, "end": iso_day(theirs.end), "transferred_end": held.end.isoformat()})
         check_no_new_land_after_return(s, recipient, max(held.start, on or dt.date.today()), held.end)
         return
-    theirs = s.get(Right, recipient + ID_SUFFIX[held.type])
+    theirs = coded(s, Right, recipient + ID_SUFFIX[held.type])
     if held.type == "homestead":
         # 实施条例 第三十五条: only to a household of the collective that has no homestead (第六十二条).
         if theirs is not None and theirs.valid_to is None:

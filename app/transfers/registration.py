@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app import ids
 from app.auth.services import Principal
-from app.db import UnitOfWork, county_row
+from app.db import UnitOfWork, coded, county_row
 from app.errors import NotFound, RuleViolation
 from app.ids import RowKey
 from app.ledger import services as ledger
@@ -117,7 +117,7 @@ def registration_pdf(uow: UnitOfWork, *, actor: Principal, management_right_id: 
             raise RuleViolation("NOT_REGISTERED", details={"management_right": ids.of(right)})
         entry = s.get(LedgerEntry, (right.county_code, right.registration_seq))
         assert entry is not None, "a registration has its entry"
-        contract = s.get(Right, right.contract_right_id)
+        contract = coded(s, Right, right.contract_right_id)
         assert contract is not None, "a management right's contract exists (foreign key)"
         repo = ParcelRepository(s)
         codes = _parcels(s, right)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app import ids
 from app.auth.services import Principal
-from app.db import county_row
+from app.db import coded, county_row
 from app.errors import NotFound, RuleViolation
 from app.holds import services as holds
 from app.ids import RowKey
@@ -135,7 +135,7 @@ def _completion_seq(s, t: Transfer) -> int:
 def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _Undo:
     """The inverse of :func:`move_rights` for ``t``, refused if the registry has moved on since the completion."""
     done = _completion_seq(s, t)
-    giver = s.get(Right, t.right_id)
+    giver = coded(s, Right, t.right_id)
     if giver.type == "income_share":
         return _undo_shares(s, t, giver, on, done)
     if t.kind in ("lease", "share_in"):
@@ -176,7 +176,7 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     area = dict(s.execute(select(RightParcel.parcel_code, RightParcel.contract_area_m2).where(
         RightParcel.parcel_code.in_(codes), RightParcel.end_ledger_seq == done)).all())
     undo = _Undo(links=[(code, now.get(code), right, area.get(code)) for code, right in moving])
-    undo.reopen = [r for r in (s.get(Right, x) for x in dict.fromkeys(right for _, right in moving))
+    undo.reopen = [r for r in (coded(s, Right, x) for x in dict.fromkeys(right for _, right in moving))
                    if r.valid_to is not None]
     for right in undo.reopen:
         later = open_contract(s, right.holder_code) if right.type == "contract" else None
@@ -185,7 +185,7 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
                 "parcels": [c for c, r in moving if r == right.id], "rights": [right.id],
                 "reason": "the contract ended and the household holds a later one", "later_right": later.id})
     for right_id in losing:
-        right = s.get(Right, right_id)
+        right = coded(s, Right, right_id)
         keeps = s.scalar(select(func.count()).select_from(RightParcel).where(
             RightParcel.right_id == right_id, RightParcel.valid_to.is_(None), RightParcel.parcel_code.not_in(codes)))
         if right.ledger_seq == done and not keeps:  # created by the completion and left without land
@@ -199,7 +199,7 @@ def _undo_shares(s, t: Transfer, giver: Right, on: dt.date, done: int) -> _Undo:
     undo = _Undo()
     if t.kind == "transfer":
         assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
-        theirs = s.get(Right, t.to_household + ID_SUFFIX["income_share"])
+        theirs = coded(s, Right, t.to_household + ID_SUFFIX["income_share"])
         held = shares_held(s, theirs.id) if theirs.valid_to is None else Decimal(0)
         if held < shares:
             raise RuleViolation("SHARES_EXCEED_HOLDING", details={"held": str(held), "shares": str(shares),

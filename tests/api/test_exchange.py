@@ -12,6 +12,7 @@ import pytest
 
 from app.ids import number_of
 from tests.api.test_transfers import END, START, TODAY, homesteads, land, share_holdings  # noqa: F401  (fixtures)
+from tests.conftest import id_number
 
 LISTED = TODAY - dt.timedelta(days=40)
 BID = LISTED + dt.timedelta(days=1)
@@ -155,6 +156,19 @@ def test_on_equal_terms_a_member_wins_a_lease_over_an_outside_party(desk, land):
     assert body["details"]["rule"] == "PRIORITY_RIGHT" and body["details"]["basis"] == "农村土地承包法 第三十八条"
     assert body["details"]["over"] == [{"party": OUTSIDER}]
     assert body["transfer"]["kind"] == "lease" and body["transfer"]["term_end"] == "2035-12-31"
+
+
+def test_a_household_of_another_county_bids_only_as_an_outside_party(desk, callers, land, make_collective):
+    admin = callers["admin"]
+    make_collective(code="21068210100101", name="邻县一组", caller=admin)
+    r = admin.post("/api/v1/collectives/21068210100101/households", json={
+        "head": {"name": "邻县户主", "id_number": id_number("210682", "19700101", 3), "sex": "male"}})
+    assert r.status_code == 201, r.get_json()
+    made = listed(desk, land, kind="lease", term_end="2035-12-31", asking_price="3000.00")
+    size = ledger_size(callers)
+    refused = bid(admin, made["id"], r.get_json()["code"], "3600.00")
+    assert refused.status_code == 422 and set(refused.get_json()["errors"]) == {"bidder"}, refused.get_json()
+    assert ledger_size(callers) == size
 
 
 def test_a_member_who_let_the_announcement_pass_has_no_priority(desk, land):

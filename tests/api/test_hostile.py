@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.errors import RULES
-from app.ids import number_of
+from app.ids import row_key
 from app.ledger.models import LedgerEntry
 from app.parcels.models import Parcel, ParcelVersion
 from app.parties.models import Collective, Document, Household, Membership, Person
@@ -762,7 +762,7 @@ def test_a_document_stored_with_a_bad_media_type_is_served_as_octet_stream(clerk
                    content_type=MULTIPART)
     doc = r.get_json()["id"]
     with uow_factory() as uow:  # a value stored before uploads were checked
-        uow.session.get(Document, number_of(doc)).content_type = "text/plain\x01"
+        uow.session.get(Document, row_key(doc)).content_type = "text/plain\x01"
         uow.commit()
     download = clerk.get(f"{DOCUMENTS}/{doc}")
     download.close()

@@ -151,7 +151,7 @@ def test_a_voided_lease_ends_the_management_right_and_frees_the_land(clerk, land
     void(done.get_json()["id"])
     last = TODAY - dt.timedelta(days=1)  # inclusive: it no longer runs on the day of the void
     with uow_factory(write=False) as uow:
-        assert uow.session.get(ManagementRight, number_of(managed)).end == last
+        assert uow.session.get(ManagementRight, row_key(managed)).end == last
         assert uow.session.scalars(select(ManagementRightParcel.end).where(
             ManagementRightParcel.management_right_id == number_of(managed))).all() == [last]
     t = clerk.get(f"/api/v1/transfers/{done.get_json()['id']}").get_json()

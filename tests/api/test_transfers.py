@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.ids import number_of
-from tests.conftest import COLLECTIVE
+from tests.conftest import COLLECTIVE, id_number
 
 START, END = "2018-01-01", "2047-12-31"
 TODAY = dt.date.today()
@@ -493,6 +493,27 @@ def test_bad_leases(clerk, land, change, status, rule):
     assert r.status_code == status, r.get_json()
     if rule:
         assert r.get_json()["rule"] == rule
+
+
+def test_a_household_of_another_county_leases_only_as_an_outside_party(clerk, admin, land, make_collective):
+    """A county's register names its own households: one of another county (a county's rows refer to its own
+    rows, which a distributed deployment keeps together) takes a lease as an outside party, by name."""
+    make_collective(code="21068210100101", name="邻县一组", caller=admin)
+    number = id_number("210682", "19700101", 3)
+    r = admin.post("/api/v1/collectives/21068210100101/households", json={
+        "head": {"name": "邻县户主", "id_number": number, "sex": "male"}})
+    assert r.status_code == 201, r.get_json()
+    elsewhere = r.get_json()
+    size = admin.get("/api/v1/ledger/210681?limit=1").get_json()["size"]
+    refused = admin.post("/api/v1/transfers", json=body(land, kind="lease", to=elsewhere["code"],
+                                                        term_end="2040-12-31", price="6000"))
+    assert refused.status_code == 422, refused.get_json()
+    assert set(refused.get_json()["errors"]) == {"to"} and "外部经营主体" in refused.get_json()["message"]
+    assert admin.get("/api/v1/ledger/210681?limit=1").get_json()["size"] == size
+    head = elsewhere["members"][0]
+    as_party = admin.post("/api/v1/transfers", json=body(land, kind="lease", to={
+        "name": head["name"], "id_number": number}, term_end="2040-12-31", price="6000"))
+    assert as_party.status_code == 201, as_party.get_json()
 
 
 def test_completion_dates_and_closed_transfers(clerk, land):

@@ -26,7 +26,7 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
-from sqlalchemy import MetaData, Table, bindparam, delete, insert, inspect, select, text, tuple_, update
+from sqlalchemy import MetaData, Table, bindparam, delete, func, insert, inspect, select, text, tuple_, update
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
@@ -1009,8 +1009,9 @@ def registry_mutations(lab: Lab) -> list:
         elif how == "deleted":
             conn.execute(delete(TP).where(TP.c.id == pid))
         else:
-            county = select(T.c.county_code).where(T.c.id == tid).scalar_subquery()
-            conn.execute(insert(TP).values(transfer_id=tid, county_code=county, amount=500, paid_on=TODAY,
+            last = conn.execute(select(func.coalesce(func.max(TP.c.id), 0)).where(TP.c.county_code == LOG)).scalar_one()
+            number = last + 1
+            conn.execute(insert(TP).values(id=number, transfer_id=tid, county_code=LOG, amount=500, paid_on=TODAY,
                                            reference="伪造", ledger_seq=0))
         return w["transfers"][tid], f"a payment of transfer {tid}: {how}"
 
@@ -1029,7 +1030,8 @@ def registry_mutations(lab: Lab) -> list:
 
     def person_inserted(conn, rng):
         code = rng.choice(households)
-        conn.execute(insert(P).values(household_code=code, county_code=LOG, name="冒名", sex="male",
+        number = conn.execute(select(func.max(P.c.id)).where(P.c.county_code == LOG)).scalar_one() + 1
+        conn.execute(insert(P).values(id=number, household_code=code, county_code=LOG, name="冒名", sex="male",
                                       id_number=id_number(COUNTY, "19500101", rng.randrange(1, 999, 2)),
                                       birth_date=dt.date(1950, 1, 1), relation="child"))
         return w["households"][code], f"a person inserted into household {code}"

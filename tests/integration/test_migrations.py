@@ -7,11 +7,14 @@ import os
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
+from sqlalchemy.exc import IntegrityError
 
 import app.models  # noqa: F401
 from app.db import Base, make_engine
+from app.ids import number_of
 from app.migrate import downgrade, include_object, upgrade
+from app.transfers.models import TransferPayment
 from tests.conftest import PG_URL, SKIP_PG
 
 
@@ -103,6 +106,61 @@ def test_0019_gives_a_transfers_and_a_management_rights_rows_their_county(caller
     upgrade(engine)
     assert counties() == written
     assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+
+def test_0020_keys_every_county_table_by_its_county_and_keeps_every_row(callers, clerk, make_household,
+                                                                         make_parcel, engine):
+    """0020 makes each county table's key hold its county and each reference name the county of the row it
+    refers to: the rows, the R*Tree of parcel boxes (SQLite) and the ledger come through a downgrade below it and
+    the upgrade back, and the database then refuses a row that refers to another county's."""
+    a, b = make_household(), make_household()
+    a1 = make_parcel(100, 0)["id"]
+    make_parcel(200, 0)
+    today = dt.date.today().isoformat()
+    right = clerk.post("/api/v1/rights", json={"type": "contract", "holder": a["code"], "start": "2018-01-01",
+                                               "end": "2047-12-31", "parcels": [a1]}).get_json()["id"]
+    sale = clerk.post("/api/v1/transfers", json={
+        "kind": "transfer", "price": "9000.00", "right": right, "from": a["code"], "to": b["code"], "parcels": [a1],
+        "consent": {"signed_by_person_id": a["members"][0]["id"], "signed_on": today, "voluntary": True}})
+    assert sale.status_code == 201, sale.get_json()
+    sale = sale.get_json()
+    assert clerk.post(f"/api/v1/transfers/{sale['id']}/payments",
+                      json={"amount": "1000.00", "paid_on": today, "reference": "r"}).status_code == 201
+    reads = [f"/api/v1/transfers/{sale['id']}", f"/api/v1/rights/{right}", f"/api/v1/parcels/{a1}",
+             f"/api/v1/households/{a['code']}"]
+    before = [clerk.get(url).get_json() for url in reads]
+
+    def keys() -> dict[str, list[str]]:
+        found = inspect(engine)
+        return {t: found.get_pk_constraint(t)["constrained_columns"]
+                for t in ("persons", "households", "rights", "transfers", "transfer_payments")}
+
+    downgrade(engine, "0019")
+    assert keys() == {"persons": ["id"], "households": ["code"], "rights": ["id"], "transfers": ["id"],
+                      "transfer_payments": ["id"]}
+    upgrade(engine)
+    assert keys() == {"persons": ["county_code", "id"], "households": ["code", "county_code"],
+                      "rights": ["id", "county_code"], "transfers": ["county_code", "id"],
+                      "transfer_payments": ["county_code", "id"]}
+    references = {tuple(fk["constrained_columns"]): (fk["referred_table"], tuple(fk["referred_columns"]))
+                  for fk in inspect(engine).get_foreign_keys("transfer_payments")}
+    assert references == {("transfer_id", "county_code"): ("transfers", ("id", "county_code"))}
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalars().all() == ["ok"]
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+    assert [clerk.get(url).get_json() for url in reads] == before
+    assert callers["auditor"].get("/api/v1/ledger/210681/verify").get_json()["ok"] is True
+
+    # a payment of county 210682 naming Donggang's transfer refers to no transfer of its own county
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert(TransferPayment).values(
+            id=999, county_code="210682", transfer_id=number_of(sale["id"]), amount=1, paid_on=dt.date.today(),
+            reference="x", ledger_seq=1))
+    # and numbering goes on: the next payment is the county's next number
+    paid = clerk.post(f"/api/v1/transfers/{sale['id']}/payments",
+                      json={"amount": "1000.00", "paid_on": today, "reference": "r2"})
+    assert paid.status_code == 201, paid.get_json()
 
 
 @pytest.mark.skipif(PG_URL is None, reason=SKIP_PG)
