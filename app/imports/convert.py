@@ -22,7 +22,7 @@ from app.errors import RuleViolation
 from app.imports.writer import CollectiveBatch, ContractRow, HouseholdRow, PersonRow
 from app.parcels.models import Parcel
 from app.parcels.queries import ParcelRepository
-from app.parties.models import Collective, Household, Person
+from app.parties.models import Collective, Household, IdNumber
 from app.parties.schemas import RELATIONS_ACCEPTED
 from app.rights.services import RightsPolicy, check_contract_term, check_dates
 from gis.area import measure_m2
@@ -156,7 +156,7 @@ def _registered(s, out: Converted, codes, tables) -> None:
                                          "household codes already registered"))
     if "CBF_JTCY" in tables:
         ids = [str(v).upper() for v in tables["CBF_JTCY"]["CYZJHM"] if v]
-        taken = _existing(s, Person.id_number, ids)
+        taken = _existing(s, IdNumber.id_number, ids)
         if taken:
             out.problems.append(_problem("registry_conflicts", taken, "身份证号已在其他农户登记",
                                          "ID numbers already registered in another household"))

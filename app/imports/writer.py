@@ -23,7 +23,7 @@ from app.db import Base, allocate_ids, bulk_insert, utcnow
 from app.ledger import services as ledger
 from app.parcels.models import Parcel, ParcelVersion
 from app.parcels.services import version_entry
-from app.parties.models import Collective, Household, Membership, Person
+from app.parties.models import Collective, Household, IdNumber, Membership, Person
 from app.parties.services import household_entry, membership_entry
 from app.rights.models import ID_SUFFIX, Right, RightParcel
 from app.rights.services import contract_entry
@@ -155,8 +155,8 @@ def _build_step(batches: Sequence[CollectiveBatch], county: str, actor: Principa
                 signer, ids: _Ids, out: Written) -> list[tuple[Any, list[dict]]]:
     """One step's rows and ledger entries, each table with its rows in the order they are inserted."""
     items: list[tuple[str, list[str], dict]] = []
-    rows: dict[type[Base], list[dict]] = {m: [] for m in (Collective, Household, Person, Membership, Parcel,
-                                                            ParcelVersion, Right, RightParcel)}
+    rows: dict[type[Base], list[dict]] = {m: [] for m in (Collective, Household, Person, IdNumber, Membership,
+                                                            Parcel, ParcelVersion, Right, RightParcel)}
     # Which entry each row belongs to, as an index into `items`, to give the row its seq.
     owners: dict[type[Base], list[int]] = {m: [] for m in rows}
 
@@ -182,6 +182,7 @@ def _build_step(batches: Sequence[CollectiveBatch], county: str, actor: Principa
                             "address": h.address, "created_at": now}, len(items) - 1)
             for p in persons:
                 add(Person, vars(p), len(items) - 1)
+                add(IdNumber, {"id_number": p.id_number, "county_code": county, "person_id": p.id}, len(items) - 1)
         if b.membership_decided_on:
             decided = b.membership_decided_on
             for h in b.households:

@@ -74,6 +74,23 @@ class Person(Base):
                       UniqueConstraint("id_number", "county_code", name="uq_persons_id_number"))
 
 
+class IdNumber(Base):
+    """A resident ID number, registered once in the whole registry (GB 11643: one number, one person).
+
+    A county's persons are unique by number within the county (their unique index holds the county, as a
+    distributed deployment needs); this table holds each number once across counties, so a second registration
+    of a number, in any county and however the two race, is refused by its primary key. A distributed deployment
+    keeps it as a reference table, a copy on every node: the registration reads and writes it with the person, in
+    the same transaction.
+    """
+
+    __tablename__ = "id_numbers"
+
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    person_id: Mapped[int] = mapped_column(Integer)
+
+
 class Membership(Base):
     """Membership of a collective economic organisation, with its lifespan.
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import IO, Any, overload
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import ids
@@ -24,6 +25,7 @@ from app.parties.models import (
     Collective,
     Document,
     Household,
+    IdNumber,
     Membership,
     Person,
 )
@@ -197,10 +199,7 @@ def register_household(uow: UnitOfWork, *, actor: Principal, collective_code: st
     with uow:
         s = uow.session
         collective = visible_collective(s, actor, collective_code, lock=True)
-        taken = s.scalars(select(Person.id_number).where(Person.id_number.in_(numbers))).all()
-        if taken:
-            raise RuleViolation("PERSON_ALREADY_REGISTERED",
-                                details={"id_numbers": [mask_id_number(n) for n in taken]})
+        _not_registered(s, numbers)
         last = s.scalar(select(func.max(Household.code)).where(Household.collective_code == collective.code))
         serial = int(last[14:]) + 1 if last else 1
         if serial > MAX_HOUSEHOLD_SERIAL:
@@ -212,6 +211,12 @@ def register_household(uow: UnitOfWork, *, actor: Principal, collective_code: st
         persons = [Person(household_code=code, county_code=collective.county_code, **p) for p in people]
         s.add_all(persons)
         s.flush()
+        s.add_all(IdNumber(id_number=p.id_number, county_code=p.county_code, person_id=p.id) for p in persons)
+        try:
+            s.flush()
+        except IntegrityError:  # another county's registration of a number committed since the check
+            raise RuleViolation("PERSON_ALREADY_REGISTERED", details={"id_numbers": [
+                mask_id_number(n) for n in numbers]}) from None
         household.ledger_seq = ledger.append(
             s, county=collective.county_code, kind="household.registered", actor=actor, subjects=[code],
             data=household_entry(code, collective.code, address, persons))
@@ -220,6 +225,13 @@ def register_household(uow: UnitOfWork, *, actor: Principal, collective_code: st
         view["members"] = [person_view(p, actor) for p in persons]
         uow.commit()
     return view
+
+
+def _not_registered(s: Session, numbers: list[str]) -> None:
+    """Refuse resident ID numbers registered anywhere in the registry (PERSON_ALREADY_REGISTERED)."""
+    taken = s.scalars(select(IdNumber.id_number).where(IdNumber.id_number.in_(numbers))).all()
+    if taken:
+        raise RuleViolation("PERSON_ALREADY_REGISTERED", details={"id_numbers": [mask_id_number(n) for n in taken]})
 
 
 def household_entry(code: str, collective: str, address: str | None, persons) -> dict:

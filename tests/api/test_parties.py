@@ -91,6 +91,30 @@ def test_person_registered_once(clerk, make_household):
     assert r.status_code == 409 and r.get_json()["rule"] == "PERSON_ALREADY_REGISTERED"
 
 
+def test_a_person_registered_in_one_county_is_refused_in_another(admin, make_household, make_collective,
+                                                                 uow_factory, monkeypatch):
+    """One number, one person, in the whole registry (GB 11643): the claim in ``id_numbers`` refuses a second
+    registration in another county, even one that passed the check before the first committed."""
+    from sqlalchemy import select
+
+    from app.parties.models import IdNumber, Person
+
+    h = make_household()
+    number = h["members"][0]["id_number"]
+    make_collective(code="21068210100101", name="邻县一组", caller=admin)
+    again = {"head": {"name": "王", "id_number": number, "sex": "male"}}
+    r = admin.post("/api/v1/collectives/21068210100101/households", json=again)
+    assert r.status_code == 409 and r.get_json()["rule"] == "PERSON_ALREADY_REGISTERED", r.get_json()
+    with uow_factory(write=False) as uow:
+        assert uow.session.get(IdNumber, number).county_code == "210681"
+        assert uow.session.scalars(select(Person.county_code).where(Person.id_number == number)).all() == ["210681"]
+
+    # a registration that checked before the first one committed meets the primary key instead
+    monkeypatch.setattr("app.parties.services._not_registered", lambda s, numbers: None)
+    r = admin.post("/api/v1/collectives/21068210100101/households", json=again)
+    assert r.status_code == 409 and r.get_json()["rule"] == "PERSON_ALREADY_REGISTERED", r.get_json()
+
+
 @pytest.mark.parametrize("role,masked", [("admin", False), ("clerk", False), ("exchange", True),
                                          ("arbitrator", True), ("auditor", True)])
 def test_id_numbers_masked_for_roles_other_than_admin_and_clerk(callers, make_household, role, masked):

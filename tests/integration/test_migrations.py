@@ -163,6 +163,23 @@ def test_0020_keys_every_county_table_by_its_county_and_keeps_every_row(callers,
     assert paid.status_code == 201, paid.get_json()
 
 
+def test_0021_claims_every_registered_id_number_once(make_household, engine):
+    """0021 fills ``id_numbers`` from the persons registered before it, one row a person."""
+    people = [p for _ in range(3) for p in make_household()["members"]]
+
+    def claims() -> dict[str, tuple]:
+        with engine.connect() as conn:
+            return {n: (c, p) for n, c, p in conn.exec_driver_sql(
+                "SELECT id_number, county_code, person_id FROM id_numbers")}
+
+    written = claims()
+    assert written == {p["id_number"]: ("210681", number_of(p["id"])) for p in people}
+    downgrade(engine, "0020")
+    assert "id_numbers" not in inspect(engine).get_table_names()
+    upgrade(engine)
+    assert claims() == written
+
+
 @pytest.mark.skipif(PG_URL is None, reason=SKIP_PG)
 def test_a_postgresql_database_that_sorts_codes_linguistically_is_refused_by_name():
     """Under zh_CN's collation '21068:' sorts before '2106810', so a scope's index range would find nothing."""
