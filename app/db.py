@@ -192,8 +192,23 @@ def refresh_statistics(session: Session) -> None:
         return
     tables = connection.exec_driver_sql("SELECT quote_ident(tablename) FROM pg_tables "
                                         "WHERE schemaname = current_schema() ORDER BY tablename").scalars().all()
+    if on_citus(connection):  # one connection a node: reference tables others refer to are among them
+        connection.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
     if tables:
         connection.exec_driver_sql("ANALYZE " + ", ".join(tables))
+
+
+def on_citus(connection: Any) -> bool:
+    """Whether ``connection``'s database is a Citus cluster's coordinator (asked once per engine)."""
+    engine = connection.engine
+    found = _CITUS.get(engine.url)
+    if found is None:
+        found = _CITUS[engine.url] = connection.dialect.name == "postgresql" and connection.exec_driver_sql(
+            "SELECT 1 FROM pg_extension WHERE extname = 'citus'").scalar() is not None
+    return found
+
+
+_CITUS: dict[Any, bool] = {}
 
 
 def make_session_factory(engine: Engine, info: dict | None = None) -> sessionmaker[Session]:

@@ -202,7 +202,7 @@ def load_demo_cases(uow_factory: Callable[..., UnitOfWork], *, today: dt.date | 
     with uow_factory() as uow:
         contracts = uow.session.execute(
             select(Right.id, Right.holder_code, Right.collective_code, RightParcel.parcel_code)
-            .join(RightParcel, RightParcel.right_id == Right.id)
+            .join(RightParcel, (RightParcel.county_code == Right.county_code) & (RightParcel.right_id == Right.id))
             .where(Right.type == "contract", Right.valid_to.is_(None), RightParcel.valid_to.is_(None))
             .order_by(Right.id.desc(), RightParcel.parcel_code)).all()  # the county's last collective
     first: dict[str, Row] = {}

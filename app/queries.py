@@ -16,6 +16,12 @@ def code_prefix(column, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix + ":")
 
 
+def county_prefix(column, prefix: str) -> ColumnElement[bool]:
+    """A county code ``column`` (6 digits) of a county ``prefix`` covers: the county itself (an equality a
+    distributed deployment routes to one node) once the prefix names one, the counties it begins otherwise."""
+    return column == prefix[:6] if len(prefix) >= 6 else code_prefix(column, prefix)
+
+
 def narrowest(scope: str, within: str | None) -> str | None:
     """The prefix to filter by for a caller with ``scope`` asking for ``within``.
 

@@ -473,7 +473,8 @@ def table_state(s: Session, county: str, tables: tuple[str, ...] = TABLES) -> di
     if "persons" in tables:
         out["persons"] = {i: ((h, n, idn, sex, _iso(born), rel), q) for i, h, n, idn, sex, born, rel, q in rows(
             Person.id, Person.household_code, Person.name, Person.id_number, Person.sex, Person.birth_date,
-            Person.relation, Household.ledger_seq, join=(Household, Household.code == Person.household_code),
+            Person.relation, Household.ledger_seq,
+            join=(Household, (Household.county_code == Person.county_code) & (Household.code == Person.household_code)),
             where=[Person.county_code == county])}
     if "memberships" in tables:
         out["memberships"] = {i: ((p, c, basis, _iso(to), ground), end_q or q)

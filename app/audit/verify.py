@@ -20,7 +20,7 @@ import multiprocessing
 import re
 import time
 from collections.abc import Generator, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.replay import PARCEL_KINDS, Replay, ReplayError, differences, table_state
 from app.auth.services import Principal
-from app.db import UnitOfWork, driver_batches, driver_rows, make_engine
+from app.db import UnitOfWork, driver_batches, driver_rows, make_engine, on_citus
 from app.ledger import checkpoint as notes
 from app.ledger import merkle
 from app.ledger.models import LedgerCheckpoint, LedgerHead
@@ -646,7 +646,17 @@ def _split_point(head_size: int) -> int:
 def _upper_worker(s: Session, url: str, log: str, m: int, roots_at: list[int], head_size: int):
     """Start the upper worker in a new interpreter (spawned: nothing of this process is inherited, no
     connection, no thread); yield the future of its :class:`Part`. (``s`` is for a stand-in that runs
-    it on this session, as the mutation suite does inside its uncommitted transactions.)"""
+    it on this session, as the mutation suite does inside its uncommitted transactions.)
+
+    On a Citus cluster it runs here, after the lower one, in this transaction: an exported snapshot is the
+    coordinator's, while the log's shards are read under their worker's transaction, which only this one shares
+    (a write committed meanwhile would otherwise be half seen).
+    """
+    if on_citus(s.connection()):
+        done: Future[Part] = Future()
+        done.set_result(_part(s, log, upper=True, m=m, roots_at=roots_at, head_size=head_size))
+        yield done
+        return
     snapshot = None
     if s.get_bind().dialect.name == "postgresql":  # the second process reads what this transaction reads
         snapshot = s.connection().exec_driver_sql("SELECT pg_export_snapshot()").scalar_one()

@@ -17,9 +17,13 @@ from app.errors import RuleViolation
 from app.holds.models import Freeze, TransferHold
 
 # Built once: every transfer's opening and closing runs these.
-_FROZEN = select(Freeze.subject).where(Freeze.subject.in_(bindparam("subjects", expanding=True)),
+# A right's or parcel's code begins with its county's: the counties of the codes asked about are named too, so a
+# distributed deployment asks the one node that holds them.
+_FROZEN = select(Freeze.subject).where(Freeze.county_code.in_(bindparam("counties", expanding=True)),
+                                       Freeze.subject.in_(bindparam("subjects", expanding=True)),
                                        Freeze.active.is_(True))
 _HELD = select(TransferHold.county_code, TransferHold.transfer_id, TransferHold.listing_id).where(
+    TransferHold.county_code.in_(bindparam("counties", expanding=True)),
     TransferHold.key.in_(bindparam("keys", expanding=True)))
 #: no unit of work that releases holds has them as objects (they are claimed by one request and released by
 #: another), so the session has nothing to synchronise
@@ -36,13 +40,17 @@ def hold_keys(rights: Iterable[str], parcels: Iterable[str]) -> list[str]:
     return [f"right:{r}" for r in rights] + [f"parcel:{p}" for p in parcels]
 
 
+def _counties(codes: Iterable[str]) -> list[str]:
+    return sorted({code[:6] for code in codes})
+
+
 def check_not_frozen(s: Session, subjects: list[str]) -> None:
     """Refuse to move anything an open dispute has frozen.
 
     Raises:
         RuleViolation: RIGHT_IN_DISPUTE naming the frozen subjects.
     """
-    frozen = s.scalars(_FROZEN, {"subjects": subjects}).all()
+    frozen = s.scalars(_FROZEN, {"counties": _counties(subjects), "subjects": subjects}).all()
     if frozen:
         raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
 
@@ -53,7 +61,8 @@ def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str
     Raises:
         RuleViolation: RIGHT_BUSY naming the open transfers and listings.
     """
-    rows = s.execute(_HELD, {"keys": hold_keys(rights, parcels)}).all()
+    keys = hold_keys(rights, parcels)
+    rows = s.execute(_HELD, {"counties": _counties(k.partition(":")[2] for k in keys), "keys": keys}).all()
     if rows:
         details = {"open_transfers": sorted({ids.public_id(c, t) for c, t, _ in rows if t is not None})}
         if listings := sorted({ids.public_id(c, n) for c, _, n in rows if n is not None}):

@@ -173,7 +173,11 @@ def _registry_overlaps(s, out: Converted, parcels, tolerance_m2: float) -> None:
     valid = ~shapely.is_missing(geoms) & shapely.is_valid(geoms)
     if not valid.any():
         return
-    current, current_geoms = ParcelRepository(s).near(tuple(shapely.total_bounds(geoms[valid])), 0.0)
+    codes = parcels["DKBM"].to_numpy()
+    counties = sorted({str(code)[:6] for code in codes[valid]})
+    if len(counties) != 1:  # a package of several counties is refused whole (unsupported_records)
+        return
+    current, current_geoms = ParcelRepository(s).near(tuple(shapely.total_bounds(geoms[valid])), 0.0, counties[0])
     if not len(current):
         return
     tree = shapely.STRtree(current_geoms)
@@ -183,7 +187,6 @@ def _registry_overlaps(s, out: Converted, parcels, tolerance_m2: float) -> None:
     areas = np.zeros(len(rows))
     polygonal = shapely.area(shared) > 0
     areas[polygonal] = measure_m2(shared[polygonal])
-    codes = parcels["DKBM"].to_numpy()
     for k in np.flatnonzero(areas > tolerance_m2):
         area = round(float(areas[k]), 2)
         out.problems.append(_problem(

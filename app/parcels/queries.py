@@ -38,9 +38,12 @@ def _box(minx, miny, maxx, maxy, *, postgis: bool):
 
 
 #: The statements every parcel read runs (its version, then its 四至 candidates), built once for each engine.
+#: (a parcel's 四至, a map's grey context, a registration's overlap check are all of one county's parcels: the
+#: register is the county's, and a distributed deployment asks the one node that holds it)
 _NEAR = {postgis: _box(*(bindparam(k, type_=Float) for k in ("minx", "miny", "maxx", "maxy")), postgis=postgis)
-         for postgis in (False, True)}
-_CURRENT_VERSION = select(ParcelVersion).where(ParcelVersion.parcel_code == bindparam("code"), _current)
+         .where(ParcelVersion.county_code == bindparam("county")) for postgis in (False, True)}
+_CURRENT_VERSION = select(ParcelVersion).where(ParcelVersion.county_code == bindparam("county"),
+                                                ParcelVersion.parcel_code == bindparam("code"), _current)
 
 
 class ParcelRepository:
@@ -55,24 +58,27 @@ class ParcelRepository:
         rows = list(self.session.scalars(query, params))
         return rows, np.array([r.geom for r in rows], dtype=object)
 
-    def overlapping(self, geom) -> tuple[list[ParcelVersion], np.ndarray]:
-        """Current versions whose interiors intersect ``geom`` (touching is not overlapping)."""
+    def overlapping(self, geom, county: str) -> tuple[list[ParcelVersion], np.ndarray]:
+        """Current versions of ``county`` whose interiors intersect ``geom`` (touching is not overlapping)."""
         if self.postgis:
             g = func.ST_GeomFromWKB(literal(shapely.to_wkb(geom)), STORAGE_SRID)
             return self._rows(select(ParcelVersion).where(
-                _current, ParcelVersion.geom.op("&&")(g), func.ST_Relate(ParcelVersion.geom, g, "T********")))
-        rows, geoms = self._rows(self._in_box(*geom.bounds))
+                ParcelVersion.county_code == county, _current, ParcelVersion.geom.op("&&")(g),
+                func.ST_Relate(ParcelVersion.geom, g, "T********")))
+        minx, miny, maxx, maxy = geom.bounds
+        rows, geoms = self._rows(self._in_box(minx, miny, maxx, maxy, [ParcelVersion.county_code == county]))
         if not rows:
             return rows, geoms
         keep = shapely.relate_pattern(geoms, geom, "T********")
         return [r for r, k in zip(rows, keep, strict=True) if k], geoms[keep]
 
-    def near(self, bounds: tuple[float, float, float, float],
-             margin_deg: float) -> tuple[list[ParcelVersion], np.ndarray]:
-        """Current versions whose boxes come within ``margin_deg`` of ``bounds`` (四至 candidates)."""
+    def near(self, bounds: tuple[float, float, float, float], margin_deg: float,
+             county: str) -> tuple[list[ParcelVersion], np.ndarray]:
+        """Current versions of ``county`` whose boxes come within ``margin_deg`` of ``bounds`` (四至 candidates)."""
         minx, miny, maxx, maxy = bounds
         return self._rows(_NEAR[self.postgis], {"minx": minx - margin_deg, "miny": miny - margin_deg,
-                                                "maxx": maxx + margin_deg, "maxy": maxy + margin_deg})
+                                                "maxx": maxx + margin_deg, "maxy": maxy + margin_deg,
+                                                "county": county})
 
     def containing(self, lon: float, lat: float, extra=()) -> tuple[list[ParcelVersion], np.ndarray]:
         """Current versions containing the point (lon, lat)."""
@@ -129,7 +135,7 @@ class ParcelRepository:
                                          .order_by(ParcelVersion.version)))
 
     def current(self, code: str) -> ParcelVersion | None:
-        return self.session.scalar(_CURRENT_VERSION, {"code": code})
+        return self.session.scalar(_CURRENT_VERSION, {"county": code[:6], "code": code})
 
     def county_longitudes(self, county: str) -> tuple[float, float] | None:
         """How far west and east the county's current parcels reach; None before its first parcel."""
@@ -140,5 +146,6 @@ class ParcelRepository:
         return None if row[0] is None else (float(row[0]), float(row[1]))
 
     def max_code(self, collective: str) -> str | None:
-        return self.session.scalar(select(func.max(Parcel.code)).where(Parcel.collective_code == collective))
+        return self.session.scalar(select(func.max(Parcel.code)).where(Parcel.county_code == collective[:6],
+                                                                       Parcel.collective_code == collective))
 

@@ -115,7 +115,7 @@ def neighbours_of(repo: ParcelRepository, versions: list[ParcelVersion], toleran
         return []
     geoms = np.array([v.geom for v in versions], dtype=object)
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
-    cands, cand_geoms = repo.near((minx, miny, maxx, maxy), tolerance_m * DEG_PER_M)
+    cands, cand_geoms = repo.near((minx, miny, maxx, maxy), tolerance_m * DEG_PER_M, versions[0].county_code)
     return four_sides(geoms, [v.parcel_code for v in versions], cand_geoms,
                       [c.parcel_code for c in cands], tolerance_m=tolerance_m)
 
@@ -214,9 +214,9 @@ def version_entry(v: ParcelVersion, wkb_hex: str | None = None) -> dict:
             "geometry_wkb": wkb_hex if wkb_hex is not None else shapely.to_wkb(v.geom, hex=True)}
 
 
-def check_overlaps(repo: ParcelRepository, geom, tolerance_m2: float, *,
+def check_overlaps(repo: ParcelRepository, geom, tolerance_m2: float, county: str, *,
                    exclude: str | None = None) -> list[dict]:
-    """Refuse ``geom`` if it overlaps a current parcel by more than the tolerance.
+    """Refuse ``geom`` if it overlaps a current parcel of ``county`` by more than the tolerance.
 
     Args:
         exclude: a parcel code left out of the check (a parcel does not overlap its own earlier boundary).
@@ -225,7 +225,7 @@ def check_overlaps(repo: ParcelRepository, geom, tolerance_m2: float, *,
     Raises:
         RuleViolation: PARCEL_OVERLAP, with every overlap above the tolerance.
     """
-    rows, geoms = repo.overlapping(geom)
+    rows, geoms = repo.overlapping(geom, county)
     if exclude is not None:
         keep = [i for i, r in enumerate(rows) if r.parcel_code != exclude]
         rows, geoms = [rows[i] for i in keep], geoms[keep]
@@ -265,7 +265,7 @@ def register_parcel(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, 
         repo = ParcelRepository(s)
         check_in_county(repo, coll.county_code, geom)
         code = _parcel_code(s, repo, coll.code, code)
-        found = check_overlaps(repo, geom, policy.overlap_tolerance_m2)
+        found = check_overlaps(repo, geom, policy.overlap_tolerance_m2, coll.county_code)
         s.add(Parcel(code=code, collective_code=coll.code, county_code=coll.county_code))
         version = new_version(code=code, version=1, collective=coll.code, kind=kind, land_use=land_use,
                               name=name, declared_area_m2=declared_area_m2, basic_farmland=basic_farmland,
@@ -317,7 +317,7 @@ def revise_boundary(s: Session, *, actor: Principal, policy: ParcelPolicy, code:
         raise DomainError("新界址与地块现有界址相同，无需更正", "the new boundary is the parcel's current one: "
                           "nothing changes", status=422, details={"code": code})
     check_in_county(repo, parcel.county_code, geom)
-    check_overlaps(repo, geom, policy.overlap_tolerance_m2, exclude=code)
+    check_overlaps(repo, geom, policy.overlap_tolerance_m2, parcel.county_code, exclude=code)
     area_m2 = measured_area_m2(geom, policy)
     version = new_version(code=code, version=current.version + 1, collective=current.collective_code,
                           kind=current.kind, land_use=current.land_use, name=current.name,
@@ -389,7 +389,7 @@ def map_over_neighbours(repo: ParcelRepository, geoms, codes: list[str], *, show
     named in ``codes`` is left out of the grey unless it is in ``shown`` (a corrected boundary drawn over
     the one it corrects)."""
     geoms = np.asarray(geoms, dtype=object)
-    context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M)
+    context, context_geoms = repo.near(tuple(shapely.total_bounds(geoms)), MAP_MARGIN_M * DEG_PER_M, codes[0][:6])
     hidden = set(codes) - shown
     keep = [i for i, c in enumerate(context) if c.parcel_code not in hidden]
     return parcel_map_png(geoms, codes, context_geoms[keep], image_format=image_format)

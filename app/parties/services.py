@@ -91,7 +91,7 @@ def create_collective(uow: UnitOfWork, *, actor: Principal, code: str, name: str
 def visible_collective(s, actor: Principal, code: str, *, lock: bool = False) -> Collective:
     if not (isinstance(code, str) and actor.sees(code)):
         raise NotFound("发包方", "Collective", code)
-    q = select(Collective).where(Collective.code == code)
+    q = select(Collective).where(Collective.county_code == code[:6], Collective.code == code)
     c = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
     if c is None:
         raise NotFound("发包方", "Collective", code)
@@ -200,7 +200,8 @@ def register_household(uow: UnitOfWork, *, actor: Principal, collective_code: st
         s = uow.session
         collective = visible_collective(s, actor, collective_code, lock=True)
         _not_registered(s, numbers)
-        last = s.scalar(select(func.max(Household.code)).where(Household.collective_code == collective.code))
+        last = s.scalar(select(func.max(Household.code)).where(Household.county_code == collective.county_code,
+                                                               Household.collective_code == collective.code))
         serial = int(last[14:]) + 1 if last else 1
         if serial > MAX_HOUSEHOLD_SERIAL:
             raise RuleViolation("HOUSEHOLD_CODES_EXHAUSTED", details={"collective": collective.code})
@@ -253,8 +254,8 @@ _HOUSEHOLD_WITH_MEMBERS = (
     select(Household.code, Household.collective_code, Household.address, Household.created_at,
            Household.ledger_seq, Person.id, Person.name, Person.id_number, Person.sex, Person.birth_date,
            Person.relation, Household.county_code)
-    .outerjoin(Person, Person.household_code == Household.code)
-    .where(Household.code == bindparam("code"))
+    .outerjoin(Person, (Person.county_code == Household.county_code) & (Person.household_code == Household.code))
+    .where(Household.county_code == bindparam("county"), Household.code == bindparam("code"))
     .order_by(Person.id))
 
 
@@ -266,7 +267,7 @@ def get_household(uow: UnitOfWork, *, actor: Principal, code: str) -> dict:
     """
     if not actor.sees(code):
         raise NotFound("承包方", "Household", code)
-    rows = uow.read(_HOUSEHOLD_WITH_MEMBERS, {"code": code})
+    rows = uow.read(_HOUSEHOLD_WITH_MEMBERS, {"county": code[:6], "code": code})
     if not rows:
         raise NotFound("承包方", "Household", code)
     first = rows[0]
@@ -486,7 +487,8 @@ def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: 
         collective, person, doc = _membership_parties(s, actor, collective_code, person_id, resolution_document)
         m = s.execute(select(Membership).where(
             Membership.person_id == person.id, Membership.collective_code == collective.code,
-            Membership.valid_to.is_(None)).with_for_update(of=Membership)).scalar_one_or_none()
+            Membership.valid_to.is_(None), Membership.county_code == collective.county_code,
+        ).with_for_update(of=Membership)).scalar_one_or_none()
         if m is None:
             raise RuleViolation("NOT_A_MEMBER", details={"person": ids.of(person), "collective": collective.code})
         if decided_on < m.valid_from:

@@ -16,7 +16,7 @@ from app.exchange.models import Listing
 from app.ledger.models import LedgerHead
 from app.parcels.models import ParcelVersion
 from app.parties.models import Collective, Household, Membership, Person
-from app.queries import code_prefix, narrowest
+from app.queries import code_prefix, county_prefix, narrowest
 from app.rights.models import Right
 from app.transfers.models import Settlement, Transfer
 from app.workdays.services import work_calendar
@@ -74,7 +74,7 @@ def _contents(s, prefix: str) -> dict:
     # the heads first: a write committed between the two reads is then counted under the older key, which
     # no later request asks for again (heads only grow)
     heads = tuple(s.execute(select(LedgerHead.log, LedgerHead.size, LedgerHead.head_hash)
-                            .where(code_prefix(LedgerHead.log, prefix[:6])).order_by(LedgerHead.log)).all())
+                            .where(county_prefix(LedgerHead.log, prefix)).order_by(LedgerHead.log)).all())
     key = (prefix, heads)
     with _contents_lock:
         if heads and key in _CONTENTS:

@@ -81,8 +81,8 @@ def right_categories(uow: UnitOfWork, *, actor: Principal, code: str) -> dict[st
 
 def _right_categories(s, code: str) -> dict[str, str]:
     links = s.execute(select(RightParcel.parcel_code, Right.type, RightParcel.valid_to)
-                      .join(Right, Right.id == RightParcel.right_id)
-                      .where(Right.collective_code == code)).all()
+                      .join(Right, (Right.county_code == RightParcel.county_code) & (Right.id == RightParcel.right_id))
+                      .where(Right.county_code == code[:6], Right.collective_code == code)).all()
     category: dict[str, str] = {}
     for parcel, right_type, valid_to in links:
         if valid_to is None and right_type in ("contract", "homestead"):

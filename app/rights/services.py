@@ -99,13 +99,14 @@ def rights_under(s, code: str) -> list[Right]:
     """Every right the household has had under the printed ``code``, first to latest."""
     # A right's id starts with its holder's code, which never changes: the holder's index finds the few
     # candidates (a LIKE on the id is a full scan of every right on PostgreSQL, whose collation is not "C").
-    rows = s.scalars(_RIGHTS_UNDER, {"holder": code[:CODE_LENGTH - 1], "code": code, "later": code + "-"}).all()
+    rows = s.scalars(_RIGHTS_UNDER, {"county": code[:6], "holder": code[:CODE_LENGTH - 1], "code": code,
+                                     "later": code + "-"}).all()
     return sorted(rows, key=lambda r: r.number)
 
 
 # Built once: a read's statements are the same every time but for their parameters, and building and keying
 # a statement per request was a third of reading a right.
-_RIGHTS_UNDER = select(Right).where(Right.holder_code == bindparam("holder"),
+_RIGHTS_UNDER = select(Right).where(Right.county_code == bindparam("county"), Right.holder_code == bindparam("holder"),
                                     or_(Right.id == bindparam("code"), Right.id.startswith(bindparam("later"))))
 
 
@@ -135,11 +136,13 @@ def next_right_id(s, code: str) -> str:
 
 def open_contract(s, household: str, *, lock: bool = False) -> Right | None:
     """The household's family contract in force now (at most one: uq_rights_holder_type_open)."""
-    return s.scalar(_OPEN_CONTRACT_LOCKED if lock else _OPEN_CONTRACT, {"household": household})
+    return s.scalar(_OPEN_CONTRACT_LOCKED if lock else _OPEN_CONTRACT,
+                    {"county": household[:6], "household": household})
 
 
-_OPEN_CONTRACT = select(Right).where(Right.holder_code == bindparam("household"), Right.type == "contract",
-                                     Right.valid_to.is_(None))
+_OPEN_CONTRACT = select(Right).where(Right.county_code == bindparam("county"),
+                                     Right.holder_code == bindparam("household"),
+                                     Right.type == "contract", Right.valid_to.is_(None))
 _OPEN_CONTRACT_LOCKED = _OPEN_CONTRACT.with_for_update()
 
 
@@ -148,14 +151,15 @@ def _returned_land():
     three aliases cost about 4 ms to build per call)."""
     closed, received, back = aliased(RightParcel), aliased(RightParcel), aliased(RightParcel)
     return (select(closed.end_ledger_seq, closed.county_code, closed.valid_to, Right.id, Right.start, Right.end)
-            .join(Right, Right.id == closed.right_id)
-            .where(Right.holder_code == bindparam("household"), Right.type == "contract",
-                   Right.start <= bindparam("end"), Right.end >= bindparam("start"),
+            .join(Right, (Right.county_code == closed.county_code) & (Right.id == closed.right_id))
+            .where(closed.county_code == bindparam("county"), Right.holder_code == bindparam("household"),
+                   Right.type == "contract", Right.start <= bindparam("end"), Right.end >= bindparam("start"),
                    closed.end_ledger_seq.is_not(None),
-                   ~exists().where(received.parcel_code == closed.parcel_code,
+                   ~exists().where(received.county_code == closed.county_code,
+                                   received.parcel_code == closed.parcel_code,
                                    received.ledger_seq == closed.end_ledger_seq),
-                   ~exists().where(back.parcel_code == closed.parcel_code, back.right_id == closed.right_id,
-                                   back.ledger_seq > closed.end_ledger_seq))
+                   ~exists().where(back.county_code == closed.county_code, back.parcel_code == closed.parcel_code,
+                                   back.right_id == closed.right_id, back.ledger_seq > closed.end_ledger_seq))
             .order_by(closed.valid_to, closed.end_ledger_seq).limit(1))
 
 
@@ -174,7 +178,8 @@ def check_no_new_land_after_return(s, household: str, start: dt.date, end: dt.da
     Raises:
         RuleViolation: NO_NEW_LAND_AFTER_RETURN, naming the entry (and its transfer) that returned the land.
     """
-    returned = s.execute(_RETURNED_LAND, {"household": household, "start": start, "end": end}).first()
+    returned = s.execute(_RETURNED_LAND, {"county": household[:6], "household": household, "start": start,
+                                          "end": end}).first()
     if returned is not None:
         seq, county, on, right, term_start, term_end = returned
         by = s.scalar(select(LedgerSubject.subject).where(LedgerSubject.log == county, LedgerSubject.seq == seq,
@@ -408,26 +413,33 @@ def set_homestead_standard(uow: UnitOfWork, *, actor: Principal, collective: str
 def recognised_members(s, household: str) -> int:
     """How many of the household's people are recognised members of a collective now."""
     return s.scalar(select(func.count()).select_from(Membership).join(Person).where(
-        Person.household_code == household, Membership.valid_to.is_(None)))
+        Person.county_code == household[:6], Person.household_code == household, Membership.valid_to.is_(None)))
 
 
 def open_plan(s, collective: str, *, lock: bool = False) -> SharePlan | None:
-    q = select(SharePlan).where(SharePlan.collective_code == collective, SharePlan.valid_to.is_(None))
+    q = select(SharePlan).where(SharePlan.county_code == collective[:6], SharePlan.collective_code == collective,
+                                SharePlan.valid_to.is_(None))
     return s.scalar(q.with_for_update() if lock else q)
+
+
+#: a right's holdings of shares, joined as a distributed deployment joins them: within the county
+_SHARES_OF_RIGHT = (Right.county_code == RightShares.county_code) & (Right.id == RightShares.right_id)
 
 
 def allocated_shares(s, collective: str, except_right: str | None = None) -> Decimal:
     """The income shares a collective's open rights hold now (all but ``except_right``'s), to weigh against its plan."""
-    q = (select(func.coalesce(func.sum(RightShares.shares), 0)).join(Right, Right.id == RightShares.right_id)
-         .where(Right.collective_code == collective, Right.valid_to.is_(None), RightShares.valid_to.is_(None)))
+    q = (select(func.coalesce(func.sum(RightShares.shares), 0)).join(Right, _SHARES_OF_RIGHT)
+         .where(Right.county_code == collective[:6], Right.collective_code == collective, Right.valid_to.is_(None),
+                RightShares.valid_to.is_(None)))
     if except_right:
         q = q.where(Right.id != except_right)
     return Decimal(str(s.scalar(q)))
 
 
 def _largest_holding(s, collective: str) -> Decimal:
-    q = (select(func.coalesce(func.max(RightShares.shares), 0)).join(Right, Right.id == RightShares.right_id)
-         .where(Right.collective_code == collective, Right.valid_to.is_(None), RightShares.valid_to.is_(None)))
+    q = (select(func.coalesce(func.max(RightShares.shares), 0)).join(Right, _SHARES_OF_RIGHT)
+         .where(Right.county_code == collective[:6], Right.collective_code == collective, Right.valid_to.is_(None),
+                RightShares.valid_to.is_(None)))
     return Decimal(str(s.scalar(q)))
 
 
@@ -635,9 +647,10 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
                             details={"right": target.id, "valid_to": target.valid_to.isoformat()})
     _current_versions(s, actor, parcels)
     links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
-        RightParcel.parcel_code.in_(parcels), RightParcel.valid_to.is_(None)).with_for_update())}
+        RightParcel.county_code == target.county_code, RightParcel.parcel_code.in_(parcels),
+        RightParcel.valid_to.is_(None)).with_for_update())}
     givers = {r.id: r for r in s.scalars(select(Right).where(
-        Right.id.in_(sorted({link.right_id for link in links.values()}))))}
+        Right.county_code == target.county_code, Right.id.in_(sorted({link.right_id for link in links.values()}))))}
     loose = [c for c in parcels if c not in links or givers[links[c].right_id].type != "contract"
              or givers[links[c].right_id].valid_to is not None]
     if loose:
@@ -686,7 +699,7 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
 def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history: bool = False) -> dict:
     """A right as the API shows it: on ``as_of`` (or now), or with ``history`` every link and holding ever."""
     when = "ever" if history else "now" if as_of is None else "on"
-    params = {"right": right.id, "as_of": as_of}
+    params = {"county": right.county_code, "right": right.id, "as_of": as_of}
     s.flush()  # what the caller changed, visible to the plain statements below (they bypass autoflush)
     c = s.connection()  # Core rows, not the ORM's result machinery: a third of the read
     links = c.execute(_view_statements(when).links, params).all()
@@ -709,7 +722,8 @@ def right_view(s, right: Right, actor: Principal, as_of: dt.date | None, history
             "ledger_seq": right.ledger_seq, "parcels": parcels,
             "total_area_m2": round(total, 2), "total_area_mu": float(m2_to_mu(total)),
             "shares": None if held is None else str(held),
-            "co_holders": [person_view(p, actor) for p in c.execute(_CO_HOLDERS, {"holder": right.holder_code})],
+            "co_holders": [person_view(p, actor) for p in c.execute(
+                _CO_HOLDERS, {"county": right.county_code, "holder": right.holder_code})],
             **extra}
 
 
@@ -731,20 +745,25 @@ def _view_statements(when: str) -> _ViewStatements:
     links = (select(RightParcel.parcel_code, RightParcel.contract_area_m2, RightParcel.valid_from,
                     RightParcel.valid_to, RightParcel.ledger_seq, ParcelVersion.name, ParcelVersion.land_use,
                     ParcelVersion.area_m2)
-             .join(ParcelVersion, and_(ParcelVersion.parcel_code == RightParcel.parcel_code,
+             .join(ParcelVersion, and_(ParcelVersion.county_code == RightParcel.county_code,
+                                       ParcelVersion.parcel_code == RightParcel.parcel_code,
                                        ParcelVersion.valid_to.is_(None)))
-             .where(RightParcel.right_id == bindparam("right"), *alive(RightParcel))
+             .where(RightParcel.county_code == bindparam("county"), RightParcel.right_id == bindparam("right"),
+                    *alive(RightParcel))
              .order_by(RightParcel.parcel_code, RightParcel.valid_from))
     shares: Select
     if when == "ever":
-        shares = (select(RightShares).where(RightShares.right_id == bindparam("right"))
+        shares = (select(RightShares).where(RightShares.county_code == bindparam("county"),
+                                            RightShares.right_id == bindparam("right"))
                   .order_by(RightShares.valid_from, RightShares.id))
     else:
-        shares = select(RightShares.shares).where(RightShares.right_id == bindparam("right"), *alive(RightShares))
+        shares = select(RightShares.shares).where(RightShares.county_code == bindparam("county"),
+                                                  RightShares.right_id == bindparam("right"), *alive(RightShares))
     return _ViewStatements(links, shares)
 
 
-_CO_HOLDERS = select(*PERSON_COLUMNS).where(Person.household_code == bindparam("holder")).order_by(Person.id)
+_CO_HOLDERS = select(*PERSON_COLUMNS).where(Person.county_code == bindparam("county"),
+                                             Person.household_code == bindparam("holder")).order_by(Person.id)
 
 
 def _alive(model, as_of) -> list:

@@ -283,7 +283,8 @@ def _grant_management(s, t: Transfer, parcels: list[str], on: dt.date, seq: int)
 
 def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: int) -> None:
     """The homestead and its plot go to the recipient, or (exit) back to the collective for its members."""
-    link = s.scalar(select(RightParcel).where(RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None))
+    link = s.scalar(select(RightParcel).where(RightParcel.county_code == giver.county_code,
+                                              RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None))
                     .with_for_update())
     link.valid_to, link.end_ledger_seq = on, seq
     giver.valid_to = on  # the household has given its homestead up: 第六十二条 bars a new one
@@ -322,7 +323,8 @@ def _move_shares(s, t: Transfer, giver: Right, on: dt.date, seq: int) -> None:
 
 def rehold_shares(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> Decimal:
     """Close the right's current holding and open one of ``shares`` (none when zero)."""
-    current = s.scalar(select(RightShares).where(RightShares.right_id == right.id, RightShares.valid_to.is_(None))
+    current = s.scalar(select(RightShares).where(RightShares.county_code == right.county_code,
+                                                 RightShares.right_id == right.id, RightShares.valid_to.is_(None))
                        .with_for_update())
     if current is not None:
         current.valid_to = on

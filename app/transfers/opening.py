@@ -47,7 +47,7 @@ LAWFUL_KINDS = {("transfer", "contract"), ("exchange", "contract"), ("exit", "co
 _PLOT = select(RightParcel.parcel_code).where(RightParcel.right_id == bindparam("right"),
                                               RightParcel.valid_to.is_(None))
 _UNDER = select(RightParcel.parcel_code, RightParcel.right_id).where(
-    RightParcel.right_id.in_(bindparam("rights", expanding=True)),
+    RightParcel.county_code == bindparam("county"), RightParcel.right_id.in_(bindparam("rights", expanding=True)),
     RightParcel.parcel_code.in_(bindparam("parcels", expanding=True)), RightParcel.valid_to.is_(None))
 _SHARES_HELD = select(RightShares.shares).where(RightShares.right_id == bindparam("right"),
                                                 RightShares.valid_to.is_(None))
@@ -300,7 +300,7 @@ def moving_parcels(s, kind: str, held: Right, counter: Right | None,
         raise DomainError("同一地块在请求中出现两次", "the same parcel appears twice", status=422,
                           errors={"parcels": ["duplicate codes"]})
     rights = [held.id, *([counter.id] if counter else [])]
-    under = dict(s.execute(_UNDER, {"rights": rights, "parcels": parcels}).all())
+    under = dict(s.execute(_UNDER, {"county": held.county_code, "rights": rights, "parcels": parcels}).all())
     outside = [p for p in parcels if p not in under]
     if outside:
         raise RuleViolation("PARCEL_NOT_IN_RIGHT", details={"parcels": outside, "rights": rights})

@@ -155,7 +155,8 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     else:
         went = dict.fromkeys(codes)
     now = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
-        RightParcel.parcel_code.in_(codes), RightParcel.valid_to.is_(None)).with_for_update())}
+        RightParcel.county_code == t.county_code, RightParcel.parcel_code.in_(codes),
+        RightParcel.valid_to.is_(None)).with_for_update())}
     # Each parcel must still be where the completion put it, by the link it wrote (not a later one).
     found = {c: (link.right_id, link.ledger_seq) for c, link in now.items()}
     moved_on = [c for c in codes if found.get(c) != (None if went[c] is None else (went[c], done))]

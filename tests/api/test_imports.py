@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from app.db import make_engine, on_citus
 from tests.conftest import SAMPLE_PACKAGE as SAMPLE
 
 DONE = ("ready", "committed", "failed")
@@ -110,6 +111,12 @@ def test_fixed_sample_commits_whole_with_ledger_entries(clerk, admin, tmp_path):
                          "ID numbers already registered in another household"}
 
 
+def sequential(conn) -> None:
+    """On Citus, a function and a trigger on a distributed table change in one transaction one node at a time."""
+    if on_citus(conn):
+        conn.exec_driver_sql("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
 @contextmanager
 def trigger_on_rights(app, sqlite_body: str, plpgsql_body: str):
     """A trigger on every row inserted into ``rights`` (after households, persons and parcels went in), in
@@ -119,6 +126,7 @@ def trigger_on_rights(app, sqlite_body: str, plpgsql_body: str):
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql(f"CREATE TRIGGER test_on_rights BEFORE INSERT ON rights BEGIN {sqlite_body}; END")
         else:
+            sequential(conn)
             conn.exec_driver_sql("CREATE FUNCTION test_on_rights() RETURNS trigger LANGUAGE plpgsql AS "
                                  f"$$BEGIN {plpgsql_body}; RETURN NEW; END$$")
             conn.exec_driver_sql("CREATE TRIGGER test_on_rights BEFORE INSERT ON rights FOR EACH ROW "
@@ -127,6 +135,7 @@ def trigger_on_rights(app, sqlite_body: str, plpgsql_body: str):
         yield
     finally:
         with engine.begin() as conn:
+            sequential(conn)
             conn.exec_driver_sql("DROP TRIGGER test_on_rights" + ("" if engine.dialect.name == "sqlite" else
                                                                   " ON rights"))
             if engine.dialect.name != "sqlite":
@@ -148,6 +157,18 @@ def test_a_failure_halfway_through_the_commit_leaves_nothing(app, clerk, admin, 
 HOLD = 4242
 
 
+def _trigger_node(engine):
+    """Where a trigger on Donggang's rights runs: the database itself, or on Citus the worker that holds the
+    county's shard of ``rights`` (a lock the test holds there is the one the trigger waits for)."""
+    with engine.connect() as c:
+        if not on_citus(c):
+            return engine
+        host, port = c.exec_driver_sql(
+            "SELECT nodename, nodeport FROM citus_shards "
+            "WHERE shardid = get_shard_id_for_distribution_column('rights', '210681')").one()
+    return make_engine(engine.url.set(host=host, port=port).render_as_string(hide_password=False))
+
+
 def test_a_runner_killed_mid_commit_leaves_the_job_failed_and_nothing_written(app, clerk, admin, tmp_path):
     """The job runs in a process of its own; SIGKILL it halfway through the county's transaction (the
     households, persons and parcels inserted, the contracts not yet): the job reads failed at once, not one
@@ -159,7 +180,7 @@ def test_a_runner_killed_mid_commit_leaves_the_job_failed_and_nothing_written(ap
     folder = app.extensions["sanquan"].settings.imports_path
     checked = wait(clerk, upload(clerk, SAMPLE, dry_run=True).get_json()["id"])
     fixed = fixed_sample(tmp_path, {p["codes"][1] for p in checked["problems"] if p["severity"] == "blocking"})
-    holder = engine.connect()
+    holder = _trigger_node(engine).connect()
     if sqlite:  # no lock to wait on inside SQLite: spill 8 MB to the WAL (it grows), then stay busy
         holder.exec_driver_sql("CREATE TABLE test_ballast (b BLOB)")
         holder.commit()
@@ -213,6 +234,8 @@ def test_a_runner_killed_mid_commit_leaves_the_job_failed_and_nothing_written(ap
             holder.exec_driver_sql("SELECT pg_advisory_unlock_all()")
             holder.commit()
         holder.close()
+        if holder.engine is not engine:
+            holder.engine.dispose()
     assert clerk.get("/api/v1/parcels?collective=21068110100101").get_json()["features"] == []
     assert clerk.get("/api/v1/households/210681101001010001").status_code == 404
     assert admin.get("/api/v1/ledger/210681").status_code == 404  # not one entry
@@ -565,7 +588,7 @@ def test_a_county_written_in_steps_has_every_row_tied_to_its_own_ledger_entry(ap
         assert s.scalar(select(func.count()).select_from(Person)) == written.counts["persons"]
         assert s.scalar(select(func.count()).select_from(LedgerEntry)) == written.ledger_last - written.ledger_first + 1
         # Every parcel's row names the entry that registered it, in whichever step it was written.
-        entry = (LedgerEntry.log == "210681") & (LedgerEntry.seq == ParcelVersion.ledger_seq)
+        entry = (LedgerEntry.log == ParcelVersion.county_code) & (LedgerEntry.seq == ParcelVersion.ledger_seq)
         tied = s.execute(select(ParcelVersion.parcel_code, LedgerEntry.kind, LedgerEntry.subjects)
                          .join(LedgerEntry, entry)).all()
     assert len(tied) == written.counts["parcels"]

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.ids import number_of
+from app.ids import number_of, row_key
 from tests.conftest import COLLECTIVE, id_number
 
 START, END = "2018-01-01", "2047-12-31"
@@ -250,7 +250,9 @@ def test_the_issuers_answer_and_a_payment_at_the_same_moment_leave_the_transfer_
 
     holder = make_engine(database_url)
     with holder.connect() as lock:
-        lock.execute(text("SELECT id FROM transfers WHERE id = :id FOR UPDATE"), {"id": t["id"]})
+        locked = lock.execute(text("SELECT id FROM transfers WHERE county_code = :county_code AND id = :id FOR UPDATE"),
+                              row_key(t["id"])._asdict()).all()
+        assert len(locked) == 1
         pay = threading.Thread(target=send, args=("pay", "payments", {
             "amount": t["price"], "paid_on": TODAY.isoformat(), "reference": "同时"}))
         pay.start()

@@ -69,7 +69,7 @@ def test_overlap_queries_match_brute_force(uow_factory, demo):
     with uow_factory(write=False) as uow:
         repo = ParcelRepository(uow.session)
         for probe in probes:
-            rows, _ = repo.overlapping(probe)
+            rows, _ = repo.overlapping(probe, "210681")
             expected = set(codes[shapely.relate_pattern(geoms, probe, "T********")])
             assert {r.parcel_code for r in rows} == expected and expected
 

@@ -1,0 +1,109 @@
+"""On a Citus cluster every statement of the registry's hot requests runs on one shard group: one county's.
+
+Each request below runs with every statement it sends recorded; each is then planned again by the
+coordinator (``EXPLAIN``, nothing executed) and its Citus plan's task count read. One task is a router plan: the
+statement went to the one node that holds the county. A statement that fans out to every shard fails the test
+with its text, which is how a hot path that lost its county predicate is found. On a plain PostgreSQL these skip.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import event
+
+from app import ids
+from app.db import on_citus
+from tests.conftest import COLLECTIVE, COUNTY, id_number, square
+
+pytestmark = pytest.mark.postgis
+
+TODAY = dt.date.today().isoformat()
+#: statements that are no query of a table
+_NOT_PLANNED = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|SET|SHOW|COPY|SELECT pg_|SELECT 1\b)",
+                          re.IGNORECASE)
+
+
+@pytest.fixture
+def cluster(app):
+    engine = app.extensions["sanquan"].engine
+    with engine.connect() as c:
+        if not on_citus(c):
+            pytest.skip("not a Citus cluster: `make test-citus` runs these against a coordinator with two workers")
+    return engine
+
+
+def _tasks(connection, statement: str, params) -> int:
+    """The most shards any Citus scan of ``statement``'s plan is sent to (0: no distributed table in it)."""
+    if isinstance(params, (list, tuple)):
+        params = params[0] if params else {}
+    plan = "\n".join(connection.exec_driver_sql(f"EXPLAIN {statement}", params or {}).scalars())
+    return max((int(n) for n in re.findall(r"Task Count: (\d+)", plan)), default=0)
+
+
+class Recorder:
+    """The statements the app's engine sends while a request runs."""
+
+    def __init__(self, engine):
+        self.engine, self.statements, self.planning = engine, [], False
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        if not (self.planning or _NOT_PLANNED.match(statement)):
+            self.statements.append((statement, parameters))
+
+    def fanned_out(self, label: str) -> list[tuple[str, int, str]]:
+        self.planning = True
+        try:
+            with self.engine.connect() as c:
+                found = [(label, _tasks(c, sql, params), sql) for sql, params in self.statements]
+        finally:
+            self.planning = False
+        self.statements.clear()
+        return [x for x in found if x[1] > 1]
+
+    def close(self):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def test_every_statement_of_a_countys_hot_requests_goes_to_its_shard_group(cluster, clerk, make_household,
+                                                                           make_parcel):
+    a, b = make_household(), make_household()
+    a1, a2 = make_parcel(100, 0)["id"], make_parcel(200, 0)["id"]
+    right = clerk.post("/api/v1/rights", json={"type": "contract", "holder": a["code"], "start": "2018-01-01",
+                                               "end": "2047-12-31", "parcels": [a1, a2]}).get_json()["id"]
+    consent = {"signed_by_person_id": a["members"][0]["id"], "signed_on": TODAY, "voluntary": True}
+    recorder = Recorder(cluster)
+    fanned: list[tuple[str, int, str]] = []
+    try:
+        def request(label: str, method: str, url: str, body=None, status: int = 200) -> dict:
+            r = clerk.client.open(url, method=method, json=body,
+                                  headers={"Authorization": f"Bearer {clerk.token}"})
+            assert r.status_code == status, (label, r.get_json())
+            fanned.extend(recorder.fanned_out(label))
+            return r.get_json()
+
+        recorder.statements.clear()
+        request("household", "GET", f"/api/v1/households/{a['code']}")
+        request("right", "GET", f"/api/v1/rights/{right}")
+        request("parcel", "GET", f"/api/v1/parcels/{a1}")
+        request("register parcel", "POST", "/api/v1/parcels", {
+            "collective": COLLECTIVE, "kind": "contract_land", "land_use": "cultivated",
+            "geometry": square(300, 0, 50)}, status=201)
+        request("register household", "POST", f"/api/v1/collectives/{COLLECTIVE}/households", {
+            "head": {"name": "赵一", "id_number": id_number(COUNTY, "19600101", 991), "sex": "male"}}, status=201)
+        t = request("open transfer", "POST", "/api/v1/transfers", {
+            "kind": "transfer", "right": right, "from": a["code"], "to": b["code"], "parcels": [a1],
+            "price": "9000.00", "consent": consent}, status=201)
+        url = f"/api/v1/transfers/{t['id']}"
+        request("transfer", "GET", url)
+        request("issuer consent", "POST", f"{url}/issuer-consent", {"decision": "granted"})
+        request("payment", "POST", f"{url}/payments", {"amount": "9000.00", "paid_on": TODAY, "reference": "r"},
+                status=201)
+        request("completion", "POST", f"{url}/complete", {})
+        request("ledger page", "GET", "/api/v1/ledger/210681?after=0&limit=20")
+    finally:
+        recorder.close()
+    assert ids.key_of(t["id"]).county_code == "210681"
+    assert fanned == [], "\n\n".join(f"{label}: {n} tasks\n{sql}" for label, n, sql in fanned)
