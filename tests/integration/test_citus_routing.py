@@ -67,6 +67,7 @@ class Recorder:
         event.remove(self.engine, "before_cursor_execute", self._record)
 
 
+@pytest.mark.parametrize("database_url", [pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True)
 def test_every_statement_of_a_countys_hot_requests_goes_to_its_shard_group(cluster, clerk, make_household,
                                                                            make_parcel):
     a, b = make_household(), make_household()
