@@ -61,8 +61,8 @@ def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str
     Raises:
         RuleViolation: RIGHT_BUSY naming the open transfers and listings.
     """
-    keys = hold_keys(rights, parcels)
-    rows = s.execute(_HELD, {"counties": _counties(k.partition(":")[2] for k in keys), "keys": keys}).all()
+    rights, parcels = list(rights), list(parcels)
+    rows = s.execute(_HELD, {"counties": _counties([*rights, *parcels]), "keys": hold_keys(rights, parcels)}).all()
     if rows:
         details = {"open_transfers": sorted({ids.public_id(c, t) for c, t, _ in rows if t is not None})}
         if listings := sorted({ids.public_id(c, n) for c, _, n in rows if n is not None}):
