@@ -33,11 +33,14 @@ test: install-dev
 	$(BIN)/python -m pytest -n 2 -q
 
 ## make test-citus: the PostgreSQL half of the suite on a local Citus cluster (a coordinator and two workers;
-## Citus is built from vendor/citus when missing), stopped and removed afterwards, also when the tests fail
+## Citus is built from vendor/citus when missing), then, alone, the online rebalance onto a third worker; the
+## cluster is stopped and removed afterwards, also when the tests fail
 test-citus: install-dev
 	.ci/citus-cluster up || { .ci/citus-cluster down; exit 1; }
-	SANQUAN_TEST_DATABASE_URL="$$(.ci/citus-cluster url)" $(BIN)/python -m pytest -n 2 -q -m postgis; \
-	  status=$$?; .ci/citus-cluster down; exit $$status
+	export SANQUAN_TEST_DATABASE_URL="$$(.ci/citus-cluster url)"; \
+	  $(BIN)/python -m pytest -n 2 -q -m "postgis and not rebalance"; suite=$$?; \
+	  SANQUAN_CITUS_CLUSTER=$(CURDIR)/.ci/citus-cluster $(BIN)/python -m pytest -q -s -m rebalance; grow=$$?; \
+	  .ci/citus-cluster down; [ $$suite = 0 ] && [ $$grow = 0 ]
 
 ## make lint: style (ruff), types (mypy), the package layers (import-linter) and the import rules it cannot see
 lint: install-dev

@@ -62,6 +62,28 @@ COUNTIES = {
     ),
 }
 
+
+def _liaoning(prefecture: str, name: str, box: tuple[float, float, float, float], code: str) -> _County:
+    """A county of the provincial benchmark: a farming part of it (box approximate) and its own ID area only,
+    so its people's numbers never meet another generated county's."""
+    return _County(province="辽宁省", prefecture=prefecture, name=name, box=box, id_areas=(code,))
+
+
+#: Nine more Liaoning counties, for the provincial benchmark (bench/citus.py). None lies in Dandong, whose areas
+#: Donggang's ID numbers use; all lie within 1.5° of 123°E, the zone Donggang's packages are surveyed in.
+PROVINCE_COUNTIES = {code: _liaoning(prefecture, name, box, code) for code, prefecture, name, box in (
+    ("210281", "大连市", "瓦房店市", (121.85, 39.55, 122.15, 39.75)),
+    ("210283", "大连市", "庄河市", (122.80, 39.70, 123.10, 39.90)),
+    ("210323", "鞍山市", "岫岩满族自治县", (123.10, 40.20, 123.40, 40.40)),
+    ("210381", "鞍山市", "海城市", (122.60, 40.75, 122.90, 40.95)),
+    ("210521", "本溪市", "本溪满族自治县", (123.95, 41.15, 124.25, 41.35)),
+    ("210881", "营口市", "盖州市", (122.30, 40.30, 122.60, 40.50)),
+    ("210882", "营口市", "大石桥市", (122.45, 40.55, 122.75, 40.70)),
+    ("211021", "辽阳市", "辽阳县", (122.90, 41.10, 123.20, 41.30)),
+    ("211221", "铁岭市", "铁岭县", (123.60, 42.10, 123.90, 42.30)),
+)}
+COUNTIES |= PROVINCE_COUNTIES
+
 _TOWNSHIPS = (
     "长山镇 前阳镇 孤山镇 北井子镇 椅圈镇 黄土坎镇 马家店镇 龙王庙镇 小甸子镇 菩萨庙镇 "
     "十字街镇 长安镇 新农镇 合隆镇 汤池镇 黑沟镇 新兴镇 新城镇 大鹿岛镇 獐岛镇 "
@@ -177,7 +199,7 @@ def iter_county(seed: int = 2017, parcels: int = 3000, county: str = "210681") -
     Args:
         seed: fixes everything; the same seed gives the same county.
         parcels: total parcels wanted; met exactly (the last group takes the rest).
-        county: a county of :data:`COUNTIES` (only Donggang, 210681, has a layout).
+        county: a county of :data:`COUNTIES` (Donggang, 210681, and the provincial benchmark's nine).
     Yields:
         For each village its village-level collective (group ``00``, no
         households or parcels), then its groups ``01``–``10`` with households

@@ -122,21 +122,23 @@ def collective_package(collective: DemoCollective, *, first_bsm: int = 1, seed: 
     return Package(parcels=parcels, tables=tables, source_epsg=4490, layer="synthetic")
 
 
-def iter_package_parts(n_parcels: int, seed: int = 2017, flush: int = FLUSH_PARCELS) -> Iterator[Package]:
-    """Yield the synthetic county's package in slices of about ``flush`` parcels.
+def iter_package_parts(n_parcels: int, seed: int = 2017, flush: int = FLUSH_PARCELS,
+                       county: str = "210681") -> Iterator[Package]:
+    """Yield a synthetic county's package in slices of about ``flush`` parcels.
 
     Args:
         n_parcels: parcels in the county (met exactly).
         seed: the generator's seed.
         flush: parcels per slice (a slice ends at a collective's end).
+        county: a county of :data:`app.demo_data.COUNTIES`.
 
     Yields:
         Packages in EPSG:4490 with consecutive BSM numbers.
     """
     parts: list[Package] = []
     done = buffered = 0
-    for collective in iter_county(seed=seed, parcels=n_parcels):
-        part = collective_package(collective, first_bsm=done + 1, seed=seed)
+    for collective in iter_county(seed=seed, parcels=n_parcels, county=county):
+        part = collective_package(collective, first_bsm=done + 1, seed=seed, county=county)
         parts.append(part)
         done += len(part.parcels)
         buffered += len(part.parcels)
@@ -153,21 +155,23 @@ def _concat(parts: list[Package]) -> Package:
     return Package(parcels=parcels, tables=tables, source_epsg=4490, layer="synthetic")
 
 
-def write_synthetic_package(path: str | Path, n_parcels: int, seed: int = 2017, format: str = "shp") -> Path:
-    """Write the first ``n_parcels`` parcels of the synthetic county as a package zip.
+def write_synthetic_package(path: str | Path, n_parcels: int, seed: int = 2017, format: str = "shp",
+                            county: str = "210681") -> Path:
+    """Write the first ``n_parcels`` parcels of a synthetic county as a package zip.
 
     Args:
         path: the zip to write.
         n_parcels: parcels wanted (met exactly).
         seed: the generator's seed; the same seed gives the same package.
         format: ``"shp"`` (DK.shp and CSV tables) or ``"gpkg"``.
+        county: a county of :data:`app.demo_data.COUNTIES` (Donggang by default).
 
     Returns:
         The path of the zip.
     """
-    # Donggang lies in CM 123°E (docs/rules.md §5), as a surveyor would deliver it.
+    # Donggang lies in CM 123°E (docs/rules.md §5), as a surveyor would deliver it; so do the other counties.
     with PackageWriter(path, crs_epsg=4550, format=format) as writer:
-        for part in iter_package_parts(n_parcels, seed):
+        for part in iter_package_parts(n_parcels, seed, county=county):
             writer.write(part)
     return writer.path
 

@@ -14,6 +14,7 @@ from pyproj import Transformer
 
 from app.demo_data import (
     COUNTIES,
+    MEAN_GROUP_PARCELS,
     RELATIONS,
     DemoCollective,
     _IdAllocator,
@@ -299,3 +300,16 @@ def test_county_holds_a_million_parcels_but_refuses_more():
         next(iter_county(parcels=10_000_000))
     with pytest.raises(ValueError):
         next(iter_county(county="110105"))
+
+
+@pytest.mark.parametrize("code", sorted(set(COUNTIES) - {"210681"}))
+def test_each_provincial_benchmark_county_holds_its_hundred_thousand_parcels_inside_its_box(code):
+    info = COUNTIES[code]
+    assert county_capacity(code) * MEAN_GROUP_PARCELS * 0.85 >= 200_000  # what iter_county lets it hold
+    collectives = list(iter_county(parcels=1_500, county=code))
+    box = shapely.box(*info.box)
+    geoms = np.concatenate([np.asarray(c.parcels_geoms_4490, dtype=object) for c in collectives])
+    assert len(geoms) == 1_500 and shapely.contains(box, geoms).all()
+    assert all(c.code14.startswith(code) for c in collectives)
+    people = [p.id_number for c in collectives for h in c.households for p in h.members]
+    assert people and {parse_id_number(n).area for n in people} == {code}  # no other county's ID area
