@@ -36,6 +36,7 @@ from bench.parcels import Gunicorn
 
 def lifecycles(db: BenchDB, limit: int) -> list[dict]:
     """Disjoint (giver, receiver) household pairs of one collective, with a parcel and the giver's signer."""
+    from app import ids
     from app.db import UnitOfWork, make_engine, make_session_factory
     from app.parties.models import Person
     from app.rights.models import Right, RightParcel
@@ -55,8 +56,9 @@ def lifecycles(db: BenchDB, limit: int) -> list[dict]:
             givers = [a.id for a, _ in pairs]
             parcel = dict(s.execute(select(RightParcel.right_id, RightParcel.parcel_code).where(
                 RightParcel.right_id.in_(givers), RightParcel.valid_to.is_(None))).all())
-            signer = dict(s.execute(select(Person.household_code, Person.id).where(
-                Person.household_code.in_([a.holder_code for a, _ in pairs]), Person.relation == "head")).all())
+            signer = {household: ids.public_id(county, number) for household, county, number in s.execute(
+                select(Person.household_code, Person.county_code, Person.id).where(
+                    Person.household_code.in_([a.holder_code for a, _ in pairs]), Person.relation == "head"))}
     finally:
         engine.dispose()
     return [{"right": a.id, "from": a.holder_code, "to": b.holder_code, "parcel": parcel[a.id],

@@ -23,8 +23,8 @@ from app.parcels.models import Parcel
 from app.parcels.queries import ParcelRepository
 from app.parcels.services import intake_geometry, map_over_neighbours
 from app.parties.models import Collective, Household, Person
-from app.parties.services import visible_document
-from app.queries import after_row, county_order
+from app.parties.services import head_name, visible_document
+from app.queries import after_row, county_order, county_prefix
 from app.rights.models import Right
 from app.workdays.calendar import WorkCalendar
 from app.workdays.services import work_calendar
@@ -185,8 +185,7 @@ def _party(s: Session, actor: Principal, party: dict) -> dict:
     row: Household | Collective | None = coded(s, Household if kind == "household" else Collective, code)
     if row is None or not actor.sees(code):
         raise NotFound(*what, code)
-    name = row.name if isinstance(row, Collective) else s.scalar(
-        select(Person.name).where(Person.household_code == code, Person.relation == "head")) or code
+    name = row.name if isinstance(row, Collective) else head_name(s, code) or code
     return {"kind": kind, "code": code, "name": name}
 
 
@@ -217,7 +216,8 @@ def list_disputes(uow: UnitOfWork, *, actor: Principal, overdue: bool = False, d
         s = uow.session
         calendar = work_calendar(s)
         # covered: the scope is a prefix of every code of the case, i.e. of their common prefix
-        q = select(Dispute).where(Dispute.division_code.startswith(actor.scope, autoescape=True))
+        q = select(Dispute).where(county_prefix(Dispute.county_code, actor.scope),
+                                  Dispute.division_code.startswith(actor.scope, autoescape=True))
         if status:
             q = q.where(Dispute.status == status)
         if cursor:
@@ -351,8 +351,7 @@ def _order_words(s: Session, county: str, o: dict) -> str:
     """A registry order as the award states it."""
     if o["type"] == "move_parcels":
         right = coded(s, Right, o["to_right"])
-        holder = s.scalar(select(Person.name).where(Person.household_code == right.holder_code,
-                                                    Person.relation == "head")) if right else None
+        holder = head_name(s, right.holder_code) if right else None
         return f"地块 {'、'.join(o['parcels'])} 调整至承包合同 {o['to_right']}（承包方：{holder or '—'}）"
     if o["type"] == "correct_boundary":
         return f"更正地块 {o['parcel']} 的界址，登记为该地块的新版本"

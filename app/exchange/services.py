@@ -28,7 +28,6 @@ from app.exchange.documents import (
 )
 from app.exchange.models import Bid, Listing
 from app.holds import services as holds
-from app.holds.models import Freeze
 from app.ids import RowKey
 from app.ledger import services as ledger
 from app.ledger.models import LedgerEntry, LedgerSubject
@@ -36,7 +35,7 @@ from app.parcels.queries import ParcelRepository
 from app.parcels.services import map_over_neighbours, parcel_rows
 from app.parties.models import Household
 from app.parties.services import household_label, party_label
-from app.queries import after_row, code_prefix, county_order
+from app.queries import after_row, code_prefix, county_order, county_prefix
 from app.rights.models import Right
 from app.transfers import opening
 from app.transfers.contracts import CONTRACT_KINDS, contract_document, contract_terms
@@ -398,7 +397,7 @@ def list_listings(uow: UnitOfWork, *, actor: Principal, status: str | None = Non
     prefix = max(prefix, actor.scope, key=len)
     with uow:
         s = uow.session
-        q = select(Listing).where(code_prefix(Listing.right_id, prefix))
+        q = select(Listing).where(county_prefix(Listing.county_code, prefix), code_prefix(Listing.right_id, prefix))
         if status:
             q = q.where(Listing.status == status)
         if cursor:
@@ -411,8 +410,7 @@ def list_listings(uow: UnitOfWork, *, actor: Principal, status: str | None = Non
             .where(tuple_(Bid.county_code, Bid.listing_id).in_([(x.county_code, x.id) for x in page]))
             .group_by(Bid.county_code, Bid.listing_id))} if page else {}
         subjects = {code for x in page for code in (x.right_id, *x.parcels)}
-        frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects),
-                                                            Freeze.active.is_(True)))) if subjects else set()
+        frozen = holds.frozen_among(s, subjects)
         items = [listing_view(s, x, calendar, actor, board=board.get((x.county_code, x.id), (0, None)), frozen=frozen)
                  for x in page]
     return {"items": items, "next_cursor": str(ids.of(rows[limit - 1])) if len(rows) > limit else None}
@@ -493,7 +491,7 @@ def listing_view(s: Session, listing: Listing, calendar: WorkCalendar, actor: Pr
     due = calendar.add_working_days(listing.listed_on, listing.announcement_days)
     subjects = [listing.right_id, *listing.parcels]
     if frozen is None:
-        frozen = set(s.scalars(select(Freeze.subject).where(Freeze.subject.in_(subjects), Freeze.active.is_(True))))
+        frozen = holds.frozen_among(s, subjects)
     bids: list[Bid] | None = None
     if board is None:
         bids = list(s.scalars(select(Bid).where(Bid.county_code == listing.county_code, Bid.listing_id == listing.id)

@@ -44,15 +44,23 @@ def _counties(codes: Iterable[str]) -> list[str]:
     return sorted({code[:6] for code in codes})
 
 
+def frozen_among(s: Session, subjects: Iterable[str]) -> set[str]:
+    """Which of these rights and parcels an open dispute has frozen."""
+    subjects = list(subjects)
+    if not subjects:
+        return set()
+    return set(s.scalars(_FROZEN, {"counties": _counties(subjects), "subjects": subjects}))
+
+
 def check_not_frozen(s: Session, subjects: list[str]) -> None:
     """Refuse to move anything an open dispute has frozen.
 
     Raises:
         RuleViolation: RIGHT_IN_DISPUTE naming the frozen subjects.
     """
-    frozen = s.scalars(_FROZEN, {"counties": _counties(subjects), "subjects": subjects}).all()
+    frozen = frozen_among(s, subjects)
     if frozen:
-        raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(set(frozen))})
+        raise RuleViolation("RIGHT_IN_DISPUTE", details={"frozen": sorted(frozen)})
 
 
 def check_not_held(s: Session, rights: Iterable[str] = (), parcels: Iterable[str] = ()) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import shapely
+from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from app.auth.services import Principal
@@ -16,7 +17,7 @@ from app.ledger import services as ledger
 from app.parcels.models import LAND_USES_ZH, PARCEL_KINDS, Parcel, ParcelVersion
 from app.parcels.queries import ParcelRepository
 from app.parties.services import REGISTRY_WRITERS, require_role, visible_collective
-from app.queries import code_prefix, narrowest
+from app.queries import code_prefix, county_prefix, narrowest
 from gis import area as gis_area
 from gis import crs as gis_crs
 from gis.codes import CodeError, parse_parcel_code
@@ -360,7 +361,10 @@ def list_parcels(uow: UnitOfWork, *, actor: Principal, policy: ParcelPolicy, col
         return {"type": "FeatureCollection", "features": [], "next_cursor": None}
     with uow:
         repo = ParcelRepository(uow.session)
-        rows = repo.query(prefix_clause=code_prefix(ParcelVersion.parcel_code, prefix), collective=collective,
+        # the county named as well as the code's prefix: a county's (or a narrower) caller stays on its shard group
+        in_prefix = and_(county_prefix(ParcelVersion.county_code, prefix),
+                         code_prefix(ParcelVersion.parcel_code, prefix))
+        rows = repo.query(prefix_clause=in_prefix, collective=collective,
                           bbox=bbox, contains=contains, after=cursor, limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]

@@ -143,10 +143,15 @@ def person_view(p: Person, actor: Principal) -> dict:
             "household": p.household_code}
 
 
+def head_name(s: Session, household: str) -> str | None:
+    """The name of a household's head (``None`` for a household without one)."""
+    return s.scalar(select(Person.name).where(Person.county_code == household[:6], Person.household_code == household,
+                                              Person.relation == "head"))
+
+
 def household_label(s: Session, code: str) -> str:
     """A household as a document names it: its head and its code."""
-    head = s.scalar(select(Person.name).where(Person.household_code == code, Person.relation == "head"))
-    return f"{head or '—'}（承包方编码 {code}）"
+    return f"{head_name(s, code) or '—'}（承包方编码 {code}）"
 
 
 def party_label(party: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 
 import pytest
+import shapely
 from sqlalchemy import event
 
 from app import ids
@@ -63,6 +64,17 @@ class Recorder:
         self.statements.clear()
         return [x for x in found if x[1] > 1]
 
+    def requester(self, caller, fanned: list):
+        """A function sending one request as ``caller``, adding its fanning statements to ``fanned``."""
+        self.statements.clear()
+
+        def request(label: str, method: str, url: str, body=None, status: int = 200) -> dict:
+            r = caller.client.open(url, method=method, json=body, headers={"Authorization": f"Bearer {caller.token}"})
+            assert r.status_code == status, (label, r.get_json())
+            fanned.extend(self.fanned_out(label))
+            return r.get_json()
+        return request
+
     def close(self):
         event.remove(self.engine, "before_cursor_execute", self._record)
 
@@ -75,18 +87,13 @@ def test_every_statement_of_a_countys_hot_requests_goes_to_its_shard_group(clust
     right = clerk.post("/api/v1/rights", json={"type": "contract", "holder": a["code"], "start": "2018-01-01",
                                                "end": "2047-12-31", "parcels": [a1, a2]}).get_json()["id"]
     consent = {"signed_by_person_id": a["members"][0]["id"], "signed_on": TODAY, "voluntary": True}
+    inside = shapely.geometry.shape(square(100, 0)).representative_point()
     recorder = Recorder(cluster)
     fanned: list[tuple[str, int, str]] = []
     try:
-        def request(label: str, method: str, url: str, body=None, status: int = 200) -> dict:
-            r = clerk.client.open(url, method=method, json=body,
-                                  headers={"Authorization": f"Bearer {clerk.token}"})
-            assert r.status_code == status, (label, r.get_json())
-            fanned.extend(recorder.fanned_out(label))
-            return r.get_json()
-
-        recorder.statements.clear()
+        request = recorder.requester(clerk, fanned)
         request("household", "GET", f"/api/v1/households/{a['code']}")
+        request("parcel at a point", "GET", f"/api/v1/parcels?contains={inside.x},{inside.y}")
         request("right", "GET", f"/api/v1/rights/{right}")
         request("parcel", "GET", f"/api/v1/parcels/{a1}")
         request("register parcel", "POST", "/api/v1/parcels", {
@@ -107,4 +114,40 @@ def test_every_statement_of_a_countys_hot_requests_goes_to_its_shard_group(clust
     finally:
         recorder.close()
     assert ids.key_of(t["id"]).county_code == "210681"
+    assert fanned == [], "\n\n".join(f"{label}: {n} tasks\n{sql}" for label, n, sql in fanned)
+
+
+@pytest.mark.parametrize("database_url", [pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True)
+def test_the_desks_and_the_committees_hot_requests_stay_in_the_county(cluster, callers, clerk, make_household,
+                                                                      make_parcel):
+    a, b = make_household(), make_household()
+    a1 = make_parcel(100, 0)["id"]
+    right = clerk.post("/api/v1/rights", json={"type": "contract", "holder": a["code"], "start": "2018-01-01",
+                                               "end": "2047-12-31", "parcels": [a1]}).get_json()["id"]
+    listed_on = (dt.date.today() - dt.timedelta(days=40)).isoformat()
+    bid_on = (dt.date.today() - dt.timedelta(days=39)).isoformat()
+    consent = {"signed_by_person_id": a["members"][0]["id"], "signed_on": listed_on, "voluntary": True}
+    recorder = Recorder(cluster)
+    fanned: list[tuple[str, int, str]] = []
+    try:
+        desk = recorder.requester(callers["exchange"], fanned)
+        listing = desk("list a right", "POST", "/api/v1/listings", {
+            "right": right, "kind": "transfer", "parcels": [a1], "asking_price": "10000.00", "listed_on": listed_on,
+            "consent": consent}, status=201)
+        desk("a listing", "GET", f"/api/v1/listings/{listing['id']}")
+        desk("bid", "POST", f"/api/v1/listings/{listing['id']}/bids", {
+            "bidder": b["code"], "amount": "10500.00", "bid_on": bid_on}, status=201)
+        desk("notice board", "GET", "/api/v1/listings?limit=50")
+        committee = recorder.requester(callers["arbitrator"], fanned)
+        case = committee("open a case", "POST", "/api/v1/disputes", {
+            "procedure": "arbitration", "category": "infringement",
+            "applicant": {"kind": "household", "code": a["code"]},
+            "respondent": {"kind": "household", "code": b["code"]},
+            "subjects": {"rights": [right], "parcels": [a1]}, "claims": "被申请人占用承包地，请求停止侵害",
+            "knew_of_harm_on": TODAY, "received_on": TODAY}, status=201)
+        committee("a case", "GET", f"/api/v1/disputes/{case['id']}")
+        committee("accept", "POST", f"/api/v1/disputes/{case['id']}/accept", {"on": TODAY})
+        committee("dashboard", "GET", "/api/v1/disputes?overdue=true&within=14")
+    finally:
+        recorder.close()
     assert fanned == [], "\n\n".join(f"{label}: {n} tasks\n{sql}" for label, n, sql in fanned)
