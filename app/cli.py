@@ -159,6 +159,14 @@ def db_downgrade(revision):
     click.echo(f"database at {revision}")
 
 
+@db.command("county-tables")
+def db_county_tables():
+    """Print the tables that hold a county's rows, parents first, one a line: what moving a county to another
+    database copies (docs/scaling.md). Its signed checkpoints and import jobs stay behind."""
+    from app.models import county_tables
+    click.echo("\n".join(county_tables()))
+
+
 @main.group()
 def users():
     """Users and tokens."""

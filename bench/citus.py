@@ -392,7 +392,8 @@ def report(result: dict) -> None:
     sizes = result["sizes"]
     print("\nper county (one PostgreSQL):")
     for table, what in SIZED.items():
-        print(f"  {what:24}{sizes['rows_per_county'][table]:>12,} rows{sizes['bytes_per_county'][table] / 2**20:>10.1f} MB")
+        rows, mb = sizes["rows_per_county"][table], sizes["bytes_per_county"][table] / 2**20
+        print(f"  {what:24}{rows:>12,} rows{mb:>10.1f} MB")
     print(f"  {'ledger bodies':24}{'':>17}{sizes['ledger_body_bytes_per_county'] / 2**20:>10.1f} MB")
     print(f"  {'whole database':24}{'':>17}{sizes['database_bytes_per_county'] / 2**20:>10.1f} MB")
     print("cluster nodes:")

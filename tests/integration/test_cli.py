@@ -293,3 +293,15 @@ def test_the_demo_contracts_are_in_force_whenever_the_demo_is_loaded():
         start, end = contract_term(today)
         assert start < today <= end - dt.timedelta(days=365)
         assert (end + dt.timedelta(days=1)).replace(year=end.year + 1 - 30) == start  # exactly 30 years
+
+
+def test_county_tables_lists_every_table_of_a_county_parents_first(run):
+    from app.db import Base
+
+    tables = run("db", "county-tables").output.split()
+    every = {t.name for t in Base.metadata.sorted_tables if "county_code" in t.c or "log" in t.c}
+    assert set(tables) == every - {"ledger_checkpoints", "import_jobs"}
+    for table in Base.metadata.sorted_tables:  # each before any table that refers to it
+        for key in table.foreign_keys:
+            if table.name in tables and key.column.table.name in tables:
+                assert tables.index(key.column.table.name) < tables.index(table.name), (table.name, key.column)
