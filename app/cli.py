@@ -167,6 +167,18 @@ def db_county_tables():
     click.echo("\n".join(county_tables()))
 
 
+@db.command("advance-sequences")
+@with_appcontext
+def db_advance_sequences():
+    """After loading a county's rows with their numbers (docs/scaling.md): move each id sequence past the largest
+    id its table holds, never back. PostgreSQL only; SQLite numbers a county's rows itself."""
+    from app.migrate import advance_sequences
+    moved = advance_sequences(_ext().engine)
+    for sequence, value in moved.items():
+        click.echo(f"{sequence}: {value}")
+    click.echo(f"{len(moved)} sequences moved")
+
+
 @main.group()
 def users():
     """Users and tokens."""

@@ -77,3 +77,28 @@ def current_revision(session: Session) -> str | None:
     if not inspect(session.connection()).has_table("alembic_version"):
         return None
     return session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def advance_sequences(engine: Engine) -> dict[str, int]:
+    """After rows were loaded with their numbers (a county moved in, docs/scaling.md): move each id sequence past
+    the largest id its table holds, never back (other counties may have drawn further). Returns the sequences
+    moved, with their new value; on SQLite nothing (it numbers a county's rows one past the county's largest)."""
+    import app.models  # noqa: F401  every table
+    from app.db import Base
+
+    moved: dict[str, int] = {}
+    if engine.dialect.name != "postgresql":
+        return moved
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if "id" not in table.c:
+                continue
+            sequence = conn.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
+            if sequence is None:
+                continue
+            largest = conn.scalar(text(f"SELECT max(id) FROM {table.name}"))
+            current = conn.scalar(text(f"SELECT last_value FROM {sequence}"))
+            if largest is not None and largest > current:
+                conn.scalar(text("SELECT setval(:s, :v)"), {"s": sequence, "v": largest})
+                moved[sequence] = largest
+    return moved

@@ -196,12 +196,14 @@ def county_sizes(url: str, counties: list[str]) -> dict:
             ledger_body = c.scalar(text("SELECT sum(octet_length(body::text)) FROM ledger_entries "
                                         "WHERE log = ANY(:c)"), {"c": list(counties)})
             database = c.scalar(text("SELECT pg_database_size(current_database())"))
+            mean_m2 = c.scalar(text("SELECT avg(area_m2) FROM parcel_versions WHERE valid_to IS NULL"))
     finally:
         engine.dispose()
     return {"rows_per_county": rows,
             "bytes_per_county": {t: round(b / len(counties)) for t, b in table_bytes.items()},
             "ledger_body_bytes_per_county": round((ledger_body or 0) / len(counties)),
-            "database_bytes_per_county": round(database / len(counties)), "database_bytes": database}
+            "database_bytes_per_county": round(database / len(counties)), "database_bytes": database,
+            "mean_parcel_mu": round(float(mean_m2) / (10_000 / 15), 2)}
 
 
 def cluster_layout(url: str) -> dict:
@@ -396,6 +398,7 @@ def report(result: dict) -> None:
         print(f"  {what:24}{rows:>12,} rows{mb:>10.1f} MB")
     print(f"  {'ledger bodies':24}{'':>17}{sizes['ledger_body_bytes_per_county'] / 2**20:>10.1f} MB")
     print(f"  {'whole database':24}{'':>17}{sizes['database_bytes_per_county'] / 2**20:>10.1f} MB")
+    print(f"  mean parcel {sizes['mean_parcel_mu']} mu")
     print("cluster nodes:")
     for node, v in result["cluster_layout"]["nodes"].items():
         print(f"  {node:24}{v['placements']:>8} placements{v['bytes'] / 2**20:>10.1f} MB")

@@ -305,3 +305,27 @@ def test_county_tables_lists_every_table_of_a_county_parents_first(run):
         for key in table.foreign_keys:
             if table.name in tables and key.column.table.name in tables:
                 assert tables.index(key.column.table.name) < tables.index(table.name), (table.name, key.column)
+
+
+def test_advance_sequences_moves_a_sequence_behind_the_loaded_rows_forward_never_back(run, app, uow_factory,
+                                                                                      database_url):
+    from app.auth.services import SYSTEM
+    from app.parties.services import create_collective, register_household
+    from tests.conftest import COLLECTIVE, COUNTY, id_number
+
+    def register(seq: int) -> dict:
+        head = {"name": f"户主{seq}", "id_number": id_number(COUNTY, "19800101", seq), "sex": "male"}
+        return register_household(uow_factory(), actor=SYSTEM, collective_code=COLLECTIVE, head=head, members=[])
+
+    create_collective(uow_factory(), actor=SYSTEM, code=COLLECTIVE, name="一组")
+    register(1), register(3)
+    engine = app.extensions["sanquan"].engine
+    if database_url.startswith("sqlite"):
+        assert run("db", "advance-sequences").output.strip() == "0 sequences moved"
+        return
+    with engine.begin() as c:  # as after a load of rows numbered by another database
+        c.execute(text("SELECT setval('persons_id_seq', 1)"))
+    moved = run("db", "advance-sequences")
+    assert moved.exit_code == 0 and "persons_id_seq: 2" in moved.output, moved.output
+    assert run("db", "advance-sequences").output.strip() == "0 sequences moved"  # never back, nothing twice
+    assert [m["id"] % 10**10 for m in register(5)["members"]] == [3]
