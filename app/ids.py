@@ -17,10 +17,12 @@ from typing import Any, NamedTuple
 import marshmallow as ma
 from werkzeug.routing import BaseConverter
 
+from app import db
+
 #: A county's numbers run below this; the county code is the id's leading six digits.
 COUNTY_FACTOR = 10**10
 #: The largest number within a county (the column is a 32-bit integer on every engine).
-MAX_NUMBER = 2**31 - 1
+MAX_NUMBER = db.MAX_ID
 #: A registry id: sixteen digits, the first six a county code (GB/T 2260 codes begin with 1–8).
 PATTERN = r"[1-8][0-9]{15}"
 _PATTERN = re.compile(PATTERN)
@@ -50,12 +52,12 @@ def public_id(county_code: str, number: int) -> int:
 
 def of(row: Any) -> int:
     """The API's id of a row that has ``county_code`` and ``id``."""
-    return int(row.county_code) * COUNTY_FACTOR + row.id
+    return public_id(row.county_code, row.id)
 
 
 def optional(county_code: str, number: int | None) -> int | None:
     """:func:`public_id`, or ``None`` for a missing reference."""
-    return None if number is None else int(county_code) * COUNTY_FACTOR + number
+    return None if number is None else public_id(county_code, number)
 
 
 def number_of(value: int) -> int:

@@ -10,7 +10,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+import app.models  # noqa: F401  every table on Base.metadata
 import migrations
+from app.db import Base
 
 SCRIPT_LOCATION = str(Path(migrations.__file__).parent)
 
@@ -83,9 +85,6 @@ def advance_sequences(engine: Engine) -> dict[str, int]:
     """After rows were loaded with their numbers (a county moved in, docs/scaling.md): move each id sequence past
     the largest id its table holds, never back (other counties may have drawn further). Returns the sequences
     moved, with their new value; on SQLite nothing (it numbers a county's rows one past the county's largest)."""
-    import app.models  # noqa: F401  every table
-    from app.db import Base
-
     moved: dict[str, int] = {}
     if engine.dialect.name != "postgresql":
         return moved

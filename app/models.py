@@ -1,5 +1,6 @@
 """Imports every domain's models so Base.metadata knows every table."""
 from app.auth.models import IdempotencyRecord, User  # noqa: F401
+from app.db import Base
 from app.disputes.models import Dispute  # noqa: F401
 from app.exchange.models import Bid, Listing  # noqa: F401
 from app.holds.models import Freeze, TransferHold  # noqa: F401
@@ -27,7 +28,5 @@ STAY_BEHIND = ("ledger_checkpoints", "import_jobs")
 def county_tables() -> list[str]:
     """The tables that hold a county's rows (by ``county_code``, or ``log`` for the ledger), parents first: what
     a county's move from one database to another copies (docs/scaling.md)."""
-    from app.db import Base
-
     return [t.name for t in Base.metadata.sorted_tables
             if ("county_code" in t.c or "log" in t.c) and t.name not in STAY_BEHIND]
