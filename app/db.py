@@ -407,9 +407,10 @@ def one_of(session: Session, column: Any, values: Sequence) -> ColumnElement[boo
 def county_row(session: Session, model: Any, key: Any, *, lock: bool = False) -> Any:
     """The row of ``model`` that ``key`` (an :class:`app.ids.RowKey`) names, or ``None``.
 
-    ``lock`` takes the row's lock (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer holds the database).
+    ``lock`` takes the row's lock (``SELECT … FOR NO KEY UPDATE`` on PostgreSQL, which leaves the rows that refer to
+    it free to be written; SQLite's writer holds the database).
     """
-    return session.get(model, (key.county_code, key.id), with_for_update=True if lock else None)
+    return session.get(model, (key.county_code, key.id), with_for_update={"key_share": True} if lock else None)
 
 
 def coded(session: Session, model: Any, code: str, **options: Any) -> Any:

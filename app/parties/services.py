@@ -92,7 +92,7 @@ def visible_collective(s, actor: Principal, code: str, *, lock: bool = False) ->
     if not (isinstance(code, str) and actor.sees(code)):
         raise NotFound("发包方", "Collective", code)
     q = select(Collective).where(Collective.county_code == code[:6], Collective.code == code)
-    c = s.execute(q.with_for_update() if lock else q).scalar_one_or_none()
+    c = s.execute(q.with_for_update(key_share=True) if lock else q).scalar_one_or_none()
     if c is None:
         raise NotFound("发包方", "Collective", code)
     return c
@@ -493,7 +493,7 @@ def terminate_membership(uow: UnitOfWork, *, actor: Principal, collective_code: 
         m = s.execute(select(Membership).where(
             Membership.person_id == person.id, Membership.collective_code == collective.code,
             Membership.valid_to.is_(None), Membership.county_code == collective.county_code,
-        ).with_for_update(of=Membership)).scalar_one_or_none()
+        ).with_for_update(of=Membership, key_share=True)).scalar_one_or_none()
         if m is None:
             raise RuleViolation("NOT_A_MEMBER", details={"person": ids.of(person), "collective": collective.code})
         if decided_on < m.valid_from:

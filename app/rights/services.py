@@ -143,7 +143,7 @@ def open_contract(s, household: str, *, lock: bool = False) -> Right | None:
 _OPEN_CONTRACT = select(Right).where(Right.county_code == bindparam("county"),
                                      Right.holder_code == bindparam("household"),
                                      Right.type == "contract", Right.valid_to.is_(None))
-_OPEN_CONTRACT_LOCKED = _OPEN_CONTRACT.with_for_update()
+_OPEN_CONTRACT_LOCKED = _OPEN_CONTRACT.with_for_update(key_share=True)
 
 
 def _returned_land():
@@ -419,7 +419,7 @@ def recognised_members(s, household: str) -> int:
 def open_plan(s, collective: str, *, lock: bool = False) -> SharePlan | None:
     q = select(SharePlan).where(SharePlan.county_code == collective[:6], SharePlan.collective_code == collective,
                                 SharePlan.valid_to.is_(None))
-    return s.scalar(q.with_for_update() if lock else q)
+    return s.scalar(q.with_for_update(key_share=True) if lock else q)
 
 
 #: a right's holdings of shares, joined as a distributed deployment joins them: within the county
@@ -637,7 +637,7 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
     if target is None:
         raise NotFound("权利", "Right", to_right)
     ledger.lock_log(s, target.county_code)
-    s.refresh(target, with_for_update=True)  # read again under the log's lock
+    s.refresh(target, with_for_update={"key_share": True})  # read again under the log's lock
     if target.type != "contract":
         raise RuleViolation("PARCEL_KIND_MISMATCH", details={"right": target.id, "type": target.type,
                                                              "required": "contract"})
@@ -648,7 +648,7 @@ def move_parcels(s: Session, *, actor: Principal, parcels: list[str], to_right: 
     _current_versions(s, actor, parcels)
     links = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
         RightParcel.county_code == target.county_code, RightParcel.parcel_code.in_(parcels),
-        RightParcel.valid_to.is_(None)).with_for_update())}
+        RightParcel.valid_to.is_(None)).with_for_update(key_share=True))}
     givers = {r.id: r for r in s.scalars(select(Right).where(
         Right.county_code == target.county_code, Right.id.in_(sorted({link.right_id for link in links.values()}))))}
     loose = [c for c in parcels if c not in links or givers[links[c].right_id].type != "contract"

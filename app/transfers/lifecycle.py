@@ -285,7 +285,7 @@ def _move_homestead(s, t: Transfer, giver: Right, plot: str, on: dt.date, seq: i
     """The homestead and its plot go to the recipient, or (exit) back to the collective for its members."""
     link = s.scalar(select(RightParcel).where(RightParcel.county_code == giver.county_code,
                                               RightParcel.right_id == giver.id, RightParcel.valid_to.is_(None))
-                    .with_for_update())
+                    .with_for_update(key_share=True))
     link.valid_to, link.end_ledger_seq = on, seq
     giver.valid_to = on  # the household has given its homestead up: 第六十二条 bars a new one
     s.flush()
@@ -325,7 +325,7 @@ def rehold_shares(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> De
     """Close the right's current holding and open one of ``shares`` (none when zero)."""
     current = s.scalar(select(RightShares).where(RightShares.county_code == right.county_code,
                                                  RightShares.right_id == right.id, RightShares.valid_to.is_(None))
-                       .with_for_update())
+                       .with_for_update(key_share=True))
     if current is not None:
         current.valid_to = on
     if shares > 0:
@@ -365,7 +365,7 @@ def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
 _TRANSFERS = Transfer.__table__
 _TRANSFER_ROW = select(_TRANSFERS).where(_TRANSFERS.c.county_code == bindparam("county_code"),
                                          _TRANSFERS.c.id == bindparam("id"))
-_TRANSFER_ROW_LOCKED = _TRANSFER_ROW.with_for_update()
+_TRANSFER_ROW_LOCKED = _TRANSFER_ROW.with_for_update(key_share=True)
 _ADD_PAYMENT = insert(TransferPayment)
 #: The completion's own reads, built once as well.
 _MOVING = select(TransferParcel.parcel_code, TransferParcel.right_id).where(
@@ -373,7 +373,7 @@ _MOVING = select(TransferParcel.parcel_code, TransferParcel.right_id).where(
 ).order_by(TransferParcel.id)
 _OPEN_LINKS = select(RightParcel).where(RightParcel.county_code == bindparam("county"),
                                         RightParcel.parcel_code.in_(bindparam("parcels", expanding=True)),
-                                        RightParcel.valid_to.is_(None)).with_for_update()
+                                        RightParcel.valid_to.is_(None)).with_for_update(key_share=True)
 _LINKS_LEFT = select(func.count()).select_from(RightParcel).where(RightParcel.county_code == bindparam("county"),
                                                                   RightParcel.right_id == bindparam("right"),
                                                                   RightParcel.valid_to.is_(None))

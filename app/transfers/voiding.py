@@ -141,7 +141,7 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
     if t.kind in ("lease", "share_in"):
         return _Undo(management=s.scalar(select(ManagementRight).where(ManagementRight.county_code == t.county_code,
                                                               ManagementRight.transfer_id == t.id)
-                                         .with_for_update()))
+                                         .with_for_update(key_share=True)))
     codes = [code for code, _ in moving]
     # Where the completion put each parcel: the recipient's right, the other side of an exchange, or nowhere.
     if t.kind == "transfer":  # the contract the completion's links joined (the recipient's n-th, maybe)
@@ -156,7 +156,7 @@ def _undo_plan(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date) -> _U
         went = dict.fromkeys(codes)
     now = {link.parcel_code: link for link in s.scalars(select(RightParcel).where(
         RightParcel.county_code == t.county_code, RightParcel.parcel_code.in_(codes),
-        RightParcel.valid_to.is_(None)).with_for_update())}
+        RightParcel.valid_to.is_(None)).with_for_update(key_share=True))}
     # Each parcel must still be where the completion put it, by the link it wrote (not a later one).
     found = {c: (link.right_id, link.ledger_seq) for c, link in now.items()}
     moved_on = [c for c in codes if found.get(c) != (None if went[c] is None else (went[c], done))]

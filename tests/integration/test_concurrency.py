@@ -45,3 +45,27 @@ def test_concurrent_overlapping_parcels_only_one_registered(uow_factory):
         outcomes = list(pool.map(register, range(12)))
     assert outcomes.count("registered") == 1
     assert outcomes.count("PARCEL_OVERLAP") == 11
+
+
+def test_households_and_parcels_registered_together_in_one_collective_never_deadlock(uow_factory):
+    """A household's registration locks its collective, then the county's log; a parcel's locks the log, then
+    inserts a row that refers to the collective. Row locks are FOR NO KEY UPDATE, which a reference's check
+    (FOR KEY SHARE) does not wait for: with plain FOR UPDATE, most of these deadlocked on PostgreSQL."""
+    from app.parcels.services import ParcelPolicy, register_parcel
+    from tests.conftest import square
+
+    create_collective(uow_factory(), actor=SYSTEM, code=COLLECTIVE, name="一组")
+
+    def register(i: int) -> str:
+        if i % 2:
+            head = {"name": f"户主{i}", "id_number": id_number(COUNTY, "19800101", 2 * i + 1)}
+            return register_household(uow_factory(), actor=SYSTEM, collective_code=COLLECTIVE, head=head,
+                                      members=[])["code"]
+        return register_parcel(uow_factory(), actor=SYSTEM, policy=ParcelPolicy(), collective=COLLECTIVE,
+                               kind="contract_land", land_use="cultivated", geometry=square(i * 60.0, 0))["id"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(pool.map(register, range(40)))
+    assert len(set(codes)) == 40
+    result = verify_county(uow_factory(write=False), COUNTY)
+    assert result.ok and result.size == 41
