@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -204,7 +205,7 @@ def append_many(session: Session, *, county: str, actor: Principal,
         return []
     connection = session.connection()
     if connection.dialect.name == "postgresql" and len(entries.rows) + len(entries.subjects) < COPY_FROM_ROWS:
-        connection.exec_driver_sql(_PG_APPEND, _pg_append_params(head, entries))
+        connection.exec_driver_sql(*_pg_append(head, entries))
     else:
         for table, rows in entries.tables():
             bulk_insert(session, table, rows)
@@ -257,45 +258,51 @@ def prepare_entries(head: Head, signer: LedgerSigner | None, *, actor: Principal
     return Entries(rows, nodes, about, point)
 
 
-#: One statement appends a few entries on PostgreSQL: the entries, the nodes they complete, their subject
-#: index rows and a checkpoint when one is due go in as one JSON document a table (cheaper to send than
-#: arrays), and the head is updated.
-_PG_APPEND = """\
-WITH entries AS (
-  INSERT INTO ledger_entries (log, seq, recorded_at, actor, kind, subjects, body, body_sha256, prev_hash, leaf_hash)
-  SELECT %(log)s, seq, recorded_at, actor, kind, subjects, decode(body, 'hex'), body_sha256, prev_hash, leaf_hash
-  FROM json_to_recordset(%(entries)s::json) AS e(seq bigint, recorded_at timestamptz, actor text, kind text,
-                                                 subjects json, body text, body_sha256 text, prev_hash text,
-                                                 leaf_hash text)
-), nodes AS (
-  INSERT INTO ledger_nodes (log, level, "index", hash)
-  SELECT %(log)s, level, "index", hash
-  FROM json_to_recordset(%(nodes)s::json) AS n(level smallint, "index" bigint, hash text)
-), subjects AS (
-  INSERT INTO ledger_subjects (log, subject, seq)
-  SELECT %(log)s, subject, seq FROM json_to_recordset(%(subjects)s::json) AS s(subject text, seq bigint)
-), checkpoints AS (
-  INSERT INTO ledger_checkpoints (log, size, root, signed_at, key_name, key_id, signature, note)
-  SELECT %(log)s, size, root, signed_at, key_name, key_id, signature, note
-  FROM json_to_recordset(%(checkpoints)s::json) AS c(size bigint, root text, signed_at timestamptz, key_name text,
-                                                     key_id text, signature text, note text)
+#: One statement appends a few entries on PostgreSQL: the entries, the nodes they complete, their subject index
+#: rows and a checkpoint when one is due go in as rows of VALUES lists, and the head is updated. Each row names its
+#: log, so a Citus coordinator sends every part to the log's one shard group, on the transaction's connection to
+#: it (rows drawn from a function, such as ``json_to_recordset``, it would first gather on itself and then copy
+#: over another connection, committing by two-phase commit).
+#: (CTE, table, its columns after ``log``, the casts of the columns that need one)
+_APPENDED: tuple[tuple[str, str, tuple[str, ...], dict[str, str]], ...] = (
+    ("entries", "ledger_entries",
+     ("seq", "recorded_at", "actor", "kind", "subjects", "body", "body_sha256", "prev_hash", "leaf_hash"),
+     {"subjects": "::json"}),
+    ("nodes", "ledger_nodes", ("level", "index", "hash"), {}),
+    ("subjects", "ledger_subjects", ("subject", "seq"), {}),
+    ("checkpoints", "ledger_checkpoints", ("size", "root", "signed_at", "key_name", "key_id", "signature", "note"),
+     {}),
 )
-UPDATE ledger_heads SET size = %(size)s, head_hash = %(head_hash)s, frontier = %(frontier)s,
-                        checkpoint_size = %(checkpoint_size)s, checkpoint_at = %(checkpoint_at)s
-WHERE log = %(log)s"""
 
 
-def _pg_append_params(head: Head, appended: Entries) -> dict[str, Any]:
-    rows, nodes, about, point = appended.rows, appended.nodes, appended.subjects, appended.checkpoint
-    entries = [{"seq": r["seq"], "recorded_at": r["recorded_at"].isoformat(), "actor": r["actor"], "kind": r["kind"],
-                "subjects": r["subjects"], "body": r["body"].hex(), "body_sha256": r["body_sha256"],
-                "prev_hash": r["prev_hash"], "leaf_hash": r["leaf_hash"]} for r in rows]
-    points = [point | {"signed_at": point["signed_at"].isoformat()}] if point else []
-    return {"log": head.log, "entries": orjson.dumps(entries).decode(), "nodes": orjson.dumps(nodes).decode(),
-            "subjects": orjson.dumps(about).decode(), "checkpoints": orjson.dumps(points).decode(),
-            "size": head.size, "head_hash": head.head_hash,
-            "frontier": pack_frontier(head.frontier), "checkpoint_size": head.checkpoint_size,
-            "checkpoint_at": head.checkpoint_at}
+@functools.lru_cache(maxsize=512)
+def _pg_append_sql(*counts: int) -> str:
+    """The append statement for ``counts`` rows of each of :data:`_APPENDED`'s tables."""
+    parts = []
+    for (cte, table, columns, casts), n in zip(_APPENDED, counts, strict=True):
+        if n:
+            rows = ", ".join("(%(log)s, " + ", ".join(f"%({cte}{i}_{c})s{casts.get(c, '')}" for c in columns) + ")"
+                             for i in range(n))
+            names = ", ".join(f'"{c}"' for c in ("log", *columns))
+            parts.append(f"{cte} AS (INSERT INTO {table} ({names}) VALUES {rows})")
+    return (f"WITH {', '.join(parts)} " if parts else "") + (
+        "UPDATE ledger_heads SET size = %(size)s, head_hash = %(head_hash)s, frontier = %(frontier)s, "
+        "checkpoint_size = %(checkpoint_size)s, checkpoint_at = %(checkpoint_at)s WHERE log = %(log)s")
+
+
+def _pg_append(head: Head, appended: Entries) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters that append ``appended`` after ``head`` and save the head."""
+    tables = (appended.rows, appended.nodes, appended.subjects, [appended.checkpoint] if appended.checkpoint else [])
+    params: dict[str, Any] = {"log": head.log, "size": head.size, "head_hash": head.head_hash,
+                              "frontier": pack_frontier(head.frontier), "checkpoint_size": head.checkpoint_size,
+                              "checkpoint_at": head.checkpoint_at}
+    for (cte, _, columns, _), rows in zip(_APPENDED, tables, strict=True):
+        for i, row in enumerate(rows):
+            for c in columns:
+                value = row[c]
+                params[f"{cte}{i}_{c}"] = orjson.dumps(value).decode() if c == "subjects" and cte == "entries" \
+                    else value
+    return _pg_append_sql(*map(len, tables)), params
 
 
 _SAVE_HEAD = update(LedgerHead).where(LedgerHead.log == bindparam("head_of"))

@@ -16,6 +16,7 @@ import os
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pytest
@@ -122,6 +123,50 @@ def _writer(app, token: str, counties: list[str], start: int, stop: threading.Ev
         time.sleep(PAUSE)
 
 
+@contextmanager
+def writing(app, uow_factory, counties: list[str]):
+    """A collective in each county, then the writers at work on them until the block ends: the load, as told."""
+    for county in counties:
+        create_collective(uow_factory(), actor=SYSTEM, code=f"{county}10100101", name="一组")
+    token = create_user(uow_factory(), actor=SYSTEM, name="load", role="admin", scope="")["token"]
+    load, stop = Load(), threading.Event()
+    writers = [threading.Thread(target=_writer, args=(app, token, counties, i, stop, load)) for i in range(WRITERS)]
+    for w in writers:
+        w.start()
+    try:
+        time.sleep(AFTER)  # the load is running before the cluster changes
+        yield load
+        time.sleep(AFTER)  # and goes on after, on the new placements
+    finally:
+        stop.set()
+        for w in writers:
+            w.join()
+
+
+def acknowledged(load: Load) -> int:
+    return sum(map(len, load.households.values())) + sum(map(len, load.parcels.values()))
+
+
+def assert_every_acknowledged_write_kept(app, uow_factory, counties: list[str], load: Load) -> None:
+    """Each county holds exactly the households and parcels it acknowledged, with one ledger entry each (and
+    its collective's), and its ledger verifies and replays to exactly its tables."""
+    with UnitOfWork(app.extensions["sanquan"].session_factory, write=False) as uow:
+        s = uow.session
+        for county in counties:
+            households = set(s.execute(text("SELECT code FROM households WHERE county_code = :c"),
+                                       {"c": county}).scalars())
+            parcels = set(s.execute(text("SELECT code FROM parcels WHERE county_code = :c"),
+                                    {"c": county}).scalars())
+            entries = s.scalar(text("SELECT count(*) FROM ledger_entries WHERE log = :c"), {"c": county})
+            assert households == set(load.households.get(county, [])), county  # none lost, none made up
+            assert parcels == set(load.parcels.get(county, [])), county
+            assert entries == 1 + len(households) + len(parcels), county
+    for county in counties:
+        result = verify_county(uow_factory(write=False), county)
+        assert result.ok, (county, result.problem)
+        assert result.checks["replayed_objects"] > len(load.households.get(county, []))
+
+
 @pytest.mark.parametrize("database_url", [pytest.param("postgis", marks=pytest.mark.postgis)], indirect=True)
 def test_a_worker_added_under_write_load_takes_shards_online_and_no_acknowledged_write_is_lost(app, uow_factory):
     engine = app.extensions["sanquan"].engine
@@ -132,16 +177,7 @@ def test_a_worker_added_under_write_load_takes_shards_online_and_no_acknowledged
         county_of = _one_county_per_shard_group(c)
         before = _placements(c)
     counties = list(county_of.values())
-    for county in counties:
-        create_collective(uow_factory(), actor=SYSTEM, code=f"{county}10100101", name="一组")
-    token = create_user(uow_factory(), actor=SYSTEM, name="load", role="admin", scope="")["token"]
-
-    load, stop = Load(), threading.Event()
-    writers = [threading.Thread(target=_writer, args=(app, token, counties, i, stop, load)) for i in range(WRITERS)]
-    for w in writers:
-        w.start()
-    try:
-        time.sleep(AFTER)  # the load is running before the node arrives
+    with writing(app, uow_factory, counties) as load:
         subprocess.run([CLUSTER, "add-node"], check=True, capture_output=True, text=True)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             load.moving = True
@@ -153,40 +189,18 @@ def test_a_worker_added_under_write_load_takes_shards_online_and_no_acknowledged
             state = c.scalar(text("SELECT state FROM pg_dist_background_job WHERE job_id = :job"), {"job": job})
             workers_after = c.scalar(text("SELECT count(*) FROM citus_get_active_worker_nodes()"))
             after = _placements(c)
-        time.sleep(AFTER)  # and goes on on the new placements
-    finally:
-        stop.set()
-        for w in writers:
-            w.join()
 
     moved = {shard for shard, node in after.items() if node != before[shard]}
     moved_counties = [county_of[shard] for shard in moved]
-    acknowledged = sum(map(len, load.households.values())) + sum(map(len, load.parcels.values()))
     print(f"\nrebalance: {len(moved)} of {len(before)} shard groups moved in {took:.1f} s "
-          f"under {acknowledged} acknowledged writes ({sum(load.during.values())} while moving), "
+          f"under {acknowledged(load)} acknowledged writes ({sum(load.during.values())} while moving), "
           f"{len(load.refused)} refused, {load.retried} tried again after a 503")
     assert state == "finished", state
     assert workers_after == workers_before + 1
     assert moved and len(set(after.values())) == workers_after  # the new worker holds shards now
     assert load.refused == [], load.refused[:5]  # the move never turned a clerk away
     assert all(load.during.get(county) for county in moved_counties), (moved_counties, load.during)
-
-    with UnitOfWork(app.extensions["sanquan"].session_factory, write=False) as uow:
-        s = uow.session
-        for county in counties:
-            households = set(s.execute(text("SELECT code FROM households WHERE county_code = :c"),
-                                       {"c": county}).scalars())
-            parcels = set(s.execute(text("SELECT code FROM parcels WHERE county_code = :c"),
-                                    {"c": county}).scalars())
-            entries = s.scalar(text("SELECT count(*) FROM ledger_entries WHERE log = :c"), {"c": county})
-            assert households == set(load.households.get(county, [])), county  # none lost, none made up
-            assert parcels == set(load.parcels.get(county, [])), county
-            # the collective, then one entry per household and per parcel
-            assert entries == 1 + len(households) + len(parcels), county
-    for county in counties:
-        result = verify_county(uow_factory(write=False), county)
-        assert result.ok, (county, result.problem)
-        assert result.checks["replayed_objects"] > len(load.households.get(county, []))
+    assert_every_acknowledged_write_kept(app, uow_factory, counties, load)
 
 
 def _shard_of(connection, county: str) -> int:
@@ -213,16 +227,7 @@ def test_a_county_isolated_online_gets_a_shard_group_of_its_own_and_moves_alone(
                          if county != big and county[2:4] != "00" and county[4:6] != "00"
                          and _shard_of(c, county) == _shard_of(c, big))
     counties = [big, neighbour]
-    for county in counties:
-        create_collective(uow_factory(), actor=SYSTEM, code=f"{county}10100101", name="一组")
-    token = create_user(uow_factory(), actor=SYSTEM, name="load", role="admin", scope="")["token"]
-
-    load, stop = Load(), threading.Event()
-    writers = [threading.Thread(target=_writer, args=(app, token, counties, i, stop, load)) for i in range(WRITERS)]
-    for w in writers:
-        w.start()
-    try:
-        time.sleep(AFTER)
+    with writing(app, uow_factory, counties) as load:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             load.moving = True
             own = c.scalar(text("SELECT isolate_tenant_to_new_shard('collectives', CAST(:c AS varchar), 'CASCADE', "
@@ -246,24 +251,11 @@ def test_a_county_isolated_online_gets_a_shard_group_of_its_own_and_moves_alone(
             tables = c.scalar(text("SELECT count(*) FROM citus_tables WHERE colocation_id = "
                                    "(SELECT colocationid FROM pg_dist_partition "
                                    "WHERE logicalrelid = 'collectives'::regclass)"))
-        time.sleep(AFTER)
-    finally:
-        stop.set()
-        for w in writers:
-            w.join()
 
     print(f"\nisolation: {big} alone in shard {own}, moved to port {placed} with its {moved_with} tables, "
-          f"{sum(map(len, load.households.values())) + sum(map(len, load.parcels.values()))} writes "
-          f"acknowledged ({sum(load.during.values())} meanwhile), {len(load.refused)} refused, "
-          f"{load.retried} tried again after a 503")
+          f"{acknowledged(load)} writes acknowledged ({sum(load.during.values())} meanwhile), "
+          f"{len(load.refused)} refused, {load.retried} tried again after a 503")
     assert mine[0] == mine[1] and apart  # one hash value: the county's, and nobody else's
     assert placed == to[1] and moved_with == tables  # the whole shard group moved, every table of it
     assert load.refused == [] and all(load.during.get(county) for county in counties), (load.refused[:3], load.during)
-    with UnitOfWork(app.extensions["sanquan"].session_factory, write=False) as uow:
-        for county in counties:
-            households = set(uow.session.execute(text("SELECT code FROM households WHERE county_code = :c"),
-                                                 {"c": county}).scalars())
-            assert households == set(load.households.get(county, [])), county
-    for county in counties:
-        result = verify_county(uow_factory(write=False), county)
-        assert result.ok, (county, result.problem)
+    assert_every_acknowledged_write_kept(app, uow_factory, counties, load)
