@@ -49,6 +49,7 @@ from bench.common import (
     PROJECT,
     BenchDB,
     _create_empty,
+    count_parcels,
     drop,
     log,
     make_app,
@@ -86,9 +87,11 @@ class ClusterDB:
 # --- the cluster ---------------------------------------------------------------------------
 
 class Cluster:
-    """``.ci/citus-cluster`` on its own ports and directory: up on enter, down (and removed) on exit."""
+    """``.ci/citus-cluster`` on its own ports and directory: up on enter, down (and removed) on exit unless
+    ``keep``."""
 
-    def __init__(self):
+    def __init__(self, keep: bool = False):
+        self.keep = keep
         self.env = os.environ | {"SANQUAN_CITUS_PORT": str(CLUSTER_PORT), "SANQUAN_CITUS_DIR": CLUSTER_DIR}
 
     def _run(self, command: str) -> str:
@@ -101,6 +104,10 @@ class Cluster:
         return self._run("url")
 
     def __exit__(self, *exc) -> None:
+        if self.keep:
+            log(f"the cluster stays up: {self._run('url')} (stop it with SANQUAN_CITUS_PORT={CLUSTER_PORT} "
+                f"SANQUAN_CITUS_DIR={CLUSTER_DIR} .ci/citus-cluster down)")
+            return
         self._run("down")
 
 
@@ -301,7 +308,9 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
               for county in counties}
     desk = make_token(db, role="exchange", scope="21", name="bench-provincial-desk")
     points = sample(db.url, counties, 300, seed)
-    jobs = lifecycles(db, limit=20_000)
+    # the counties' transfers by turns, as ten counties' desks would send them
+    per_county = [lifecycles(db, limit=2_000, county=county) for county in counties]
+    jobs = [job for turn in zip(*per_county, strict=False) for job in turn]
     todo: queue.Queue = queue.Queue()
     for job in jobs:
         todo.put(job)
@@ -323,7 +332,7 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
     out["lifecycle"] = {"completed": completed, "seconds": round(seconds, 1),
                         "per_s": round(completed / seconds, 1),
                         "request_ms": percentiles([ms for _, ms, _ in results], (50, 99)),
-                        "counties": len({job["right"][:6] for job in jobs[:completed]}),
+                        "counties": len({job["right"][:6] for job in jobs[:completed]}),  # the first ones taken
                         "connections": connections * 2}
     log(f"{label}: {completed} transfers completed in {seconds:.1f} s = {out['lifecycle']['per_s']}/s")
     return out
@@ -332,25 +341,31 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
 # --- the run ---------------------------------------------------------------------------------
 
 def run(*, counties: int, n: int, duration: float, connections: int, cluster_url: str | None, seed: int = 5,
-        keep: bool = False) -> dict:
+        keep: bool = False, reuse: bool = False) -> dict:
     chosen = list(COUNTY_ORDER[:counties])
     for county in chosen:
         ensure_package(county, n)
     single = BenchDB("postgis", n, purpose="province")
-    log(f"single: creating and migrating {single.pg_name}")
-    _create_empty(single)
-    single.instance.mkdir(parents=True, exist_ok=True)
     result: dict = {"counties": chosen, "parcels_per_county": n}
-    result["single_load"] = load(single, chosen, n, "single")
-    analyze(single.url)
+    if reuse and count_parcels(single) == n * len(chosen):
+        log(f"single: reusing {single.pg_name}")
+    else:
+        log(f"single: creating and migrating {single.pg_name}")
+        _create_empty(single)
+        single.instance.mkdir(parents=True, exist_ok=True)
+        result["single_load"] = load(single, chosen, n, "single")
+        analyze(single.url)
     result["sizes"] = county_sizes(single.url, chosen)
 
     def on_cluster(url: str) -> None:
         db = ClusterDB(url)
         db.instance.mkdir(parents=True, exist_ok=True)
-        migrate(url)
-        result["cluster_load"] = load(db, chosen, n, "cluster")
-        analyze(url)
+        if reuse and cluster_url and _parcels(url) == n * len(chosen):
+            log("cluster: reusing its counties")
+        else:
+            migrate(url)
+            result["cluster_load"] = load(db, chosen, n, "cluster")
+            analyze(url)
         result["cluster_layout"] = cluster_layout(url)
         # the two measured in turns, under the same load of this machine
         result["single"] = measure(single, chosen, "single", connections=connections, duration=duration, seed=seed)
@@ -359,7 +374,7 @@ def run(*, counties: int, n: int, duration: float, connections: int, cluster_url
     if cluster_url:
         on_cluster(cluster_url)
     else:
-        with Cluster() as url:
+        with Cluster(keep=keep) as url:
             on_cluster(url)
     if not keep:
         drop(single)
@@ -368,14 +383,30 @@ def run(*, counties: int, n: int, duration: float, connections: int, cluster_url
     return result
 
 
+def _parcels(url: str) -> int | None:
+    """Parcels in the database at ``url``, or None before its migration."""
+    from sqlalchemy import inspect, text
+
+    from app.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as c:
+            return c.scalar(text("SELECT count(*) FROM parcels")) if inspect(c).has_table("parcels") else None
+    finally:
+        engine.dispose()
+
+
 def ratios(result: dict) -> dict:
     """The cluster's figure over the single server's: latencies (above 1 is slower) and rates (below 1)."""
     s, c = result["single"], result["cluster"]
-    load_s = sum(x["seconds"] for x in result["cluster_load"]) / sum(x["seconds"] for x in result["single_load"])
+    loaded = "cluster_load" in result and "single_load" in result
+    load_s = sum(x["seconds"] for x in result["cluster_load"]) / sum(x["seconds"] for x in result["single_load"]) \
+        if loaded else None
     return {"point_lookup_p99": round(c[POINT[0]]["p99"] / s[POINT[0]]["p99"], 2),
             "code_lookup_p99": round(c[CODE[0]]["p99"] / s[CODE[0]]["p99"], 2),
             "lifecycle_rate": round(c["lifecycle"]["per_s"] / s["lifecycle"]["per_s"], 2),
-            "import_seconds": round(load_s, 2)}
+            "import_seconds": round(load_s, 2) if load_s else None}
 
 
 def report(result: dict) -> None:
@@ -388,9 +419,10 @@ def report(result: dict) -> None:
                   f"{round(c[name][q] / s[name][q], 2):>16}")
     print(f"{'transfers completed / s':28}{s['lifecycle']['per_s']:>12}{c['lifecycle']['per_s']:>12}"
           f"{r['lifecycle_rate']:>16}")
-    single_load = sum(x["seconds"] for x in result["single_load"])
-    cluster_load = sum(x["seconds"] for x in result["cluster_load"])
-    print(f"{'import, all counties s':28}{single_load:>12.0f}{cluster_load:>12.0f}{r['import_seconds']:>16}")
+    if r["import_seconds"]:
+        single_load = sum(x["seconds"] for x in result["single_load"])
+        cluster_load = sum(x["seconds"] for x in result["cluster_load"])
+        print(f"{'import, all counties s':28}{single_load:>12.0f}{cluster_load:>12.0f}{r['import_seconds']:>16}")
     sizes = result["sizes"]
     print("\nper county (one PostgreSQL):")
     for table, what in SIZED.items():
@@ -412,10 +444,13 @@ def _main(argv=None) -> None:
     p.add_argument("--connections", type=int, default=2,
                    help="lookup clients, one per gunicorn worker (default 2); the lifecycle uses twice as many")
     p.add_argument("--cluster-url", help="a running, empty Citus cluster's coordinator, instead of starting one")
-    p.add_argument("--keep", action="store_true", help="keep the single server's database afterwards")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the single server's database and the cluster afterwards, for a --reuse")
+    p.add_argument("--reuse", action="store_true",
+                   help="measure what an earlier --keep left loaded (with --cluster-url) instead of loading again")
     a = p.parse_args(argv)
     result = run(counties=a.counties, n=a.n, duration=a.duration, connections=a.connections,
-                 cluster_url=a.cluster_url, keep=a.keep)
+                 cluster_url=a.cluster_url, keep=a.keep, reuse=a.reuse)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "citus.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     report(result)

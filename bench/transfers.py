@@ -34,8 +34,9 @@ from bench.common import BenchDB, log, make_token, percentiles, prepare, working
 from bench.parcels import Gunicorn
 
 
-def lifecycles(db: BenchDB, limit: int) -> list[dict]:
-    """Disjoint (giver, receiver) household pairs of one collective, with a parcel and the giver's signer."""
+def lifecycles(db: BenchDB, limit: int, county: str | None = None) -> list[dict]:
+    """Disjoint (giver, receiver) household pairs of one collective, with a parcel and the giver's signer (of
+    ``county`` only, when given)."""
     from app import ids
     from app.db import UnitOfWork, make_engine, make_session_factory
     from app.parties.models import Person
@@ -46,7 +47,8 @@ def lifecycles(db: BenchDB, limit: int) -> list[dict]:
         with UnitOfWork(make_session_factory(engine), write=False) as uow:
             s = uow.session
             rights = s.execute(select(Right.id, Right.holder_code, Right.collective_code)
-                               .where(Right.type == "contract", Right.valid_to.is_(None))
+                               .where(Right.type == "contract", Right.valid_to.is_(None),
+                                      *([Right.county_code == county] if county else []))
                                .order_by(Right.id).limit(limit * 3)).all()
             by_collective = defaultdict(list)
             for r in rights:
