@@ -55,11 +55,14 @@ class Recorder:
     """The statements the app's engine sends while a request runs."""
 
     def __init__(self, engine):
-        self.engine, self.statements, self.planning = engine, [], False
+        self.engine, self.statements, self.planning, self.backends = engine, [], False, set()
         event.listen(engine, "before_cursor_execute", self._record)
 
     def _record(self, conn, cursor, statement, parameters, context, executemany):
-        if not (self.planning or _NOT_PLANNED.match(statement)):
+        if self.planning:
+            return
+        self.backends.add(conn.connection.dbapi_connection.info.backend_pid)
+        if not _NOT_PLANNED.match(statement):
             self.statements.append((statement, parameters))
 
     def fanned_out(self, label: str) -> list[tuple[str, int, str]]:
@@ -72,23 +75,34 @@ class Recorder:
         self.statements.clear()
         return [x for x in found if x[1] > 1]
 
-    def two_phase_commits(self) -> int:
-        """Transactions the coordinator has committed by two-phase commit and not yet cleaned up after."""
-        with self.engine.connect() as c:
-            return c.exec_driver_sql("SELECT count(*) FROM pg_dist_transaction").scalar()
+    def two_phase_commits(self) -> set[str]:
+        """The prepared transactions the coordinator has recorded and not yet cleaned up after, of every session:
+        a test running beside this one commits some too, which :meth:`requester` tells apart by backend."""
+        self.planning = True
+        try:
+            with self.engine.connect() as c:
+                return set(c.exec_driver_sql("SELECT gid FROM pg_dist_transaction").scalars())
+        finally:
+            self.planning = False
+
+    def own(self, gids: set[str]) -> set[str]:
+        """Those of ``gids`` a backend of the recorded requests prepared: Citus names each
+        ``citus_<group>_<coordinator backend pid>_<transaction>_<connection>``."""
+        return {gid for gid in gids if int(gid.split("_")[2]) in self.backends}
 
     def requester(self, caller, fanned: list):
         """A function sending one request as ``caller``, adding to ``fanned`` its fanning statements, and the
         request itself when it committed by two-phase commit (more than one node written, or one twice)."""
         self.statements.clear()
+        self.backends.clear()
 
         def request(label: str, method: str, url: str, body=None, status: int = 200, two_phase: bool = False) -> dict:
             before = self.two_phase_commits()
             r = caller.client.open(url, method=method, json=body, headers={"Authorization": f"Bearer {caller.token}"})
             assert r.status_code == status, (label, r.get_json())
-            fanned.extend(self.fanned_out(label))
-            if self.two_phase_commits() > before and not two_phase:
+            if self.own(self.two_phase_commits() - before) and not two_phase:
                 fanned.append((label, 2, "COMMIT (two-phase)"))
+            fanned.extend(self.fanned_out(label))
             return r.get_json()
         return request
 
