@@ -57,6 +57,7 @@ from bench.common import (
     peak_rss_mb,
     percentiles,
 )
+from bench.cpu import CpuMeter
 from bench.parcels import Gunicorn
 from bench.transfers import drive_lifecycles, lifecycles
 
@@ -318,13 +319,17 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
     with Gunicorn(db) as server:
         for name, path in (POINT, CODE):
             lookups(server.port, tokens, points, path, connections=connections, duration=2, seed=seed + 99)  # warm
-            out[name] = lookups(server.port, tokens, points, path, connections=connections, duration=duration,
-                                seed=seed)
+            with CpuMeter(app=server.proc.pid) as cpu:
+                out[name] = lookups(server.port, tokens, points, path, connections=connections,
+                                    duration=duration, seed=seed)
+            out[name]["cpu_ms"] = cpu.per(out[name]["requests"])
+            out[name]["busy"] = round(cpu.seconds["machine"] / (duration * (os.cpu_count() or 1)), 2)
             log(f"{label}: {name} p50 {out[name]['p50']} ms, p99 {out[name]['p99']} ms, "
                 f"{out[name]['per_s']} req/s over {connections} connections")
-        results, seconds = drive_lifecycles(server.port, {"Authorization": f"Bearer {desk}",
-                                                          "Content-Type": "application/json"},
-                                            todo, connections=connections * 2, duration=duration)
+        with CpuMeter(app=server.proc.pid) as cpu:
+            results, seconds = drive_lifecycles(server.port, {"Authorization": f"Bearer {desk}",
+                                                              "Content-Type": "application/json"},
+                                                todo, connections=connections * 2, duration=duration)
     completed = sum(1 for step, _, status in results if step == "complete" and status == 200)
     failed = sorted({f"{step}:{status}" for step, _, status in results if status >= 300})
     if failed:
@@ -333,7 +338,8 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
                         "per_s": round(completed / seconds, 1),
                         "request_ms": percentiles([ms for _, ms, _ in results], (50, 99)),
                         "counties": len({job["right"][:6] for job in jobs[:completed]}),  # the first ones taken
-                        "connections": connections * 2}
+                        "connections": connections * 2, "cpu_ms": cpu.per(completed),
+                        "busy": round(cpu.seconds["machine"] / (seconds * (os.cpu_count() or 1)), 2)}
     log(f"{label}: {completed} transfers completed in {seconds:.1f} s = {out['lifecycle']['per_s']}/s")
     return out
 
@@ -423,6 +429,13 @@ def report(result: dict) -> None:
         single_load = sum(x["seconds"] for x in result["single_load"])
         cluster_load = sum(x["seconds"] for x in result["cluster_load"])
         print(f"{'import, all counties s':28}{single_load:>12.0f}{cluster_load:>12.0f}{r['import_seconds']:>16}")
+    for name, per in ((POINT[0], "lookup"), ("lifecycle", "completed transfer")):
+        single_ms, cluster_ms = s[name].get("cpu_ms", {}), c[name].get("cpu_ms", {})
+        print(f"\nCPU ms per {per}, by process group{_busy(s[name], c[name])}:")
+        for group in sorted(set(single_ms) | set(cluster_ms), key=_group_order):
+            a, b = single_ms.get(group, 0.0), cluster_ms.get(group, 0.0)
+            if max(a, b) >= 0.1 or group == "machine":
+                print(f"  {group:26}{a:>12}{b:>12}")
     sizes = result["sizes"]
     print("\nper county (one PostgreSQL):")
     for table, what in SIZED.items():
@@ -434,6 +447,16 @@ def report(result: dict) -> None:
     print("cluster nodes:")
     for node, v in result["cluster_layout"]["nodes"].items():
         print(f"  {node:24}{v['placements']:>8} placements{v['bytes'] / 2**20:>10.1f} MB")
+
+
+def _group_order(group: str) -> tuple[int, str]:
+    return ({"app": 0, "clients": 1, "other": 8, "machine": 9}.get(group, 5), group)
+
+
+def _busy(single: dict, cluster: dict) -> str:
+    if "busy" not in single:
+        return ""
+    return f" (all cores busy {single['busy']:.0%} of the time / {cluster['busy']:.0%})"
 
 
 def _main(argv=None) -> None:
