@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select, update
 
@@ -36,6 +37,7 @@ from app.transfers.models import (
 )
 from app.transfers.opening import (
     TRANSFER_WRITERS,
+    check_contract_recipient,
     check_not_managed,
     check_recipient_may_hold,
     check_shares_movable,
@@ -184,10 +186,16 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
         if on < held.start or (held.end is not None and on > held.end):
             raise RuleViolation("DATE_ORDER", reason_zh="完成日期不在承包期内", reason_en="completion lies outside the "
                                 "contract term", details={"start": held.start.isoformat(), "end": iso_day(held.end)})
+        receiving = None
         if t.kind == "transfer":
             _issuer_consent_given(t, policy, on)
             assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
-            check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)), on)
+            if held.type == "contract":
+                receiving = _receiving_contract(s, t)
+                check_contract_recipient(s, held, t.to_household, receiving.contract, on)
+            else:
+                check_recipient_may_hold(s, held, t.to_household, None if t.shares is None else Decimal(str(t.shares)),
+                                         on)
         if held.type == "income_share":
             check_shares_movable(s, held, Decimal(str(t.shares)), None)
         payments = payments_of(s, t)
@@ -199,18 +207,12 @@ def complete_transfer(uow: UnitOfWork, *, actor: Principal, policy: TransferPoli
                                                                "completed_on": on.isoformat()})
         holds.check_not_frozen(s, [held.code, *([right_code(t.counter_right_id)] if t.counter_right_id else []),
                         *(code for code, _ in moving)])
-        # 转让 of land: the contract the parcels join, named in the entry (a new one may be the household's n-th);
-        # read under the county log's lock, so two completions for one recipient agree on it
-        receiving = None
-        if t.kind == "transfer" and held.type == "contract":
-            ledger.lock_log(s, t.county_code)
-            receiving = _receiving_contract_id(s, t)
         seq = ledger.append(s, county=t.county_code, kind="transfer.completed", actor=actor,
-                            subjects=entry_subjects(t, moving) + ([receiving] if receiving else []),
+                            subjects=entry_subjects(t, moving) + ([receiving.id] if receiving else []),
                             data=entry_data(t, moving) | {"completed_on": on.isoformat(), "paid": str(paid),
                                                       "issuer_decision": t.issuer_decision}
-                            | ({"to_right": receiving} if receiving else {}))
-        move_rights(s, t, moving, on, seq)
+                            | ({"to_right": receiving.id} if receiving else {}))
+        move_rights(s, t, moving, on, seq, receiving)
         t.status, t.completed_on = "completed", on
         holds.release(s, t.county_code, t.id)
         s.flush()
@@ -228,8 +230,10 @@ def _issuer_consent_given(t: Transfer, policy: TransferPolicy, on: dt.date) -> N
     raise RuleViolation("ISSUER_CONSENT_REQUIRED", details={"answer_within_days": policy.issuer_answer_days})
 
 
-def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int) -> None:
-    """Make the transfer's legal effect: land, a homestead or shares change hands or go back."""
+def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq: int,
+                receiving: Receiving | None = None) -> None:
+    """Make the transfer's legal effect: land, a homestead or shares change hands or go back (a 转让 of land
+    to ``receiving``)."""
     giver = coded(s, Right, t.right_id)
     if giver.type == "income_share":
         _move_shares(s, t, giver, on, seq)
@@ -247,7 +251,8 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
         link.valid_to, link.end_ledger_seq = on, seq
     s.flush()  # the partial unique index allows one open link per parcel: close before opening
     if t.kind == "transfer":
-        target = _receiving_contract(s, t, on, seq)
+        assert receiving is not None, "a 转让 of land joins the contract complete_transfer read"
+        target = _join(s, t, receiving, on, seq)
         s.add_all(RightParcel(right_id=target.id, parcel_code=c, county_code=t.county_code, valid_from=on,
                               contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c in codes)
     elif t.kind == "exchange":
@@ -335,24 +340,33 @@ def rehold_shares(s, right: Right, shares: Decimal, on: dt.date, seq: int) -> De
     return shares
 
 
-def _receiving_contract_id(s, t: Transfer) -> str:
-    """The id of the contract a 转让's parcels join: the recipient's contract in force, else its next one."""
-    assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
-    theirs = open_contract(s, t.to_household)
-    return theirs.id if theirs is not None else next_right_id(s, t.to_household + ID_SUFFIX["contract"])
+class Receiving(NamedTuple):
+    """The contract a 转让's land joins: the recipient's contract in force, or None and the id of its next."""
+
+    contract: Right | None
+    id: str
 
 
-def _receiving_contract(s, t: Transfer, on: dt.date, seq: int) -> Right:
+def _receiving_contract(s, t: Transfer) -> Receiving:
+    """The contract a 转让's parcels join, named in the completion's entry (a new one may be the household's
+    n-th): read once, locked, under the county log's lock, so two completions for one recipient agree on it."""
     assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
-    giver = coded(s, Right, t.right_id)
+    ledger.lock_log(s, t.county_code)
     theirs = open_contract(s, t.to_household, lock=True)
     if theirs is not None:
-        if theirs.end != giver.end:
-            raise RuleViolation("CONTRACT_TERM_MISMATCH", details={"right": theirs.id})
-        return theirs
+        return Receiving(theirs, theirs.id)
+    return Receiving(None, next_right_id(s, t.to_household + ID_SUFFIX["contract"]))
+
+
+def _join(s, t: Transfer, receiving: Receiving, on: dt.date, seq: int) -> Right:
+    """The receiving contract, opened for the rest of the giver's term when the recipient has none in force
+    (check_contract_recipient has compared the terms of one it has)."""
+    if receiving.contract is not None:
+        return receiving.contract
+    assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
+    giver = coded(s, Right, t.right_id)
     household = coded(s, Household, t.to_household)
-    right = Right(id=next_right_id(s, household.code + ID_SUFFIX["contract"]), type="contract",
-                  holder_code=household.code,
+    right = Right(id=receiving.id, type="contract", holder_code=household.code,
                   collective_code=household.collective_code, county_code=household.county_code, start=on,
                   end=giver.end, acquisition="transfer", valid_from=on, ledger_seq=seq)
     s.add(right)

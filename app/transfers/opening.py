@@ -328,18 +328,23 @@ def check_shares_movable(s, held: Right, shares: Decimal | None, recipient: Hous
         raise RuleViolation("SHARES_EXCEED_HOLDING", details={"held": str(have), "shares": str(shares)})
 
 
+def check_contract_recipient(s, held: Right, recipient: str, theirs: Right | None, on: dt.date | None = None) -> None:
+    """What a household receiving contract land must meet; ``theirs`` is its contract in force, as the caller
+    read it (a completion reads it once, locked, and joins the land to it)."""
+    assert held.end is not None, "a contract's term has an end"
+    # The land joins the recipient's one contract, which must run to the same end; a household without
+    # one (never had one, or its last ended) takes a new contract for the rest of the giver's term
+    # (第三十四条), unless it returned land in that term (第三十条).
+    if theirs is not None and theirs.end != held.end:
+        raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
+            "right": theirs.id, "end": iso_day(theirs.end), "transferred_end": held.end.isoformat()})
+    check_no_new_land_after_return(s, recipient, max(held.start, on or dt.date.today()), held.end)
+
+
 def check_recipient_may_hold(s, held: Right, recipient: str, shares: Decimal | None, on: dt.date | None = None) -> None:
     """What the receiving household must be able to hold once the transfer completes (``on``, today if None)."""
     if held.type == "contract":
-        assert held.end is not None, "a contract's term has an end"
-        # The land joins the recipient's one contract, which must run to the same end; a household without
-        # one (never had one, or its last ended) takes a new contract for the rest of the giver's term
-        # (第三十四条), unless it returned land in that term (第三十条).
-        theirs = open_contract(s, recipient)
-        if theirs is not None and theirs.end != held.end:
-            raise RuleViolation("CONTRACT_TERM_MISMATCH", details={
-                "right": theirs.id, "end": iso_day(theirs.end), "transferred_end": held.end.isoformat()})
-        check_no_new_land_after_return(s, recipient, max(held.start, on or dt.date.today()), held.end)
+        check_contract_recipient(s, held, recipient, open_contract(s, recipient), on)
         return
     theirs = coded(s, Right, recipient + ID_SUFFIX[held.type])
     if held.type == "homestead":
