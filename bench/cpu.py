@@ -60,33 +60,38 @@ def _machine_busy() -> float:
 class CpuMeter:
     """CPU seconds by group between entering and leaving: ``roots`` names process trees (a label and the pid
     at their root), ``clients`` is this process, every PostgreSQL server found is a group of its own, and
-    ``machine`` is every core's busy time (``other``: what no group accounts for)."""
+    ``machine`` is every core's busy time (``other``: what no group accounts for, a process that ended among it)."""
 
     def __init__(self, **roots: int):
         self.roots = roots
         self.seconds: dict[str, float] = {}
 
-    def _groups(self) -> dict[str, float]:
+    def _snapshot(self) -> tuple[dict[int, tuple[str, float]], float]:
+        """Each process of a group with its group and CPU seconds so far, and the machine's busy seconds."""
         procs = _processes()
         roots = {pid: label for label, pid in self.roots.items()} | _postmasters(procs) | {os.getpid(): "clients"}
-        totals = dict.fromkeys(roots.values(), 0.0)
+        found = {}
         for pid, (_, cpu) in procs.items():
             at, seen = pid, 0
             while at not in roots and at > 1 and seen < 64:  # up the tree to a root, if any
                 at, seen = procs.get(at, (0, 0.0))[0], seen + 1
             if at in roots:
-                totals[roots[at]] += cpu
-        return totals | {"machine": _machine_busy()}
+                found[pid] = (roots[at], cpu)
+        return found, _machine_busy()
 
     def __enter__(self) -> CpuMeter:
-        self._start = self._groups()
+        self._start = self._snapshot()
         return self
 
     def __exit__(self, *exc) -> None:
-        end = self._groups()
-        self.seconds = {k: round(v - self._start.get(k, 0.0), 2) for k, v in end.items()}
-        self.seconds["other"] = round(self.seconds["machine"] - sum(v for k, v in self.seconds.items()
-                                                                    if k != "machine"), 2)
+        (before, busy_before), (after, busy_after) = self._start, self._snapshot()
+        totals: dict[str, float] = {}
+        for pid, (group, cpu) in after.items():
+            start = before.get(pid)
+            totals[group] = totals.get(group, 0.0) + cpu - (start[1] if start and start[0] == group else 0.0)
+        self.seconds = {k: round(v, 2) for k, v in totals.items()}
+        self.seconds["machine"] = round(busy_after - busy_before, 2)
+        self.seconds["other"] = round(self.seconds["machine"] - sum(totals.values()), 2)
 
     def per(self, n: int) -> dict[str, float]:
         """Milliseconds of CPU per one of ``n`` things done, by group."""
