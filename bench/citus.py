@@ -23,8 +23,9 @@ Then the same gunicorn (2 workers, as ``make run``) serves each in turn, and the
 and prints each beside the other and the cluster's over the single server's. On 2 cores the cluster cannot be
 faster (its three servers share the cores the single one has alone): the ratio is the cost of distribution, which
 the issue asks to stay within 2x. It also prints what docs/scaling.md sizes the province from: each county's rows
-and bytes (parcels, rights, people, ledger entries), and how the cluster's bytes lie on its nodes. Everything is
-written to ``bench/out/citus.json``.
+and bytes (parcels, rights, people, ledger entries), how the cluster's bytes lie on its nodes, and where a
+lookup's and a completed transfer's CPU went, by server (:mod:`bench.cpu`). Everything is written to
+``bench/out/citus.json``.
 
 About 25 minutes for ten counties of 100,000 parcels on this machine: packages 3 min the first time, loading
 8 min into the single server and 12 into the cluster, measuring 3.
