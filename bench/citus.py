@@ -324,7 +324,7 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
                 out[name] = lookups(server.port, tokens, points, path, connections=connections,
                                     duration=duration, seed=seed)
             out[name]["cpu_ms"] = cpu.per(out[name]["requests"])
-            out[name]["busy"] = round(cpu.seconds["machine"] / (duration * (os.cpu_count() or 1)), 2)
+            out[name]["busy"] = cpu.busy(duration)
             log(f"{label}: {name} p50 {out[name]['p50']} ms, p99 {out[name]['p99']} ms, "
                 f"{out[name]['per_s']} req/s over {connections} connections")
         with CpuMeter(app=server.proc.pid) as cpu:
@@ -340,7 +340,7 @@ def measure(db, counties: list[str], label: str, *, connections: int, duration: 
                         "request_ms": percentiles([ms for _, ms, _ in results], (50, 99)),
                         "counties": len({job["right"][:6] for job in jobs[:completed]}),  # the first ones taken
                         "connections": connections * 2, "cpu_ms": cpu.per(completed),
-                        "busy": round(cpu.seconds["machine"] / (seconds * (os.cpu_count() or 1)), 2)}
+                        "busy": cpu.busy(seconds)}
     log(f"{label}: {completed} transfers completed in {seconds:.1f} s = {out['lifecycle']['per_s']}/s")
     return out
 

@@ -93,6 +93,10 @@ class CpuMeter:
         self.seconds["machine"] = round(busy_after - busy_before, 2)
         self.seconds["other"] = round(self.seconds["machine"] - sum(totals.values()), 2)
 
+    def busy(self, seconds: float) -> float:
+        """The share of ``seconds`` of wall time that every core spent busy."""
+        return round(self.seconds["machine"] / (seconds * (os.cpu_count() or 1)), 2)
+
     def per(self, n: int) -> dict[str, float]:
         """Milliseconds of CPU per one of ``n`` things done, by group."""
         return {k: round(v * 1000 / n, 1) for k, v in self.seconds.items()} if n else {}

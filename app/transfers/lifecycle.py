@@ -252,7 +252,7 @@ def move_rights(s, t: Transfer, moving: list[tuple[str, str]], on: dt.date, seq:
     s.flush()  # the partial unique index allows one open link per parcel: close before opening
     if t.kind == "transfer":
         assert receiving is not None, "a 转让 of land joins the contract complete_transfer read"
-        target = _join(s, t, receiving, on, seq)
+        target = _join(s, t, giver, receiving, on, seq)
         s.add_all(RightParcel(right_id=target.id, parcel_code=c, county_code=t.county_code, valid_from=on,
                               contract_area_m2=links[c].contract_area_m2, ledger_seq=seq) for c in codes)
     elif t.kind == "exchange":
@@ -358,17 +358,16 @@ def _receiving_contract(s, t: Transfer) -> Receiving:
     return Receiving(None, next_right_id(s, t.to_household + ID_SUFFIX["contract"]))
 
 
-def _join(s, t: Transfer, receiving: Receiving, on: dt.date, seq: int) -> Right:
+def _join(s, t: Transfer, giver: Right, receiving: Receiving, on: dt.date, seq: int) -> Right:
     """The receiving contract, opened for the rest of the giver's term when the recipient has none in force
-    (check_contract_recipient has compared the terms of one it has)."""
+    (check_contract_recipient has compared the terms of one it has). A 转让 stays in the giver's collective
+    (SAME_COLLECTIVE_ONLY), whose code is the transfer's."""
     if receiving.contract is not None:
         return receiving.contract
     assert t.to_household is not None, "a transfer (转让) goes to a household: only a lease takes a party"
-    giver = coded(s, Right, t.right_id)
-    household = coded(s, Household, t.to_household)
-    right = Right(id=receiving.id, type="contract", holder_code=household.code,
-                  collective_code=household.collective_code, county_code=household.county_code, start=on,
-                  end=giver.end, acquisition="transfer", valid_from=on, ledger_seq=seq)
+    right = Right(id=receiving.id, type="contract", holder_code=t.to_household, collective_code=t.collective_code,
+                  county_code=t.county_code, start=on, end=giver.end, acquisition="transfer", valid_from=on,
+                  ledger_seq=seq)
     s.add(right)
     s.flush()
     return right

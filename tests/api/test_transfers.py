@@ -93,6 +93,25 @@ def test_the_recipient_without_a_contract_gets_one_for_the_remaining_term_and_an
     assert clerk.get(f"/api/v1/rights/{land['ra']}").get_json()["status"] == "ended"
 
 
+def test_a_contract_the_recipient_got_since_the_opening_must_end_with_the_givers(clerk, land, make_household,
+                                                                                make_parcel):
+    d = make_household(collective=COLLECTIVE)
+    t = clerk.post("/api/v1/transfers", json=body(land, to=d["code"])).get_json()
+    url = f"/api/v1/transfers/{t['id']}"
+    clerk.post(f"{url}/issuer-consent", json={"decision": "granted"})
+    clerk.post(f"{url}/payments", json={"amount": "12000", "paid_on": TODAY.isoformat(), "reference": "r"})
+    # meanwhile the recipient gets a contract of its own that ends earlier than the giver's
+    r = clerk.post("/api/v1/rights", json={"type": "contract", "holder": d["code"], "start": "2011-01-01",
+                                           "end": "2040-12-31", "parcels": [make_parcel(400, 0)["id"]]})
+    assert r.status_code == 201, r.get_json()
+    refused = clerk.post(f"{url}/complete", json={})
+    assert refused.status_code == 409, refused.get_json()
+    assert refused.get_json()["rule"] == "CONTRACT_TERM_MISMATCH"
+    assert refused.get_json()["details"]["right"] == d["code"] + "J"
+    assert clerk.get(url).get_json()["status"] == "paid"
+    assert parcels_of(clerk, land["ra"]) == sorted([land["a1"], land["a2"]])
+
+
 def test_a_refusal_with_grounds_ends_the_transfer(clerk, land):
     t = clerk.post("/api/v1/transfers", json=body(land)).get_json()
     url = f"/api/v1/transfers/{t['id']}"
